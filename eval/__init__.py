@@ -1,0 +1,1 @@
+"""Gold annotations and benchmarks (extraction, checks, retrieval, Q&A)."""

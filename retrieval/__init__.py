@@ -1,0 +1,1 @@
+"""Document loading, normalization, segmentation, chunking and indexing. Pure except loaders and index."""

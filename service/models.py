@@ -1,0 +1,209 @@
+"""Domain models (pydantic v2). Money and scores are Decimal; every figure keeps its raw text and source.
+
+These are the contract between extraction (rules or LLM), checks, storage, Q&A and review drafts.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Severity = Literal["error", "warning", "info"]
+UnitKind = Literal["project", "summary", "department", "accounts", "framework", "other"]
+Op = Literal[">=", "<=", "=", ">", "<", "range", "qualitative", "none"]
+
+
+class SourceRef(BaseModel):
+    """Where a value came from: the quote is exact normalized text found on those lines."""
+
+    model_config = ConfigDict(frozen=True)
+    doc_id: str
+    page: int
+    line_start: int
+    line_end: int
+    quote: str
+
+
+class Figure(BaseModel):
+    raw: str
+    value: Decimal | None = None
+    unit: str | None = None
+    ref: SourceRef | None = None
+
+
+class TextField(BaseModel):
+    text: str
+    ref: SourceRef | None = None
+
+
+class Target(BaseModel):
+    """A parsed 指标值 or 实际完成值: `≥302人`, `≤48000000元`, `100%`, `有效保障`, `每月至少3次`."""
+
+    raw: str
+    op: Op = "none"
+    value: Decimal | None = None
+    value_high: Decimal | None = None  # upper bound of a range
+    unit: str | None = None
+    qualitative: str | None = None  # the word(s) when not numeric: 有效保障, 显著, 是, 完成
+
+
+class Indicator(BaseModel):
+    level1: str | None = None  # 一级指标 (产出指标, 效益指标, 满意度指标, 成本指标 …)
+    level2: str | None = None  # 二级指标 (数量指标 …)
+    level3: str  # 三级指标 name
+    target: Target | None = None
+    actual: Target | None = None
+    weight: Decimal | None = None  # 分值
+    score: Decimal | None = None  # 得分
+    deviation_note: str | None = None  # 偏差原因分析
+    ref: SourceRef | None = None
+
+
+class FundsSource(BaseModel):
+    name: str  # 本年财政拨款 / 政府预算资金 / 其他资金 …
+    initial_budget: Figure | None = None
+    adjusted_budget: Figure | None = None
+    available: Figure | None = None
+    executed: Figure | None = None
+    reported_rate: Figure | None = None
+
+
+class Funds(BaseModel):
+    unit: str = "万元"
+    initial_budget: Figure | None = None  # 年初预算数
+    adjusted_budget: Figure | None = None  # 全年预算数 / 调整后预算数
+    available: Figure | None = None  # 到位数
+    executed: Figure | None = None  # 全年执行数
+    reported_rate: Figure | None = None  # 执行率 as reported (value in percent, e.g. 93.76)
+    exec_weight: Figure | None = None  # 资金执行分值
+    exec_score: Figure | None = None  # 资金执行得分
+    sources: list[FundsSource] = Field(default_factory=list)
+
+
+ClaimKind = Literal[
+    "executed_amount", "budget_amount", "total_score", "grade", "execution_rate", "other_amount"
+]
+
+
+class NarrativeClaim(BaseModel):
+    """A number or grade stated in prose, to compare with the table."""
+
+    kind: ClaimKind
+    value: Decimal | None = None
+    text: str | None = None  # grade word, or the raw phrase
+    unit: str | None = None
+    ref: SourceRef | None = None
+
+
+class ExtractionStamp(BaseModel):
+    backend: Literal["rules", "llm", "merged"] = "rules"
+    layout: str | None = None
+    prompt_id: str | None = None
+    prompt_version: str | None = None
+    model: str | None = None
+    settings_hash: str | None = None
+    disagreements: list[dict] = Field(default_factory=list)  # LLM vs rules, kept for the checks
+
+
+class ProjectEvaluation(BaseModel):
+    unit_id: str
+    doc_id: str
+    project: str
+    department: str | None = None
+    implementer: str | None = None
+    year: int | None = None
+    funds: Funds = Field(default_factory=Funds)
+    indicators: list[Indicator] = Field(default_factory=list)
+    category_weights: dict[str, Decimal] = Field(default_factory=dict)  # 产出指标 → 50 (from headers)
+    reported_total: Figure | None = None
+    reported_grade: TextField | None = None
+    goals: TextField | None = None
+    goal_completion: TextField | None = None
+    stated_problems: TextField | None = None
+    stated_measures: TextField | None = None
+    narrative_claims: list[NarrativeClaim] = Field(default_factory=list)
+    ref: SourceRef | None = None  # the unit's span (first line of the unit to last)
+    stamp: ExtractionStamp = Field(default_factory=ExtractionStamp)
+
+
+class SummaryRow(BaseModel):
+    """One row of a 项目自评汇总表 (or a sub-project line listed in a section summary)."""
+
+    project: str
+    budget: Figure | None = None
+    executed: Figure | None = None
+    rate: Figure | None = None
+    score: Figure | None = None
+    grade: str | None = None
+    category_rates: dict[str, Decimal] = Field(default_factory=dict)
+    group: str | None = None  # e.g. 可执行项目 / 待分项目
+    ref: SourceRef | None = None
+
+
+class SummaryTable(BaseModel):
+    unit_id: str
+    doc_id: str
+    title: str
+    rows: list[SummaryRow] = Field(default_factory=list)
+    ref: SourceRef | None = None
+
+
+class StatedCount(BaseModel):
+    """A count or bucket stated in prose: "自评结果13个为优", "预算执行率低于60%项目7个"."""
+
+    label: str
+    value: Decimal
+    ref: SourceRef | None = None
+
+
+class DepartmentEvaluation(BaseModel):
+    unit_id: str
+    doc_id: str
+    department: str | None = None
+    year: int | None = None
+    reported_total: Figure | None = None
+    reported_grade: TextField | None = None
+    score_rows: list[Indicator] = Field(default_factory=list)  # 总体得分情况表: weight/score per block
+    stated_counts: list[StatedCount] = Field(default_factory=list)
+    stated_amounts: list[NarrativeClaim] = Field(default_factory=list)
+    ref: SourceRef | None = None
+
+
+class ReportUnit(BaseModel):
+    """A segment of a document: one project evaluation, a summary table, a department-level evaluation,
+    a 部门决算 block, framework text. A unit never straddles two projects."""
+
+    unit_id: str
+    doc_id: str
+    kind: UnitKind
+    title: str
+    project: str | None = None
+    page_start: int
+    line_start: int
+    page_end: int
+    line_end: int
+
+
+class Finding(BaseModel):
+    rule_id: str
+    severity: Severity
+    unit_id: str
+    doc_id: str
+    project: str | None = None
+    message_zh: str
+    message_en: str
+    reported: str | None = None  # as the report states it
+    recomputed: str | None = None  # what the arithmetic gives
+    variant: str | None = None  # the scoring scheme / formula variant assumed
+    refs: list[SourceRef] = Field(default_factory=list)
+
+
+class DocumentExtraction(BaseModel):
+    """Everything extracted from one document."""
+
+    doc_id: str
+    units: list[ReportUnit] = Field(default_factory=list)
+    projects: list[ProjectEvaluation] = Field(default_factory=list)
+    summaries: list[SummaryTable] = Field(default_factory=list)
+    departments: list[DepartmentEvaluation] = Field(default_factory=list)

@@ -1,0 +1,74 @@
+"""The one settings object. Read once through get_settings(); nothing is created at import time."""
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JIXIAO_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path(".jixiao"), description="Where the store, the vector index and caches live.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; defaults to SQLite in data_dir (postgresql+psycopg://… works too)."
+    )
+    max_upload_mb: float = Field(100.0, description="Largest file accepted by ingest and upload, in MB.")
+
+    # LLM edge (any OpenAI-compatible server). Empty base_url/model = offline deterministic mode.
+    llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL, ending in /v1.")
+    llm_model: str | None = Field(None, description="Model name sent to the endpoint.")
+    llm_api_key: SecretStr = Field(SecretStr(""), description="API key for the endpoint (sent even if unused).")
+    llm_timeout_s: float = Field(60.0, description="Per-request timeout for LLM calls.")
+    llm_max_retries: int = Field(2, description="Retries on invalid output or transport errors.")
+    llm_structured_method: Literal["json_schema", "function_calling", "json_mode"] = Field(
+        "json_schema", description="How structured output is requested; many servers only accept some."
+    )
+    llm_temperature: float = Field(0.0, description="Sampling temperature for extraction and answers.")
+
+    # Retrieval
+    chroma_url: str | None = Field(None, description="Chroma server URL; empty = embedded PersistentClient.")
+    embedding_backend: Literal["hashed", "openai"] = Field("hashed", description="Offline hashed n-grams or an endpoint.")
+    embedding_dim: int = Field(512, description="Dimension of the hashed character n-gram embedding.")
+    embedding_base_url: str | None = Field(None, description="OpenAI-compatible embeddings endpoint.")
+    embedding_model: str | None = Field(None, description="Embedding model name for the endpoint.")
+    chunk_max_chars: int = Field(400, description="Largest prose chunk, in characters.")
+
+    # API
+    api_keys: list[str] = Field(default_factory=list, description="Accepted X-API-Key values; empty = loopback only.")
+    host: str = Field("127.0.0.1", description="Bind address for `jixiao serve`.")
+    port: int = Field(8000, description="Port for `jixiao serve`.")
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'jixiao.sqlite3').resolve()}"
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
+
+    def settings_hash(self) -> str:
+        """Stable hash of everything that changes results (never secrets, never paths)."""
+        relevant = self.model_dump(
+            include={
+                "llm_base_url", "llm_model", "llm_structured_method", "llm_temperature",
+                "embedding_backend", "embedding_dim", "embedding_model", "chunk_max_chars",
+            }
+        )
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
