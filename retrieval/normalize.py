@@ -8,6 +8,7 @@ Rules, each seen in the seeds:
     `2 .84` → `2.84`, `1 0` → `10`, `≤1082 2251 元` → `≤10822251元`, `=100 %` → `=100%`);
   * pieces of a cell or paragraph broken across lines are joined with nothing at a CJK boundary and one
     space otherwise (`join_broken`);
+  * padding just inside brackets is dropped (`(  2020年度 )` → `(2020年度)`);
   * inline HTML/markdown left by converters (`<b>…</b>`, `<p>`, `**`, leading `## `) is removed.
 These are pure functions of text, applied after extraction, so the same string always normalizes the
 same way whatever file it came from.
@@ -28,6 +29,8 @@ _CJK_RANGES = (
 CJK_CLASS = f"[{_CJK_RANGES}]"
 _CJK_RE = re.compile(CJK_CLASS)
 _SPACE_NEAR_CJK = re.compile(rf"(?<={CJK_CLASS})[ ]+|[ ]+(?={CJK_CLASS})")
+# `（    2020  年度）` becomes `( 2020年度)` once brackets are half-width: padding inside brackets is layout.
+_SPACE_IN_BRACKETS = re.compile(r"(?<=[(\[])[ ]+|[ ]+(?=[)\]])")
 _WS_RUN = re.compile(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000\r\n\t\v\f]+")
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\ufeff]")
 _TAGS = re.compile(r"</?(?:b|p|br|strong|em|i|u|span|div)\s*/?>", re.I)
@@ -66,6 +69,7 @@ def normalize_text(text: str) -> str:
     text = strip_markup(to_halfwidth(text))
     text = _WS_RUN.sub(" ", text)
     text = _SPACE_NEAR_CJK.sub("", text)
+    text = _SPACE_IN_BRACKETS.sub("", text)
     return text.strip()
 
 
