@@ -1,0 +1,134 @@
+"""Question routing (pure). Structured questions are answered exactly from the store; the rest go to
+hybrid retrieval. Chinese first, English accepted."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal
+
+from retrieval.normalize import normalize_text
+from service.qa.names import find_mentions
+
+IntentKind = Literal[
+    "shortfall", "low_execution", "score_inflation", "grade", "ranking", "project_field",
+    "findings", "list_projects", "accounts", "open",
+]
+Field = Literal["budget", "executed", "rate", "total", "grade", "score", "findings", "summary"]
+
+MAX_QUESTION_CHARS = 500
+
+_GRADE_WORDS = {"优": "优", "优秀": "优", "良": "良", "良好": "良", "中": "中", "合格": "中", "差": "差",
+                "excellent": "优", "good": "良", "fair": "中", "average": "中", "poor": "差"}
+
+
+@dataclass
+class Intent:
+    kind: IntentKind
+    lang: Literal["zh", "en"] = "zh"
+    projects: list[str] = field(default_factory=list)
+    threshold: Decimal | None = None
+    grades: list[str] = field(default_factory=list)
+    field: Field | None = None
+    order: Literal["asc", "desc"] = "desc"
+    metric: Literal["rate", "total", "budget", "executed"] = "rate"
+    limit: int | None = None
+    rule_id: str | None = None
+
+
+def detect_lang(question: str) -> Literal["zh", "en"]:
+    cjk = len(re.findall(r"[\u4e00-\u9fff]", question))
+    latin = len(re.findall(r"[A-Za-z]", question))
+    return "en" if latin > 2 * cjk else "zh"
+
+
+_NUM = r"(\d+(?:\.\d+)?)"
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+def _limit(q: str) -> int | None:
+    m = re.search(r"(?:前|top\s*|最\S{0,3}的\s*)(\d+|[一二两三四五六七八九十])\s*(?:个|项|名|projects?)?", q, re.I)
+    if not m:
+        m = re.search(r"(\d+|[一二两三四五六七八九十])\s*(?:个|项)(?:项目)?", q)
+    if not m:
+        return None
+    tok = m.group(1)
+    return int(tok) if tok.isdigit() else _CN_DIGITS.get(tok)
+
+
+def parse_question(question: str, project_names: list[str]) -> Intent:
+    q = normalize_text(question)
+    ql = q.lower()
+    lang = detect_lang(q)
+    projects = find_mentions(q, project_names)
+    rule = re.search(r"\bR-[A-Z0-9-]+\b", q)
+
+    def has(*words: str) -> bool:
+        return any(w in ql for w in words)
+
+    if rule:
+        return Intent("findings", lang, projects, rule_id=rule.group(0))
+
+    # "why …" / "what measures …" want reasons in prose, not a list of rows
+    if has("为什么", "为何", "原因", "措施", "建议", "why", "how did", "how will", "measures", "reason", "explain"):
+        return Intent("open", lang, projects)
+
+    if has("决算", "公开0", "支出占比", "基本支出", "项目支出", "科目", "final account", "三公", "收入合计", "支出合计"):
+        if not projects:
+            return Intent("accounts", lang)
+
+    # execution below X%
+    m = re.search(r"(?:执行率|执行进度|execution(?: rate)?|executed|spent)[^\d]{0,12}?(?:低于|不足|小于|未达|below|under|less than|<)\s*" + _NUM, ql) \
+        or re.search(r"(?:低于|不足|小于|below|under|less than)\s*" + _NUM + r"\s*%?\s*(?:的)?(?:预算|执行|of (?:the |their )?budget)", ql)
+    if m:
+        return Intent("low_execution", lang, projects, threshold=Decimal(m.group(1)))
+
+    if has("未完成", "没有完成", "未达到", "未达成", "没达到", "未实现", "fell short", "fall short", "missed",
+           "miss their", "not meet", "did not meet", "didn't meet", "short of"):
+        if has("目标", "指标", "target", "goal", "indicator") or not projects:
+            return Intent("shortfall", lang, projects)
+
+    if has("虚高", "高于重新计算", "高于复核", "高于重算", "自评得分偏高", "自评偏高", "高估", "inflat",
+           "higher than the recomputed", "higher than recomputed", "overstat", "scored themselves higher"):
+        return Intent("score_inflation", lang, projects)
+
+    grades = []
+    for word, grade in _GRADE_WORDS.items():
+        if re.search(rf"(?:评为|评级为|等级为|等级是|graded|rated|grade of|grade)\s*[“\"']?{word}\b", ql) or \
+           re.search(rf"[“\"']{word}[”\"']", q) or re.search(rf"{word}(?:等级|级)的?项目", q):
+            if grade not in grades:
+                grades.append(grade)
+    if grades and not projects:
+        return Intent("grade", lang, grades=grades)
+
+    if has("最低", "最高", "排名", "排序", "前", "lowest", "highest", "rank", "top", "bottom", "most", "least"):
+        metric = "rate"
+        if has("得分", "分数", "score", "总分"):
+            metric = "total"
+        elif has("预算数", "预算金额", "budget") and not has("执行率", "execution"):
+            metric = "budget"
+        elif has("执行数", "支出金额", "spent", "executed amount"):
+            metric = "executed"
+        order = "asc" if has("最低", "lowest", "bottom", "least", "最少", "最差") else "desc"
+        if not projects:
+            return Intent("ranking", lang, order=order, metric=metric, limit=_limit(q) or 5)
+
+    if projects:
+        fld: Field = "summary"
+        if has("问题", "发现", "finding", "issue", "错误", "不一致", "inconsisten"):
+            fld = "findings"
+        elif has("执行率", "执行进度", "execution rate", "rate"):
+            fld = "rate"
+        elif has("执行数", "支出", "实际支付", "spent", "executed", "expenditure"):
+            fld = "executed"
+        elif has("预算", "budget"):
+            fld = "budget"
+        elif has("等级", "评级", "grade", "rating"):
+            fld = "grade"
+        elif has("得分", "分数", "总分", "score"):
+            fld = "total"
+        return Intent("project_field", lang, projects, field=fld)
+
+    if has("哪些项目", "which projects", "list projects", "所有项目", "项目清单", "how many projects", "多少个项目"):
+        return Intent("list_projects", lang)
+    return Intent("open", lang)

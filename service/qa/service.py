@@ -1,0 +1,185 @@
+"""POST /ask and `jixiao ask`: route, answer, cite, verify.
+
+Structured questions are answered from the stored records (exact); 部门决算 questions from the parsed
+accounts tables; everything else from hybrid retrieval — extractively offline, or by the LLM answer chain
+when a model is configured. Every citation is checked against the stored lines before it is returned; an
+unverifiable citation is dropped together with the sentence that relied on it.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from service.errors import InputError
+from service.qa.citations import Citation, verify
+from service.qa.extractive import display, pick, split_sentences
+from service.qa.intents import MAX_QUESTION_CHARS, Intent, parse_question
+from service.qa.structured import ProjectRecord, answer_structured
+from service.settings import Settings
+
+NOT_FOUND_ZH = "在已入库的报告中没有找到能够支持回答该问题的内容。"
+NOT_FOUND_EN = "Nothing in the ingested reports supports an answer to this question."
+_ALLOWED_FILTERS = {"doc_id", "project", "year"}
+
+
+class AskAnswer(BaseModel):
+    answer: str
+    citations: list[Citation] = Field(default_factory=list)
+    rows: list[dict[str, Any]] = Field(default_factory=list)
+    route: str
+    lang: str = "zh"
+
+
+def clean_question(question: Any) -> str:
+    if not isinstance(question, str):
+        raise InputError("the question must be text", code="invalid_question")
+    q = "".join(ch for ch in question if unicodedata.category(ch)[0] != "C" or ch in " \t")
+    q = q.strip()
+    if not q:
+        raise InputError("the question is empty", code="invalid_question")
+    if len(q) > MAX_QUESTION_CHARS:
+        raise InputError(f"the question is too long ({len(q)} characters; at most {MAX_QUESTION_CHARS})",
+                         code="invalid_question")
+    if not re.search(r"[\u4e00-\u9fffA-Za-z]", q):
+        raise InputError("the question has no words", code="invalid_question")
+    return q
+
+
+def clean_filters(filters: dict | None) -> dict:
+    if not filters:
+        return {}
+    if not isinstance(filters, dict):
+        raise InputError("filters must be an object", code="invalid_input")
+    unknown = set(filters) - _ALLOWED_FILTERS
+    if unknown:
+        raise InputError(f"unknown filter(s): {', '.join(sorted(unknown))}; allowed: doc_id, project, year",
+                         code="invalid_input")
+    out = {k: v for k, v in filters.items() if v not in (None, "")}
+    if "year" in out:
+        try:
+            out["year"] = int(out["year"])
+        except (TypeError, ValueError):
+            raise InputError("year must be a number", code="invalid_input") from None
+    return out
+
+
+def _records(store, filters: dict) -> list[ProjectRecord]:
+    rows = store.list_projects(doc_id=filters.get("doc_id"), year=filters.get("year"))
+    if filters.get("project"):
+        rows = [r for r in rows if filters["project"] in r.name]
+    docs = {d.doc_id: d.filename for d in store.list_documents()}
+    by_unit: dict[str, list] = defaultdict(list)
+    for f in store.list_findings(doc_id=filters.get("doc_id")):
+        by_unit[f.unit_id].append(f.finding)
+    return [ProjectRecord(r.id, r.doc_id, docs.get(r.doc_id), r.evaluation, by_unit.get(r.unit_id, [])) for r in rows]
+
+
+def _fetch_lines(store):
+    cache: dict[tuple[str, int], list] = {}
+
+    def fetch(doc_id: str, page: int, line_start: int, line_end: int):
+        key = (doc_id, page)
+        if key not in cache:
+            cache[key] = store.get_lines(doc_id, page=page)
+        return [ln for ln in cache[key] if line_start <= ln.line_no <= line_end]
+
+    return fetch
+
+
+def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str, lang: str, store) -> AskAnswer:
+    checked = verify(citations, _fetch_lines(store))
+    kept = [c for c in checked if c.verified]
+    if len(kept) < len(checked):
+        answer += ("（部分引用无法在原文对应位置核实，已删除。）" if lang == "zh" else
+                   " (Citations that could not be verified at their place were removed.)")
+    return AskAnswer(answer=answer, citations=kept, rows=rows, route=route, lang=lang)
+
+
+def _accounts_answer(question: str, store, filters: dict, lang: str) -> AskAnswer | None:
+    try:
+        from service.accounts import AccountsExtraction
+        from service.accounts.qa import answer_accounts_question
+    except ModuleNotFoundError:
+        return None
+    docs = {d.doc_id: d.filename for d in store.list_documents()}
+    for doc_id, filename in docs.items():
+        if filters.get("doc_id") and doc_id != filters["doc_id"]:
+            continue
+        for art in store.list_artifacts(doc_id, kind="accounts"):
+            acc = AccountsExtraction.model_validate(art.payload)
+            ans = answer_accounts_question(question, acc)
+            if ans is None:
+                continue
+            cits = [Citation(doc_id=r.doc_id, filename=filename, page=r.page, line_start=r.line_start,
+                             line_end=r.line_end, quote=r.quote) for r in ans.citations]
+            text = ans.answer_zh if lang == "zh" else ans.answer_en
+            return _finish(text, cits, ans.data, f"accounts:{ans.kind}", lang, store)
+    return None
+
+
+def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm, settings: Settings) -> AskAnswer:
+    lang = intent.lang
+    if index is None:
+        return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:no_index", lang=lang)
+    search_filters = {k: v for k, v in filters.items() if k in ("project", "year")}
+    if filters.get("doc_id"):
+        search_filters["doc_id"] = filters["doc_id"]
+    if intent.projects and "project" not in search_filters and len(intent.projects) == 1:
+        search_filters["project"] = intent.projects[0]
+    hits = index.search(question, k=6, filters=search_filters or None)
+    if not hits and search_filters.get("project"):
+        hits = index.search(question, k=6, filters={k: v for k, v in search_filters.items() if k != "project"} or None)
+    fetch = _fetch_lines(store)
+    filenames = {d.doc_id: d.filename for d in store.list_documents()}
+    sentences = []
+    for rank, hit in enumerate(hits):
+        c = hit.chunk
+        lines = []
+        for page in range(c.page, c.page_end + 1):
+            start = c.line_start if page == c.page else 1
+            end = c.line_end if page == c.page_end else 10**6
+            lines.extend(fetch(c.doc_id, page, start, end))
+        sentences.extend(split_sentences(c.doc_id, lines, rank))
+    if llm is not None:
+        from service.qa.llm_answer import answer_with_llm  # edge: only when a model is configured
+
+        out = answer_with_llm(question, hits, sentences, llm=llm, settings=settings, lang=lang)
+        if out is not None:
+            text, cits = out
+            for c in cits:
+                c.filename = filenames.get(c.doc_id)
+            return _finish(text, cits, [], "open:llm", lang, store)
+    chosen = pick(question, sentences)
+    if not chosen:
+        return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:not_found", lang=lang)
+    parts, cits = [], []
+    for n, s in enumerate(chosen, 1):
+        parts.append(f"{display(s.text)}[{n}]")
+        cits.append(Citation(doc_id=s.doc_id, filename=filenames.get(s.doc_id), page=s.page,
+                             line_start=s.line_start, line_end=s.line_end, quote=s.text))
+    head = "根据报告原文：" if lang == "zh" else "From the reports (quoted in Chinese): "
+    return _finish(head + " ".join(parts), cits, [], "open:extractive", lang, store)
+
+
+def ask(question: Any, filters: dict | None = None, *, settings: Settings, store, index=None, llm=None) -> AskAnswer:
+    q = clean_question(question)
+    flt = clean_filters(filters)
+    records = _records(store, flt)
+    names = sorted({r.evaluation.project for r in records})
+    intent = parse_question(q, names)
+
+    if intent.kind == "accounts":
+        ans = _accounts_answer(q, store, flt, intent.lang)
+        if ans is not None:
+            return ans
+    elif intent.kind != "open":
+        sa = answer_structured(intent, records)
+        if sa is not None:
+            cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
+                             line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
+            return _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store)
+    return _open_answer(q, intent, store, index, flt, llm, settings)

@@ -1,0 +1,340 @@
+"""Exact answers over extracted records (pure). Every row carries the SourceRefs that support it, and the
+answer text says only what the rows say."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from service.checks.indicators import assess
+from service.checks.numbers import grade_of, normalize_grade
+from service.checks.scheme import effective_rate
+from service.models import Finding, Indicator, ProjectEvaluation, SourceRef
+from service.qa.intents import Intent
+
+# Findings whose "reported" exceeds "recomputed" mean the report gave itself more than the rules allow.
+INFLATION_RULES = ("R-EXEC-SCORE", "R-QUANT-POS", "R-QUANT-NEG", "R-QUANT-EQ", "R-QUAL", "R-TOTAL")
+_NUM = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+@dataclass
+class ProjectRecord:
+    """One stored project with what Q&A needs: its record, its findings and where it lives."""
+
+    project_id: int | None
+    doc_id: str
+    filename: str | None
+    evaluation: ProjectEvaluation
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class StructuredAnswer:
+    answer: str
+    rows: list[dict]
+    refs: list[tuple[SourceRef, str | None]]  # (ref, filename)
+    route: str
+
+
+def _d(value: Decimal | None, places: int = 2) -> str:
+    if value is None:
+        return "—"
+    q = value.quantize(Decimal(1).scaleb(-places))
+    s = format(q, "f")
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+def _first_number(text: str | None) -> Decimal | None:
+    if not text:
+        return None
+    m = _NUM.search(text.replace(",", ""))
+    return Decimal(m.group(0)) if m else None
+
+
+def dedupe(records: list[ProjectRecord]) -> list[ProjectRecord]:
+    """The same report ingested as txt, PDF and DOCX gives the same project three times; keep the first."""
+    seen: set[tuple] = set()
+    out = []
+    for r in records:
+        e = r.evaluation
+        key = (e.project, e.year, e.reported_total.raw if e.reported_total else None,
+               e.funds.adjusted_budget.raw if e.funds.adjusted_budget else None, len(e.indicators))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(r)
+    return out
+
+
+def execution_rate(e: ProjectEvaluation) -> Decimal | None:
+    return effective_rate(e)
+
+
+def recomputed_score(r: ProjectRecord) -> Decimal | None:
+    """Reported total less every amount the rules found inflated (R-TOTAL counted only when no component
+    rule already explains the gap, so nothing is deducted twice)."""
+    e = r.evaluation
+    if e.reported_total is None or e.reported_total.value is None:
+        return None
+    total = e.reported_total.value
+    component = Decimal(0)
+    total_gap = Decimal(0)
+    for f in r.findings:
+        if f.rule_id not in INFLATION_RULES or f.severity == "info":
+            continue
+        rep, rec = _first_number(f.reported), _first_number(f.recomputed)
+        if rep is None or rec is None or rep <= rec:
+            continue
+        if f.rule_id == "R-TOTAL":
+            total_gap = max(total_gap, rep - rec)
+        else:
+            component += rep - rec
+    return total - max(component, total_gap)
+
+
+def _indicator_label(ind: Indicator) -> str:
+    return ind.level3
+
+
+def shortfalls(records: list[ProjectRecord]) -> list[tuple[ProjectRecord, Indicator]]:
+    out = []
+    for r in records:
+        for ind in r.evaluation.indicators:
+            a = assess(ind)
+            if a is not None and a.status == "missed":
+                out.append((r, ind))
+    return out
+
+
+def _row(r: ProjectRecord, **extra) -> dict:
+    e = r.evaluation
+    rate = execution_rate(e)
+    row = {
+        "project": e.project, "doc_id": r.doc_id, "filename": r.filename, "project_id": r.project_id,
+        "year": e.year,
+        "adjusted_budget": _d(e.funds.adjusted_budget.value) if e.funds.adjusted_budget and e.funds.adjusted_budget.value is not None else None,
+        "executed": _d(e.funds.executed.value) if e.funds.executed and e.funds.executed.value is not None else None,
+        "amount_unit": e.funds.unit,
+        "execution_rate": _d(rate) if rate is not None else None,
+        "reported_total": e.reported_total.raw if e.reported_total else None,
+        "reported_grade": e.reported_grade.text if e.reported_grade else None,
+    }
+    row.update(extra)
+    return row
+
+
+def _funds_refs(e: ProjectEvaluation) -> list[SourceRef]:
+    f = e.funds
+    return [x.ref for x in (f.adjusted_budget, f.executed, f.reported_rate) if x is not None and x.ref is not None][:2]
+
+
+def _total_refs(e: ProjectEvaluation) -> list[SourceRef]:
+    return [x.ref for x in (e.reported_total,) if x is not None and x.ref is not None] + \
+        [x.ref for x in (e.reported_grade,) if x is not None and x.ref is not None][:1]
+
+
+def _join(items: list[str], lang: str) -> str:
+    return ("；" if lang == "zh" else "; ").join(items)
+
+
+def answer_structured(intent: Intent, records: list[ProjectRecord]) -> StructuredAnswer | None:
+    records = dedupe(records)
+    zh = intent.lang == "zh"
+    refs: list[tuple[SourceRef, str | None]] = []
+    rows: list[dict] = []
+
+    def cite(r: ProjectRecord, items: list[SourceRef]) -> None:
+        for ref in items:
+            if ref is not None and (ref, r.filename) not in refs:
+                refs.append((ref, r.filename))
+
+    if intent.kind == "shortfall":
+        hits = shortfalls(records)
+        if intent.projects:
+            hits = [(r, i) for r, i in hits if r.evaluation.project in intent.projects]
+        by_project: dict[str, list[tuple[ProjectRecord, Indicator]]] = {}
+        for r, ind in hits:
+            by_project.setdefault(f"{r.doc_id}|{r.evaluation.project}", []).append((r, ind))
+            rows.append(_row(r, indicator=ind.level3, target=ind.target.raw if ind.target else None,
+                             actual=ind.actual.raw if ind.actual else None,
+                             weight=_d(ind.weight) if ind.weight is not None else None,
+                             score=_d(ind.score) if ind.score is not None else None))
+            cite(r, [ind.ref])
+        if not hits:
+            return StructuredAnswer(
+                "在已入库的报告中，没有发现实际完成值低于目标值的绩效指标。" if zh else
+                "No indicator in the ingested reports has an actual value that misses its target.", [], [],
+                "structured:shortfall")
+        parts = []
+        for items in by_project.values():
+            r = items[0][0]
+            inds = "、".join(f"{i.level3}（目标{i.target.raw if i.target else '—'}，实际{i.actual.raw if i.actual else '—'}）"
+                            if zh else f"{i.level3} (target {i.target.raw if i.target else '—'}, actual {i.actual.raw if i.actual else '—'})"
+                            for _, i in items)
+            parts.append(f"{r.evaluation.project}：{inds}" if zh else f"{r.evaluation.project}: {inds}")
+        head = (f"共有{len(by_project)}个项目存在未完成目标的绩效指标（实际完成值未达到指标值）：" if zh else
+                f"{len(by_project)} projects have indicators whose actual value misses the target: ")
+        return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:shortfall")
+
+    if intent.kind == "low_execution":
+        th = intent.threshold or Decimal(90)
+        hits = [(r, execution_rate(r.evaluation)) for r in records]
+        hits = [(r, rate) for r, rate in hits if rate is not None and rate < th]
+        hits.sort(key=lambda x: x[1])
+        for r, rate in hits:
+            rows.append(_row(r))
+            cite(r, _funds_refs(r.evaluation))
+        if not hits:
+            return StructuredAnswer(f"没有预算执行率低于{_d(th)}%的项目。" if zh else
+                                    f"No project executed less than {_d(th)}% of its budget.", [], [], "structured:low_execution")
+        parts = [f"{r.evaluation.project}（{_d(rate)}%）" if zh else f"{r.evaluation.project} ({_d(rate)}%)" for r, rate in hits]
+        head = (f"预算执行率低于{_d(th)}%的项目共{len(hits)}个（执行数÷全年预算数）：" if zh else
+                f"{len(hits)} projects executed less than {_d(th)}% of their budget (executed ÷ adjusted budget): ")
+        return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:low_execution")
+
+    if intent.kind == "score_inflation":
+        hits = []
+        for r in records:
+            rec = recomputed_score(r)
+            rep = r.evaluation.reported_total.value if r.evaluation.reported_total else None
+            if rec is not None and rep is not None and rep - rec >= Decimal("0.01"):
+                hits.append((r, rep, rec))
+        for r, rep, rec in hits:
+            infl = [f for f in r.findings if f.rule_id in INFLATION_RULES and f.severity != "info"]
+            rows.append(_row(r, recomputed_total=_d(rec), rules=sorted({f.rule_id for f in infl})))
+            cite(r, _total_refs(r.evaluation) + [ref for f in infl for ref in f.refs][:3])
+        if not hits:
+            return StructuredAnswer("没有发现自评得分高于复算得分的项目。" if zh else
+                                    "No project scored itself higher than the recomputed score.", [], [], "structured:score_inflation")
+        parts = [f"{r.evaluation.project}（自评{_d(rep)}分，复算{_d(rec)}分）" if zh else
+                 f"{r.evaluation.project} (self-score {_d(rep)}, recomputed {_d(rec)})" for r, rep, rec in hits]
+        head = (f"自评得分高于复算得分的项目共{len(hits)}个：" if zh else
+                f"{len(hits)} projects scored themselves higher than the recomputed score: ")
+        return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:score_inflation")
+
+    if intent.kind == "grade":
+        hits = [r for r in records if r.evaluation.reported_grade and
+                normalize_grade(r.evaluation.reported_grade.text) in intent.grades]
+        for r in hits:
+            rows.append(_row(r))
+            cite(r, _total_refs(r.evaluation))
+        g = "、".join(intent.grades)
+        if not hits:
+            return StructuredAnswer(f"没有自评等级为{g}的项目。" if zh else f"No project is graded {g}.", [], [], "structured:grade")
+        parts = [f"{r.evaluation.project}（{r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'}分）"
+                 if zh else f"{r.evaluation.project} ({r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'})"
+                 for r in hits]
+        head = f"自评等级为{g}的项目共{len(hits)}个：" if zh else f"{len(hits)} projects are graded {g}: "
+        return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:grade")
+
+    if intent.kind == "ranking":
+        def metric(r: ProjectRecord) -> Decimal | None:
+            e = r.evaluation
+            if intent.metric == "rate":
+                return execution_rate(e)
+            if intent.metric == "total":
+                return e.reported_total.value if e.reported_total else None
+            if intent.metric == "budget":
+                return e.funds.adjusted_budget.value if e.funds.adjusted_budget else None
+            return e.funds.executed.value if e.funds.executed else None
+
+        scored = [(r, metric(r)) for r in records]
+        scored = [(r, v) for r, v in scored if v is not None]
+        scored.sort(key=lambda x: x[1], reverse=intent.order == "desc")
+        top = scored[: intent.limit or 5]
+        names = {"rate": ("预算执行率", "execution rate", "%"), "total": ("自评得分", "self-score", "分"),
+                 "budget": ("全年预算数", "budget", ""), "executed": ("执行数", "executed", "")}[intent.metric]
+        for r, v in top:
+            rows.append(_row(r, value=_d(v)))
+            cite(r, _funds_refs(r.evaluation) if intent.metric in ("rate", "budget", "executed") else _total_refs(r.evaluation))
+        if not top:
+            return None
+        word = ("最低" if intent.order == "asc" else "最高") if zh else ("lowest" if intent.order == "asc" else "highest")
+        parts = [f"{k}. {r.evaluation.project}（{_d(v)}{names[2]}）" if zh else f"{k}. {r.evaluation.project} ({_d(v)}{names[2] if names[2] == '%' else ''})"
+                 for k, (r, v) in enumerate(top, 1)]
+        head = f"{names[0]}{word}的{len(top)}个项目：" if zh else f"The {len(top)} projects with the {word} {names[1]}: "
+        return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:ranking")
+
+    if intent.kind == "project_field":
+        hits = [r for r in records if r.evaluation.project in intent.projects]
+        if not hits:
+            return None
+        parts = []
+        for r in hits:
+            e = r.evaluation
+            rate = execution_rate(e)
+            u = e.funds.unit or ""
+            fld = intent.field
+            if fld == "findings":
+                fs = [f for f in r.findings if f.severity in ("error", "warning")] or r.findings
+                for f in fs:
+                    rows.append(_row(r, rule_id=f.rule_id, severity=f.severity, message=f.message_zh if zh else f.message_en))
+                    cite(r, f.refs[:2])
+                if fs:
+                    parts.append((f"{e.project}共有{len(fs)}条审核发现：" if zh else f"{e.project} has {len(fs)} findings: ") +
+                                 _join([f"[{f.rule_id}] " + (f.message_zh if zh else f.message_en).rstrip("。.") for f in fs],
+                                       intent.lang) + ("。" if zh else "."))
+                else:
+                    parts.append(f"{e.project}未发现算术或一致性问题。" if zh else f"No findings for {e.project}.")
+                if e.stated_problems and e.stated_problems.text:
+                    parts.append((f"报告自述存在的问题：{e.stated_problems.text}" if zh else
+                                  f"Problems the report states: {e.stated_problems.text}"))
+                    cite(r, [e.stated_problems.ref])
+                continue
+            rows.append(_row(r))
+            bits_zh, bits_en = [], []
+            if fld in ("budget", "summary") and e.funds.adjusted_budget:
+                bits_zh.append(f"全年预算数{e.funds.adjusted_budget.raw}{u}")
+                bits_en.append(f"budget {e.funds.adjusted_budget.raw} {u}")
+                cite(r, [e.funds.adjusted_budget.ref])
+            if fld in ("executed", "summary", "rate") and e.funds.executed:
+                bits_zh.append(f"执行数{e.funds.executed.raw}{u}")
+                bits_en.append(f"executed {e.funds.executed.raw} {u}")
+                cite(r, [e.funds.executed.ref])
+            if fld in ("rate", "summary") and rate is not None:
+                rep = e.funds.reported_rate.raw if e.funds.reported_rate else None
+                bits_zh.append(f"预算执行率{_d(rate)}%" + (f"（报告填报{rep}）" if rep else ""))
+                bits_en.append(f"execution rate {_d(rate)}%" + (f" (reported {rep})" if rep else ""))
+                if e.funds.reported_rate:
+                    cite(r, [e.funds.reported_rate.ref])
+            if fld in ("total", "summary", "grade") and e.reported_total:
+                bits_zh.append(f"自评得分{e.reported_total.raw}分")
+                bits_en.append(f"self-score {e.reported_total.raw}")
+                cite(r, [e.reported_total.ref])
+            if fld in ("grade", "summary", "total") and e.reported_grade:
+                g = e.reported_grade.text
+                bits_zh.append(f"自评等级{g}")
+                bits_en.append(f"grade {g}")
+                if e.reported_total and e.reported_total.value is not None and normalize_grade(g) != grade_of(e.reported_total.value):
+                    bits_zh.append(f"（按总分应为{grade_of(e.reported_total.value)}）")
+                    bits_en.append(f"(the total implies {grade_of(e.reported_total.value)})")
+                cite(r, [e.reported_grade.ref])
+            if not bits_zh:
+                continue
+            parts.append(f"{e.project}：" + "，".join(bits_zh) + "。" if zh else f"{e.project}: " + ", ".join(bits_en) + ".")
+        if not parts:
+            return None
+        return StructuredAnswer(("" if zh else " ").join(parts), rows, refs, f"structured:project_{intent.field}")
+
+    if intent.kind == "findings":
+        fs = [(r, f) for r in records for f in r.findings
+              if (not intent.rule_id or f.rule_id == intent.rule_id) and (not intent.projects or r.evaluation.project in intent.projects)]
+        for r, f in fs:
+            rows.append(_row(r, rule_id=f.rule_id, severity=f.severity, message=f.message_zh if zh else f.message_en))
+            cite(r, f.refs[:2])
+        if not fs:
+            return StructuredAnswer(f"没有{intent.rule_id or ''}相关的审核发现。" if zh else f"No findings for {intent.rule_id or 'that'}.",
+                                    [], [], "structured:findings")
+        projects = sorted({r.evaluation.project for r, _ in fs})
+        head = (f"规则{intent.rule_id}共有{len(fs)}条发现，涉及{len(projects)}个项目：" if zh else
+                f"Rule {intent.rule_id}: {len(fs)} findings in {len(projects)} projects: ")
+        return StructuredAnswer(head + _join(projects, intent.lang) + ("。" if zh else "."), rows, refs, "structured:findings")
+
+    if intent.kind == "list_projects":
+        for r in records:
+            rows.append(_row(r))
+            cite(r, _total_refs(r.evaluation)[:1])
+        head = f"已入库的报告共包含{len(records)}个项目：" if zh else f"The ingested reports contain {len(records)} projects: "
+        return StructuredAnswer(head + _join([r.evaluation.project for r in records], intent.lang) + ("。" if zh else "."),
+                                rows, refs, "structured:list_projects")
+    return None
