@@ -104,12 +104,15 @@ class ExtractionStamp(BaseModel):
     model: str | None = None
     settings_hash: str | None = None
     disagreements: list[dict] = Field(default_factory=list)  # LLM vs rules, kept for the checks
+    fallback_reason: str | None = None  # why the LLM path gave back the rules record (backend "rules")
+    dropped: list[dict] = Field(default_factory=list)  # LLM readings dropped: quote not found in the text
 
 
 class ProjectEvaluation(BaseModel):
     unit_id: str
     doc_id: str
     project: str
+    aliases: list[str] = Field(default_factory=list)  # other spellings of the name in the same document
     department: str | None = None
     implementer: str | None = None
     year: int | None = None
@@ -138,6 +141,7 @@ class SummaryRow(BaseModel):
     grade: str | None = None
     category_rates: dict[str, Decimal] = Field(default_factory=dict)
     group: str | None = None  # e.g. 可执行项目 / 待分项目
+    linked_project: str | None = None  # the ProjectEvaluation.project this row lists, when unambiguous
     ref: SourceRef | None = None
 
 
@@ -167,6 +171,7 @@ class DepartmentEvaluation(BaseModel):
     score_rows: list[Indicator] = Field(default_factory=list)  # 总体得分情况表: weight/score per block
     stated_counts: list[StatedCount] = Field(default_factory=list)
     stated_amounts: list[NarrativeClaim] = Field(default_factory=list)
+    projects: list[str] = Field(default_factory=list)  # the projects these statements are about, when known
     ref: SourceRef | None = None
 
 

@@ -1,0 +1,92 @@
+"""The LLM edge: one factory that builds a LangChain chat model from Settings, and the small interface the
+rest of the code depends on so a caller (or a test) can pass its own model in.
+
+Nothing here runs at import time: `langchain_openai` (about a second to import) is imported inside
+`build_chat_model`, so the offline deterministic path never pays for it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import urlsplit
+
+from service.errors import ConfigError
+from service.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from langchain_core.runnables import Runnable
+    from langchain_openai import ChatOpenAI
+
+# Sent when no key is configured. Local OpenAI-compatible servers ignore the key, but an empty key makes
+# langchain-openai fall back to the OPENAI_API_KEY environment variable, which would send a key meant for
+# one endpoint to another. A fixed placeholder keeps the request explicit.
+NO_KEY_PLACEHOLDER = "sk-no-key-required"
+
+
+@runtime_checkable
+class StructuredChatModel(Protocol):
+    """What the extraction chain needs from a chat model: LangChain's structured-output wrapper.
+
+    `langchain_core` chat models (ChatOpenAI and friends) satisfy it; tests pass one built against the
+    local replay server. `model_name`, when present, is stamped on records.
+    """
+
+    def with_structured_output(
+        self, schema: Any, *, method: str = ..., include_raw: bool = ..., **kwargs: Any
+    ) -> Runnable: ...
+
+
+def validate_base_url(url: str | None) -> str:
+    """Return the base URL without a trailing slash, or raise ConfigError saying what is wrong.
+
+    The openai client appends `/chat/completions` to the base URL, so a URL without the `/v1` prefix
+    reaches the wrong route and fails with a confusing 404 at the first call instead of at start-up.
+    """
+    if not url or not url.strip():
+        raise ConfigError("no LLM base URL configured (set JIXIAO_LLM_BASE_URL)", subject="llm_base_url")
+    cleaned = url.strip().rstrip("/")
+    parts = urlsplit(cleaned)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"LLM base URL must be an http(s) URL, got {url!r}", subject="llm_base_url")
+    if not parts.path.endswith("/v1"):
+        raise ConfigError(
+            f"LLM base URL must end in /v1 (e.g. http://127.0.0.1:8080/v1), got {url!r}",
+            subject="llm_base_url",
+        )
+    return cleaned
+
+
+def build_chat_model(settings: Settings) -> ChatOpenAI:
+    """Build a ChatOpenAI for any OpenAI-compatible endpoint from settings. Raises ConfigError."""
+    if not settings.llm_model:
+        raise ConfigError("no LLM model configured (set JIXIAO_LLM_MODEL)", subject="llm_model")
+    base_url = validate_base_url(settings.llm_base_url)
+    if settings.llm_timeout_s <= 0:
+        raise ConfigError(f"llm_timeout_s must be positive, got {settings.llm_timeout_s}", subject="llm_timeout_s")
+    if settings.llm_max_retries < 0:
+        raise ConfigError(f"llm_max_retries must be >= 0, got {settings.llm_max_retries}", subject="llm_max_retries")
+
+    from langchain_openai import ChatOpenAI  # deferred: heavy import, only needed when an LLM is used
+
+    api_key = settings.llm_api_key.get_secret_value() or NO_KEY_PLACEHOLDER
+    return ChatOpenAI(
+        model=settings.llm_model,
+        base_url=base_url,
+        api_key=api_key,
+        timeout=settings.llm_timeout_s,
+        # Transport retries (timeouts, 429, 5xx) are done by the openai client with its own backoff;
+        # retries on invalid *output* are done by the extraction chain.
+        max_retries=settings.llm_max_retries,
+        temperature=settings.llm_temperature,
+        # OpenAI-compatible servers implement /v1/chat/completions; the Responses API is OpenAI's own, and
+        # langchain-openai switches to it automatically for some model names.
+        use_responses_api=False,
+    )
+
+
+def model_name_of(llm: Any, settings: Settings | None = None) -> str | None:
+    """The model name to stamp on records: the model's own, else the configured one."""
+    for attr in ("model_name", "model"):
+        value = getattr(llm, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return settings.llm_model if settings else None
