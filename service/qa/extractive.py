@@ -48,18 +48,35 @@ def bigrams(text: str) -> set[str]:
     return {a + b for a, b in zip(chars, chars[1:])} | {c for c in chars if is_cjk(c)}
 
 
+def bridge_english(question: str) -> str:
+    """The question with the Chinese words its English words stand for appended, so an English question
+    can match Chinese text lexically (retrieval and sentence ranking both use it)."""
+    q = normalize_text(question)
+    extra = [zh for word, zh in _EN_ZH.items() if re.search(rf"\b{re.escape(word)}\b", q, re.I)]
+    return q + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
+
+
 def question_terms(question: str) -> set[str]:
-    q = normalize_text(question).lower()
-    for word in _EN_ZH:
-        if re.search(rf"\b{re.escape(word)}\b", q):
-            q += " " + _EN_ZH[word]
-    words = re.findall(r"[a-z]+", q)
-    q_cjk = q
+    """What a supporting sentence should contain: CJK bigrams of the question's specific words (generic
+    report vocabulary removed, bigrams never across word gaps), else its English content words."""
+    q = bridge_english(question).lower()
+    q_cjk = re.sub(r"[a-z]+", " ", q)  # English words are bridged above, not counted as letter pairs
     for g in sorted(_GENERIC, key=len, reverse=True):
         q_cjk = q_cjk.replace(g, " ")
-    grams = {g for g in bigrams(q_cjk) if len(g) == 2}
-    grams |= {w for w in words if w not in _EN_STOP and w not in _EN_ZH and len(w) > 2}
-    return grams
+    grams: set[str] = set()
+    for seg in re.split(r"[^\u4e00-\u9fff0-9]+", q_cjk):
+        if len(seg) == 1:
+            grams.add(seg)
+        grams |= {a + b for a, b in zip(seg, seg[1:])}
+    if grams:
+        return grams
+    return {w for w in re.findall(r"[a-z]+", q) if w not in _EN_STOP and len(w) > 2}
+
+
+_WHY = re.compile(r"为什么|为何|原因|why|reason|explain", re.I)
+_HOW = re.compile(r"措施|建议|改进|整改|如何|measure|improve|suggest|recommend|plan", re.I)
+_REASON_CUE = re.compile(r"原因|因为|由于|因疫情|导致|致使|影响")
+_MEASURE_CUE = re.compile(r"加快|加强|进一步|建议|措施|整改|优化|提高|完善|督促")
 
 
 def split_sentences(doc_id: str, lines: list[Line], hit_rank: int) -> list[Sentence]:
@@ -99,13 +116,23 @@ def split_sentences(doc_id: str, lines: list[Line], hit_rank: int) -> list[Sente
 
 
 def rank_sentences(question: str, sentences: list[Sentence]) -> list[Sentence]:
+    """Share of the question's terms a sentence contains, nudged towards sentences that give reasons for a
+    "why" question or measures for a "what will be done" question, and away from bare list fragments."""
     terms = question_terms(question)
     if not terms:
         return []
+    why, how = bool(_WHY.search(question)), bool(_HOW.search(question))
     for s in sentences:
-        grams = bigrams(s.text.lower())
-        overlap = len(terms & grams) / len(terms)
-        s.score = overlap + 0.05 / (1 + s.hit_rank)
+        text = s.text.lower()
+        grams = bigrams(text) | set(re.findall(r"[a-z]+", text))
+        score = len(terms & grams) / len(terms)
+        if why and _REASON_CUE.search(s.text):
+            score += 0.15
+        if how and _MEASURE_CUE.search(s.text):
+            score += 0.15
+        if len(s.text) < 10:
+            score -= 0.2
+        s.score = score + 0.05 / (1 + s.hit_rank)
     return sorted(sentences, key=lambda s: -s.score)
 
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from service.errors import InputError
 from service.qa.citations import Citation, verify
-from service.qa.extractive import display, pick, split_sentences
+from service.qa.extractive import bridge_english, display, pick, split_sentences
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, parse_question
 from service.qa.structured import ProjectRecord, answer_structured
 from service.settings import Settings
@@ -130,9 +130,10 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
         search_filters["doc_id"] = filters["doc_id"]
     if intent.projects and "project" not in search_filters and len(intent.projects) == 1:
         search_filters["project"] = intent.projects[0]
-    hits = index.search(question, k=6, filters=search_filters or None)
+    query = bridge_english(question) if lang == "en" else question
+    hits = index.search(query, k=6, filters=search_filters or None)
     if not hits and search_filters.get("project"):
-        hits = index.search(question, k=6, filters={k: v for k, v in search_filters.items() if k != "project"} or None)
+        hits = index.search(query, k=6, filters={k: v for k, v in search_filters.items() if k != "project"} or None)
     fetch = _fetch_lines(store)
     filenames = {d.doc_id: d.filename for d in store.list_documents()}
     sentences = []
