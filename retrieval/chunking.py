@@ -1,0 +1,597 @@
+"""Structure-aware chunks (pure): one report unit, one section, whole table rows.
+
+Rules, and why:
+  * A chunk never leaves its report unit (`ReportUnit` from retrieval.segment): a passage that mixes the
+    end of one project with the start of the next cites the wrong project.
+  * A chunk never leaves its section (headings 一、 / (一) / 1. / 1、 …): headings are where the reports
+    change topic (资金情况 → 绩效目标 → 存在问题), and the section path is the best context we have.
+  * Prose: the loader gives visual lines (wrapped at ~40 characters, blank lines dropped), so the lines
+    of a section are re-joined exactly as `normalize.join_broken` joins them, then cut at sentence ends
+    (。！？；) into pieces of at most `max_chars`. Paragraph ends (a short line ending a sentence, or a
+    line opening with a list marker) are preferred cut points once a piece is a third full.
+  * Tables: every row is its own chunk and stays whole. Rows are where the figures are (指标值, 实际完成值,
+    得分, 执行率), and a question about one indicator should get that row, not half a table. A row alone
+    says little (`⇥⇥享受补助人数⇥≥302人⇥302人⇥10.00⇥10.00`), so its *context* carries the project, the
+    section, the table caption, the header row, and the level-1/level-2 cells carried down from the rows
+    above (merged cells arrive as leading empty cells).
+  * Each chunk keeps the exact text it was made from (`text`: a substring of the `join_broken` of its
+    lines, or the row's TAB-joined text) so citations can be verified, and separately the text it is
+    embedded and BM25-indexed with (`embed_text` = local context + text). The unit's label (project
+    name, else unit title) is kept apart in `label`: prefixed to every chunk of a unit it made all of them
+    look alike, and the shortest (a title line, `(2020年度)`) won every question that named the project.
+    The index matches the question against labels separately (retrieval.index, "label prior").
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+from retrieval.normalize import is_cjk
+from retrieval.types import CELL_SEP, Line, LoadedDocument
+
+if TYPE_CHECKING:  # pragma: no cover
+    from service.models import ReportUnit
+    from service.settings import Settings
+
+CHUNKER_VERSION = 5  # bump when chunk boundaries or context change (renames the Chroma collection)
+
+ChunkKind = Literal["prose", "row", "heading"]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    ordinal: int
+    kind: ChunkKind
+    text: str  # exact normalized text this chunk was made from
+    context: str  # section / caption / table header / carried cells (local context, without the label)
+    page: int
+    line_start: int
+    page_end: int
+    line_end: int
+    unit_id: str | None = None
+    unit_kind: str = "other"
+    project: str | None = None
+    section: str = ""
+    year: int | None = None
+    filename: str = ""
+    label: str = ""  # the unit's project name, else its title
+
+    @property
+    def embed_text(self) -> str:
+        """What the embedding and BM25 see: the context prefix, then the text itself."""
+        return f"{self.context}\n{self.text}" if self.context else self.text
+
+    @property
+    def stem(self) -> str:
+        name = self.filename.rsplit("/", 1)[-1]
+        return name.rsplit(".", 1)[0] if "." in name else name
+
+    def metadata(self) -> dict:
+        """Chroma metadata: scalar values only, no None (Chroma rejects it; a missing key never matches)."""
+        meta = {
+            "doc_id": self.doc_id, "ordinal": self.ordinal, "kind": self.kind, "page": self.page,
+            "line_start": self.line_start, "page_end": self.page_end, "line_end": self.line_end,
+            "unit_kind": self.unit_kind, "section": self.section, "context": self.context,
+            "filename": self.filename, "stem": self.stem, "label": self.label,
+        }
+        if self.unit_id:
+            meta["unit_id"] = self.unit_id
+        if self.project:
+            meta["project"] = self.project
+        if self.year is not None:
+            meta["year"] = self.year
+        return meta
+
+    @classmethod
+    def from_metadata(cls, chunk_id: str, text: str, meta: dict) -> Chunk:
+        return cls(
+            chunk_id=chunk_id, doc_id=meta["doc_id"], ordinal=int(meta.get("ordinal", 0)),
+            kind=meta.get("kind", "prose"), text=text, context=meta.get("context", ""),
+            page=int(meta["page"]), line_start=int(meta["line_start"]), page_end=int(meta["page_end"]),
+            line_end=int(meta["line_end"]), unit_id=meta.get("unit_id"), unit_kind=meta.get("unit_kind", "other"),
+            project=meta.get("project"), section=meta.get("section", ""), year=meta.get("year"),
+            filename=meta.get("filename", ""), label=meta.get("label", ""),
+        )
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def chunking_signature(settings: Settings) -> dict:
+    """Everything that changes chunk boundaries or chunk text (names the collection with the embedding)."""
+    return {"chunker": CHUNKER_VERSION, "chunk_max_chars": settings.chunk_max_chars}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# headings
+
+_CN_NUM = "一二三四五六七八九十百零〇"
+_PART = re.compile(rf"^第[{_CN_NUM}]+部分")
+_H1 = re.compile(rf"^[{_CN_NUM}]+、")
+_H2 = re.compile(rf"^\(\s*[{_CN_NUM}]+\s*\)")
+_H3 = re.compile(r"^(?:\d{1,2}(?:[.、](?!\d)|\s*\.(?!\d))|\(\s*\d{1,2}\s*\)|[①②③④⑤⑥⑦⑧⑨⑩])")
+# text is normalized: full-width ，；：！？ are already half-width , ; : ! ?
+_SENTENCE_PUNCT = re.compile(r"[。;!?]")
+_LIST_START = re.compile(rf"^(?:\(\s*[\d{_CN_NUM}]+\s*\)|\d{{1,2}}[.、](?!\d)|[①②③④⑤⑥⑦⑧⑨⑩]|[{_CN_NUM}]是)")
+HEADING_MAX_CHARS = 32  # longest heading seen in the seeds is 30; wrapped prose lines are ~40
+
+
+def visual_len(text: str) -> float:
+    """Width in CJK characters: latin letters, digits and ASCII punctuation are about half as wide."""
+    return sum(1.0 if ord(ch) > 0x2000 else 0.55 for ch in text)
+
+
+def line_width(lines: Sequence[Line]) -> float:
+    """The document's prose line width (90th percentile of visual widths): a line that wide was wrapped."""
+    widths = sorted(visual_len(ln.text) for ln in lines if ln.kind == "text" and len(ln.text) >= 8)
+    if len(widths) < 5:
+        return 40.0
+    return max(12.0, widths[int(0.9 * (len(widths) - 1))])
+
+
+def heading_level(text: str, width: float | None = None) -> int | None:
+    """0 for 第一部分, 1 for 一、, 2 for (一), 3 for 1. / 1、 / (1) / ①; None for prose.
+
+    A marker alone is not enough: numbered list items (`1.细化预算编制工作，…`) are prose, and so is an
+    inline heading with its text after a colon (`(3)评价方法:采取材料核实…`). A heading is short, holds at
+    most one sentence, and does not fill the line (`width`): a full line was wrapped, so it goes on.
+    """
+    t = text.strip()
+    if not t or len(t) > HEADING_MAX_CHARS:
+        return None
+    if width and visual_len(t) >= 0.85 * width:
+        return None
+    inner = _SENTENCE_PUNCT.findall(t.rstrip("。;:"))
+    if inner or ("," in t[:-1] and len(t) > 24):
+        return None
+    colon = t.find(":")
+    if 0 <= colon < len(t) - 1:
+        return None
+    if _PART.match(t):
+        return 0  # 第三部分 sits above 一、
+    if _H1.match(t):
+        return 1
+    if _H2.match(t):
+        return 2
+    if _H3.match(t):
+        return 3
+    return None
+
+
+# Title lines that open a new part of a unit (a form, a table, an annex): they end the section above, so
+# the narrative's last heading (七、其他需要说明的问题) does not label the form that follows it.
+_TITLE = re.compile(r"(?:绩效自评|自评表|评分表|评分附件表|汇总表|统计表|情况表|决算表|指标体系框架|自评报告|总结报告)$"
+                    r"|^(?:附件|附表)")
+
+
+def is_title(text: str) -> bool:
+    t = text.strip()
+    return 0 < len(t) <= 30 and bool(_TITLE.search(t)) and not _SENTENCE_PUNCT.search(t)
+
+
+def _is_caption(text: str) -> bool:
+    """A short title line without sentence punctuation (table captions, 公开01表, 项目绩效自评 …)."""
+    t = text.strip()
+    return 0 < len(t) <= 30 and not _SENTENCE_PUNCT.search(t) and "," not in t and ":" not in t[:-1]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# years
+
+_YEAR_NIANDU = re.compile(r"((?:19|20)\d{2})\s*年度")
+_YEAR_NIAN = re.compile(r"((?:19|20)\d{2})\s*年")
+
+
+def find_year(texts: Sequence[str]) -> int | None:
+    """The evaluated year: the first `NNNN年度`, else the first `NNNN年` (report dates come later)."""
+    for rx in (_YEAR_NIANDU, _YEAR_NIAN):
+        for t in texts:
+            m = rx.search(t)
+            if m:
+                return int(m.group(1))
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------------
+# prose: exact join with offsets, sentence cuts
+
+def join_with_offsets(lines: Sequence[Line]) -> tuple[str, list[tuple[int, int]]]:
+    """`join_broken([l.text for l in lines])` plus each line's [start, end) in the result."""
+    result = ""
+    spans: list[tuple[int, int]] = []
+    for line in lines:
+        piece = line.text.strip()
+        if not piece:
+            spans.append((len(result), len(result)))
+            continue
+        if result and not (is_cjk(result[-1]) or is_cjk(piece[0])):
+            result += " "
+        start = len(result)
+        result += piece
+        spans.append((start, len(result)))
+    return result, spans
+
+
+# Seeds 000–002 lost their table structure: their form rows arrive as prose lines such as
+# `预算编制合理性合理合理1.00 1.00`. Such a line ends a chunk, so each form row stays whole and alone.
+_TABULAR = re.compile(r"\d%?\s+[-\d≥≤<>=]|\d(?:\.\d+)?%?$")
+_SENT_END = re.compile(r"[。!?;]+[”’」』)\]]*")
+_SOFT_CUT = re.compile(r"[,、:]")
+
+
+def _cut_points(text: str, spans: list[tuple[int, int]], lines: Sequence[Line], wrap: int
+                ) -> tuple[list[int], set[int], set[int]]:
+    """Sentence ends; the subset that are paragraph ends; and hard ends (form rows flattened to prose)."""
+    cuts = {m.end() for m in _SENT_END.finditer(text)}
+    para: set[int] = set()
+    hard: set[int] = set()
+    for i, (s, e) in enumerate(spans):
+        if s == e:
+            continue
+        line_text = lines[i].text.strip()
+        if _TABULAR.search(line_text) and "。" not in line_text:
+            cuts.add(e)
+            hard.add(e)
+            if i > 0 and spans[i - 1][1] in hard:
+                cuts.add(s)  # consecutive form rows: each alone
+                hard.add(s)
+        if i > 0 and _LIST_START.match(lines[i].text.strip()):
+            cuts.add(s)
+            para.add(s)
+        line_len = e - s
+        if e in cuts and line_len < wrap * 0.8:
+            para.add(e)
+    cuts.add(len(text))
+    para.add(len(text))
+    return sorted(c for c in cuts if 0 < c <= len(text)), para, hard
+
+
+def _split_long(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
+    """Cut one over-long sentence at commas, else hard, into pieces of at most max_chars."""
+    pieces = []
+    while end - start > max_chars:
+        window = text[start:start + max_chars]
+        soft = [m.end() for m in _SOFT_CUT.finditer(window)]
+        cut = start + (soft[-1] if soft and soft[-1] > max_chars // 3 else max_chars)
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, end))
+    return pieces
+
+
+def split_prose(text: str, cuts: list[int], para: set[int], max_chars: int,
+                hard: set[int] | frozenset = frozenset()) -> list[tuple[int, int]]:
+    """Pack sentences into pieces of at most max_chars; prefer paragraph ends once a third full; always
+    end a piece at a hard cut."""
+    pieces: list[tuple[int, int]] = []
+    cur_start, cur_end, prev = 0, 0, 0
+    min_fill = max_chars // 3
+    for cut in cuts:
+        s, e = prev, cut
+        prev = cut
+        if e - s > max_chars:
+            if cur_end > cur_start:
+                pieces.append((cur_start, cur_end))
+            parts = _split_long(text, s, e, max_chars)
+            pieces.extend(parts[:-1])
+            cur_start, cur_end = parts[-1]
+        elif e - cur_start > max_chars and cur_end > cur_start:
+            pieces.append((cur_start, cur_end))
+            cur_start, cur_end = s, e
+        else:
+            cur_end = e
+        if cur_end > cur_start and (cur_end in hard or (cur_end in para and cur_end - cur_start >= min_fill)):
+            pieces.append((cur_start, cur_end))
+            cur_start = cur_end
+    if cur_end > cur_start:
+        pieces.append((cur_start, cur_end))
+    out = []
+    for s, e in pieces:  # trim spaces so text is exactly what the span shows
+        while s < e and text[s] == " ":
+            s += 1
+        while e > s and text[e - 1] == " ":
+            e -= 1
+        if e > s:
+            out.append((s, e))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# tables
+
+_HEADER_WORDS = (
+    "一级指标", "二级指标", "三级指标", "指标值", "完成值", "分值", "得分", "权重", "偏差原因", "年初预算数",
+    "全年预算数", "全年执行数", "执行数", "执行率", "预算数", "决算数", "行次", "科目名称", "科目编码", "项目",
+    "栏次", "合计", "情况说明", "存在问题", "评价等级", "指标解释", "指标说明", "单位", "金额",
+)
+_DIGIT = re.compile(r"\d")
+_INDICATOR_HEADER = ("一级指标", "二级指标", "三级指标")
+
+
+def _cells(line: Line) -> list[str]:
+    return list(line.cells) if line.cells is not None else line.text.split(CELL_SEP)
+
+
+def is_header_row(cells: Sequence[str]) -> bool:
+    """No figures, at least two short cells, most of them header words (一级指标, 年初预算数, 行次 …)."""
+    filled = [c for c in cells if c]
+    if len(filled) < 2 or any(_DIGIT.search(c) and not re.search(r"[（(]\d+[)）]", c) for c in filled):
+        return False
+    hits = sum(1 for c in filled if any(w in c for w in _HEADER_WORDS))
+    return hits >= max(2, (len(filled) + 1) // 2) and all(len(c) <= 24 for c in filled)
+
+
+@dataclass
+class _TableState:
+    header: list[str] = field(default_factory=list)
+    indicator: bool = False
+    prev_filled: list[str] = field(default_factory=list)
+    group: str = ""
+    section: str = ""  # the section the table belongs to ("" when prose came between heading and table)
+    last_page: int = 0
+    last_line: int = 0
+
+
+def _row_context(state: _TableState, cells: list[str]) -> tuple[str, list[str]]:
+    """Header words and the carried-down leading cells for one row; returns (context, filled cells)."""
+    filled = list(cells)
+    carried: list[str] = []
+    if state.indicator and state.prev_filled:
+        k = next((i for i, c in enumerate(cells) if c), len(cells))
+        for i in range(min(k, len(state.prev_filled))):
+            if state.prev_filled[i]:
+                filled[i] = state.prev_filled[i]
+                carried.append(state.prev_filled[i])
+    parts = []
+    if state.header:
+        parts.append("表头: " + " ".join(h for h in state.header if h))
+    if state.group:
+        parts.append("分组: " + state.group)
+    if carried:
+        parts.append(" > ".join(carried))
+    return " | ".join(parts), filled
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the chunker
+
+@dataclass
+class _UnitInfo:
+    unit_id: str | None
+    kind: str
+    project: str | None
+    title: str
+    year: int | None
+
+
+def _assign_units(doc: LoadedDocument, units: Sequence[ReportUnit]) -> dict[tuple[int, int], int]:
+    """(page, line) -> index into units; lines outside every unit are absent."""
+    out: dict[tuple[int, int], int] = {}
+    for i, u in enumerate(units):
+        lo, hi = (u.page_start, u.line_start), (u.page_end, u.line_end)
+        for line in doc.iter_lines():
+            if lo <= line.key <= hi:
+                out.setdefault(line.key, i)
+    return out
+
+
+_LABEL_KINDS = ("project", "summary", "department", "framework", "accounts")
+
+
+def _unit_label(info: _UnitInfo) -> str:
+    """What a question would call the unit: the project, else a named unit's title. Titles of `other`
+    units are section headings (二、绩效自评工作开展情况), and titles with under four ideographs
+    (`2022年度`) name nothing."""
+    if info.project:
+        return info.project
+    title = info.title or ""
+    if info.kind in _LABEL_KINDS and len(re.findall(r"[\u4e00-\u9fff]", title)) >= 4:
+        return title
+    return ""
+
+
+def chunk_document(doc: LoadedDocument, units: Sequence[ReportUnit], *, max_chars: int = 400,
+                   wrap: float | None = None) -> list[Chunk]:
+    """Cut a loaded document into chunks that respect its units, sections and table rows.
+
+    `units` come from `retrieval.segment.segment(doc)`; lines they do not cover form chunks of kind
+    "other" without a unit. `wrap` is the prose line width (measured from the document when None), used
+    to tell headings and paragraph ends from wrapped lines.
+    """
+    lines = list(doc.iter_lines())
+    wrap = wrap or line_width(lines)
+    unit_of = _assign_units(doc, units)
+    doc_year = find_year([ln.text for ln in lines[:40]])
+    infos: list[_UnitInfo] = []
+    for i, u in enumerate(units):
+        texts = [ln.text for ln in lines if unit_of.get(ln.key) == i]
+        infos.append(_UnitInfo(u.unit_id, u.kind, u.project, u.title, find_year(texts) or doc_year))
+    none_info = _UnitInfo(None, "other", None, "", doc_year)
+
+    chunks: list[Chunk] = []
+
+    def emit(kind: ChunkKind, text: str, context: str, first: Line, last: Line, info: _UnitInfo, section: str):
+        ordinal = len(chunks)
+        chunks.append(Chunk(
+            chunk_id=f"{doc.doc_id[:16]}-{ordinal:05d}", doc_id=doc.doc_id, ordinal=ordinal, kind=kind,
+            text=text, context=context, page=first.page, line_start=first.line_no, page_end=last.page,
+            line_end=last.line_no, unit_id=info.unit_id, unit_kind=info.kind, project=info.project,
+            section=section, year=info.year, filename=doc.filename, label=_unit_label(info),
+        ))
+
+    # walk the lines, grouping consecutive prose lines of one unit + section
+    cur_unit: int | None = -1
+    headings: dict[int, tuple[str, Line]] = {}
+    section = ""
+    section_has_body = True
+    prose_since_heading = 0
+    prose: list[Line] = []
+    table = _TableState()
+    caption = ""
+    prev_line: Line | None = None
+
+    def flush_prose(info: _UnitInfo):
+        nonlocal prose
+        if not prose:
+            return
+        text, spans = join_with_offsets(prose)
+        cuts, para, hard = _cut_points(text, spans, prose, wrap)
+        prev_piece = ""
+        for s, e in split_prose(text, cuts, para, max_chars, hard):
+            covered = [ln for ln, (a, b) in zip(prose, spans) if a < e and b > s and b > a]
+            context = section
+            if s in hard or e in hard:
+                # a form row flattened to prose: the piece before it is its header or the row above
+                context = " | ".join(p for p in (section, prev_piece[:80]) if p)
+            emit("prose", text[s:e], context, covered[0], covered[-1], info, section)
+            prev_piece = text[s:e]
+        prose = []
+
+    def flush_heading(info: _UnitInfo, next_level: int | None = None):
+        # a heading whose section stayed empty would otherwise be findable by no chunk; one followed by a
+        # deeper heading is not empty: the sub-sections carry it in their section path
+        if not section_has_body and headings and (next_level is None or next_level <= max(headings)):
+            level = max(headings)
+            text, line = headings[level]
+            emit("heading", text, "", line, line, info, section)
+
+    for line in lines:
+        uidx = unit_of.get(line.key)
+        info = infos[uidx] if uidx is not None else none_info
+        if uidx != cur_unit:
+            if cur_unit != -1:
+                prev_info = infos[cur_unit] if cur_unit is not None else none_info
+                flush_prose(prev_info)
+                flush_heading(prev_info)
+            cur_unit = uidx
+            headings, section, section_has_body, prose_since_heading = {}, "", True, 0
+            table, caption = _TableState(), ""
+        if line.kind == "row":
+            flush_prose(info)
+            cells = _cells(line)
+            filled_nonempty = [c for c in cells if c]
+            if len(filled_nonempty) == 1 and is_title(filled_nonempty[0]):
+                flush_heading(info, 0)
+                headings = {0: (filled_nonempty[0], line)}
+                section, prose_since_heading = filled_nonempty[0], 0
+            continuing = prev_line is not None and prev_line.kind == "row" and (
+                (prev_line.page == line.page and prev_line.table_index == line.table_index)
+                or prev_line.page != line.page)
+            if not continuing:
+                # a table right under its heading belongs to it; one after the heading's prose does not
+                # (高新区's forms follow the narrative's last sub-section, 二、拟应用情况)
+                table = _TableState(section=section if prose_since_heading == 0 else "")
+            if is_header_row(cells):
+                # consecutive header rows (项目 / 功能分类科目编码 …) merge cell by cell
+                if table.header and table.last_page == line.page and table.last_line == line.line_no - 1 \
+                        and not table.prev_filled:
+                    width = max(len(table.header), len(cells))
+                    a = table.header + [""] * (width - len(table.header))
+                    b = cells + [""] * (width - len(cells))
+                    table.header = ["/".join(p for p in (x, y) if p) for x, y in zip(a, b)]
+                else:
+                    table.header = cells
+                    table.prev_filled = []
+                table.indicator = any(w in "".join(table.header) for w in _INDICATOR_HEADER)
+            ctx, filled = _row_context(table, cells)
+            if len(filled_nonempty) == 1 and len(cells) <= 2 and len(filled_nonempty[0]) <= 12 and table.header:
+                table.group = filled_nonempty[0]  # a level-1 label on a row of its own
+            context = " | ".join(p for p in (table.section, caption, ctx) if p)
+            emit("row", line.text, context, line, line, info, table.section)
+            section_has_body = True
+            if not is_header_row(cells):
+                table.prev_filled = filled
+            table.last_page, table.last_line = line.page, line.line_no
+            prev_line = line
+            continue
+        level = 0 if is_title(line.text) else heading_level(line.text, wrap)
+        if level is not None:
+            flush_prose(info)
+            flush_heading(info, level)
+            headings = {k: v for k, v in headings.items() if k < level}
+            headings[level] = (line.text.strip(), line)
+            section = " > ".join(headings[k][0] for k in sorted(headings))
+            section_has_body = False
+            prose_since_heading = 0
+            caption = line.text.strip() if level == 0 else ""
+            prev_line = line
+            continue
+        if _is_caption(line.text) and (prev_line is None or prev_line.kind == "row" or not prose):
+            # short title lines between blocks name the table that follows (公开01表, 自评价评分附件表 …)
+            caption = line.text.strip() if not caption or prev_line is None or prev_line.kind == "row" \
+                else f"{caption} {line.text.strip()}"
+        else:
+            prose_since_heading += 1
+        prose.append(line)
+        section_has_body = True
+        prev_line = line
+    if cur_unit != -1:
+        last_info = infos[cur_unit] if cur_unit is not None else none_info
+        flush_prose(last_info)
+        flush_heading(last_info)
+    return chunks
+
+
+def content_hash(chunks: Sequence[Chunk]) -> str:
+    """Hash of everything a chunk stores: equal hashes mean re-indexing would change nothing."""
+    h = hashlib.sha256()
+    for c in chunks:
+        h.update(json.dumps(c.to_dict(), sort_keys=True, ensure_ascii=False).encode())
+    return h.hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# private fallback segmentation, used only while retrieval.segment is missing (tests, eval)
+
+_UNIT_START = re.compile(
+    r"^(?:财政项目支出绩效自评报告|部门预算项目绩效自评表|项目绩效自评$|项目支出绩效评价指标体系框架|"
+    r"第[一二三四]部分|.{0,20}绩效评价报告$|.{0,12}绩效评价$|.{0,20}绩效$)")
+_PROJECT_NAME = re.compile(r"^项目名称[:：]?\s*(.+)$")
+
+
+def _fallback_units(doc: LoadedDocument) -> list[ReportUnit]:
+    from service.models import ReportUnit
+
+    starts: list[Line] = []
+    for line in doc.iter_lines():
+        text = line.text.replace(CELL_SEP, " ").strip()
+        if _UNIT_START.match(text) and len(text) <= 30:
+            starts.append(line)
+    lines = list(doc.iter_lines())
+    if not lines:
+        return []
+    if not starts or starts[0].key != lines[0].key:
+        starts.insert(0, lines[0])
+    keys = [ln.key for ln in lines]
+    units = []
+    for n, first in enumerate(starts):
+        i0 = keys.index(first.key)
+        i1 = keys.index(starts[n + 1].key) - 1 if n + 1 < len(starts) else len(lines) - 1
+        span = lines[i0:i1 + 1]
+        project = None
+        for ln in span:
+            cells = [c for c in (ln.cells or ln.text.split(CELL_SEP)) if c]
+            for j, c in enumerate(cells):
+                m = _PROJECT_NAME.match(c)
+                if m and m.group(1).strip():
+                    project = m.group(1).strip()
+                elif c.startswith("项目名称") and j + 1 < len(cells):
+                    project = cells[j + 1]
+                if project:
+                    break
+            if project:
+                break
+        title = first.text.replace(CELL_SEP, " ").strip()
+        kind = "project" if project else ("framework" if "框架" in title else
+                                          "accounts" if "部分" in title else "other")
+        units.append(ReportUnit(
+            unit_id=f"{doc.doc_id[:12]}-u{n:03d}", doc_id=doc.doc_id, kind=kind, title=title, project=project,
+            page_start=span[0].page, line_start=span[0].line_no, page_end=span[-1].page, line_end=span[-1].line_no,
+        ))
+    return units

@@ -1,0 +1,327 @@
+"""The hybrid index on real reports: Chinese questions, filters, idempotence, delete, crash + reconcile,
+no network, and the retrieval gold resolving against the rendered corpus."""
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from retrieval.index import HybridIndex, SearchFilters, collection_name, expand_query, named_labels, strip_labels
+from retrieval.loaders import load_path
+
+ROOT = Path(__file__).resolve().parent.parent
+TXT = ROOT / "corpus" / "rendered" / "txt"
+
+
+def settings(tmp_path: Path, **kw):
+    from service.settings import Settings
+
+    return Settings(_env_file=None, data_dir=tmp_path, **kw)
+
+
+def load(stem: str):
+    return load_path(TXT / f"{stem}.txt", max_bytes=50 * 1024 * 1024)
+
+
+def units(doc):
+    from retrieval.index import _segment
+
+    return _segment(doc)
+
+
+@pytest.fixture(scope="module")
+def docs():
+    return {s: load(s) for s in ("001_shangjie_pension_subsidy", "003_gaoxin_hrss_selfeval",
+                                 "004_zhongyuan_medsec_accounts")}
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory, docs):
+    idx = HybridIndex(settings(tmp_path_factory.mktemp("idx")))
+    for doc in docs.values():
+        idx.upsert_document(doc, units(doc))
+    return idx
+
+
+def texts(hits):
+    return [h.chunk.text for h in hits]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# finding things
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    pytest.param("劳动监察专项资金的执行数和预算执行进度", "执行数:\t4.9745\t99%", id="row-003"),
+    pytest.param("城乡居民基本养老保险费财政补助资金全年执行数和执行率", "970.00 970.00 909.50 93.76%", id="form-001"),
+    pytest.param("城乡医疗救助人次为什么没有完成", "年初设置目标过低。", id="deviation-004"),
+    pytest.param("公务员医疗补助总成本指标的年度目标值", "≤48000000元", id="target-004"),
+    pytest.param("城乡医疗救助项目存在的问题", "一是预算执行率较低;二是绩效目标设置过底", id="section-004"),
+    pytest.param("What is the government procurement execution rate of the department?", "执行率为24.83%",
+                 id="english"),
+])
+def test_questions_find_their_passage(index, query, expected):
+    hits = index.search(query, k=5)
+    assert any(expected in t for t in texts(hits)), [t[:50] for t in texts(hits)]
+
+
+def test_hits_carry_their_source(index, docs):
+    hits = index.search("劳动监察专项资金 日常检查企业数", k=5)
+    hit = next(h for h in hits if "日常检查企业数" in h.chunk.text)
+    c = hit.chunk
+    doc = docs["003_gaoxin_hrss_selfeval"]
+    assert c.doc_id == doc.doc_id and c.kind == "row"
+    assert doc.line(c.page, c.line_start).text == c.text  # the source line says exactly this
+    assert hit.source.startswith("003_gaoxin_hrss_selfeval p") and hit.rank <= 5
+    assert json.loads(json.dumps(hit.to_dict(), ensure_ascii=False))["chunk"]["project"] == c.project
+
+
+def test_bm25_drops_non_matching_chunks(index):
+    assert index.search("zzzzqqqq", k=5, mode="bm25") == []
+    hits = index.search("彩票公益金", k=50, mode="bm25")
+    assert hits and all(h.bm25_score and h.bm25_score > 0 for h in hits)
+
+
+def test_label_prior_helpers():
+    labels = {"城乡医疗救助": {"城乡", "乡医", "医疗", "疗救", "救助"},
+              "公务员医疗补助": {"公务", "务员", "员医", "医疗", "疗补", "补助"}}
+    assert named_labels("城乡医疗救助项目存在的问题", labels) == ["城乡医疗救助"]
+    assert named_labels("预算执行率怎么计算", labels) == []
+    assert strip_labels("城乡医疗救助项目存在的问题", ["城乡医疗救助"]) == "项目存在的问题"
+    assert "=" in expand_query("预算执行率怎么计算")
+    assert "满意度" in expand_query("What is the satisfaction rate?")
+    assert expand_query("满意度") == "满意度"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# filters
+
+
+def test_filters(index, docs):
+    d3 = docs["003_gaoxin_hrss_selfeval"].doc_id
+    hits = index.search("预算执行率", k=20, filters={"doc_id": d3})
+    assert hits and {h.chunk.doc_id for h in hits} == {d3}
+    hits = index.search("预算执行率", k=20, filters={"project": "公务员医疗补助"})
+    assert hits and all("公务员医疗补助" in h.chunk.project for h in hits)
+    hits = index.search("预算执行率", k=20, filters={"year": 2020})
+    assert hits and all(h.chunk.year == 2020 for h in hits)
+    hits = index.search("支出", k=20, filters={"unit_kind": "accounts"})
+    assert hits and all(h.chunk.unit_kind == "accounts" for h in hits)
+    hits = index.search("问题", k=20, filters={"section": "存在的问题"})
+    assert hits and all("存在的问题" in h.chunk.section for h in hits)
+    assert index.search("预算执行率", k=5, filters={"project": "没有这个项目"}) == []
+    with pytest.raises(ValueError):
+        SearchFilters.of({"colour": "red"})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# writes: idempotence, delete, crash + reconcile
+
+
+def test_collection_name_follows_settings(tmp_path):
+    from retrieval.embedding import HashedNgramEmbedder
+
+    base = collection_name(settings(tmp_path), HashedNgramEmbedder(512))
+    assert base.startswith("jixiao-") and 3 <= len(base) <= 512
+    assert collection_name(settings(tmp_path, chunk_max_chars=300), HashedNgramEmbedder(512)) != base
+    assert collection_name(settings(tmp_path), HashedNgramEmbedder(256)) != base
+    idx = HybridIndex(settings(tmp_path, embedding_dim=256))
+    assert idx.name == collection_name(settings(tmp_path, embedding_dim=256), HashedNgramEmbedder(256))
+    assert (tmp_path / "chroma").is_dir()
+
+
+def test_reindex_is_idempotent_and_delete_removes(tmp_path, docs):
+    idx = HybridIndex(settings(tmp_path))
+    doc = docs["001_shangjie_pension_subsidy"]
+    first = idx.upsert_document(doc, units(doc))
+    n = idx.count()
+    assert first.changed and n == first.chunks > 0
+    ids = list(idx.documents()[doc.doc_id]["chunk_ids"])
+    again = idx.upsert_document(doc, units(doc))
+    assert not again.changed and idx.count() == n
+    forced = idx.upsert_document(doc, units(doc), force=True)
+    assert forced.changed and idx.count() == n and idx.documents()[doc.doc_id]["chunk_ids"] == ids
+    assert idx.search("自评总得分99.31分", k=3)
+    assert idx.delete_document(doc.doc_id)
+    assert idx.count() == 0 and idx.documents() == {}
+    assert idx.search("自评总得分99.31分", k=3) == []
+    assert idx.search("自评总得分", k=3, mode="bm25") == []  # gone from BM25 too
+    assert not idx.delete_document(doc.doc_id)
+
+
+def test_crash_between_chroma_and_manifest_then_reconcile(tmp_path, docs, monkeypatch):
+    s = settings(tmp_path)
+    a, b = docs["001_shangjie_pension_subsidy"], docs["003_gaoxin_hrss_selfeval"]
+    idx = HybridIndex(s)
+    idx.upsert_document(a, units(a))
+    n_a = idx.count()
+
+    def crash(self, manifest):
+        raise KeyboardInterrupt("power cut after the Chroma write")
+
+    monkeypatch.setattr(HybridIndex, "_write_manifest", crash)
+    with pytest.raises(KeyboardInterrupt):
+        idx.upsert_document(b, units(b))
+    monkeypatch.undo()
+
+    # a new process: Chroma holds b's chunks, the manifest does not know b
+    idx2 = HybridIndex(s)
+    assert b.doc_id not in idx2.documents() and idx2.count() > n_a
+    fetched = []
+
+    def fetch(doc_id):
+        fetched.append(doc_id)
+        doc = {a.doc_id: a, b.doc_id: b}[doc_id]
+        return doc, units(doc)
+
+    report = idx2.reconcile([a.doc_id, b.doc_id], fetch)
+    assert report.readded == [b.doc_id] and report.ok == 1 and fetched == [b.doc_id]
+    n_b = len(idx2.documents()[b.doc_id]["chunk_ids"])
+    assert idx2.count() == n_a + n_b  # no duplicates, nothing missing
+    assert idx2.reconcile([a.doc_id, b.doc_id], fetch).clean  # nothing left to do
+
+    # the store deleted `a` but the index delete never ran: reconcile drops the orphan
+    report = idx2.reconcile([b.doc_id], fetch)
+    assert report.removed == [a.doc_id] and idx2.count() == n_b
+    assert all(h.chunk.doc_id == b.doc_id for h in idx2.search("城乡居民基本养老保险费", k=10))
+
+
+def test_crash_inside_the_chroma_write_then_reconcile(tmp_path, docs, monkeypatch):
+    s = settings(tmp_path)
+    a = docs["001_shangjie_pension_subsidy"]
+    idx = HybridIndex(s)
+    calls = {"n": 0}
+    real_upsert = idx.collection.upsert
+
+    def flaky_upsert(**kw):
+        calls["n"] += 1
+        real_upsert(**{k: v[:3] for k, v in kw.items()})  # a partial batch lands, then the crash
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(idx.collection, "upsert", flaky_upsert)
+    with pytest.raises(RuntimeError):
+        idx.upsert_document(a, units(a))
+    idx2 = HybridIndex(s)
+    assert idx2.documents() == {} and idx2.count() == 3
+    report = idx2.reconcile([a.doc_id])  # without fetch: reported, not repaired
+    assert report.missing == [a.doc_id]
+    report = idx2.reconcile([a.doc_id], lambda d: (a, units(a)))
+    assert report.readded == [a.doc_id]
+    assert idx2.count() == len(idx2.documents()[a.doc_id]["chunk_ids"])
+
+
+def test_pipeline_style_call_without_units(tmp_path, docs):
+    """service.pipeline calls upsert_document(doc, None) when extraction found no units."""
+    idx = HybridIndex(settings(tmp_path))
+    doc = docs["001_shangjie_pension_subsidy"]
+    assert idx.upsert_document(doc, None).chunks > 0
+
+
+def test_jieba_cache_lives_in_the_data_dir(index):
+    assert any((index.data_dir / "jieba").glob("jieba*.cache"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# no network
+
+
+def _loopback(address) -> bool:
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def test_indexing_and_querying_never_touch_the_network(tmp_path, monkeypatch, docs):
+    attempts = []
+    real_connect, real_connect_ex, real_create = socket.socket.connect, socket.socket.connect_ex, socket.create_connection
+
+    def connect(self, address):
+        if not _loopback(address):
+            attempts.append(address)
+            raise OSError(f"network access attempted: {address}")
+        return real_connect(self, address)
+
+    def connect_ex(self, address):
+        if not _loopback(address):
+            attempts.append(address)
+            raise OSError(f"network access attempted: {address}")
+        return real_connect_ex(self, address)
+
+    def create_connection(address, *args, **kwargs):
+        if not _loopback(address):
+            attempts.append(address)
+            raise OSError(f"network access attempted: {address}")
+        return real_create(address, *args, **kwargs)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    idx = HybridIndex(settings(tmp_path / "fresh"))  # new client, new collection, new jieba cache
+    doc = docs["004_zhongyuan_medsec_accounts"]
+    idx.upsert_document(doc, units(doc))
+    assert idx.search("城乡医疗救助存在的问题", k=5)
+    assert idx.search("How much was spent on the housing provident fund?", k=5, filters={"unit_kind": "accounts"})
+    idx.delete_document(doc.doc_id)
+    assert attempts == []
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the benchmark's gold
+
+
+def test_retrieval_gold_resolves_against_the_rendered_corpus():
+    from eval.retrieval import load_corpus, load_gold, resolve_gold
+
+    questions = load_gold()
+    assert len(questions) >= 80
+    assert len({q.qid for q in questions}) == len(questions)
+    docs = load_corpus()
+    assert resolve_gold(questions, docs) == []  # every quote found, exactly once
+    stems = {g.stem for q in questions for g in q.gold}
+    assert stems == set(docs)  # all five reports
+    assert {q.lang for q in questions} == {"zh", "en"}
+
+
+def test_baseline_chunks_map_to_lines(docs):
+    from eval.retrieval import fixed_chunks
+
+    doc = docs["001_shangjie_pension_subsidy"]
+    chunks = fixed_chunks(doc)
+    assert all(len(c.text) <= 500 for c in chunks)
+    assert chunks[0].page == 1 and chunks[0].line_start == 1
+    assert (chunks[-1].page_end, chunks[-1].line_end) == list(doc.iter_lines())[-1].key
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CLI
+
+
+def test_search_cli_on_paths(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+    from service.settings import get_settings
+
+    monkeypatch.setenv("JIXIAO_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        path = str(TXT / "001_shangjie_pension_subsidy.txt")
+        out = runner.invoke(app, ["search", "城乡居民基本养老保险费财政补助资金自评总得分", "--k", "3", "--json",
+                                  "--path", path])
+        assert out.exit_code == 0, out.output
+        data = json.loads(out.output)
+        assert len(data["hits"]) == 3 and data["hits"][0]["source"].startswith("001_shangjie_pension_subsidy")
+        out = runner.invoke(app, ["search", "自评总得分", "--path", path])
+        assert out.exit_code == 0 and " 1. 001_shangjie_pension_subsidy p" in out.output
+    finally:
+        get_settings.cache_clear()
