@@ -1,0 +1,63 @@
+"""run_checks: every rule of the rulebook over one document's extraction, in a deterministic order."""
+from __future__ import annotations
+
+from retrieval.types import LoadedDocument
+from service.checks.base import SEVERITY_ORDER, DocContext, UnitContext, compute_rate, low_exec_threshold
+from service.checks.rulebook import DEPARTMENT_RULES, PROJECT_RULES, RULE_ORDER, SUMMARY_RULES
+from service.checks.scheme import Scheme, detect_scheme
+from service.models import DocumentExtraction, Finding, ProjectEvaluation
+
+
+def unit_context(unit: ProjectEvaluation, extraction: DocumentExtraction | None = None,
+                 doc: LoadedDocument | None = None, scheme: Scheme | None = None) -> UnitContext:
+    """Everything a project rule needs about its unit: the detected scheme, the execution rate, the
+    low-execution threshold the form states."""
+    peers = extraction.projects if extraction is not None else []
+    span = None
+    if extraction is not None:
+        span = next((u for u in extraction.units if u.unit_id == unit.unit_id), None)
+    sch = scheme or detect_scheme(unit, peers)
+    thr, src = low_exec_threshold(unit, doc, span)
+    return UnitContext(unit=unit, scheme=sch, doc=doc, span=span, low_exec_threshold=thr, threshold_source=src,
+                       rate=compute_rate(unit))
+
+
+def check_project(unit: ProjectEvaluation, extraction: DocumentExtraction | None = None,
+                  doc: LoadedDocument | None = None) -> list[Finding]:
+    """All project rules over one unit (rule order, then the rule's own order)."""
+    ctx = unit_context(unit, extraction, doc)
+    out: list[Finding] = []
+    for rule in PROJECT_RULES:
+        out.extend(rule.check(ctx))
+    return out
+
+
+def _position(f: Finding) -> tuple:
+    r = f.refs[0] if f.refs else None
+    return (r.page, r.line_start) if r is not None else (0, 0)
+
+
+def run_checks(extraction: DocumentExtraction, doc: LoadedDocument | None = None) -> list[Finding]:
+    """Findings for one document: project units in document order (each by rule order), then summary
+    tables, then department units. Pure and idempotent."""
+    schemes = {p.unit_id: detect_scheme(p, extraction.projects) for p in extraction.projects}
+    out: list[Finding] = []
+    for p in extraction.projects:
+        ctx = unit_context(p, extraction, doc, schemes[p.unit_id])
+        for rule in PROJECT_RULES:
+            out.extend(rule.check(ctx))
+    dctx = DocContext(doc_id=extraction.doc_id, projects=extraction.projects, summaries=extraction.summaries,
+                      departments=extraction.departments, schemes=schemes, doc=doc, units=extraction.units)
+    for table in extraction.summaries:
+        for rule in SUMMARY_RULES:
+            out.extend(rule.check(table, dctx))
+    for dep in extraction.departments:
+        for rule in DEPARTMENT_RULES:
+            out.extend(rule.check(dep, dctx))
+    return out
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Severity first, then rule order, then position — for display (run_checks keeps document order)."""
+    return sorted(findings, key=lambda f: (SEVERITY_ORDER[f.severity], RULE_ORDER.get(f.rule_id, 99),
+                                           _position(f), f.unit_id))

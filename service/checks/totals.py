@@ -1,0 +1,173 @@
+"""Totals, weights and grades: R-TOTAL, R-CATEGORY-SUM, R-WEIGHT-L1, R-GRADE."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from service.checks.base import UnitContext, finding
+from service.checks.numbers import D0, D100, compare, decimals_of, fmt, fmt_pct, grade_of, half_unit, normalize_grade, raw_or
+from service.checks.scheme import ZHONGYUAN_EXEC, ZHONGYUAN_FUND, score_sum, weight_sum
+from service.checks.text import category_of
+from service.models import Finding
+
+_CENT = Decimal("0.01")
+
+
+def recompute_total(ctx: UnitContext) -> tuple[Decimal, Decimal, Decimal, str, str] | None:
+    """(point, low, high, formula_zh, formula_en) of the total the scheme gives, or None."""
+    u, sch = ctx.unit, ctx.scheme
+    s = score_sum(u)
+    if s is None:
+        return None
+    n = sum(1 for i in u.indicators if i.score is not None)
+    if sch.exec_source == "funds":
+        es = u.funds.exec_score
+        if es is None or es.value is None:
+            return None
+        t = s + es.value
+        return (t, t, t, f"资金执行得分{raw_or(es)} + 指标得分合计{fmt(s, None)}（{n}项）",
+                f"execution score {raw_or(es)} + Σ {n} indicator scores {fmt(s, None)}")
+    if sch.family == "zhongyuan":
+        rate = ctx.rate
+        if rate is None:
+            return None
+        pt = ZHONGYUAN_EXEC * min(rate.value, D100) / D100
+        lo = ZHONGYUAN_EXEC * min(rate.low, D100) / D100
+        hi = ZHONGYUAN_EXEC * min(rate.high, D100) / D100
+        fixed = sum(sch.fixed_blocks.values(), D0)
+        return (s + pt + fixed, s + lo + fixed, s + hi + fixed,
+                f"指标得分合计{fmt(s, None)}（{n}项） + 预算执行{fmt(ZHONGYUAN_EXEC, None)}×{fmt_pct(rate.value)}"
+                f"={fmt(pt)} + 资金管理{fmt(ZHONGYUAN_FUND, None)}",
+                f"Σ {n} indicator scores {fmt(s, None)} + execution {fmt(ZHONGYUAN_EXEC, None)} × "
+                f"{fmt_pct(rate.value)} = {fmt(pt)} + 资金管理 {fmt(ZHONGYUAN_FUND, None)}")
+    return (s, s, s, f"指标得分合计（{n}项）", f"Σ {n} indicator scores")
+
+
+def check_total(ctx: UnitContext) -> list[Finding]:
+    """Σ scores (+ execution score, + fixed blocks) vs the reported total; a total above 100 is an error."""
+    u = ctx.unit
+    rep = u.reported_total
+    if rep is None or rep.value is None:
+        return []
+    out: list[Finding] = []
+    if rep.value > D100:
+        out.append(finding(ctx, "R-TOTAL", "error", f"总分{raw_or(rep)}超过100分（不得加分）。",
+                           f"Total {raw_or(rep)} exceeds 100 (no bonus points).",
+                           reported=raw_or(rep), recomputed="≤100", refs=[rep]))
+    rec = recompute_total(ctx)
+    if rec is None:
+        return out
+    point, low, high, fz, fe = rec
+    places = decimals_of(rep.raw, rep.value)
+    tol = half_unit(rep.raw, rep.value)
+    cmp = compare(rep.value, point, tol, places=places, low=low, high=high)
+    if cmp.outcome == "exact":
+        return out
+    scored = [i for i in u.indicators if i.score is not None]
+    refs = [rep] + scored + ([u.funds.exec_score] if ctx.scheme.exec_source == "funds" else []) + \
+        (list(ctx.rate.refs) if ctx.scheme.family == "zhongyuan" and ctx.rate else [])
+    missing = sum(1 for i in u.indicators if i.score is None and (i.weight is not None or i.target is not None))
+    extra_zh = f"（另有{missing}项得分非数字或空白）" if missing else ""
+    extra_en = f" ({missing} scores are blank or not numbers)" if missing else ""
+    if cmp.rounding:
+        out.append(finding(ctx, "R-TOTAL", "info",
+                           f"总分{raw_or(rep)}，按{fz}为{fmt(point)}，差异在四舍五入范围内。",
+                           f"Total {raw_or(rep)}; {fe} = {fmt(point)}, within rounding.",
+                           reported=raw_or(rep), recomputed=fmt(point), refs=refs))
+    else:
+        out.append(finding(ctx, "R-TOTAL", "error",
+                           f"总分填报{raw_or(rep)}，但{fz}={fmt(point)}{extra_zh}，相差{fmt(rep.value - point)}分。",
+                           f"Total reported as {raw_or(rep)} but {fe} = {fmt(point)}{extra_en}; "
+                           f"off by {fmt(rep.value - point)}.",
+                           reported=raw_or(rep), recomputed=fmt(point), refs=refs))
+    return out
+
+
+def check_category_sum(ctx: UnitContext) -> list[Finding]:
+    """Scores under a printed heading must not exceed the heading's weight (warning)."""
+    from service.checks.text import category_of_level2
+
+    sch = ctx.scheme
+    if not sch.category_weights:
+        return []
+    out: list[Finding] = []
+    for cat, weight in sch.category_weights.items():
+        inds = [i for i in ctx.unit.indicators if category_of(i) == cat and i.score is not None]
+        if not inds:
+            continue
+        s = sum((i.score for i in inds), D0)
+        if s > weight + Decimal("0.005") * len(inds):
+            strays = [i for i in inds if category_of_level2(i) in sch.inferred_categories]
+            note_zh = note_en = ""
+            if strays:
+                kinds = "、".join(sorted({i.level2 or "" for i in strays}))
+                note_zh = f"（其中{kinds}{len(strays)}行列在该标题下，表中缺少相应一级指标行）"
+                note_en = f" ({len(strays)} {kinds} rows sit under this heading; their own heading is missing)"
+            out.append(finding(
+                ctx, "R-CATEGORY-SUM", "warning",
+                f"{cat}指标（分值{fmt(weight, None)}）下各项得分合计{fmt(s, None)}，超过该类分值{note_zh}。",
+                f"Rows under the {cat} heading (weight {fmt(weight, None)}) score {fmt(s, None)} in all, above "
+                f"the weight{note_en}.",
+                reported=fmt(s, None), recomputed=f"≤{fmt(weight, None)}", refs=inds))
+    return out
+
+
+def check_weight_l1(ctx: UnitContext) -> list[Finding]:
+    """First-level weights sum to 100 (with the scheme's fixed blocks)."""
+    u, sch = ctx.unit, ctx.scheme
+    out: list[Finding] = []
+    if sch.family == "hebei":
+        total = sum(sch.category_weights.values(), D0)
+        if total != D100:
+            parts = "+".join(f"{k}{fmt(v, None)}" for k, v in sch.category_weights.items())
+            miss_zh = f"，缺少{'、'.join(sch.inferred_categories)}指标标题行" if sch.inferred_categories else ""
+            miss_en = (f"; no heading printed for {', '.join(sch.inferred_categories)}"
+                       if sch.inferred_categories else "")
+            heads = [i for i in u.indicators if i.level1][:1]
+            out.append(finding(
+                ctx, "R-WEIGHT-L1", "warning",
+                f"表头所列一级指标分值合计{fmt(total, None)}（{parts}），不等于100{miss_zh}。",
+                f"First-level weights printed in the headers sum to {fmt(total, None)} ({parts}), not 100{miss_en}.",
+                reported=fmt(total, None), recomputed="100", refs=heads or [u.ref]))
+        return out
+    ws = weight_sum(u)
+    if ws is None:
+        return out
+    weighted = [i for i in u.indicators if i.weight is not None]
+    expected = sch.indicator_weight_total
+    if expected is None:
+        return out
+    if abs(ws - expected) > Decimal("0.005") * len(weighted):
+        if sch.family == "henan":
+            zh = f"资金执行分值{fmt(sch.exec_weight, None)} + 指标分值合计{fmt(ws, None)} = {fmt(ws + sch.exec_weight, None)}，不等于100。"
+            en = f"Execution weight {fmt(sch.exec_weight, None)} + Σ indicator weights {fmt(ws, None)} = {fmt(ws + sch.exec_weight, None)}, not 100."
+        elif sch.family == "zhongyuan":
+            zh = (f"指标分值合计{fmt(ws, None)}，按本方案（资金管理20 + 预算执行10 + 指标70）应为70；"
+                  f"一级分值合计{fmt(ws + 30, None)}，不等于100。")
+            en = (f"Indicator weights sum to {fmt(ws, None)}; this scheme (资金管理 20 + execution 10 + indicators 70) "
+                  f"needs 70, so the weights total {fmt(ws + 30, None)}, not 100.")
+        else:
+            zh = f"指标分值合计{fmt(ws, None)}，不等于{fmt(expected, None)}。"
+            en = f"Indicator weights sum to {fmt(ws, None)}, not {fmt(expected, None)}."
+        out.append(finding(ctx, "R-WEIGHT-L1", "warning", zh, en, reported=fmt(ws, None),
+                           recomputed=fmt(expected, None), refs=weighted))
+    return out
+
+
+def check_grade(ctx: UnitContext) -> list[Finding]:
+    """Reported grade vs the grade of the reported total (优 ≥90, 良 ≥80, 中 ≥60, else 差)."""
+    u = ctx.unit
+    if u.reported_total is None or u.reported_total.value is None or u.reported_grade is None:
+        return []
+    g = normalize_grade(u.reported_grade.text)
+    if g is None:
+        return []
+    expect = grade_of(u.reported_total.value)
+    if g == expect:
+        return []
+    return [finding(
+        ctx, "R-GRADE", "error",
+        f"总分{raw_or(u.reported_total)}对应等级应为“{expect}”（90–100优、80–<90良、60–<80中、<60差），"
+        f"表中评价等级却为“{u.reported_grade.text}”。",
+        f"Total {raw_or(u.reported_total)} grades as “{expect}” (90–100 优, 80–<90 良, 60–<80 中, <60 差) but the "
+        f"grade given is “{u.reported_grade.text}”.",
+        reported=u.reported_grade.text, recomputed=expect, refs=[u.reported_grade, u.reported_total])]

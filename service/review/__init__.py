@@ -1,0 +1,42 @@
+"""Review drafts (审核意见) per document or per project, as Markdown, DOCX or XLSX.
+
+Pure builders: `build_review(extraction, findings, document=…, project=None)` gives a `Review`;
+`render(review, "md" | "docx" | "xlsx")` gives bytes. Writing files is the CLI's job. An optional prose
+summary comes from a chat model passed to `attach_summary`; it is kept only when every number in it appears
+in the findings or the recomputed figures."""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from service.review.docx_draft import build_docx
+from service.review.llm_summary import SummaryResult, summarize
+from service.review.markdown import build_markdown
+from service.review.model import Review, build_review
+from service.review.xlsx_draft import build_xlsx
+
+Format = Literal["md", "docx", "xlsx"]
+FORMATS: tuple[str, ...] = ("md", "docx", "xlsx")
+
+
+def render(review: Review, fmt: Format) -> bytes:
+    if fmt == "md":
+        return build_markdown(review).encode("utf-8")
+    if fmt == "docx":
+        return build_docx(review)
+    if fmt == "xlsx":
+        return build_xlsx(review)
+    raise ValueError(f"unknown review format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def attach_summary(review: Review, chat_model: Any | None) -> SummaryResult | None:
+    """Add the model's prose summary to the review when a model is given and its numbers check out."""
+    if chat_model is None:
+        return None
+    result = summarize(review, chat_model)
+    review.summary = result.text
+    review.summary_model = result.model if result.text else None
+    return result
+
+
+__all__ = ["Review", "build_review", "render", "attach_summary", "build_markdown", "build_docx", "build_xlsx",
+           "FORMATS", "SummaryResult"]
