@@ -1,0 +1,46 @@
+"""`jixiao eval qa [--rendering pdf|txt|docx] [--format table|json]`: the Q&A benchmark (eval/qa.py).
+
+One rendering of the bundled corpus is ingested into a scratch data dir through the pipeline and every
+question of eval/gold/qa.json is asked through service.qa.service.ask. Offline by default; --llm uses the
+configured model for open questions, as `jixiao ask` does."""
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from service.commands import eval_app
+from service.commands._common import cli_settings, one_line_errors
+
+
+def eval_qa(
+    rendering: Annotated[str, typer.Option("--rendering", help="Which rendering to ingest: pdf, txt or docx.")] = "pdf",
+    fmt: Annotated[str, typer.Option("--format", help="table or json (json: metrics and per-question results).")] = "table",
+    use_llm: Annotated[bool, typer.Option("--llm/--no-llm", help="Answer open questions with the configured model.")] = False,
+) -> None:
+    """Structured accuracy, open-question passage recall, citation validity and unanswerable handling."""
+    with one_line_errors():
+        if fmt not in ("table", "json"):
+            raise typer.BadParameter("--format must be table or json")
+        if rendering not in ("pdf", "txt", "docx"):
+            raise typer.BadParameter("--rendering must be pdf, txt or docx")
+        from eval import qa as bench
+
+        settings = cli_settings()
+        llm = None
+        if use_llm:
+            if not settings.llm_configured:
+                raise typer.BadParameter("--llm needs JIXIAO_LLM_BASE_URL and JIXIAO_LLM_MODEL")
+            from service.llm import build_chat_model
+
+            llm = build_chat_model(settings)
+        report = bench.run(settings, rendering=rendering, llm=llm)
+        if fmt == "json":
+            typer.echo(json.dumps(report, ensure_ascii=False, indent=1, default=str))
+        else:
+            typer.echo(bench.format_table(report))
+
+
+def register(app: typer.Typer) -> None:  # noqa: ARG001 - `jixiao eval …` commands hang off eval_app
+    eval_app.command("qa")(eval_qa)
