@@ -17,6 +17,8 @@ request (the last one repeats):
     wrong_schema(payload)    well-formed JSON of the wrong shape (strings where objects/numbers belong)
     delay(seconds, payload)  answer after `seconds` (longer than the client timeout -> client times out)
     http_error(500)          an HTTP error with an OpenAI-style error body
+    respond(fn)              fn(request body) -> payload, answered like answer(payload): for answers that
+                             depend on the request (e.g. citing a source by the number the request gave it)
 
 Every request is recorded (path, JSON body, headers, selector, shape) so tests can assert on what the
 client sent. Embeddings are deterministic unit vectors derived from sha256 of each input, in float or
@@ -35,6 +37,7 @@ import socket
 import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,7 +55,7 @@ FIXTURES_DIR = Path(__file__).parent / "fixtures" / "llm"
 
 @dataclass(frozen=True)
 class Step:
-    kind: str  # answer | invalid_json | wrong_schema | delay | http_error
+    kind: str  # answer | invalid_json | wrong_schema | delay | http_error | respond
     payload: Any = None
     seconds: float = 0.0
     status: int = 200
@@ -83,6 +86,10 @@ def delay(seconds: float, payload: dict | None = None) -> Step:
 
 def http_error(status: int = 500) -> Step:
     return Step("http_error", status=status)
+
+
+def respond(fn: Callable[[dict], dict]) -> Step:
+    return Step("respond", fn)
 
 
 @dataclass
@@ -272,6 +279,11 @@ class LLMReplayServer:
                     await asyncio.sleep(0.02)
             if step.kind == "invalid_json":
                 text = step.payload
+            elif step.kind == "respond":
+                try:
+                    text = json.dumps(step.payload(body), ensure_ascii=False)
+                except Exception as exc:  # a broken test function should say so, not hang the client in retries
+                    return _error(400, f"replay: respond() raised {type(exc).__name__}: {exc}")
             else:
                 text = json.dumps(step.payload, ensure_ascii=False)
             return JSONResponse(self._completion(body, shape, text))

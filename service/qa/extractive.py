@@ -14,7 +14,7 @@ _GENERIC = (
     "绩效", "目标", "指标", "年度", "报告", "自评", "得分", "请问", "说明", "主要", "有关", "相关", "的", "了", "吗",
     "呢", "是", "在", "和", "与", "及", "中", "对", "有", "为", "哪个", "哪里", "怎么",
 )
-_EN_STOP = {"what", "which", "why", "how", "did", "does", "do", "the", "a", "an", "of", "for", "to", "in", "is",
+_EN_STOP = {"many", "much", "when", "where", "who", "whom", "have", "has", "had", "were", "what", "which", "why", "how", "did", "does", "do", "the", "a", "an", "of", "for", "to", "in", "is",
             "are", "was", "were", "its", "their", "and", "or", "on", "by", "with", "project", "projects", "report",
             "reports", "say", "said", "about", "be", "it", "that", "this", "there", "any", "were", "promised"}
 _EN_ZH = {
@@ -27,7 +27,7 @@ _EN_ZH = {
     "definition": "定义", "define": "定义", "framework": "框架", "indicator": "指标", "indicators": "指标",
     "score": "得分", "grade": "等级", "evaluation": "评价", "self-evaluation": "自评", "suggestion": "建议",
     "suggestions": "建议", "recommend": "建议", "recommendations": "建议", "experience": "经验",
-    "training": "培训", "archives": "档案", "employment": "就业", "entrepreneurship": "创业",
+    "training": "培训", "shangjie": "上街", "zhongyuan": "中原", "gaoxin": "高新", "zhengzhou": "郑州", "archives": "档案", "employment": "就业", "entrepreneurship": "创业",
 }
 _SENT_END = re.compile(r"(?<=[。！？!?；;])")
 
@@ -56,21 +56,36 @@ def bridge_english(question: str) -> str:
     return q + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
 
 
-def question_terms(question: str) -> set[str]:
-    """What a supporting sentence should contain: CJK bigrams of the question's specific words (generic
-    report vocabulary removed, bigrams never across word gaps), else its English content words."""
+_ORG = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:局|大队|中心|办公室|委员会|处|科)(?=[\u4e00-\u9fff])")
+
+
+def _term_sets(question: str, names: list[str] = ()) -> tuple[set[str], set[str]]:
     q = bridge_english(question).lower()
+    for name in sorted(names, key=len, reverse=True):
+        base = normalize_text(name).lower()
+        # the question may spell the name the loose way the matcher accepted (和 for and, no 、, no trailing 1)
+        for variant in {base, base.replace("and", "和"), base.replace("、", ""), re.sub(r"\d+$", "", base)}:
+            q = q.replace(variant, " ")
+    q = _ORG.sub(" ", q)
     q_cjk = re.sub(r"[a-z]+", " ", q)  # English words are bridged above, not counted as letter pairs
     for g in sorted(_GENERIC, key=len, reverse=True):
         q_cjk = q_cjk.replace(g, " ")
-    grams: set[str] = set()
+    cjk: set[str] = set()
     for seg in re.split(r"[^\u4e00-\u9fff0-9]+", q_cjk):
-        if len(seg) == 1:
-            grams.add(seg)
-        grams |= {a + b for a, b in zip(seg, seg[1:])}
-    if grams:
-        return grams
-    return {w for w in re.findall(r"[a-z]+", q) if w not in _EN_STOP and len(w) > 2}
+        if len(seg) == 1 and not seg.isdigit():
+            cjk.add(seg)
+        cjk |= {a + b for a, b in zip(seg, seg[1:])}
+    english = {w for w in re.findall(r"[a-z]+", q) if w not in _EN_STOP and w not in _EN_ZH and len(w) > 2}
+    return cjk, english
+
+
+def question_terms(question: str, names: list[str] = ()) -> set[str]:
+    """What a supporting sentence should contain: CJK bigrams of the question's specific words (generic
+    report vocabulary, the named projects and issuing bodies removed — retrieval already narrowed to them,
+    and the sentence that answers rarely repeats them; bigrams never across word gaps), else its English
+    content words."""
+    cjk, english = _term_sets(question, names)
+    return cjk or english
 
 
 _WHY = re.compile(r"为什么|为何|原因|why|reason|explain", re.I)
@@ -115,39 +130,109 @@ def split_sentences(doc_id: str, lines: list[Line], hit_rank: int) -> list[Sente
     return out
 
 
-def rank_sentences(question: str, sentences: list[Sentence]) -> list[Sentence]:
+def sentence_score(terms: set[str], s: Sentence, *, why: bool, how: bool) -> float:
+    text = s.text.lower()
+    grams = bigrams(text) | set(re.findall(r"[a-z]+", text))
+    score = len(terms & grams) / len(terms) if terms else 0.0
+    if why and _REASON_CUE.search(s.text):
+        score += 0.15
+    if how and _MEASURE_CUE.search(s.text):
+        score += 0.15
+    if len(s.text) < 10:
+        score -= 0.2
+    return score
+
+
+def rank_sentences(question: str, sentences: list[Sentence], names: list[str] = ()) -> list[Sentence]:
     """Share of the question's terms a sentence contains, nudged towards sentences that give reasons for a
     "why" question or measures for a "what will be done" question, and away from bare list fragments."""
-    terms = question_terms(question)
-    if not terms:
-        return []
+    terms = question_terms(question, names)
     why, how = bool(_WHY.search(question)), bool(_HOW.search(question))
     for s in sentences:
-        text = s.text.lower()
-        grams = bigrams(text) | set(re.findall(r"[a-z]+", text))
-        score = len(terms & grams) / len(terms)
-        if why and _REASON_CUE.search(s.text):
-            score += 0.15
-        if how and _MEASURE_CUE.search(s.text):
-            score += 0.15
-        if len(s.text) < 10:
-            score -= 0.2
-        s.score = score + 0.05 / (1 + s.hit_rank)
+        s.score = sentence_score(terms, s, why=why, how=how) + 0.05 / (1 + s.hit_rank)
     return sorted(sentences, key=lambda s: -s.score)
 
 
-def pick(question: str, sentences: list[Sentence], *, k: int = 3, min_score: float = 0.34) -> list[Sentence]:
-    ranked = [s for s in rank_sentences(question, sentences) if s.score >= min_score]
+def coverage(question: str, texts: list[str], names: list[str] = ()) -> float:
+    """Share of the question's specific terms found anywhere in the retrieved text: below a floor, the
+    retrieved passages are about something else and the honest answer is "not found". An English question
+    whose bridged Chinese is too thin to judge by is judged by its remaining English words, unless it names
+    a project we hold."""
+    cjk, english = _term_sets(question, names)
+    if sum(len(t) == 2 for t in cjk) >= 2:
+        terms = cjk
+    elif names:
+        return 1.0
+    else:
+        terms = cjk | english
+    if not terms:
+        return 1.0
+    grams: set[str] = set()
+    for t in texts:
+        grams |= bigrams(t.lower()) | set(re.findall(r"[a-z]+", t.lower()))
+    return len(terms & grams) / len(terms)
+
+
+def unsupported_years(question: str, texts: list[str]) -> list[str]:
+    """Years the question asks about that none of the retrieved text mentions (2025 in a 2022 report)."""
+    joined = " ".join(texts)
+    return [y for y in dict.fromkeys(re.findall(r"(?<!\d)(20\d{2})(?!\d)", question)) if y not in joined]
+
+
+def pick(question: str, sentences: list[Sentence], *, names: list[str] = (), k: int = 3, hits: int = 3,
+         min_score: float = 0.2) -> list[Sentence]:
+    """The best sentence of each of the top retrieved passages (retrieval rank is the strongest signal we
+    have), then the best remaining ones, up to k; a passage whose best sentence shares too little with the
+    question contributes nothing."""
+    ranked = rank_sentences(question, sentences, names)
     chosen: list[Sentence] = []
+
+    def take(s: Sentence) -> None:
+        if s.score >= min_score and len(chosen) < k and not any(
+                s.text == c.text or (s.doc_id == c.doc_id and s.page == c.page and s.line_start == c.line_start)
+                for c in chosen):
+            chosen.append(s)
+
+    for rank in range(hits):
+        best = next((s for s in ranked if s.hit_rank == rank), None)
+        if best is not None:
+            take(best)
     for s in ranked:
-        if any(s.text == c.text or (s.doc_id == c.doc_id and s.page == c.page and s.line_start == c.line_start)
-               for c in chosen):
-            continue
-        chosen.append(s)
-        if len(chosen) == k:
-            break
-    return chosen
+        take(s)
+    return sorted(chosen, key=lambda s: (s.hit_rank, -s.score))
 
 
 def display(text: str) -> str:
     return text.replace("\t", " | ")
+
+
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』]{4,40})[”\"」』]")
+_QUESTION_WORDS = re.compile(r"多少|哪些|什么|几|共|了|吗|呢|是否|怎|为|如何|安排|涉及")
+_NAME_LIKE = re.compile(r"([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|补贴|项目))")
+
+
+def unknown_names(question: str, known_projects: list[str], index) -> list[str]:
+    """Names the question asks about that no ingested text contains: a quoted name, or a project-like
+    phrase (…资金, …经费, …项目) after a year. Asked about a project that is not there, the honest answer is
+    "not found", however well the rest of the question matches."""
+    from service.qa.names import light_key, match_project
+
+    q = normalize_text(question)
+    candidates = [m.group(1) for m in _QUOTED.finditer(q)]
+    for m in re.finditer(r"(?:\d{4}年度?|\d{4})", q):
+        tail = _NAME_LIKE.match(q, m.end())
+        if tail and not _QUESTION_WORDS.search(tail.group(1)):
+            candidates.append(tail.group(1))
+    if not candidates:
+        return []
+    corpus = None
+    missing = []
+    for cand in candidates:
+        if match_project(cand, known_projects):
+            continue
+        if corpus is None:
+            corpus = light_key("".join(c.text for c in index.chunks()))
+        key = light_key(re.sub(r"项目$", "", cand))
+        if key and key not in corpus:
+            missing.append(cand)
+    return missing

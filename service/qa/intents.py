@@ -61,7 +61,7 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
     ql = q.lower()
     lang = detect_lang(q)
     projects = find_mentions(q, project_names)
-    rule = re.search(r"\bR-[A-Z0-9-]+\b", q)
+    rule = re.search(r"(?<![A-Za-z0-9])R-[A-Z0-9]+(?:-[A-Z0-9]+)*", q)
 
     def has(*words: str) -> bool:
         return any(w in ql for w in words)
@@ -73,7 +73,8 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
     if has("为什么", "为何", "原因", "措施", "建议", "why", "how did", "how will", "measures", "reason", "explain"):
         return Intent("open", lang, projects)
 
-    if has("决算", "公开0", "支出占比", "基本支出", "项目支出", "科目", "final account", "三公", "收入合计", "支出合计"):
+    if has("决算", "公开0", "支出占比", "基本支出", "项目支出", "科目", "final account", "三公", "收入合计", "支出合计") \
+            and not has("定义", "怎么计算", "如何计算", "框架", "指标体系", "define", "calculat", "formula"):
         if not projects:
             return Intent("accounts", lang)
 
@@ -99,9 +100,11 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
             if grade not in grades:
                 grades.append(grade)
     if grades and not projects:
-        return Intent("grade", lang, grades=grades)
+        m = re.search(r"(?:总分|得分|自评得分|total|score(?:d)?)\D{0,4}?(\d+(?:\.\d+)?)", ql)
+        return Intent("grade", lang, grades=grades, threshold=Decimal(m.group(1)) if m else None)
 
-    if has("最低", "最高", "排名", "排序", "前", "lowest", "highest", "rank", "top", "bottom", "most", "least"):
+    if has("最低", "最高", "排名", "排序", "lowest", "highest", "rank", "top ", "bottom") or \
+            re.search(r"前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)", q):
         metric = "rate"
         if has("得分", "分数", "score", "总分"):
             metric = "total"
@@ -114,20 +117,22 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
             return Intent("ranking", lang, order=order, metric=metric, limit=_limit(q) or 5)
 
     if projects:
-        fld: Field = "summary"
-        if has("问题", "发现", "finding", "issue", "错误", "不一致", "inconsisten"):
-            fld = "findings"
-        elif has("执行率", "执行进度", "execution rate", "rate"):
-            fld = "rate"
-        elif has("执行数", "支出", "实际支付", "spent", "executed", "expenditure"):
-            fld = "executed"
-        elif has("预算", "budget"):
-            fld = "budget"
-        elif has("等级", "评级", "grade", "rating"):
-            fld = "grade"
-        elif has("得分", "分数", "总分", "score"):
-            fld = "total"
-        return Intent("project_field", lang, projects, field=fld)
+        if has("问题", "审核发现", "finding", "issue", "错误", "不一致", "inconsisten"):
+            return Intent("project_field", lang, projects, field="findings")
+        fields = [name for name, words in (
+            ("rate", ("执行率", "执行进度", "execution rate", " rate")),
+            ("executed", ("执行数", "执行金额", "实际支付", "支出多少", "spent", "executed", "expenditure")),
+            ("budget", ("预算数", "预算金额", "预算是多少", "预算多少", "budget")),
+            ("grade", ("等级", "评级", "grade", "rating")),
+            ("total", ("得分", "分数", "总分", "score")),
+        ) if has(*words)]
+        if fields:
+            fld: Field = fields[0] if len(fields) == 1 or fields == ["rate", "executed"] else "summary"
+            return Intent("project_field", lang, projects, field=fld)
+        if has("情况", "概况", "summary", "overview", "基本信息"):
+            return Intent("project_field", lang, projects, field="summary")
+        # a named project but no field the records hold (policy basis, methods, people covered …): prose
+        return Intent("open", lang, projects)
 
     if has("哪些项目", "which projects", "list projects", "所有项目", "项目清单", "how many projects", "多少个项目"):
         return Intent("list_projects", lang)

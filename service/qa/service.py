@@ -16,7 +16,8 @@ from pydantic import BaseModel, Field
 
 from service.errors import InputError
 from service.qa.citations import Citation, verify
-from service.qa.extractive import bridge_english, display, pick, split_sentences
+from service.qa.extractive import (bridge_english, coverage, display, pick, split_sentences, unknown_names,
+                                   unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, parse_question
 from service.qa.structured import ProjectRecord, answer_structured
 from service.settings import Settings
@@ -121,7 +122,8 @@ def _accounts_answer(question: str, store, filters: dict, lang: str) -> AskAnswe
     return None
 
 
-def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm, settings: Settings) -> AskAnswer:
+def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm, settings: Settings,
+                 known_projects: list[str]) -> AskAnswer:
     lang = intent.lang
     if index is None:
         return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:no_index", lang=lang)
@@ -154,7 +156,15 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
             for c in cits:
                 c.filename = filenames.get(c.doc_id)
             return _finish(text, cits, [], "open:llm", lang, store)
-    chosen = pick(question, sentences)
+    # the chunk's context (its section heading, table header) counts: "主要经验及做法" is the heading, not the text
+    texts = [h.chunk.embed_text for h in hits[:3]]
+    year_question = question
+    for name in intent.projects:  # "提前下达2022年…资金" carries its year in its name
+        year_question = year_question.replace(name, " ")
+    if unknown_names(question, known_projects, index) or unsupported_years(year_question, texts) \
+            or coverage(question, texts, intent.projects) < 0.25:
+        return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:not_found", lang=lang)
+    chosen = pick(question, sentences, names=intent.projects)
     if not chosen:
         return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:not_found", lang=lang)
     parts, cits = [], []
@@ -183,4 +193,4 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
             return _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store)
-    return _open_answer(q, intent, store, index, flt, llm, settings)
+    return _open_answer(q, intent, store, index, flt, llm, settings, names)

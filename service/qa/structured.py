@@ -215,6 +215,8 @@ def answer_structured(intent: Intent, records: list[ProjectRecord]) -> Structure
     if intent.kind == "grade":
         hits = [r for r in records if r.evaluation.reported_grade and
                 normalize_grade(r.evaluation.reported_grade.text) in intent.grades]
+        if intent.threshold is not None:  # "总分90分却被评为良": the stated total narrows the set
+            hits = [r for r in hits if r.evaluation.reported_total and r.evaluation.reported_total.value == intent.threshold]
         for r in hits:
             rows.append(_row(r))
             cite(r, _total_refs(r.evaluation))
