@@ -27,7 +27,7 @@ _EN_ZH = {
     "definition": "定义", "define": "定义", "framework": "框架", "indicator": "指标", "indicators": "指标",
     "score": "得分", "grade": "等级", "evaluation": "评价", "self-evaluation": "自评", "suggestion": "建议",
     "suggestions": "建议", "recommend": "建议", "recommendations": "建议", "experience": "经验",
-    "training": "培训", "shangjie": "上街", "zhongyuan": "中原", "gaoxin": "高新", "zhengzhou": "郑州", "archives": "档案", "employment": "就业", "entrepreneurship": "创业",
+    "training": "培训", "short": "未完成", "shortfall": "未完成", "missed": "未完成", "miss": "未完成", "shangjie": "上街", "zhongyuan": "中原", "gaoxin": "高新", "zhengzhou": "郑州", "archives": "档案", "employment": "就业", "entrepreneurship": "创业",
 }
 _SENT_END = re.compile(r"(?<=[。！？!?；;])")
 
@@ -186,13 +186,14 @@ def pick(question: str, sentences: list[Sentence], *, names: list[str] = (), k: 
     question contributes nothing."""
     ranked = rank_sentences(question, sentences, names)
     chosen: list[Sentence] = []
-
     def take(s: Sentence) -> None:
         if s.score >= min_score and len(chosen) < k and not any(
                 s.text == c.text or (s.doc_id == c.doc_id and s.page == c.page and s.line_start == c.line_start)
                 for c in chosen):
             chosen.append(s)
 
+    if ranked:
+        take(ranked[0])  # the single best sentence always makes it, wherever retrieval ranked its passage
     for rank in range(hits):
         best = next((s for s in ranked if s.hit_rank == rank), None)
         if best is not None:
@@ -212,13 +213,14 @@ _NAME_LIKE = re.compile(r"([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|�
 
 
 def unknown_names(question: str, known_projects: list[str], index) -> list[str]:
-    """Names the question asks about that no ingested text contains: a quoted name, or a project-like
-    phrase (…资金, …经费, …项目) after a year. Asked about a project that is not there, the honest answer is
+    """Names the question asks about that no ingested text contains: a quoted name, a body (…局, …大队,
+    …中心), or a project-like phrase (…资金, …经费, …项目) after a year. Asked about a project that is not there, the honest answer is
     "not found", however well the rest of the question matches."""
     from service.qa.names import light_key, match_project
 
     q = normalize_text(question)
     candidates = [m.group(1) for m in _QUOTED.finditer(q)]
+    candidates += [m.group(0) for m in _ORG.finditer(q)]  # an issuing body we hold no report of
     for m in re.finditer(r"(?:\d{4}年度?|\d{4})", q):
         tail = _NAME_LIKE.match(q, m.end())
         if tail and not _QUESTION_WORDS.search(tail.group(1)):
