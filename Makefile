@@ -1,0 +1,31 @@
+# Fresh machine: `make run` (set up, then the offline demo) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv run test bench clean
+
+venv: $(STAMP)
+
+# Re-install only when the dependency list changes; the stamp marks a completed install.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: venv
+	$(BIN)/jixiao demo
+
+# pytest exits 5 when it collected nothing: an empty suite is a failure, not a pass.
+test: venv
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
+	exit $$rc
+
+bench: venv
+	$(BIN)/python scripts/bench_ingest.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,62 @@
+"""`jixiao ingest PATH…`: files or folders into the store, one result line per file."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from service.commands._common import cli_settings, die, one_line_errors, short_id
+from service.pipeline import IngestResult, Pipeline, expand_paths
+
+
+def result_line(r: IngestResult) -> str:
+    return f"{r.status:<9}  {short_id(r.doc_id):<12}  {r.filename}  {r.message}"
+
+
+def error_line(r: IngestResult) -> str:
+    return f"error: {r.path or r.filename}: {r.message} [{r.error_code}]"
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (folders: .pdf .docx .xlsx .txt .md inside).")],
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")] = False,
+) -> None:
+    """Ingest report files: load, extract, check and store them. Exit code 1 if any file failed."""
+    with one_line_errors():
+        settings = cli_settings()
+        files = expand_paths(paths)
+        if not files:
+            die("nothing to ingest: no supported files under " + ", ".join(str(p) for p in paths))
+        stderr = Console(stderr=True)
+        failed = 0
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        # The bar lives on stderr. Result lines go to stdout; rich's stdout redirect would route them through
+        # the stderr console, which is harmless on a terminal but wrong when stdout is a file or a pipe.
+        bar = Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal,
+                       redirect_stdout=sys.stdout.isatty())
+        with Pipeline(settings) as pipe, bar:
+            task = bar.add_task("ingesting", total=len(files))
+            for f in files:
+                bar.update(task, description=f.name)
+                r = pipe.ingest_path(f)
+                bar.advance(task)
+                if json_out:
+                    typer.echo(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))
+                elif r.ok:
+                    typer.echo(result_line(r))
+                if not r.ok:
+                    failed += 1
+                    typer.echo(error_line(r), err=True)
+                for w in r.warnings:
+                    typer.echo(f"warning: {r.filename}: {w}", err=True)
+        if failed:
+            raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("ingest")(ingest)

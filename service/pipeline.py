@@ -1,0 +1,353 @@
+"""The only orchestrator: one file in, one stored document out.
+
+    validate + load -> unchanged? -> extract -> check (+ 部门决算 accounts) -> store (one transaction) -> index
+
+Nothing touches the store before the single save transaction, so a failure in any earlier stage leaves the
+store exactly as it was. The index runs after the commit: the store is the source of truth and an index can
+be rebuilt from it, so an index failure is reported as a warning on an otherwise ingested document.
+
+The analysis stages are looked up through one small step table (STEP_TABLE) and passed around as `Steps`,
+so tests inject their own and the CLI/API never import the stages directly.
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from retrieval.loaders import SUPPORTED, load_bytes, load_path
+from retrieval.types import LoadedDocument
+from service.errors import ConfigError, JixiaoError
+from service.models import DocumentExtraction, Finding, ReportUnit
+from service.settings import Settings
+from service.store import Store
+
+# Failures are returned in IngestResult and shown by the caller once; tracebacks go to debug logging only,
+# so a CLI error stays one line.
+log = logging.getLogger(__name__)
+
+
+class IndexLike(Protocol):
+    def upsert_document(self, doc: LoadedDocument, units: Sequence[ReportUnit] | None = None) -> Any: ...
+
+    def delete_document(self, doc_id: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    name: str
+    module: str
+    attr: str
+
+
+STEP_TABLE: tuple[StepSpec, ...] = (
+    StepSpec("extract", "service.extraction", "extract_document"),  # (doc, settings) -> DocumentExtraction
+    StepSpec("check", "service.checks", "run_checks"),  # (extraction, doc) -> list[Finding]
+    StepSpec("accounts", "service.accounts", "extract_accounts"),  # (doc, unit_id) -> AccountsExtraction | None
+    StepSpec("accounts_check", "service.accounts", "check_accounts"),  # (accounts, doc) -> (results, findings)
+    StepSpec("index", "retrieval.index", "HybridIndex"),  # (settings) -> IndexLike
+)
+
+
+@dataclass
+class Steps:
+    extract: Callable[[LoadedDocument, Settings], DocumentExtraction] | None = None
+    check: Callable[[DocumentExtraction, LoadedDocument], list[Finding]] | None = None
+    accounts: Callable[[LoadedDocument, str | None], Any] | None = None
+    accounts_check: Callable[[Any, LoadedDocument], tuple[list[Any], list[Finding]]] | None = None
+    index: Callable[[Settings], IndexLike] | None = None
+    skipped: list[str] = field(default_factory=list)  # one note per step whose module is not there yet
+
+
+def resolve_steps(table: Sequence[StepSpec] = STEP_TABLE) -> Steps:
+    steps = Steps()
+    for spec in table:
+        try:
+            module = importlib.import_module(spec.module)
+        except ModuleNotFoundError as exc:
+            # Only the step's own module may be missing (parallel development); a missing dependency
+            # *inside* a step is a real error and must surface.
+            if exc.name != spec.module:
+                raise
+            steps.skipped.append(f"{spec.name}: {spec.module} not available")
+            continue
+        if getattr(module, "__file__", None) is None:
+            # A folder without __init__.py imports as an empty namespace package: the step's module is
+            # still being written, which is the same situation as its absence.
+            steps.skipped.append(f"{spec.name}: {spec.module} not available")
+            continue
+        fn = getattr(module, spec.attr, None)
+        if fn is None:
+            raise ConfigError(f"{spec.module} has no {spec.attr} (pipeline step {spec.name!r})")
+        setattr(steps, spec.name, fn)
+    return steps
+
+
+class IngestResult(BaseModel):
+    status: Literal["ingested", "unchanged", "error"]
+    filename: str
+    path: str | None = None
+    doc_id: str | None = None
+    kind: str | None = None
+    pages: int = 0
+    lines: int = 0
+    projects: int = 0
+    findings: int = 0
+    by_severity: dict[str, int] = Field(default_factory=dict)
+    message: str = ""
+    error_code: str | None = None
+    skipped: list[str] = Field(default_factory=list)
+    warnings: list[str] = Field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "error"
+
+
+class ChecksResult(BaseModel):
+    doc_id: str
+    findings: list[Finding]
+    skipped: list[str] = Field(default_factory=list)
+
+
+class _StageError(Exception):
+    """An unexpected exception, tagged with the stage it escaped from."""
+
+    def __init__(self, stage: str, exc: BaseException):
+        super().__init__(f"{type(exc).__name__}: {exc}")
+        self.code = f"{stage}_failed"
+
+
+def _stage(stage: str, fn: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except JixiaoError:
+        raise
+    except Exception as exc:
+        log.debug("%s failed", stage, exc_info=True)
+        raise _StageError(stage, exc) from exc
+
+
+def _failed(result: IngestResult, code: str, message: str) -> IngestResult:
+    # Nothing was stored, so no doc_id: a caller must not look for the document.
+    return IngestResult(status="error", filename=result.filename, path=result.path, error_code=code,
+                        message=message, skipped=result.skipped)
+
+
+def _severity_counts(findings: Iterable[Finding]) -> dict[str, int]:
+    counts = Counter(f.severity for f in findings)
+    return {s: counts[s] for s in ("error", "warning", "info") if counts[s]}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _describe(r: IngestResult) -> str:
+    sev = ", ".join(f"{n} {s}" for s, n in r.by_severity.items())
+    text = ", ".join(_count(n, noun) for n, noun in ((r.pages, "page"), (r.lines, "line"), (r.projects, "project"),
+                                                     (r.findings, "finding")))
+    return f"{text} ({sev})" if sev else text
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders become their supported files (recursively, sorted, hidden files skipped).
+
+    A file named explicitly is always kept, so an unsupported one gets the loader's `unsupported_type`
+    error instead of vanishing."""
+    out: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found = [
+                f for f in p.rglob("*")
+                if f.is_file() and f.suffix.lower() in SUPPORTED
+                and not any(part.startswith((".", "~$")) for part in f.relative_to(p).parts)
+            ]
+            out.extend(sorted(found, key=lambda f: f.relative_to(p).as_posix()))
+        else:
+            out.append(p)
+    return out
+
+
+class Pipeline:
+    """Holds the store, the resolved steps and (lazily) the index for a batch of ingests."""
+
+    def __init__(self, settings: Settings, *, store: Store | None = None, steps: Steps | None = None,
+                 index: IndexLike | None = None):
+        self.settings = settings
+        self._own_store = store is None
+        self.store = store if store is not None else Store(settings)
+        self.steps = steps if steps is not None else resolve_steps()
+        self._index = index
+
+    def close(self) -> None:
+        close = getattr(self._index, "close", None)
+        if callable(close):
+            close()
+        if self._own_store:
+            self.store.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # entry points ------------------------------------------------------------------------------------------
+
+    def ingest_path(self, path: str | Path) -> IngestResult:
+        p = Path(path)
+        max_bytes = self.settings.max_upload_bytes
+        known: str | None = None
+        try:
+            if p.is_file() and 0 < p.stat().st_size <= max_bytes:
+                known = _sha256_file(p)
+        except OSError:
+            known = None  # let the loader report it with its own code
+        return self._ingest(p.name or str(p), str(p), known, lambda: load_path(p, max_bytes=max_bytes))
+
+    def ingest_bytes(self, data: bytes, filename: str) -> IngestResult:
+        max_bytes = self.settings.max_upload_bytes
+        known = hashlib.sha256(data).hexdigest() if 0 < len(data) <= max_bytes else None
+        return self._ingest(filename, None, known, lambda: load_bytes(data, filename, max_bytes=max_bytes))
+
+    def ingest_many(self, paths: Iterable[str | Path],
+                    progress: Callable[[int, int, IngestResult], None] | None = None) -> list[IngestResult]:
+        files = expand_paths(paths)
+        results: list[IngestResult] = []
+        for i, f in enumerate(files, 1):
+            results.append(self.ingest_path(f))
+            if progress is not None:
+                progress(i, len(files), results[-1])
+        return results
+
+    def run_checks_for(self, doc_ref: str) -> ChecksResult:
+        """Re-run the checks on a stored document and make its stored findings exactly their output."""
+        doc = self.store.get_loaded(doc_ref)
+        skipped = [s for s in self.steps.skipped if s.startswith(("check", "accounts"))]
+        if self.steps.check is None and self.steps.accounts_check is None:
+            return ChecksResult(doc_id=doc.doc_id, findings=[], skipped=skipped)
+        findings, artifacts = self._findings(self.store.get_extraction(doc.doc_id), doc)
+        self.store.replace_findings(doc.doc_id, findings, artifacts=artifacts)
+        return ChecksResult(doc_id=doc.doc_id, findings=findings, skipped=skipped)
+
+    # internals ---------------------------------------------------------------------------------------------
+
+    def _ingest(self, filename: str, path: str | None, known_sha: str | None,
+                load: Callable[[], LoadedDocument]) -> IngestResult:
+        started = time.perf_counter()
+        result = IngestResult(status="error", filename=filename, path=path, skipped=list(self.steps.skipped))
+        try:
+            if known_sha is not None and self.store.has_document(known_sha):
+                self._fill_unchanged(result, known_sha)
+            else:
+                self._ingest_new(result, load)
+        except JixiaoError as exc:
+            result = _failed(result, exc.code, exc.message)
+        except _StageError as exc:
+            result = _failed(result, exc.code, str(exc))
+        except Exception as exc:  # a batch must go on past anything one file does
+            log.debug("ingest of %s failed", filename, exc_info=True)
+            result = _failed(result, "internal_error", f"{type(exc).__name__}: {exc}")
+        result.seconds = round(time.perf_counter() - started, 3)
+        return result
+
+    def _ingest_new(self, result: IngestResult, load: Callable[[], LoadedDocument]) -> None:
+        doc = load()
+        result.doc_id, result.kind = doc.doc_id, doc.kind
+        if self.store.has_document(doc.doc_id):
+            self._fill_unchanged(result, doc.doc_id)
+            return
+        extraction = (_stage("extract", self.steps.extract, doc, self.settings)
+                      if self.steps.extract is not None else None)
+        findings, artifacts = self._findings(extraction or DocumentExtraction(doc_id=doc.doc_id), doc)
+        _, created = _stage("store", lambda: self.store.save_document(doc, extraction, findings, artifacts=artifacts))
+        if not created:  # another writer stored the same bytes between our check and our commit
+            self._fill_unchanged(result, doc.doc_id)
+            return
+        result.status = "ingested"
+        result.pages, result.lines = len(doc.pages), doc.line_count
+        result.projects = len(extraction.projects) if extraction else 0
+        result.findings, result.by_severity = len(findings), _severity_counts(findings)
+        result.message = _describe(result)
+        self._index_document(result, doc, extraction.units if extraction is not None else None)
+
+    def _findings(self, extraction: DocumentExtraction, doc: LoadedDocument) -> tuple[list[Finding], list]:
+        """Findings of every check step, and the artifacts to store with them (部门决算 tables and the
+        results of their checks, passing ones included, so a reader sees what holds)."""
+        findings: list[Finding] = []
+        artifacts: list[tuple[str, str, Any]] = []
+        if self.steps.check is not None:
+            findings.extend(_stage("check", self.steps.check, extraction, doc))
+        if self.steps.accounts is not None:
+            unit_id = next((u.unit_id for u in extraction.units if u.kind == "accounts"), None)
+            accounts = _stage("accounts", self.steps.accounts, doc, unit_id)
+            if accounts is not None:
+                artifacts.append(("accounts", accounts.unit_id, accounts))
+                if self.steps.accounts_check is not None:
+                    results, more = _stage("accounts_check", self.steps.accounts_check, accounts, doc)
+                    artifacts.append(("accounts_checks", accounts.unit_id, list(results)))
+                    findings.extend(more)
+        return findings, artifacts
+
+    def _index_document(self, result: IngestResult, doc: LoadedDocument, units: list[ReportUnit] | None) -> None:
+        try:
+            if self._index is None:
+                if self.steps.index is None:
+                    return
+                self._index = self.steps.index(self.settings)
+            # No units (extraction skipped or found none): the index segments the document itself.
+            self._index.upsert_document(doc, units or None)
+        except Exception as exc:
+            log.debug("indexing %s failed", doc.filename, exc_info=True)
+            result.warnings.append(f"stored, but not indexed: {type(exc).__name__}: {exc}")
+
+    def _fill_unchanged(self, result: IngestResult, doc_id: str) -> None:
+        doc = self.store.get_document(doc_id)
+        result.status = "unchanged"
+        result.doc_id, result.kind = doc.doc_id, doc.kind
+        result.pages, result.lines, result.projects = doc.page_count, doc.line_count, doc.projects
+        result.by_severity = doc.findings
+        result.findings = sum(doc.findings.values())
+        result.message = "already stored (same bytes); nothing changed"
+
+
+# Module-level conveniences: one pipeline per call. Batch callers should hold a Pipeline instead.
+
+def ingest_path(path: str | Path, settings: Settings, **kw: Any) -> IngestResult:
+    with Pipeline(settings, **kw) as p:
+        return p.ingest_path(path)
+
+
+def ingest_bytes(data: bytes, filename: str, settings: Settings, **kw: Any) -> IngestResult:
+    with Pipeline(settings, **kw) as p:
+        return p.ingest_bytes(data, filename)
+
+
+def ingest_many(paths: Iterable[str | Path], settings: Settings,
+                progress: Callable[[int, int, IngestResult], None] | None = None, **kw: Any) -> list[IngestResult]:
+    with Pipeline(settings, **kw) as p:
+        return p.ingest_many(paths, progress)
+
+
+def run_checks_for(doc_ref: str, settings: Settings, **kw: Any) -> ChecksResult:
+    with Pipeline(settings, **kw) as p:
+        return p.run_checks_for(doc_ref)

@@ -1,0 +1,59 @@
+"""What the store hands out: plain pydantic rows, detached from any session."""
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from service.models import Finding, ProjectEvaluation
+
+
+class DocumentRow(BaseModel):
+    doc_id: str
+    filename: str
+    kind: str
+    size_bytes: int
+    page_count: int
+    line_count: int
+    title: str | None = None
+    year: int | None = None
+    ingested_at: datetime
+    projects: int = 0
+    findings: dict[str, int] = Field(default_factory=dict)  # severity -> count
+
+
+class ProjectRow(BaseModel):
+    id: int
+    doc_id: str
+    unit_id: str
+    name: str
+    year: int | None = None
+    amount_unit: str | None = None
+    adjusted_budget: Decimal | None = None
+    executed: Decimal | None = None
+    execution_rate: Decimal | None = None
+    reported_rate: Decimal | None = None
+    reported_total: Decimal | None = None
+    reported_grade: str | None = None
+    findings: int = 0
+    evaluation: ProjectEvaluation
+
+
+class FindingRow(BaseModel):
+    id: int
+    doc_id: str
+    unit_id: str
+    project: str | None = None
+    rule_id: str
+    severity: str
+    finding: Finding
+
+
+class ArtifactRow(BaseModel):
+    doc_id: str
+    kind: str
+    key: str
+    payload: Any
+    updated_at: datetime
