@@ -53,7 +53,7 @@ STEP_TABLE: tuple[StepSpec, ...] = (
     StepSpec("check", "service.checks", "run_checks"),  # (extraction, doc) -> list[Finding]
     StepSpec("accounts", "service.accounts", "extract_accounts"),  # (doc, unit_id) -> AccountsExtraction | None
     StepSpec("accounts_check", "service.accounts", "check_accounts"),  # (accounts, doc) -> (results, findings)
-    StepSpec("index", "retrieval.index", "HybridIndex"),  # (settings) -> IndexLike
+    StepSpec("index", "service.embeddings", "open_index"),  # (settings) -> IndexLike, embedder per settings
 )
 
 
@@ -64,26 +64,18 @@ class Steps:
     accounts: Callable[[LoadedDocument, str | None], Any] | None = None
     accounts_check: Callable[[Any, LoadedDocument], tuple[list[Any], list[Finding]]] | None = None
     index: Callable[[Settings], IndexLike] | None = None
-    skipped: list[str] = field(default_factory=list)  # one note per step whose module is not there yet
+    skipped: list[str] = field(default_factory=list)  # steps a caller disabled on purpose (tests, tools)
 
 
 def resolve_steps(table: Sequence[StepSpec] = STEP_TABLE) -> Steps:
+    """Import every step. A missing step module is a broken install, never a reason to skip a stage
+    silently: ingesting without checks would store documents that look clean."""
     steps = Steps()
     for spec in table:
         try:
             module = importlib.import_module(spec.module)
         except ModuleNotFoundError as exc:
-            # Only the step's own module may be missing (parallel development); a missing dependency
-            # *inside* a step is a real error and must surface.
-            if exc.name != spec.module:
-                raise
-            steps.skipped.append(f"{spec.name}: {spec.module} not available")
-            continue
-        if getattr(module, "__file__", None) is None:
-            # A folder without __init__.py imports as an empty namespace package: the step's module is
-            # still being written, which is the same situation as its absence.
-            steps.skipped.append(f"{spec.name}: {spec.module} not available")
-            continue
+            raise ConfigError(f"pipeline step {spec.name!r}: cannot import {spec.module} ({exc})") from exc
         fn = getattr(module, spec.attr, None)
         if fn is None:
             raise ConfigError(f"{spec.module} has no {spec.attr} (pipeline step {spec.name!r})")

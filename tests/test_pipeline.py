@@ -8,7 +8,7 @@ import time
 import pytest
 
 from retrieval.loaders import load_path
-from service.errors import ExtractionError, NotFoundError
+from service.errors import ConfigError, ExtractionError, NotFoundError
 from service.pipeline import Pipeline, StepSpec, Steps, expand_paths, ingest_path, resolve_steps, run_checks_for
 from service.settings import Settings
 from service.store import Store
@@ -154,20 +154,18 @@ def test_index_failure_keeps_the_document_and_warns(settings, store, steps):
     assert store.has_document(r.doc_id)
 
 
-def test_missing_step_module_is_skipped_and_reported(settings, store):
-    steps = resolve_steps([StepSpec("extract", "service.no_such_stage", "extract_document"),
-                           StepSpec("check", "service.store", "Store")])
-    assert steps.extract is None and steps.check is not None
-    assert steps.skipped == ["extract: service.no_such_stage not available"]
-    r = ingest_path(SEED, settings, store=store, steps=Steps(skipped=steps.skipped))
-    assert r.status == "ingested" and r.skipped == steps.skipped and r.projects == 0
-
+def test_missing_step_module_is_a_config_error_not_a_silent_skip(settings, store):
+    with pytest.raises(ConfigError, match="no_such_stage"):
+        resolve_steps([StepSpec("extract", "service.no_such_stage", "extract_document")])
+    # a caller may still disable a step on purpose, and the result says so
+    r = ingest_path(SEED, settings, store=store, steps=Steps(skipped=["extract: disabled by the caller"]))
+    assert r.status == "ingested" and r.skipped == ["extract: disabled by the caller"] and r.projects == 0
 
 def test_missing_dependency_inside_a_step_is_not_hidden(tmp_path, monkeypatch):
     (tmp_path / "jixiao_broken_stage.py").write_text("import jixiao_no_such_dependency\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "jixiao_broken_stage", raising=False)
-    with pytest.raises(ModuleNotFoundError, match="jixiao_no_such_dependency"):
+    with pytest.raises(ConfigError, match="jixiao_no_such_dependency"):
         resolve_steps([StepSpec("extract", "jixiao_broken_stage", "extract_document")])
 
 
