@@ -6,17 +6,21 @@ substring of the normalized text. At eval time a quote is resolved against the r
 inside a run of prose lines joined as `join_broken` joins them. A retrieved chunk *hits* a gold passage
 when it comes from the same report and its line span overlaps the passage's span.
 
-Metrics, over all questions:
+Metrics, over all questions and per split:
   recall@k  share of questions with a gold passage hit by the top k chunks (a question's gold passages are
             alternatives, each of which answers it)
   mrr       1 / rank of the first chunk that hits any gold passage (0 if none in the top 10)
+
+Splits. Every question carries `split`: "dev" (the questions the retrieval settings were tuned on) or
+"test" (held out: written from the documents before tuning, scored after it, never used to pick a
+setting). Tune with `--split dev`; the headline figures are per split and overall.
 
 Systems, built in the same run from the same documents with the same embedding:
   hybrid    structure-aware chunks (retrieval.chunking) in Chroma + BM25 over jieba tokens, fused by RRF
   baseline  the text cut every 500 characters, vector search only
 (`vector` and `bm25`, the two halves of hybrid alone, are available for ablations.)
 
-    python -m eval.retrieval [--format table|json] [--systems hybrid,baseline]
+    python -m eval.retrieval [--format table|json] [--systems hybrid,baseline] [--split dev|test|all]
 """
 from __future__ import annotations
 
@@ -41,6 +45,7 @@ GOLD_PATH = Path(__file__).resolve().parent / "gold" / "retrieval.json"
 CORPUS_DIR = ROOT / "corpus" / "rendered" / "txt"
 BASELINE_CHARS = 500
 SYSTEMS = ("hybrid", "baseline")
+SPLITS = ("dev", "test")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -72,14 +77,21 @@ class Question:
     lang: str
     gold: list[GoldPassage]
     tags: list[str] = field(default_factory=list)
+    split: str = "dev"
 
 
-def load_gold(path: Path = GOLD_PATH) -> list[Question]:
+def load_gold(path: Path = GOLD_PATH, splits: Sequence[str] | None = None) -> list[Question]:
+    """The gold questions, optionally only those of the given splits ("dev", "test")."""
     data = json.loads(Path(path).read_text("utf-8"))
     out = []
     for q in data["questions"]:
+        split = q.get("split", "dev")
+        if split not in SPLITS:
+            raise ValueError(f"{q['id']}: unknown split {split!r} (expected one of {', '.join(SPLITS)})")
+        if splits is not None and split not in splits:
+            continue
         out.append(Question(q["id"], q["question"], q.get("lang", "zh"),
-                            [GoldPassage(g["stem"], g["quote"]) for g in q["gold"]], q.get("tags", [])))
+                            [GoldPassage(g["stem"], g["quote"]) for g in q["gold"]], q.get("tags") or [], split))
     return out
 
 
@@ -224,13 +236,31 @@ class SystemResult:
     index_seconds: float
     per_question: list[dict] = field(default_factory=list)
 
+    @property
+    def splits(self) -> dict[str, dict]:
+        """recall@5, recall@10, mrr and the question count per split, from the per-question rows."""
+        out = {}
+        for split in SPLITS:
+            rows = [r for r in self.per_question if r.get("split") == split]
+            if rows:
+                out[split] = summarize(rows)
+        return out
+
     def to_dict(self, *, detail: bool = False) -> dict:
         d = {"system": self.system, "recall@5": round(self.recall_at_5, 4), "recall@10": round(self.recall_at_10, 4),
              "mrr": round(self.mrr, 4), "questions": self.questions, "chunks": self.chunks,
-             "index_seconds": round(self.index_seconds, 3)}
+             "index_seconds": round(self.index_seconds, 3), "splits": self.splits}
         if detail:
             d["per_question"] = self.per_question
         return d
+
+
+def summarize(rows: Sequence[dict]) -> dict:
+    n = max(1, len(rows))
+    return {"recall@5": round(sum(r["recall@5"] for r in rows) / n, 4),
+            "recall@10": round(sum(r["recall@10"] for r in rows) / n, 4),
+            "mrr": round(sum(1.0 / r["first_hit"] if r["first_hit"] else 0.0 for r in rows) / n, 4),
+            "questions": len(rows)}
 
 
 def score(questions: Sequence[Question], ranked: dict[str, list[Chunk]], stems: dict[str, str]) -> tuple[float, float, float, list[dict]]:
@@ -249,7 +279,7 @@ def score(questions: Sequence[Question], ranked: dict[str, list[Chunk]], stems: 
         q5 = 1.0 if first is not None and first <= 5 else 0.0
         q10 = 1.0 if first is not None else 0.0
         r5, r10, rr = r5 + q5, r10 + q10, rr + (1.0 / first if first else 0.0)
-        rows.append({"id": q.qid, "recall@5": q5, "recall@10": q10, "first_hit": first})
+        rows.append({"id": q.qid, "split": q.split, "recall@5": q5, "recall@10": q10, "first_hit": first})
     n = max(1, len(questions))
     return r5 / n, r10 / n, rr / n, rows
 
@@ -264,15 +294,20 @@ def git_commit() -> str | None:
 
 def run(settings=None, *, systems: Sequence[str] = SYSTEMS, gold_path: Path = GOLD_PATH,
         corpus_dir: Path = CORPUS_DIR, embedder: Embedder | None = None, data_dir: Path | None = None,
-        questions: Sequence[Question] | None = None, docs: dict[str, LoadedDocument] | None = None
-        ) -> list[SystemResult]:
-    """Index the corpus in a scratch data dir and score every system on the gold questions."""
+        questions: Sequence[Question] | None = None, docs: dict[str, LoadedDocument] | None = None,
+        splits: Sequence[str] | None = None) -> list[SystemResult]:
+    """Index the corpus in a scratch data dir and score every system on the gold questions (of `splits`
+    only, when given: tune with ("dev",) and leave the test split alone)."""
     from retrieval.embedding import make_embedder
     from retrieval.index import HybridIndex
     from service.settings import Settings
 
     base = settings or Settings()
     questions = list(questions) if questions is not None else load_gold(gold_path)
+    if splits is not None:
+        questions = [q for q in questions if q.split in splits]
+    if not questions:
+        raise ValueError(f"no gold questions in split(s) {', '.join(splits or ())}")
     docs = docs if docs is not None else load_corpus(corpus_dir)
     problems = resolve_gold(questions, docs)
     if problems:
@@ -324,11 +359,38 @@ def stamp(settings=None) -> dict:
 
 
 def format_table(results: Sequence[SystemResult]) -> str:
-    lines = [f"{'system':<10} {'recall@5':>9} {'recall@10':>10} {'mrr':>7} {'questions':>10} {'chunks':>7} {'index s':>8}"]
+    """One line per system and split (then `all`), and hybrid's recall@5 lead over the baseline."""
+    head = f"{'system':<10} {'split':<6} {'recall@5':>9} {'recall@10':>10} {'mrr':>7} {'questions':>10} {'chunks':>7} {'index s':>8}"
+    lines = [head]
     for r in results:
-        lines.append(f"{r.system:<10} {r.recall_at_5:>9.3f} {r.recall_at_10:>10.3f} {r.mrr:>7.3f} {r.questions:>10d} "
-                     f"{r.chunks:>7d} {r.index_seconds:>8.2f}")
+        splits = r.splits
+        for name, m in splits.items():
+            if len(splits) > 1:
+                lines.append(f"{r.system:<10} {name:<6} {m['recall@5']:>9.3f} {m['recall@10']:>10.3f} {m['mrr']:>7.3f} "
+                             f"{m['questions']:>10d}")
+        name = "all" if len(splits) > 1 else next(iter(splits), "all")
+        lines.append(f"{r.system:<10} {name:<6} {r.recall_at_5:>9.3f} {r.recall_at_10:>10.3f} {r.mrr:>7.3f} "
+                     f"{r.questions:>10d} {r.chunks:>7d} {r.index_seconds:>8.2f}")
+    by = {r.system: r for r in results}
+    if "hybrid" in by and "baseline" in by:
+        h, b = by["hybrid"], by["baseline"]
+        parts = [f"{name} {100 * (h.splits[name]['recall@5'] - b.splits[name]['recall@5']):+.1f}"
+                 for name in h.splits if name in b.splits]
+        if len(parts) != 1:
+            parts.append(f"all {100 * (h.recall_at_5 - b.recall_at_5):+.1f}")
+        lines.append("hybrid recall@5 lead over baseline, points: " + ", ".join(parts))
     return "\n".join(lines)
+
+
+def parse_splits(value: str | None) -> tuple[str, ...] | None:
+    """`dev`, `test`, `dev,test` or `all` (None: every split)."""
+    if not value or value.strip() == "all":
+        return None
+    out = tuple(s.strip() for s in value.split(",") if s.strip())
+    unknown = [s for s in out if s not in SPLITS]
+    if unknown:
+        raise ValueError(f"unknown split(s) {', '.join(unknown)}: use {', '.join(SPLITS)} or all")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,8 +398,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--format", choices=("table", "json"), default="table")
     ap.add_argument("--systems", default=",".join(SYSTEMS), help="comma list of hybrid, baseline, vector, bm25")
     ap.add_argument("--detail", action="store_true", help="per-question ranks (json)")
+    ap.add_argument("--split", default="all", help="dev, test or all (tune on dev; score test once, at the end)")
     args = ap.parse_args(argv)
-    results = run(systems=[s.strip() for s in args.systems.split(",") if s.strip()])
+    results = run(systems=[s.strip() for s in args.systems.split(",") if s.strip()], splits=parse_splits(args.split))
     if args.format == "json":
         st = stamp()
         print(json.dumps([{**r.to_dict(detail=args.detail), **st} for r in results], ensure_ascii=False, indent=2))

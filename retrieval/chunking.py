@@ -20,6 +20,12 @@ Rules, and why:
     name, else unit title) is kept apart in `label`: prefixed to every chunk of a unit it made all of them
     look alike, and the shortest (a title line, `(2020年度)`) won every question that named the project.
     The index matches the question against labels separately (retrieval.index, "label prior").
+  * The document's issuers (the departments that issued it: `部门:` / `项目单位:` / `主管部门及代码` fields,
+    bare organisation lines, the title's opening) go on every chunk (`issuer`), so a question that names
+    the department can be matched to the document instead of to every line that repeats its name.
+  * A row that only labels columns (a header row, a row of column numbers, or a caption row of short
+    figure-free cells directly above a row of figures) is marked `role="header"`: its words are in the
+    context of the rows below, and on its own it answers nothing.
 """
 from __future__ import annotations
 
@@ -37,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from service.models import ReportUnit
     from service.settings import Settings
 
-CHUNKER_VERSION = 5  # bump when chunk boundaries or context change (renames the Chroma collection)
+CHUNKER_VERSION = 6  # bump when chunk boundaries or context change (renames the Chroma collection)
 
 ChunkKind = Literal["prose", "row", "heading"]
 
@@ -61,6 +67,8 @@ class Chunk:
     year: int | None = None
     filename: str = ""
     label: str = ""  # the unit's project name, else its title
+    issuer: str = ""  # the organisations that issued the document, "|"-joined (see find_issuers)
+    role: str = ""  # "header" for a row that labels columns (its words are in the context of the rows below)
 
     @property
     def embed_text(self) -> str:
@@ -78,7 +86,8 @@ class Chunk:
             "doc_id": self.doc_id, "ordinal": self.ordinal, "kind": self.kind, "page": self.page,
             "line_start": self.line_start, "page_end": self.page_end, "line_end": self.line_end,
             "unit_kind": self.unit_kind, "section": self.section, "context": self.context,
-            "filename": self.filename, "stem": self.stem, "label": self.label,
+            "filename": self.filename, "stem": self.stem, "label": self.label, "issuer": self.issuer,
+            "role": self.role,
         }
         if self.unit_id:
             meta["unit_id"] = self.unit_id
@@ -96,7 +105,8 @@ class Chunk:
             page=int(meta["page"]), line_start=int(meta["line_start"]), page_end=int(meta["page_end"]),
             line_end=int(meta["line_end"]), unit_id=meta.get("unit_id"), unit_kind=meta.get("unit_kind", "other"),
             project=meta.get("project"), section=meta.get("section", ""), year=meta.get("year"),
-            filename=meta.get("filename", ""), label=meta.get("label", ""),
+            filename=meta.get("filename", ""), label=meta.get("label", ""), issuer=meta.get("issuer", ""),
+            role=meta.get("role", ""),
         )
 
     def to_dict(self) -> dict:
@@ -199,6 +209,64 @@ def find_year(texts: Sequence[str]) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------------------
+# issuers
+
+_ORG_NAME = r"[\u4e00-\u9fff()]{2,30}?(?:局|委员会|委|中心|大队|办公室|厅)"
+_ISSUER_FIELD = re.compile(r"^(?:填报部门|部门|项目单位|主管部门(?:及代码)?|实施单位|实施预算单位|预算单位|单位名称|报送单位)"
+                           r"(?::\s*|\s*$|\s*(?=\[)|(?=[\u4e00-\u9fff]{2}))(?:\[\d+\])?\s*(?P<v>.*)$")
+_ORG = re.compile(rf"^(?P<v>{_ORG_NAME})(?:机关)?$")
+_PLACE = re.compile(r"^[\u4e00-\u9fff]{1,6}?(?:省|自治区|市|区|县|旗)")
+_TITLE_ORG = re.compile(r"^(?:\d{4}年度?)?(?P<v>[\u4e00-\u9fff]{1,20}?(?:局|委员会|中心|大队))"
+                        r"(?=[\u4e00-\u9fff\d]*(?:报告|决算|自评|评价|绩效))")
+
+
+def find_issuers(lines: Sequence[Line]) -> list[str]:
+    """The organisations that issued a document, most frequent first: values of the reports' labelled
+    fields (部门:, 项目单位:, 主管部门及代码, 实施单位, 实施预算单位 …) that read as an organisation
+    (…局, …委员会, …中心, …大队, optionally …机关), lines that are nothing but an organisation name
+    opening with a place (郑州市中原区医疗保障局), and the organisation a title opens with
+    (上街区人社局财政预算项目绩效评价报告).
+
+    A question that names the issuer names the document, not a passage in it: the index matches issuer
+    names like unit labels and takes them out of what it searches for (retrieval.index)."""
+    counts: dict[str, int] = {}
+
+    def add(value: str | None) -> None:
+        value = re.sub(r"^\[\d+\]\s*", "", (value or "").strip())
+        m = _ORG.match(value)
+        if m:
+            counts[m.group("v")] = counts.get(m.group("v"), 0) + 1
+
+    for line in lines:
+        cells = [c.strip() for c in _cells(line) if c.strip()] if line.kind == "row" else [line.text.strip()]
+        for i, cell in enumerate(cells):
+            m = _ISSUER_FIELD.match(cell)
+            if m:
+                add(m.group("v") or (cells[i + 1] if i + 1 < len(cells) else ""))
+            elif _PLACE.match(cell):
+                add(cell)
+    for line in lines[:3]:
+        m = _TITLE_ORG.match(line.text.strip())
+        if m:
+            add(m.group("v"))
+    return sorted(counts, key=lambda k: (-counts[k], k))
+
+
+def issuer_aliases(name: str) -> list[str]:
+    """The ways a question names an issuer: in full, and without its leading places
+    (郑州市中原区医疗保障局 → 中原区医疗保障局 → 医疗保障局)."""
+    out = [name]
+    rest = name
+    while True:
+        m = _PLACE.match(rest)
+        if not m or len(rest) - m.end() < 3:
+            break
+        rest = rest[m.end():]
+        out.append(rest)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------
 # prose: exact join with offsets, sentence cuts
 
 def join_with_offsets(lines: Sequence[Line]) -> tuple[str, list[tuple[int, int]]]:
@@ -219,8 +287,17 @@ def join_with_offsets(lines: Sequence[Line]) -> tuple[str, list[tuple[int, int]]
 
 
 # Seeds 000–002 lost their table structure: their form rows arrive as prose lines such as
-# `预算编制合理性合理合理1.00 1.00`. Such a line ends a chunk, so each form row stays whole and alone.
+# `预算编制合理性合理合理1.00 1.00`. Such a line ends a chunk, so each form row stays whole and alone
+# (is_form_row_line; a prose line that merely wraps after a number is not one).
 _TABULAR = re.compile(r"\d%?\s+[-\d≥≤<>=]|\d(?:\.\d+)?%?$")
+_CLAUSE_PUNCT = re.compile(r"[。,;]")
+
+
+def is_form_row_line(text: str) -> bool:
+    """A form row flattened to one prose line: figures at its end or figures in a row, and no clause
+    punctuation. Prose that wraps right after a number (`…其中:基本支出617.86万元,占83.85%;项目支出119.02`)
+    is not a row: cutting there split the sentence from its `万元,占16.15%`."""
+    return bool(_TABULAR.search(text)) and not _CLAUSE_PUNCT.search(text)
 _SENT_END = re.compile(r"[。!?;]+[”’」』)\]]*")
 _SOFT_CUT = re.compile(r"[,、:]")
 
@@ -235,7 +312,7 @@ def _cut_points(text: str, spans: list[tuple[int, int]], lines: Sequence[Line], 
         if s == e:
             continue
         line_text = lines[i].text.strip()
-        if _TABULAR.search(line_text) and "。" not in line_text:
+        if is_form_row_line(line_text):
             cuts.add(e)
             hard.add(e)
             if i > 0 and spans[i - 1][1] in hard:
@@ -327,6 +404,32 @@ def is_header_row(cells: Sequence[str]) -> bool:
     return hits >= max(2, (len(filled) + 1) // 2) and all(len(c) <= 24 for c in filled)
 
 
+_FIGURE_CELL = re.compile(r"\d")
+
+
+def is_caption_row(cells: Sequence[str], next_cells: Sequence[str] | None) -> bool:
+    """A header the word list does not know: at least three short cells without figures, directly above a
+    row with figures in two cells or more (高新区's `二、预算执行情况 | 预算安排情况(调整后) | 资金到位情况 |
+    … | 预算执行进度` over `预算数: 5 | 到位数: 5 | 执行数: 4.9745 | 99%`). Not inside an indicator table,
+    whose rows of names (`预算和财务管理 | 预算编制完整性 | 完整`) sit above rows of targets."""
+    filled = [c for c in cells if c]
+    if len(filled) < 3 or any(len(c) > 16 or _FIGURE_CELL.search(c) for c in filled):
+        return False
+    return bool(next_cells) and sum(1 for c in next_cells if c and _FIGURE_CELL.search(c)) >= 2
+
+
+def is_label_row(cells: Sequence[str]) -> bool:
+    """A row that labels columns rather than holding figures: a header row (一级指标 / 年初预算数 …), or a
+    row of column numbers (`栏次 1 2 3 …`, `1 2 3 … 12`). Such a row answers nothing on its own: its words
+    are in the context of every row below it."""
+    if is_header_row(cells):
+        return True
+    filled = [c for c in cells if c]
+    nums = [c for c in filled if c.isdigit()]
+    words = [c for c in filled if not c.isdigit()]
+    return len(nums) >= 3 and len(words) <= 1 and [int(c) for c in nums] == list(range(int(nums[0]), int(nums[0]) + len(nums)))
+
+
 @dataclass
 class _TableState:
     header: list[str] = field(default_factory=list)
@@ -406,6 +509,7 @@ def chunk_document(doc: LoadedDocument, units: Sequence[ReportUnit], *, max_char
     """
     lines = list(doc.iter_lines())
     wrap = wrap or line_width(lines)
+    issuer = "|".join(find_issuers(lines))
     unit_of = _assign_units(doc, units)
     doc_year = find_year([ln.text for ln in lines[:40]])
     infos: list[_UnitInfo] = []
@@ -416,13 +520,15 @@ def chunk_document(doc: LoadedDocument, units: Sequence[ReportUnit], *, max_char
 
     chunks: list[Chunk] = []
 
-    def emit(kind: ChunkKind, text: str, context: str, first: Line, last: Line, info: _UnitInfo, section: str):
+    def emit(kind: ChunkKind, text: str, context: str, first: Line, last: Line, info: _UnitInfo, section: str,
+             role: str = ""):
         ordinal = len(chunks)
         chunks.append(Chunk(
             chunk_id=f"{doc.doc_id[:16]}-{ordinal:05d}", doc_id=doc.doc_id, ordinal=ordinal, kind=kind,
             text=text, context=context, page=first.page, line_start=first.line_no, page_end=last.page,
             line_end=last.line_no, unit_id=info.unit_id, unit_kind=info.kind, project=info.project,
-            section=section, year=info.year, filename=doc.filename, label=_unit_label(info),
+            section=section, year=info.year, filename=doc.filename, label=_unit_label(info), issuer=issuer,
+            role=role,
         ))
 
     # walk the lines, grouping consecutive prose lines of one unit + section
@@ -447,7 +553,9 @@ def chunk_document(doc: LoadedDocument, units: Sequence[ReportUnit], *, max_char
             covered = [ln for ln, (a, b) in zip(prose, spans) if a < e and b > s and b > a]
             context = section
             if s in hard or e in hard:
-                # a form row flattened to prose: the piece before it is its header or the row above
+                # a form row flattened to prose: the piece before it is its header or the row above.
+                # (Giving every row the form's column header instead, as table rows have, was measured:
+                # each row then matched the header's words and the one row that answers lost its edge.)
                 context = " | ".join(p for p in (section, prev_piece[:80]) if p)
             emit("prose", text[s:e], context, covered[0], covered[-1], info, section)
             prev_piece = text[s:e]
@@ -460,6 +568,11 @@ def chunk_document(doc: LoadedDocument, units: Sequence[ReportUnit], *, max_char
             level = max(headings)
             text, line = headings[level]
             emit("heading", text, "", line, line, info, section)
+
+    next_row: dict[tuple[int, int], list[str] | None] = {}  # each row line -> the row right after it
+    for a, b in zip(lines, lines[1:] + [None]):
+        if a.kind == "row":
+            next_row[a.key] = _cells(b) if b is not None and b.kind == "row" else None
 
     for line in lines:
         uidx = unit_of.get(line.key)
@@ -487,10 +600,11 @@ def chunk_document(doc: LoadedDocument, units: Sequence[ReportUnit], *, max_char
                 # a table right under its heading belongs to it; one after the heading's prose does not
                 # (高新区's forms follow the narrative's last sub-section, 二、拟应用情况)
                 table = _TableState(section=section if prose_since_heading == 0 else "")
-            if is_header_row(cells):
+            header = is_header_row(cells) or (not table.indicator and is_caption_row(cells, next_row.get(line.key)))
+            if header:
                 # consecutive header rows (项目 / 功能分类科目编码 …) merge cell by cell
                 if table.header and table.last_page == line.page and table.last_line == line.line_no - 1 \
-                        and not table.prev_filled:
+                        and not table.prev_filled and is_header_row(cells):
                     width = max(len(table.header), len(cells))
                     a = table.header + [""] * (width - len(table.header))
                     b = cells + [""] * (width - len(cells))
@@ -503,9 +617,10 @@ def chunk_document(doc: LoadedDocument, units: Sequence[ReportUnit], *, max_char
             if len(filled_nonempty) == 1 and len(cells) <= 2 and len(filled_nonempty[0]) <= 12 and table.header:
                 table.group = filled_nonempty[0]  # a level-1 label on a row of its own
             context = " | ".join(p for p in (table.section, caption, ctx) if p)
-            emit("row", line.text, context, line, line, info, table.section)
+            role = "header" if header or is_label_row(cells) else ""
+            emit("row", line.text, context, line, line, info, table.section, role)
             section_has_body = True
-            if not is_header_row(cells):
+            if not header:
                 table.prev_filled = filled
             table.last_page, table.last_line = line.page, line.line_no
             prev_line = line

@@ -7,9 +7,25 @@ compares the manifest and the Chroma contents with the store's list, removes orp
 is missing or half-written, so the index ends in the store's state. Writers in several processes (API and
 CLI) serialise on a lock file next to the manifest.
 
-BM25 is not persisted as such: each chunk's jieba tokens are stored in its Chroma metadata, and a process
-rebuilds its in-memory bm25s model from the collection when the manifest changes (detected by a stat of the
-manifest file, so searches stay cheap). A chunk is thus in BM25 exactly when it is in Chroma.
+BM25 is not persisted: a process rebuilds its in-memory bm25s model (and the matrix of vectors it scores
+exactly, see `_Bm25State`) from the collection when the manifest changes (detected by a stat of the
+manifest file, so searches stay cheap). A chunk is thus in BM25 exactly when it is in Chroma. Its tokens are
+a pure function of its text and context: they are cut once per process (kept by chunk id; the process that
+indexed a document already has them) rather than stored, which keeps documents and questions cut by the
+same dictionary and took 40% off the Chroma write (the token strings were the largest metadata).
+
+Ranking (`HybridIndex.search`, mode "hybrid"), each step general and each measured on the dev split of
+eval/gold/retrieval.json (the test split was scored once, after tuning; figures in scripts/bench_retrieval.py):
+  1. Issuer prior: a question naming the issuing department (`中原区医疗保障局…`, see
+     retrieval.chunking.find_issuers) names a document; the name is taken out of the query and the search
+     stays in that department's documents.
+  2. Two global lists: exact cosine over the hashed n-gram vectors, and BM25 over jieba words + character
+     bigrams (+ the terms formulas define, `=预算执行率`).
+  3. Label prior: a question naming a unit (a project) is searched again inside it, without the name; those
+     lists weigh by how well the rest of the question matches inside the unit against anywhere.
+  4. Definition list: for "how is X computed", the chunks whose formula defines X.
+  5. Reciprocal-rank fusion, k=15, then chunk priors: rows that only label columns count half, and so do
+     chunks without a figure when the question asks for a quantity.
 
 No network: vectors are always computed here and passed as `embeddings=` / `query_embeddings=`; the
 collection is created with `embedding_function=None`, so Chroma never loads its default ONNX model, and
@@ -34,7 +50,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from retrieval.chunking import Chunk, chunk_document, chunking_signature, content_hash
+from retrieval.chunking import Chunk, chunk_document, chunking_signature, content_hash, issuer_aliases
 from retrieval.embedding import Embedder, make_embedder
 from retrieval.types import LoadedDocument
 
@@ -45,14 +61,45 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 DOMAIN_DICT = Path(__file__).with_name("data") / "domain_dict.txt"
-RRF_K = 60  # the constant from Cormack et al. (2009); flat enough that neither list dominates
-# Fusion weights and BM25 parameters, measured on eval/retrieval.py (107 questions; the sweep is in the
-# retrieval report). BM25 carries more weight than the hashed vectors, which are the weaker signal here
-# (recall@5 0.73 vs 0.54 alone); the searches scoped to a named project carry the most.
-LIST_WEIGHTS = {"vector": 0.5, "bm25": 1.0, "vector_scoped": 1.0, "bm25_scoped": 2.0}
+# Cormack et al. (2009) use 60; that flat a curve let two middling votes beat one list's clear first (the
+# formula that defines 预算执行率 was BM25's first and lost to rows ranked ~5th by both lists). Dev
+# recall@5 by k: 60 0.93, 30 0.95, 20 0.95, 15 0.96, 10 0.96 (before the later steps).
+RRF_K = 15
+# Fusion weights and BM25 parameters, measured on eval/retrieval.py's dev split. BM25 carries more weight
+# than the hashed vectors, which are the weaker signal here (recall@5 0.73 vs 0.54 alone); the searches
+# scoped to a named project carry the most.
+LIST_WEIGHTS = {"vector": 0.5, "bm25": 1.0, "vector_scoped": 1.0, "bm25_scoped": 2.0, "defined": 1.0}
 # Low b: chunks run from a 10-character row to 400 characters of prose, and full length normalisation
 # (b=0.75) let short boilerplate rows (`(2020年度)`, `⇥其他⇥⇥其他`) beat the passage that answers.
 BM25_K1, BM25_B = 1.2, 0.3
+# Fused-score factor for rows that only label columns (表头 rows, `栏次 1 2 3`): made of exactly the words a
+# question uses (基本支出, 项目支出) and short, they outranked the sentences that answer.
+LABEL_ROW_PRIOR = 0.5
+# Expected answer: a question asking for a quantity (多少, 执行率, 得分 …, and not why or how) is answered by
+# a chunk with a figure in it; chunks without one get this factor on their fused score.
+NO_FIGURE_PRIOR = 0.5
+_WANTS_FIGURE = re.compile(
+    r"多少|几[个项家人次名辆]|执行率|完成率|得分|总分|分数|分值|金额|数额|比例|占比|百分之|人数|人次|预算数|决算数|执行数|"
+    r"完成值|目标值|指标值|支出率|到位率|\bhow (?:much|many)\b|\b(?:rate|score|amount|number|total|percentage)\b", re.I)
+_WANTS_REASON = re.compile(r"为什么|原因|问题|措施|建议|怎么|如何|怎样|哪些方面|什么方面|\bwhy\b|\bhow (?:is|are|was|were|did|do)\b|"
+                           r"\breasons?\b|\bproblems?\b|\bmeasures?\b", re.I)
+_NOT_FIGURES = re.compile(r"(?:19|20)\d{2}\s*年度?|〔\d{4}〕\s*\d+\s*号|\[\d+\]|^\s*\d{1,2}[.、]|\(\d{1,2}\)|[①-⑩]")
+_FIGURE = re.compile(r"\d")
+
+
+def wants_figure(question: str) -> bool:
+    """Whether a question asks for a quantity rather than a reason, a measure or a description."""
+    return bool(_WANTS_FIGURE.search(question)) and not _WANTS_REASON.search(question)
+
+
+def has_figure(text: str) -> bool:
+    """A figure beyond years, document numbers and list markers (2022年度, 〔2023〕1号, 1., (3))."""
+    return bool(_FIGURE.search(_NOT_FIGURES.sub(" ", text)))
+
+
+# The label prior's lists weigh (best BM25 score inside the named unit / best anywhere), for what is asked
+# about the unit. (Squaring the ratio lost three dev questions, its square root one: the plain ratio.)
+LABEL_TRUST = True
 LABEL_MIN = 0.5  # share of a unit label's distinctive bigrams the question must contain to name that unit
 # (vector, bm25): when the question names a unit, whether the unscoped searches also drop the name.
 # BM25 does (else every title line and 项目名称 row of the project outranks the answer); the vectors keep
@@ -99,22 +146,71 @@ _FUNCTION_CHARS = frozenset("的是和与及了吗呢么哪啥怎何几或")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff]{2,}")
 
 
-def tokenize(text: str, tokenizer) -> list[str]:
-    """Search-mode jieba tokens (words and their sub-words: 预算执行率 → 预算, 执行, 执行率, 预算执行率),
-    lower-cased, without punctuation, whitespace and stopwords; plus the character bigrams of Chinese
-    runs, marked `~`, which match phrases jieba cuts differently (实际支付: 际支) and words missing from
-    its dictionary."""
+def _words(text: str, tokenizer) -> list[str]:
     out = []
-    text = text.replace("\t", " ")
-    for tok in tokenizer.cut_for_search(text, HMM=True):
+    for tok in tokenizer.cut_for_search(text.replace("\t", " "), HMM=True):
         tok = tok.strip().lower()
         if tok and _KEEP_TOKEN.search(tok) and tok not in STOPWORDS and " " not in tok:
             out.append(tok)
+    return out
+
+
+def _bigrams(text: str) -> list[str]:
+    out: list[str] = []
     if BIGRAMS:
         for run in _HAN_RUN.findall(text):
             out.extend("~" + run[i:i + 2] for i in range(len(run) - 1)
                        if run[i] not in _FUNCTION_CHARS and run[i + 1] not in _FUNCTION_CHARS)
     return out
+
+
+_DEFINED = re.compile(r"([\u4e00-\u9fff]{2,})\s*=")
+
+
+def _definitions(text: str) -> list[str]:
+    """`=预算执行率`, `=执行率` … for `预算执行率=(实际支出资金/实际到位资金)×100%`: the term a formula
+    defines (every ending of the ideographs right before `=`, as the defined word may be preceded by others
+    in flattened tables). A question asking how a term is computed asks for exactly these (query_tokens)."""
+    out = []
+    for m in _DEFINED.finditer(text):
+        run = m.group(1)
+        out.extend("=" + run[-n:] for n in range(2, min(8, len(run)) + 1))
+    return out
+
+
+def tokenize(text: str, tokenizer) -> list[str]:
+    """Search-mode jieba tokens (words and their sub-words: 预算执行率 → 预算, 执行, 执行率, 预算执行率),
+    lower-cased, without punctuation, whitespace and stopwords; plus the character bigrams of Chinese
+    runs, marked `~`, which match phrases jieba cuts differently (实际支付: 际支) and words missing from
+    its dictionary; plus the terms formulas define (`=执行率`)."""
+    return _words(text, tokenizer) + _bigrams(text) + _definitions(text)
+
+
+def query_tokens(question: str, tokenizer) -> list[str]:
+    """A question's BM25 tokens: `tokenize` (without definition tokens: a question defines nothing), and
+    for a question about how something is computed (预算执行率怎么计算), the definition tokens of its
+    words (`=预算执行率`, `=执行率` …)."""
+    toks = _words(question, tokenizer) + _bigrams(question)
+    if _HOW_COMPUTED.search(question):
+        toks += ["=" + t for t in toks if len(t) >= 2 and "\u4e00" <= t[0] <= "\u9fff"]
+    return toks
+
+
+def tokenize_chunks(chunks: Sequence[Chunk], tokenizer) -> list[tuple[list[str], list[str]]]:
+    """(tokens of the text, tokens of the context) for every chunk, each distinct string cut once.
+
+    A table's rows share their context (section, caption, header, carried cells), and cutting it again
+    for every row was half the indexing time. Both jieba and the bigram runs break at the newline between
+    context and text, so `tokenize(c.embed_text)` is the two lists together."""
+    memo: dict[str, list[str]] = {}
+
+    def cut(text: str) -> list[str]:
+        got = memo.get(text)
+        if got is None:
+            got = memo[text] = tokenize(text, tokenizer) if text else []
+        return got
+
+    return [(cut(c.text), cut(c.context)) for c in chunks]
 
 
 # English questions about Chinese reports: the words that carry the question, in the reports' vocabulary.
@@ -157,7 +253,7 @@ def expand_query(query: str) -> str:
     low = query.lower()
     extra = []
     for key in _EN_KEYS:
-        if re.search(rf"\b{re.escape(key)}\b", low):
+        if re.search(rf"\b{re.escape(key)}(?:s|es|ed|d|ing)?\b", low):  # budgeted, payments
             extra.append(EN_ZH[key])
             low = low.replace(key, " ")
     return f"{query} {' '.join(extra)}" if extra else query
@@ -206,7 +302,28 @@ def named_labels(query: str, labels: dict[str, set[str]]) -> list[str]:
     best = max(sc for sc, _, _ in scored)
     if best < LABEL_MIN:
         return []
-    return [lb for sc, _, lb in sorted(scored, reverse=True) if sc >= best - 0.05]
+    named = [(sc, lb) for sc, _, lb in sorted(scored, reverse=True) if sc >= best - 0.05]
+    # A name inside a longer name the question spells out at least as fully is not named on its own:
+    # `公务员医疗补助追加` names that project, not also `公务员医疗补助`.
+    return [lb for sc, lb in named if not any(lb != other and lb in other and osc >= sc for osc, other in named)]
+
+
+ISSUER_STRIP = (True, True)  # (vector, bm25): search without the named issuer's name
+ISSUER_SCOPE = True  # and only in the documents that issuer issued
+
+
+def named_issuers(query: str, aliases: dict[str, set[str]]) -> tuple[list[str], str]:
+    """The issuer names (aliases, see retrieval.chunking.issuer_aliases) the question spells out, longest
+    first and never overlapping, and the question without them."""
+    low = query.lower()
+    found = []
+    for alias in sorted(aliases, key=len, reverse=True):
+        at = low.find(alias.lower())
+        if at >= 0:
+            found.append(alias)
+            low = low[:at] + " " * len(alias) + low[at + len(alias):]
+            query = query[:at] + " " * len(alias) + query[at + len(alias):]
+    return found, re.sub(r"\s+", " ", query).strip()
 
 
 def strip_labels(query: str, labels: Sequence[str]) -> str:
@@ -317,19 +434,56 @@ def collection_name(settings: Settings, embedder: Embedder) -> str:
 
 
 class _Bm25State:
-    def __init__(self, chunks: list[Chunk], tokens: list[list[str]]):
+    """Everything a search needs, in memory: the chunks, their BM25 model and their vectors."""
+
+    def __init__(self, chunks: list[Chunk], tokens: list[tuple[list[str], list[str]]],
+                 vectors: np.ndarray | None = None):
         import bm25s
 
         self.chunks = chunks
+        # Exact cosine over all chunks (vectors are L2-normalised): one matrix product, a few hundred
+        # microseconds for thousands of chunks, and the same ranking in every process. Chroma's HNSW is
+        # approximate and its graph depends on insertion threads, which moved a handful of benchmark
+        # questions across rank 5 from one run to the next. None: fall back to Chroma's query.
+        self.vectors = vectors
         self.by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
         self.labels = {c.label: label_grams(c.label) for c in chunks if c.label}
+        self.doc_of = np.array([c.doc_id for c in chunks], dtype=object)
+        self.prior = np.array([LABEL_ROW_PRIOR if c.role == "header" else 1.0 for c in chunks])
+        self.figure = np.array([has_figure(c.text) for c in chunks], dtype=bool)
+        self.issuers: dict[str, set[str]] = {}  # issuer alias -> the documents it issued
+        for doc_id, issuer in {(c.doc_id, c.issuer) for c in chunks if c.issuer}:
+            for name in issuer.split("|"):
+                for alias in issuer_aliases(name):
+                    self.issuers.setdefault(alias, set()).add(doc_id)
         self.label_of = np.array([c.label for c in chunks], dtype=object)
+        # One BM25 over text and context together. Scoring the two as fields (context weighted 0.3–1.0, or a
+        # text-only bonus) was measured and lost recall@5 on the dev questions; see the retrieval report.
         self.vocab: dict[str, int] = {}
-        ids = [[self.vocab.setdefault(t, len(self.vocab)) for t in toks] for toks in tokens]
+        ids = [[self.vocab.setdefault(t, len(self.vocab)) for t in text + context] for text, context in tokens]
         self.model = None
         if chunks and self.vocab:
             self.model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
             self.model.index((ids, dict(self.vocab)), show_progress=False)
+
+    def nearest(self, qv: np.ndarray, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
+        """The n chunks most similar to the query vector (cosine), among those the mask accepts.
+
+        einsum rather than `@`: a matrix-vector product through multi-threaded BLAS took 4 ms on a busy
+        two-core machine, einsum 0.7 ms. Equal scores (the same boilerplate row in many projects) keep
+        document order, so the ranking is the same in every run."""
+        sims = np.einsum("ij,j->i", self.vectors, np.asarray(qv, dtype=np.float32)).astype(np.float64)
+        key = np.round(sims, 6)
+        if mask is not None:
+            key = np.where(mask, key, -np.inf)
+        alive = len(key) if mask is None else int(mask.sum())
+        k = min(n, alive)
+        if k <= 0:
+            return []
+        part = np.argpartition(-key, k - 1)[:k]
+        cand = np.flatnonzero(key >= key[part].min())  # all ties at the boundary: the order decides
+        top = cand[np.lexsort((cand, -key[cand]))][:k]
+        return [(int(i), float(sims[i])) for i in top]
 
     def search(self, query_tokens: list[str], n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
         if self.model is None:
@@ -370,6 +524,7 @@ class HybridIndex:
         self._bm25: _Bm25State | None = None
         self._bm25_key: tuple | None = None
         self._tokenizer = None
+        self._tokens: dict[str, list[str]] = {}  # chunk id -> BM25 tokens (ids are unique per content)
 
     # -- plumbing -------------------------------------------------------------------------------------
     def _make_client(self):
@@ -391,6 +546,9 @@ class HybridIndex:
 
     def tokenize(self, text: str) -> list[str]:
         return tokenize(text, self.tokenizer)
+
+    def query_tokens(self, question: str) -> list[str]:
+        return query_tokens(question, self.tokenizer)
 
     @contextlib.contextmanager
     def _locked(self):
@@ -453,9 +611,9 @@ class HybridIndex:
         if entry and entry.get("content_hash") == digest and not force:
             return UpsertResult(doc.doc_id, len(chunks), changed=False)
         vectors = self.embedder.embed_documents([c.embed_text for c in chunks]) if chunks else None
-        tokens = [" ".join(self.tokenize(c.embed_text)) for c in chunks]
+        self._tokens.update(zip((c.chunk_id for c in chunks), tokenize_chunks(chunks, self.tokenizer)))
         with self._locked():
-            self._write_chunks(doc.doc_id, chunks, vectors, tokens)
+            self._write_chunks(doc.doc_id, chunks, vectors)
             manifest = self.read_manifest()
             manifest["docs"][doc.doc_id] = {
                 "content_hash": digest, "chunk_ids": [c.chunk_id for c in chunks], "filename": doc.filename,
@@ -463,20 +621,15 @@ class HybridIndex:
             self._write_manifest(manifest)
         return UpsertResult(doc.doc_id, len(chunks), changed=True)
 
-    def _write_chunks(self, doc_id: str, chunks: list[Chunk], vectors, tokens: list[str]) -> None:
+    def _write_chunks(self, doc_id: str, chunks: list[Chunk], vectors) -> None:
         # new chunks first, then the stale ones: a crash in between leaves a superset that reconcile
         # (or the next upsert) trims, never a document with no chunks at all.
         new_ids = [c.chunk_id for c in chunks]
         step = self._batch()
         for s in range(0, len(chunks), step):
             part = chunks[s:s + step]
-            metas = []
-            for c, toks in zip(part, tokens[s:s + step]):
-                meta = c.metadata()
-                meta["bm25"] = toks
-                metas.append(meta)
             self.collection.upsert(ids=new_ids[s:s + step], embeddings=vectors[s:s + step],
-                                   documents=[c.text for c in part], metadatas=metas)
+                                   documents=[c.text for c in part], metadatas=[c.metadata() for c in part])
         existing = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
         stale = sorted(set(existing) - set(new_ids))
         for s in range(0, len(stale), step):
@@ -547,13 +700,22 @@ class HybridIndex:
         except FileNotFoundError:
             key = None
         if self._bm25 is None or key != self._bm25_key:
-            got = self.collection.get(include=["documents", "metadatas"])
-            chunks, tokens = [], []
-            for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or []):
-                chunks.append(Chunk.from_metadata(cid, text or "", meta or {}))
-                tokens.append(((meta or {}).get("bm25") or "").split())
+            got = self.collection.get(include=["documents", "metadatas", "embeddings"])
+            chunks = [Chunk.from_metadata(cid, text or "", meta or {})
+                      for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]
+            todo = [c for c in chunks if c.chunk_id not in self._tokens]
+            if todo:  # written by another process (or before this one started)
+                self._tokens.update(zip((c.chunk_id for c in todo), tokenize_chunks(todo, self.tokenizer)))
+            self._tokens = {c.chunk_id: self._tokens[c.chunk_id] for c in chunks}  # forget deleted chunks
+            tokens = [self._tokens[c.chunk_id] for c in chunks]
             order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].ordinal))
-            self._bm25 = _Bm25State([chunks[i] for i in order], [tokens[i] for i in order])
+            vectors = None
+            emb = got.get("embeddings")
+            if emb is not None and len(emb) == len(chunks) and len(chunks):
+                matrix = np.asarray(emb, dtype=np.float32)
+                if matrix.ndim == 2:
+                    vectors = matrix[order]
+            self._bm25 = _Bm25State([chunks[i] for i in order], [tokens[i] for i in order], vectors)
             self._bm25_key = key
         return self._bm25
 
@@ -598,14 +760,22 @@ class HybridIndex:
         if not f.empty():
             mask = np.fromiter((f.accepts(c) for c in state.chunks), dtype=bool, count=len(state.chunks))
         qv = self.embedder.embed_query(expanded) if mode in ("hybrid", "vector") else None
-        qtokens = self.tokenize(expanded) if mode in ("hybrid", "bm25") else []
+        qtokens = self.query_tokens(expanded) if mode in ("hybrid", "bm25") else []
 
         def vector(labels: Sequence[str] = (), qv=qv) -> list[tuple[str, float]]:
-            if qv is None:
+            if qv is None or not np.any(qv):
                 return []
+            m = mask
+            if labels:
+                scoped = np.isin(state.label_of, list(labels))
+                m = scoped if m is None else (m & scoped)
+            if state.vectors is not None:
+                return [(state.chunks[i].chunk_id, sim) for i, sim in state.nearest(qv, pool, m)]
+            # fallback (vectors not loadable): Chroma's approximate search, then the same mask
             res = self.collection.query(query_embeddings=[qv], n_results=min(pool, len(state.chunks)),
                                         where=self._where(f, state, labels), include=["distances"])
-            hits = [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])]
+            hits = [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])
+                    if m is None or (cid in state.by_id and m[state.by_id[cid]])]
             # equal texts (the same boilerplate row in many projects) tie; order them the same way every
             # time, or the fused ranking changes from run to run
             return sorted(hits, key=lambda h: (-round(h[1], 6), h[0]))
@@ -619,28 +789,66 @@ class HybridIndex:
                 m = scoped if m is None else (m & scoped)
             return [(state.chunks[i].chunk_id, s) for i, s in state.search(qtokens, pool, m)]
 
+        # Issuer prior: a question that names the department (中原区医疗保障局 …) names a document, not a
+        # passage. Its name is taken out of what is searched (else every title page, `项目单位:` line and
+        # table caption of that document outranks the answer) and, optionally, the search stays inside
+        # the documents that department issued.
+        issuers, unnamed = named_issuers(query, state.issuers) if mode == "hybrid" else ([], query)
+        if issuers and unnamed:
+            if ISSUER_SCOPE:
+                docs = set().union(*(state.issuers[a] for a in issuers))
+                scoped_docs = np.isin(state.doc_of, list(docs))
+                mask = scoped_docs if mask is None else (mask & scoped_docs)
+            if ISSUER_STRIP[0]:
+                qv = self.embedder.embed_query(expand_query(unnamed))
+            if ISSUER_STRIP[1]:
+                qtokens = self.query_tokens(expand_query(unnamed))
+            query = unnamed
         labels = named_labels(query, state.labels) if mode == "hybrid" else []
         rest = expand_query(strip_labels(query, labels)) if labels else ""
         strip = labels and rest
-        lists = [("vector", vector((), self.embedder.embed_query(rest)) if strip and GLOBAL_STRIPPED[0] else vector()),
-                 ("bm25", bm25((), self.tokenize(rest)) if strip and GLOBAL_STRIPPED[1] else bm25())]
+        lists = [("vector", vector((), self.embedder.embed_query(rest)) if strip and GLOBAL_STRIPPED[0] else vector(qv=qv)),
+                 ("bm25", bm25((), self.query_tokens(rest)) if strip and GLOBAL_STRIPPED[1] else bm25(qtokens=qtokens))]
         # Label prior: when the question names a unit (a project), search again inside that unit with
         # what is asked about it (the question minus the name), fused like any other list. A chunk of
         # the named project that answers the question gets up to twice the votes; one that does not
         # stays out. Without this, the chunks that merely repeat the name (title lines, 项目名称 rows)
         # win every question that names a project.
+        trust = 1.0
         if labels:
             if rest:
+                scoped_bm25 = bm25(labels, self.query_tokens(rest))
                 lists += [("vector_scoped", vector(labels, self.embedder.embed_query(rest))),
-                          ("bm25_scoped", bm25(labels, self.tokenize(rest)))]
+                          ("bm25_scoped", scoped_bm25)]
+                # How well what is asked about the unit matches inside it, against anywhere: a question
+                # whose words match far better elsewhere named the unit in passing (城乡医疗救助 the
+                # project, asked about 城乡医疗救助(项) in the accounts) or by a loose partial match.
+                everywhere = bm25((), self.query_tokens(rest))
+                if LABEL_TRUST and everywhere and everywhere[0][1] > 0:
+                    trust = min(1.0, (scoped_bm25[0][1] if scoped_bm25 else 0.0) / everywhere[0][1])
+        # Definition prior: a question about how a term is computed is answered by the formula that
+        # defines it (`预算执行率=(实际支出资金/实际到位资金)×100%`), which the vectors rank below every
+        # table row that merely reports the term.
+        defined = [t for t in qtokens if t.startswith("=") and len(t) > 1] if mode == "hybrid" else []
+        if defined:
+            lists.append(("defined", bm25((), defined)))
         fused: dict[str, dict] = {}
         for name, hits in lists:
+            weight = LIST_WEIGHTS[name] * (trust if name.endswith("_scoped") else 1.0)
             for rank, (cid, score) in enumerate(hits, start=1):
                 slot = fused.setdefault(cid, {"score": 0.0})
-                slot["score"] += LIST_WEIGHTS[name] / (RRF_K + rank)
+                slot["score"] += weight / (RRF_K + rank)
                 if name in ("vector", "bm25"):
                     slot[f"{name}_rank"] = rank
                     slot[f"{name}_score"] = score
+        # Chunk priors (hybrid only; `vector` and `bm25` stay the two halves alone, for ablations): rows that
+        # only label columns, and, for a question asking for a quantity, chunks without a figure.
+        if mode == "hybrid":
+            figure_wanted = NO_FIGURE_PRIOR != 1.0 and wants_figure(query)
+            for cid, slot in fused.items():
+                i = state.by_id.get(cid)
+                if i is not None:
+                    slot["score"] *= state.prior[i] * (NO_FIGURE_PRIOR if figure_wanted and not state.figure[i] else 1.0)
         ranked = sorted(fused.items(), key=lambda kv: (-kv[1]["score"], kv[0]))[:k]
         missing = [cid for cid, _ in ranked if cid not in state.by_id]
         extra: dict[str, Chunk] = {}

@@ -10,8 +10,11 @@ from retrieval.chunking import (
     Chunk,
     _fallback_units,
     chunk_document,
+    find_issuers,
     find_year,
     heading_level,
+    is_form_row_line,
+    issuer_aliases,
     join_with_offsets,
     split_prose,
 )
@@ -180,3 +183,36 @@ def test_fallback_units_cover_projects():
     assert any(u.project == "城乡医疗救助" for u in units)
     chunks = chunk_document(doc, units)
     assert all(c.unit_id for c in chunks)
+
+
+def test_issuers_are_the_departments_that_issued_the_report():
+    doc4 = loaded("004_zhongyuan_medsec_accounts")[0]
+    assert find_issuers(list(doc4.iter_lines()))[0] == "郑州市中原区医疗保障局"
+    doc0 = loaded("000_shangjie_retiree_medical")[0]
+    assert {"上街区人社局", "郑州市上街区人力资源和社会保障局"} <= set(find_issuers(list(doc0.iter_lines())))
+    assert find_issuers(list(loaded("002_soe_reform_medical")[0].iter_lines())) == []  # names none
+    assert issuer_aliases("郑州市中原区医疗保障局") == ["郑州市中原区医疗保障局", "中原区医疗保障局", "医疗保障局"]
+    chunks = loaded("004_zhongyuan_medsec_accounts")[2]
+    assert all(c.issuer.split("|")[0] == "郑州市中原区医疗保障局" for c in chunks)
+
+
+def test_prose_wrapped_after_a_number_is_not_a_form_row():
+    assert is_form_row_line("预算编制合理性合理合理1.00 1.00")
+    assert is_form_row_line("年度资金总额: 970.00 970.00 909.50 93.76% 10.00 9.38")
+    assert not is_form_row_line("2022年度支出合计736.87万元,其中:基本支出617.86万元,占83.85%;项目支出119.02")
+    chunks = loaded("004_zhongyuan_medsec_accounts")[2]
+    assert any("基本支出617.86万元,占83.85%;项目支出119.02万元,占16.15%" in c.text for c in chunks)
+
+
+def test_rows_that_only_label_columns_are_marked():
+    chunks = loaded("003_gaoxin_hrss_selfeval")[2]
+    funds = next(c for c in chunks if c.kind == "row" and c.text.startswith("\t预算数:\t5\t"))
+    assert "预算执行进度" in funds.context and funds.role == ""  # the caption row above is its header
+    caption = next(c for c in chunks if c.kind == "row" and c.text.startswith("二、预算执行情况"))
+    assert caption.role == "header"
+    chunks4 = loaded("004_zhongyuan_medsec_accounts")[2]
+    assert next(c for c in chunks4 if c.text.startswith("项目\t行次\t决算数")).role == "header"
+    assert next(c for c in chunks4 if c.text == "\t栏次\t1\t2\t3\t4\t5\t6").role == "header"
+    # an indicator table's rows of names are rows, not headers
+    row = next(c for c in chunks4 if c.text == "\t预算和财务管理\t预算编制完整性\t完整")
+    assert row.role == "" and "表头:" in row.context and "年度指标值" in row.context

@@ -9,7 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.index import HybridIndex, SearchFilters, collection_name, expand_query, named_labels, strip_labels
+from retrieval.index import (
+    HybridIndex,
+    SearchFilters,
+    collection_name,
+    expand_query,
+    has_figure,
+    named_issuers,
+    named_labels,
+    query_tokens,
+    strip_labels,
+    tokenize,
+    wants_figure,
+)
 from retrieval.loaders import load_path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -94,6 +106,73 @@ def test_label_prior_helpers():
     assert "=" in expand_query("预算执行率怎么计算")
     assert "满意度" in expand_query("What is the satisfaction rate?")
     assert expand_query("满意度") == "满意度"
+
+
+def test_nested_project_names_name_the_longer_one():
+    labels = {"公务员医疗补助": {"公务", "务员", "员医", "医疗", "疗补", "补助"},
+              "公务员医疗补助追加": {"公务", "务员", "员医", "医疗", "疗补", "补助", "助追", "追加"}}
+    assert named_labels("公务员医疗补助追加项目的预算执行率", labels) == ["公务员医疗补助追加"]
+    assert named_labels("公务员医疗补助的全年执行数", labels) == ["公务员医疗补助"]
+
+
+def test_issuer_names_are_found_and_taken_out():
+    aliases = {"郑州市中原区医疗保障局": {"d4"}, "中原区医疗保障局": {"d4"}, "医疗保障局": {"d4"}, "人社局": {"d0", "d3"}}
+    found, rest = named_issuers("中原区医疗保障局2022年度收支总计是多少", aliases)
+    assert found == ["中原区医疗保障局"] and rest == "2022年度收支总计是多少"
+    assert named_issuers("预算执行率怎么计算", aliases) == ([], "预算执行率怎么计算")
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    pytest.param("中原区医疗保障局2022年度收支总计是多少", "2022年度收、支总计均为736.87万元", id="totals"),
+    pytest.param("医疗保障局三公经费预算和决算", "“三公”经费财政拨款支出预算为0万元", id="sangong"),
+])
+def test_questions_naming_the_department_find_the_passage_not_its_name(index, query, expected):
+    hits = index.search(query, k=5)
+    assert any(expected in t for t in texts(hits)), [t[:50] for t in texts(hits)]
+    assert not any(t.startswith("项目名称:") for t in texts(hits)[:2])  # the project title pages repeat the name
+
+
+def test_formula_definitions_and_quantity_questions(tmp_path):
+    from retrieval.index import get_tokenizer
+
+    tok = get_tokenizer(tmp_path / "jieba")
+    doc_tokens = tokenize("执行情况。预算执行率=(实际支出资金/实际到位资金)×100%。", tok)
+    assert "=预算执行率" in doc_tokens and "=执行率" in doc_tokens
+    asked = query_tokens(expand_query("预算执行率怎么计算"), tok)
+    assert "=预算执行率" in asked and "=怎么计算" not in asked  # its words; its own `=` defines nothing
+    assert not any(t.startswith("=") and len(t) > 1 for t in query_tokens("预算执行率是多少", tok))
+    assert wants_figure("公务员医疗补助追加项目的预算执行率") and wants_figure("How much was spent?")
+    assert not wants_figure("预算执行率为什么偏低") and not wants_figure("城乡医疗救助项目存在的问题")
+    assert has_figure("执行数:\t3.36\t33.6%") and not has_figure("2022年度项目资金(中原财绩〔2023〕1号)")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# exact vectors, determinism
+
+
+def test_exact_vector_search_agrees_with_chroma_and_repeats(index):
+    q = "城乡医疗救助项目预算执行率较低"
+    qv = index.embedder.embed_query(q)
+    state = index._state()
+    ours = state.nearest(qv, 5, None)
+    res = index.collection.query(query_embeddings=[qv], n_results=5, include=["distances"])
+    assert state.chunks[ours[0][0]].chunk_id == res["ids"][0][0]
+    assert abs(ours[0][1] - (1.0 - res["distances"][0][0])) < 1e-4
+    again = HybridIndex(index.settings)  # another process's view of the same index
+    assert [h.chunk.chunk_id for h in again.search(q, k=10)] == [h.chunk.chunk_id for h in index.search(q, k=10)]
+
+
+def test_vector_fallback_keeps_filters(index, docs, monkeypatch):
+    d3 = docs["003_gaoxin_hrss_selfeval"].doc_id
+    state = index._state()
+    monkeypatch.setattr(state, "vectors", None)  # e.g. a collection whose embeddings cannot be read
+    hits = index.search("预算执行率", k=10, filters={"doc_id": d3}, mode="vector")
+    assert hits and {h.chunk.doc_id for h in hits} == {d3}
+
+
+def test_tokens_are_not_stored_in_chroma(index):
+    got = index.collection.get(limit=5, include=["metadatas"])
+    assert got["metadatas"] and all("bm25" not in m for m in got["metadatas"])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -289,6 +368,39 @@ def test_retrieval_gold_resolves_against_the_rendered_corpus():
     stems = {g.stem for q in questions for g in q.gold}
     assert stems == set(docs)  # all five reports
     assert {q.lang for q in questions} == {"zh", "en"}
+
+
+def test_retrieval_gold_has_a_held_out_split():
+    from eval.retrieval import GOLD_PATH, load_gold
+
+    raw = json.loads(GOLD_PATH.read_text("utf-8"))["questions"]
+    assert all(q.get("split") in ("dev", "test") for q in raw)  # every item says which split it is in
+    dev, test = load_gold(splits=("dev",)), load_gold(splits=("test",))
+    assert [q.qid for q in dev] == [f"r{i:03d}" for i in range(1, 108)]  # the questions tuned on
+    assert len(test) >= 40 and sum(q.lang == "en" for q in test) >= 8
+    assert {g.stem for q in test for g in q.gold} == {g.stem for q in dev for g in q.gold}  # all five reports
+    assert not {q.question for q in dev} & {q.question for q in test}
+
+
+def test_eval_reports_per_split_and_overall():
+    from eval.retrieval import SystemResult, format_table, parse_splits, score
+
+    rows = [{"id": "a", "split": "dev", "recall@5": 1.0, "recall@10": 1.0, "first_hit": 1},
+            {"id": "b", "split": "dev", "recall@5": 0.0, "recall@10": 1.0, "first_hit": 8},
+            {"id": "c", "split": "test", "recall@5": 0.0, "recall@10": 0.0, "first_hit": None}]
+    hybrid = SystemResult("hybrid", 1 / 3, 2 / 3, (1 + 1 / 8) / 3, 3, 10, 1.0, rows)
+    d = hybrid.to_dict()
+    assert {"recall@5", "recall@10", "mrr", "splits"} <= set(d)
+    assert d["splits"]["dev"] == {"recall@5": 0.5, "recall@10": 1.0, "mrr": 0.5625, "questions": 2}
+    assert d["splits"]["test"]["recall@5"] == 0.0 and d["splits"]["test"]["questions"] == 1
+    base = SystemResult("baseline", 0.0, 1 / 3, 1 / 24, 3, 5, 0.1, [dict(r, **{"recall@5": 0.0}) for r in rows])
+    table = format_table([hybrid, base])
+    assert "hybrid     dev" in table and "hybrid     test" in table and "hybrid     all" in table
+    assert "lead over baseline" in table and "dev +50.0" in table
+    assert parse_splits("all") is None and parse_splits("dev") == ("dev",)
+    with pytest.raises(ValueError):
+        parse_splits("train")
+    assert callable(score)
 
 
 def test_baseline_chunks_map_to_lines(docs):
