@@ -41,6 +41,8 @@ class Sentence:
     line_end: int
     hit_rank: int
     score: float = 0.0
+    context: str = ""  # the heading / table header the sentence sits under
+    bonus: float = 0.0  # the report's own explanation for the project asked about (see service.qa.service)
 
 
 def bigrams(text: str) -> set[str]:
@@ -94,7 +96,7 @@ _REASON_CUE = re.compile(r"原因|因为|由于|因疫情|导致|致使|影响")
 _MEASURE_CUE = re.compile(r"加快|加强|进一步|建议|措施|整改|优化|提高|完善|督促")
 
 
-def split_sentences(doc_id: str, lines: list[Line], hit_rank: int) -> list[Sentence]:
+def split_sentences(doc_id: str, lines: list[Line], hit_rank: int, context: str = "") -> list[Sentence]:
     """Sentences of a span of lines with the line numbers each covers. Table rows stay one sentence."""
     out: list[Sentence] = []
     buf = ""
@@ -112,13 +114,14 @@ def split_sentences(doc_id: str, lines: list[Line], hit_rank: int) -> list[Sente
             pos = end
             text = piece.strip()
             if covered and len(text) >= 4:
-                out.append(Sentence(text, doc_id, covered[0].page, covered[0].line_no, covered[-1].line_no, hit_rank))
+                out.append(Sentence(text, doc_id, covered[0].page, covered[0].line_no, covered[-1].line_no, hit_rank,
+                                    context=context))
         buf, offsets = "", []
 
     for ln in lines:
         if ln.kind == "row":
             flush()
-            out.append(Sentence(ln.text, doc_id, ln.page, ln.line_no, ln.line_no, hit_rank))
+            out.append(Sentence(ln.text, doc_id, ln.page, ln.line_no, ln.line_no, hit_rank, context=context))
             continue
         if offsets and offsets[-1][2].page != ln.page:
             flush()  # a quote is verified on one page: never let a sentence straddle a page break
@@ -130,17 +133,26 @@ def split_sentences(doc_id: str, lines: list[Line], hit_rank: int) -> list[Sente
     return out
 
 
+_TOC_LINE = re.compile(r"\.{4,}|…{2,}|\.{2,}\s*\|?\s*\d+\s*$")
+
+
 def sentence_score(terms: set[str], s: Sentence, *, why: bool, how: bool) -> float:
+    """Terms found in the sentence count fully; terms found only in the heading above it count 0.7 (the
+    answer to "主要经验和做法" sits under that heading and need not repeat it)."""
     text = s.text.lower()
     grams = bigrams(text) | set(re.findall(r"[a-z]+", text))
-    score = len(terms & grams) / len(terms) if terms else 0.0
+    ctx = s.context.lower()
+    ctx_grams = (bigrams(ctx) | set(re.findall(r"[a-z]+", ctx))) - grams if ctx else set()
+    score = (len(terms & grams) + 0.7 * len(terms & ctx_grams)) / len(terms) if terms else 0.0
     if why and _REASON_CUE.search(s.text):
         score += 0.15
     if how and _MEASURE_CUE.search(s.text):
         score += 0.15
     if len(s.text) < 10:
         score -= 0.2
-    return score
+    if _TOC_LINE.search(s.text):  # a table-of-contents entry names the topic but never answers it
+        score -= 1.0
+    return score + s.bonus
 
 
 def rank_sentences(question: str, sentences: list[Sentence], names: list[str] = ()) -> list[Sentence]:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from service.errors import InputError
 from service.qa.citations import Citation, verify
-from service.qa.extractive import (bridge_english, coverage, display, pick, split_sentences, unknown_names,
+from service.qa.extractive import (Sentence, bridge_english, coverage, display, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, parse_question
 from service.qa.structured import ProjectRecord, answer_structured
@@ -122,8 +122,39 @@ def _accounts_answer(question: str, store, filters: dict, lang: str) -> AskAnswe
     return None
 
 
+_WHY_Q = re.compile(r"为什么|为何|原因|why|reason", re.I)
+_HOW_Q = re.compile(r"措施|建议|改进|整改|measure|improve|plan|promis|recommend", re.I)
+
+
+def _own_explanations(question: str, intent: Intent, records: list[ProjectRecord]) -> list[Sentence]:
+    """For "why …" or "what measures …" about one named project, the report's own answer — its stated
+    problems, measures and the deviation notes of its indicators, as extracted with their exact lines — is
+    the best evidence there is, wherever retrieval ranked it."""
+    why, how = bool(_WHY_Q.search(question)), bool(_HOW_Q.search(question))
+    if len(intent.projects) != 1 or not (why or how):
+        return []
+    out: list[Sentence] = []
+    for r in records:
+        e = r.evaluation
+        if e.project != intent.projects[0]:
+            continue
+        refs = []
+        if why:
+            refs += [e.stated_problems.ref if e.stated_problems else None]
+            refs += [i.ref for i in e.indicators if i.deviation_note]
+        if how:
+            refs += [e.stated_measures.ref if e.stated_measures else None,
+                     e.stated_problems.ref if e.stated_problems else None]
+        for ref in refs:
+            if ref is not None and ref.quote:
+                out.append(Sentence(ref.quote, ref.doc_id, ref.page, ref.line_start, ref.line_end, hit_rank=0,
+                                    bonus=0.5))
+        break  # one rendering of the report is enough
+    return out
+
+
 def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm, settings: Settings,
-                 known_projects: list[str]) -> AskAnswer:
+                 known_projects: list[str], records: list[ProjectRecord]) -> AskAnswer:
     lang = intent.lang
     if index is None:
         return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:no_index", lang=lang)
@@ -146,7 +177,8 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
             start = c.line_start if page == c.page else 1
             end = c.line_end if page == c.page_end else 10**6
             lines.extend(fetch(c.doc_id, page, start, end))
-        sentences.extend(split_sentences(c.doc_id, lines, rank))
+        sentences.extend(split_sentences(c.doc_id, lines, rank, context=c.context))
+    sentences.extend(_own_explanations(question, intent, records))
     if llm is not None:
         from service.qa.llm_answer import answer_with_llm  # edge: only when a model is configured
 
@@ -157,7 +189,7 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
                 c.filename = filenames.get(c.doc_id)
             return _finish(text, cits, [], "open:llm", lang, store)
     # the chunk's context (its section heading, table header) counts: "主要经验及做法" is the heading, not the text
-    texts = [h.chunk.embed_text for h in hits[:3]]
+    texts = [f"{h.chunk.label}\n{h.chunk.section}\n{h.chunk.embed_text}" for h in hits[:3]]
     year_question = question
     for name in intent.projects:  # "提前下达2022年…资金" carries its year in its name
         year_question = year_question.replace(name, " ")
@@ -193,4 +225,4 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
             return _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store)
-    return _open_answer(q, intent, store, index, flt, llm, settings, names)
+    return _open_answer(q, intent, store, index, flt, llm, settings, names, records)
