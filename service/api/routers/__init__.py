@@ -1,0 +1,1 @@
+"""One module per resource; each exposes `router` (see service.api.create_app)."""
