@@ -147,9 +147,59 @@ class HashedNgramEmbedder:
 
     # -- Embedder ---------------------------------------------------------------------------------------
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        """All texts in one vectorised pass (the same vectors `_vector` gives one by one): indexing the
+        corpus embeds ~2,000 chunks, and per-chunk numpy calls cost more than the arithmetic."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
-        return np.vstack([self._vector(t) for t in texts])
+        norm = [normalize_text(t).lower() for t in texts]
+        n_rows = len(norm)
+        # NUL separates texts: it is outside _KEEP_RANGES, so no n-gram crosses from one text to the next
+        cps = np.frombuffer("\x00".join(norm).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+        row_of = np.cumsum(cps == 0).astype(np.int64)
+        keep = np.zeros(len(cps), dtype=bool)
+        for lo, hi in _KEEP_RANGES:
+            keep |= (cps >= lo) & (cps <= hi)
+        flat = np.zeros(n_rows * self.dim, dtype=np.float64)
+        n_lo, n_hi = self.ngram_range
+        for n in range(n_lo, n_hi + 1):
+            if len(cps) < n:
+                break
+            m = len(cps) - n + 1
+            valid = keep[:m].copy()
+            h = np.full(m, np.uint64((n * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
+            for j in range(n):
+                valid &= keep[j:j + m]
+                h = _mix(h ^ cps[j:j + m])
+            self._add_rows(flat, row_of[:m][valid], h[valid], self.ngram_weights.get(n, 1.0))
+        if self.word_weight:
+            rows, hashes = [], []
+            cache: dict[str, int] = {}
+            for r, text in enumerate(norm):
+                for w in _WORD_RE.findall(text):
+                    if w not in cache:
+                        cache[w] = _stable_hash(w, 7)
+                    rows.append(r)
+                    hashes.append(cache[w])
+            if rows:
+                self._add_rows(flat, np.array(rows, dtype=np.int64), np.array(hashes, dtype=np.uint64),
+                               self.word_weight)
+        vecs = flat.reshape(n_rows, self.dim)
+        norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+        np.divide(vecs, norms, out=vecs, where=norms > 0)
+        return vecs.astype(np.float32)
+
+    def _add_rows(self, flat: np.ndarray, rows: np.ndarray, h: np.ndarray, weight: float) -> None:
+        """Per (row, feature): weight × (1 + log count), signed, into bucket h mod dim of that row."""
+        if not len(h):
+            return
+        order = np.lexsort((h, rows))
+        rows, h = rows[order], h[order]
+        starts = np.flatnonzero(np.r_[True, (rows[1:] != rows[:-1]) | (h[1:] != h[:-1])])
+        counts = np.diff(np.r_[starts, len(h)])
+        rows, h = rows[starts], h[starts]
+        idx = rows * self.dim + (h % np.uint64(self.dim)).astype(np.int64)
+        sign = np.where((h >> _S63) & np.uint64(1), -1.0, 1.0)
+        flat += np.bincount(idx, weights=sign * weight * (1.0 + np.log(counts)), minlength=len(flat))
 
     def embed_query(self, text: str) -> np.ndarray:
         return self._vector(text)

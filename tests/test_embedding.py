@@ -129,3 +129,22 @@ def test_openai_backend_errors_name_the_endpoint(tmp_path):
     assert "127.0.0.1:9" in str(err.value)
     with pytest.raises(ConfigError):
         OpenAIEmbedder(settings(tmp_path, embedding_backend="openai"))
+
+
+def test_batched_embedding_equals_one_by_one_on_real_chunks():
+    """embed_documents (one vectorised pass) must give exactly the vectors embed_query gives per text, or
+    documents and queries would live in different spaces."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from retrieval.embedding import HashedNgramEmbedder
+
+    root = Path(__file__).resolve().parent.parent
+    lines = (root / "corpus" / "rendered" / "txt" / "004_zhongyuan_medsec_accounts.txt").read_text(encoding="utf-8").splitlines()
+    texts = [ln for ln in lines if ln.strip()][:400] + ["", "  ", "a", "93.76% 资金执行 1 0 2 .84"]
+    emb = HashedNgramEmbedder(dim=512)
+    batch = emb.embed_documents(texts)
+    single = np.vstack([emb.embed_query(t) for t in texts])
+    assert batch.shape == single.shape
+    assert np.allclose(batch, single, atol=1e-6)
