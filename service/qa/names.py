@@ -8,6 +8,7 @@ normalized name always wins; the loose key is used only when it identifies exact
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from retrieval.normalize import normalize_text
 
@@ -15,11 +16,13 @@ _PUNCT = re.compile(r"[\s、,，.。:：;；·\-—_()（）\[\]【】“”\"'�
 _TRAILING_NUM = re.compile(r"\d+$")
 
 
+@lru_cache(maxsize=4096)  # the same project names are keyed for every question
 def light_key(name: str) -> str:
     """Spacing, full-width forms and punctuation removed; everything else kept."""
     return _PUNCT.sub("", normalize_text(name)).lower()
 
 
+@lru_cache(maxsize=4096)
 def loose_key(name: str) -> str:
     """Also ignores 的, 和/and/与/及 and a trailing number."""
     key = light_key(name)

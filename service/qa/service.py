@@ -100,18 +100,31 @@ def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str
     return AskAnswer(answer=answer, citations=kept, rows=rows, route=route, lang=lang)
 
 
+_ACCOUNTS_CACHE: dict[tuple, Any] = {}
+
+
+def _parsed_accounts(doc_id: str, key: str, updated_at, payload):
+    """The stored 部门决算 tables, validated once per stored version rather than once per question."""
+    from service.accounts import AccountsExtraction
+
+    cache_key = (doc_id, key, updated_at)
+    acc = _ACCOUNTS_CACHE.get(cache_key)
+    if acc is None:
+        if len(_ACCOUNTS_CACHE) > 64:
+            _ACCOUNTS_CACHE.clear()
+        acc = _ACCOUNTS_CACHE[cache_key] = AccountsExtraction.model_validate(payload)
+    return acc
+
+
 def _accounts_answer(question: str, store, filters: dict, lang: str) -> AskAnswer | None:
-    try:
-        from service.accounts import AccountsExtraction
-        from service.accounts.qa import answer_accounts_question
-    except ModuleNotFoundError:
-        return None
+    from service.accounts.qa import answer_accounts_question
+
     docs = {d.doc_id: d.filename for d in store.list_documents()}
     for doc_id, filename in docs.items():
         if filters.get("doc_id") and doc_id != filters["doc_id"]:
             continue
         for art in store.list_artifacts(doc_id, kind="accounts"):
-            acc = AccountsExtraction.model_validate(art.payload)
+            acc = _parsed_accounts(doc_id, art.key, art.updated_at, art.payload)
             ans = answer_accounts_question(question, acc)
             if ans is None:
                 continue
