@@ -882,13 +882,13 @@ def _check_dept_statements(c: _Collector, acc: AccountsExtraction, table_total: 
             ini, adj, exe = last.get("dept_initial_budget"), last.get("dept_adjusted_budget"), last.get("dept_executed")
             pb, pe = last.get("procurement_budget"), last.get("procurement_executed")
             if st.kind == "dept_exec_rate" and adj and exe:
-                num, den, off, formula, ops = exe, adj, Decimal(0), "预算执行金额 / 调整预算数", [exe, adj]
+                num, den, formula, ops = exe, adj, "预算执行金额 / 调整预算数", [exe, adj]
             elif st.kind == "dept_adjust_rate" and adj and ini:
-                num, den, off, formula, ops = None, ini, Decimal(0), "(调整预算数 − 年初预算数) / 年初预算数", [adj, ini]
+                num, den, formula, ops = None, ini, "(调整预算数 − 年初预算数) / 年初预算数", [adj, ini]
             elif st.kind == "dept_carryover_rate" and adj and exe:
-                num, den, off, formula, ops = None, adj, Decimal(0), "(调整预算数 − 预算执行金额) / 调整预算数 [inferred]", [adj, exe]
+                num, den, formula, ops = None, adj, "(调整预算数 − 预算执行金额) / 调整预算数 [inferred]", [adj, exe]
             elif st.kind == "procurement_rate" and pb and pe:
-                num, den, off, formula, ops = pe, pb, Decimal(0), "政府采购执行数 / 政府采购年初预算数", [pe, pb]
+                num, den, formula, ops = pe, pb, "政府采购执行数 / 政府采购年初预算数", [pe, pb]
             else:
                 continue
             if st.kind == "dept_adjust_rate":

@@ -126,7 +126,7 @@ _P = {
     "grade_count": re.compile(rf"(?P<n>\d+)个为(?P<g>{_GRADE_WORDS})|为(?P<g2>{_GRADE_WORDS})的(?P<n2>\d+)个"),
     "average_score": re.compile(rf"平均得分为?(?P<n>{NUM})分"),
     "rate_bucket": re.compile(
-        rf"(?:预算)?执行率(?P<cond>(?:为|高于|低于|达到|不足|在)[^，,、。；;项]*?)项目(?P<n>\d+)个"),
+        r"(?:预算)?执行率(?P<cond>(?:为|高于|低于|达到|不足|在)[^，,、。；;项]*?)项目(?P<n>\d+)个"),
     "project_totals": re.compile(
         rf"项目支出总体预算为?(?P<b>{NUM})万元[，,]\s*执行(?P<e>{NUM})万元[，,]\s*执行率为?(?P<r>{NUM})%"),
     "dept_initial_budget": re.compile(rf"部门年初预算数?为?(?P<n>{NUM})万元"),
@@ -170,7 +170,7 @@ def parse_statements(doc: LoadedDocument) -> list[DeptStatement]:
         found: list[tuple[int, DeptStatement]] = []
 
         def add(kind: str, m: re.Match, group: str, label: str, **kw):
-            st, en = m.start(group), m.end(group)
+            st = m.start(group)
             raw = m.group(group)
             ref = jt.ref(a + m.start(), a + m.end(), anchor=a + st)
             found.append((st, DeptStatement(kind=kind, label=label, raw=raw, ref=ref, **kw)))

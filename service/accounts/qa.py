@@ -200,15 +200,15 @@ def _share_answer(acc: AccountsExtraction, question: str, q: str) -> AccountsAns
     base = total.value_obj("本年支出合计") if total else None
     if base is None or not base.value:
         return None
-    num_row, num_v, label = None, None, None
+    num_v, label = None, None
     for pat, col, lab in ((r"基本支出|basic", "基本支出", "基本支出"), (r"项目支出|project", "项目支出", "项目支出")):
         if re.search(pat, q):
-            num_row, num_v, label = total, total.value_obj(col), lab
+            num_v, label = total.value_obj(col), lab
             break
     if num_v is None:
         row = _match_subject(acc, q)
         if row is not None and row in t03.rows:
-            num_row, num_v, label = row, row.value_obj("本年支出合计"), row.name
+            num_v, label = row.value_obj("本年支出合计"), row.name
     if num_v is None or num_v.value is None:
         return None
     share = num_v.value / base.value * HUNDRED

@@ -2,19 +2,16 @@
 answer text says only what the rows say."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from service.checks.indicators import assess
 from service.checks.numbers import grade_of, normalize_grade
 from service.checks.scheme import effective_rate
+from service.checks.score import INFLATION_RULES, allowed_total
 from service.models import Finding, Indicator, ProjectEvaluation, SourceRef
 from service.qa.intents import Intent
 
-# Findings whose "reported" exceeds "recomputed" mean the report gave itself more than the rules allow.
-INFLATION_RULES = ("R-EXEC-SCORE", "R-QUANT-POS", "R-QUANT-NEG", "R-QUANT-EQ", "R-QUAL", "R-TOTAL")
-_NUM = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 @dataclass
@@ -44,13 +41,6 @@ def _d(value: Decimal | None, places: int = 2) -> str:
     return s.rstrip("0").rstrip(".") if "." in s else s
 
 
-def _first_number(text: str | None) -> Decimal | None:
-    if not text:
-        return None
-    m = _NUM.search(text.replace(",", ""))
-    return Decimal(m.group(0)) if m else None
-
-
 def dedupe(records: list[ProjectRecord]) -> list[ProjectRecord]:
     """The same report ingested as txt, PDF and DOCX gives the same project three times; keep the first."""
     seen: set[tuple] = set()
@@ -71,25 +61,7 @@ def execution_rate(e: ProjectEvaluation) -> Decimal | None:
 
 
 def recomputed_score(r: ProjectRecord) -> Decimal | None:
-    """Reported total less every amount the rules found inflated (R-TOTAL counted only when no component
-    rule already explains the gap, so nothing is deducted twice)."""
-    e = r.evaluation
-    if e.reported_total is None or e.reported_total.value is None:
-        return None
-    total = e.reported_total.value
-    component = Decimal(0)
-    total_gap = Decimal(0)
-    for f in r.findings:
-        if f.rule_id not in INFLATION_RULES or f.severity == "info":
-            continue
-        rep, rec = _first_number(f.reported), _first_number(f.recomputed)
-        if rep is None or rec is None or rep <= rec:
-            continue
-        if f.rule_id == "R-TOTAL":
-            total_gap = max(total_gap, rep - rec)
-        else:
-            component += rep - rec
-    return total - max(component, total_gap)
+    return allowed_total(r.evaluation, r.findings)
 
 
 def _indicator_label(ind: Indicator) -> str:

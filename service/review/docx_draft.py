@@ -76,7 +76,7 @@ def _project(doc, p: ProjectReview) -> None:
 def build_docx(review: Review) -> bytes:
     doc = Document()
     _set_cjk_font(doc)
-    title = doc.add_heading(f"审核意见（草稿） Review draft", level=0)
+    title = doc.add_heading("审核意见（草稿） Review draft", level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     c = review.counts()
     doc.add_paragraph(f"文件 Document: {review.document} ({review.doc_id[:12]})")

@@ -12,6 +12,7 @@ from service.checks.numbers import D0, D100, fmt, fmt_pct, grade_of, raw_or
 from service.checks.rulebook import RULE_BY_ID, RULE_ORDER, RULES
 from service.checks.scheme import weight_sum
 from service.checks.text import category_of
+from service.checks.score import allowed_total
 from service.checks.totals import recompute_total
 from service.models import DocumentExtraction, Finding, ProjectEvaluation, SourceRef
 
@@ -166,9 +167,13 @@ def figure_rows(ctx: UnitContext) -> list[FigureRow]:
 def _project_review(p: ProjectEvaluation, findings: list[Finding], extraction: DocumentExtraction,
                     document: str) -> ProjectReview:
     ctx = unit_context(p, extraction)
+    figures = figure_rows(ctx)
+    allowed = allowed_total(p, findings)
+    if allowed is not None:
+        figures.append(FigureRow("按规则复核总分", "Total the rules allow", raw_or(p.reported_total), fmt(allowed)))
     return ProjectReview(
         project=p.project, unit_id=p.unit_id, variant=ctx.scheme.variant, evidence=ctx.scheme.evidence,
-        figures=figure_rows(ctx), findings=[finding_view(f, document) for f in _order(findings)],
+        figures=figures, findings=[finding_view(f, document) for f in _order(findings)],
         stated_problems=p.stated_problems.text if p.stated_problems else None,
         stated_measures=p.stated_measures.text if p.stated_measures else None,
         problems_citation=citation(p.stated_problems.ref, document) if p.stated_problems and p.stated_problems.ref else None,

@@ -46,7 +46,7 @@ class ProjectOut(BaseModel):
     execution_rate: float | None = Field(description="Recomputed: executed / budget × 100 (else as reported).")
     reported_rate: float | None
     reported_total: float | None
-    recomputed_total: float | None = Field(description="The total the detected scoring scheme gives.")
+    recomputed_total: float | None = Field(description="The total the rules allow: the reported total less what the checks found inflated (service.checks.score).")
     reported_grade: str | None
     recomputed_grade: str | None = Field(description="The grade of the reported total.")
     variant: str | None = Field(description="The scoring scheme assumed, e.g. henan-exec10.")
@@ -128,13 +128,22 @@ def _calc_document(store: CachedStore, doc_id: str) -> dict[str, _Calc]:
         from service.review.model import figure_rows
     except ModuleNotFoundError:  # pragma: no cover - checks and review ship with the product
         return {}
+    from service.checks.score import allowed_total
+
     extraction = store.get_extraction(doc_id)
+    by_unit: dict[str, list] = {}
+    for f in store.list_findings(doc_id=doc_id):
+        by_unit.setdefault(f.unit_id, []).append(f.finding)
     out: dict[str, _Calc] = {}
     for p in extraction.projects:
         try:
             ctx = unit_context(p, extraction)
-            tot = recompute_total(ctx)
-            total = tot[0] if tot else None
+            # the score the rules allow (service.checks.score), the same number Q&A and the drafts give;
+            # the Σ of the parts stays in the figure rows
+            total = allowed_total(p, by_unit.get(p.unit_id, []))
+            if total is None:
+                tot = recompute_total(ctx)
+                total = tot[0] if tot else None
             reported = p.reported_total.value if p.reported_total is not None else None
             out[p.unit_id] = _Calc(
                 recomputed_total=total,
