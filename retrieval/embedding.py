@@ -104,51 +104,11 @@ class HashedNgramEmbedder:
             "word_weight": self.word_weight,
         }
 
-    # -- features ---------------------------------------------------------------------------------------
-    def _vector(self, text: str) -> np.ndarray:
-        text = normalize_text(text).lower()
-        vec = np.zeros(self.dim, dtype=np.float64)
-        if not text:
-            return vec.astype(np.float32)
-        cps = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
-        keep = np.zeros(len(cps), dtype=bool)
-        for lo, hi in _KEEP_RANGES:
-            keep |= (cps >= lo) & (cps <= hi)
-        n_lo, n_hi = self.ngram_range
-        for n in range(n_lo, n_hi + 1):
-            if len(cps) < n:
-                break
-            m = len(cps) - n + 1
-            valid = keep[:m].copy()
-            h = np.full(m, np.uint64((n * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF), dtype=np.uint64)
-            for j in range(n):
-                valid &= keep[j:j + m]
-                h = _mix(h ^ cps[j:j + m])
-            h = h[valid]
-            if not len(h):
-                continue
-            uniq, counts = np.unique(h, return_counts=True)
-            self._add(vec, uniq, self.ngram_weights.get(n, 1.0) * (1.0 + np.log(counts)))
-        if self.word_weight:
-            words = _WORD_RE.findall(text)
-            if words:
-                uniq_w, counts_w = np.unique(np.array(words), return_counts=True)
-                hw = np.array([_stable_hash(w, 7) for w in uniq_w], dtype=np.uint64)
-                self._add(vec, hw, self.word_weight * (1.0 + np.log(counts_w)))
-        norm = np.linalg.norm(vec)
-        if norm > 0:
-            vec /= norm
-        return vec.astype(np.float32)
-
-    def _add(self, vec: np.ndarray, h: np.ndarray, weights: np.ndarray) -> None:
-        idx = (h % np.uint64(self.dim)).astype(np.int64)
-        sign = np.where((h >> _S63) & np.uint64(1), -1.0, 1.0)
-        vec += np.bincount(idx, weights=sign * weights, minlength=self.dim)
-
     # -- Embedder ---------------------------------------------------------------------------------------
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        """All texts in one vectorised pass (the same vectors `_vector` gives one by one): indexing the
-        corpus embeds ~2,000 chunks, and per-chunk numpy calls cost more than the arithmetic."""
+        """All texts in one vectorised pass (a query is a batch of one): indexing the corpus embeds ~2,000
+        chunks, and per-chunk numpy calls would cost more than the arithmetic. Texts are kept apart by a
+        NUL between them, so each row equals the text embedded on its own."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         norm = [normalize_text(t).lower() for t in texts]
@@ -202,7 +162,7 @@ class HashedNgramEmbedder:
         flat += np.bincount(idx, weights=sign * weight * (1.0 + np.log(counts)), minlength=len(flat))
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._vector(text)
+        return self.embed_documents([text])[0]
 
 
 def make_embedder(settings: Settings) -> Embedder:

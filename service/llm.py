@@ -90,3 +90,75 @@ def model_name_of(llm: Any, settings: Settings | None = None) -> str | None:
         if isinstance(value, str) and value:
             return value
     return settings.llm_model if settings else None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Structured output with the one retry policy both chains follow (extraction and answers)
+
+
+def describe_output_error(exc: BaseException) -> str:
+    """The field-level messages of an invalid answer: what the model (and the stamp) need to hear."""
+    from pydantic import ValidationError
+
+    # langchain wraps the pydantic error (and the model's whole answer) in OutputParserException
+    if not isinstance(exc, ValidationError) and isinstance(exc.__cause__, ValidationError):
+        exc = exc.__cause__
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:6]]
+        return f"ValidationError: {'; '.join(parts)}"
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:300]}"
+
+
+def is_output_error(exc: BaseException) -> bool:
+    # pydantic ValidationError, langchain OutputParserException and json.JSONDecodeError are all
+    # ValueErrors. With method="json_schema" the openai client validates inside the HTTP call, so a
+    # wrong-typed answer raises ValidationError from invoke() even with include_raw=True.
+    return isinstance(exc, ValueError)
+
+
+def invoke_structured(llm: StructuredChatModel, messages: list, schema: type, *, method: str, max_retries: int,
+                      what: str = "output") -> tuple[Any | None, str | None, int]:
+    """Ask for `schema`; returns (parsed, failure reason, attempts made). Transport errors (timeouts, 5xx)
+    end at once — the openai client has already retried them; invalid output is retried up to
+    `max_retries` times with a message saying what was wrong, the original messages unchanged."""
+    import logging
+
+    from langchain_core.messages import HumanMessage
+    from pydantic import ValidationError
+
+    log = logging.getLogger("jixiao.llm")
+    structured = llm.with_structured_output(schema, method=method, include_raw=True)
+    attempts = 1 + max(0, max_retries)
+    current = messages
+    last_error = "no attempt made"
+    for attempt in range(1, attempts + 1):
+        try:
+            out = structured.invoke(current)
+        except Exception as exc:  # the LLM edge: anything the client raises becomes a fallback reason
+            if not is_output_error(exc):
+                return None, f"llm call failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}", attempt
+            last_error = describe_output_error(exc)
+        else:
+            parsed = out.get("parsed") if isinstance(out, dict) else out
+            error = out.get("parsing_error") if isinstance(out, dict) else None
+            if error is not None:
+                last_error = describe_output_error(error)
+            elif parsed is None:
+                invalid = getattr(out.get("raw") if isinstance(out, dict) else None, "invalid_tool_calls", None)
+                if invalid:
+                    detail = " ".join(str(invalid[0].get("error")).split())[:200]
+                    last_error = f"tool call arguments are not valid JSON: {detail}"
+                else:
+                    last_error = "no structured output in the answer"
+            else:
+                try:
+                    return (parsed if isinstance(parsed, schema) else schema.model_validate(parsed)), None, attempt
+                except ValidationError as exc:
+                    last_error = describe_output_error(exc)
+        log.info("invalid LLM %s (attempt %d/%d): %s", what, attempt, attempts, last_error)
+        current = [*messages, HumanMessage(
+            content=f"上一次输出不符合规定结构（{last_error}）。请只按规定结构重新输出。"
+                    f" The previous answer was invalid ({last_error}); answer again in the required structure only."
+        )]
+    return None, f"invalid output after {attempts} attempts: {last_error}", attempts

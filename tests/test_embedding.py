@@ -132,8 +132,9 @@ def test_openai_backend_errors_name_the_endpoint(tmp_path):
 
 
 def test_batched_embedding_equals_one_by_one_on_real_chunks():
-    """embed_documents (one vectorised pass) must give exactly the vectors embed_query gives per text, or
-    documents and queries would live in different spaces."""
+    """Each row of a batch (one vectorised pass over NUL-separated texts) must equal the text embedded on
+    its own, as a query is: an n-gram or a count leaking across texts would put documents and queries in
+    different spaces."""
     from pathlib import Path
 
     import numpy as np

@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from retrieval.normalize import join_broken, normalize_cell, normalize_text
 from retrieval.types import CELL_SEP, Line, LoadedDocument
 from service.errors import ExtractionError
-from service.llm import StructuredChatModel, build_chat_model, model_name_of
+from service.llm import StructuredChatModel, build_chat_model, invoke_structured, model_name_of
 from service.models import (
     ClaimKind,
     DocumentExtraction,
@@ -223,67 +223,10 @@ def build_messages(prompt: PromptTemplate, *, project: str, document: str, metho
 # One call, with retries on invalid output
 
 
-def _describe_output_error(exc: BaseException) -> str:
-    # langchain wraps the pydantic error (and the model's whole answer) in OutputParserException;
-    # the field-level messages are what the model and the stamp need.
-    if not isinstance(exc, ValidationError) and isinstance(exc.__cause__, ValidationError):
-        exc = exc.__cause__
-    if isinstance(exc, ValidationError):
-        parts = [f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in exc.errors()[:6]]
-        return f"ValidationError: {'; '.join(parts)}"
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text[:300]}"
-
-
-def _is_output_error(exc: BaseException) -> bool:
-    # pydantic ValidationError, langchain OutputParserException and json.JSONDecodeError are all
-    # ValueErrors. With method="json_schema" the openai client validates inside the HTTP call, so a
-    # wrong-typed answer raises ValidationError from invoke() even with include_raw=True.
-    return isinstance(exc, ValueError)
-
-
 def read_unit(llm: StructuredChatModel, messages: list, *, method: str, max_retries: int
               ) -> tuple[UnitReading | None, str | None, int]:
     """Ask the model; returns (reading, failure reason, attempts made)."""
-    from langchain_core.messages import HumanMessage
-
-    structured = llm.with_structured_output(UnitReading, method=method, include_raw=True)
-    attempts = 1 + max(0, max_retries)
-    current = messages
-    last_error = "no attempt made"
-    for attempt in range(1, attempts + 1):
-        try:
-            out = structured.invoke(current)
-        except Exception as exc:  # the LLM edge: anything the client raises becomes a fallback reason
-            if not _is_output_error(exc):
-                return None, f"llm call failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}", attempt
-            last_error = _describe_output_error(exc)
-        else:
-            parsed = out.get("parsed") if isinstance(out, dict) else out
-            error = out.get("parsing_error") if isinstance(out, dict) else None
-            if error is not None:
-                last_error = _describe_output_error(error)
-            elif parsed is None:
-                invalid = getattr(out.get("raw") if isinstance(out, dict) else None, "invalid_tool_calls", None)
-                if invalid:
-                    detail = " ".join(str(invalid[0].get("error")).split())[:200]
-                    last_error = f"tool call arguments are not valid JSON: {detail}"
-                else:
-                    last_error = "no structured output in the answer"
-            else:
-                try:
-                    reading = parsed if isinstance(parsed, UnitReading) else UnitReading.model_validate(parsed)
-                except ValidationError as exc:
-                    last_error = _describe_output_error(exc)
-                else:
-                    return reading, None, attempt
-        log.info("invalid LLM output (attempt %d/%d): %s", attempt, attempts, last_error)
-        # Tell the model what was wrong; the document and the instructions stay as they were.
-        current = [*messages, HumanMessage(
-            content=f"上一次输出不符合规定结构（{last_error}）。请只按规定结构重新输出。"
-                    f" The previous answer was invalid ({last_error}); answer again in the required structure only."
-        )]
-    return None, f"invalid output after {attempts} attempts: {last_error}", attempts
+    return invoke_structured(llm, messages, UnitReading, method=method, max_retries=max_retries, what="reading")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -30,12 +30,12 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from retrieval.normalize import normalize_text
 from retrieval.types import Line
-from service.extraction.llm_chain import _describe_output_error, _is_output_error, canonical_quote
-from service.llm import StructuredChatModel, model_name_of
+from service.extraction.llm_chain import canonical_quote
+from service.llm import StructuredChatModel, invoke_structured, model_name_of
 from service.prompts import FewShotExample, PromptTemplate, load_prompt
 from service.qa.citations import Citation, quote_found
 from service.qa.extractive import Sentence, display, rank_sentences
@@ -314,48 +314,9 @@ def compose(kept: Sequence[CheckedSentence], lang: str) -> tuple[str, list[Citat
 
 def ask_model(llm: StructuredChatModel, messages: list, *, method: str, max_retries: int
               ) -> tuple[GroundedAnswer | None, str | None, int]:
-    """Ask the model; returns (answer, failure reason, attempts made). Same policy as the extraction chain
-    (service.extraction.llm_chain.read_unit): transport errors end at once (the openai client already
-    retried them); invalid output is retried with a message saying what was wrong."""
-    from langchain_core.messages import HumanMessage
-
-    structured = llm.with_structured_output(GroundedAnswer, method=method, include_raw=True)
-    attempts = 1 + max(0, max_retries)
-    current = messages
-    last_error = "no attempt made"
-    for attempt in range(1, attempts + 1):
-        try:
-            out = structured.invoke(current)
-        except Exception as exc:  # the LLM edge: anything the client raises becomes a fallback reason
-            if not _is_output_error(exc):
-                return None, f"llm call failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}", attempt
-            last_error = _describe_output_error(exc)
-        else:
-            parsed = out.get("parsed") if isinstance(out, dict) else out
-            error = out.get("parsing_error") if isinstance(out, dict) else None
-            if error is not None:
-                last_error = _describe_output_error(error)
-            elif parsed is None:
-                invalid = getattr(out.get("raw") if isinstance(out, dict) else None, "invalid_tool_calls", None)
-                if invalid:
-                    detail = " ".join(str(invalid[0].get("error")).split())[:200]
-                    last_error = f"tool call arguments are not valid JSON: {detail}"
-                else:
-                    last_error = "no structured output in the answer"
-            else:
-                try:
-                    reading = parsed if isinstance(parsed, GroundedAnswer) else GroundedAnswer.model_validate(parsed)
-                except ValidationError as exc:
-                    last_error = _describe_output_error(exc)
-                else:
-                    return reading, None, attempt
-        log.info("invalid LLM answer (attempt %d/%d): %s", attempt, attempts, last_error)
-        # Tell the model what was wrong; the sources and the instructions stay as they were.
-        current = [*messages, HumanMessage(
-            content=f"上一次输出不符合规定结构（{last_error}）。请只按规定结构重新输出。"
-                    f" The previous answer was invalid ({last_error}); answer again in the required structure only."
-        )]
-    return None, f"invalid output after {attempts} attempts: {last_error}", attempts
+    """Ask the model; returns (answer, failure reason, attempts made), with the extraction chain's retry
+    policy (service.llm.invoke_structured)."""
+    return invoke_structured(llm, messages, GroundedAnswer, method=method, max_retries=max_retries, what="answer")
 
 
 # ---------------------------------------------------------------------------------------------------
