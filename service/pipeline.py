@@ -320,6 +320,24 @@ class Pipeline:
         result.by_severity = doc.findings
         result.findings = sum(doc.findings.values())
         result.message = "already stored (same bytes); nothing changed"
+        self._ensure_indexed(result, doc.doc_id)
+
+    def _ensure_indexed(self, result: IngestResult, doc_id: str) -> None:
+        """A stored document whose indexing failed earlier (the store commits first) is indexed now from
+        its stored lines, so ingesting it again repairs search instead of only saying "unchanged"."""
+        if self.steps.index is None:
+            return
+        try:
+            if self._index is None:
+                self._index = self.steps.index(self.settings)
+            if doc_id in self._index.documents():
+                return
+        except Exception:  # an index we cannot read is reported by the next real indexing attempt
+            log.debug("index check for %s failed", doc_id, exc_info=True)
+            return
+        self._index_document(result, self.store.get_loaded(doc_id), self.store.list_units(doc_id))
+        if not result.warnings:
+            result.message += "; its missing search index entry was rebuilt"
 
 
 # Module-level conveniences: one pipeline per call. Batch callers should hold a Pipeline instead.

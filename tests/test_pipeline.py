@@ -285,3 +285,23 @@ def test_a_non_accounts_document_stores_no_accounts(settings, store):
 
     r = ingest_path(SEED, settings, store=store, steps=Steps(accounts=extract_accounts, accounts_check=check_accounts))
     assert r.status == "ingested" and store.list_artifacts(r.doc_id) == []
+
+
+def test_reingest_repairs_a_missing_index_entry(tmp_path):
+    """The store commits before indexing; if indexing was lost, ingesting the same file again rebuilds it."""
+    from service.embeddings import open_index
+    from service.settings import Settings
+
+    settings = Settings(data_dir=tmp_path)
+    path = RENDERED / "txt" / "001_shangjie_pension_subsidy.txt"
+    first = ingest_path(path, settings)
+    assert first.status == "ingested"
+    index = open_index(settings)
+    assert first.doc_id in index.documents()
+    index.delete_document(first.doc_id)  # as if indexing had failed after the commit
+    assert first.doc_id not in open_index(settings).documents()
+    again = ingest_path(path, settings)
+    assert again.status == "unchanged" and "rebuilt" in again.message
+    index = open_index(settings)
+    assert first.doc_id in index.documents()
+    assert any("973" in h.chunk.text for h in index.search("实际支付973万元", k=5))
