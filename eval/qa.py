@@ -41,6 +41,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from eval.retrieval import Span, resolve_quote  # the same gold passages, resolved the same way
+
 ROOT = Path(__file__).resolve().parent.parent
 GOLD_PATH = Path(__file__).resolve().parent / "gold" / "qa.json"
 RENDERED = ROOT / "corpus" / "rendered"
@@ -59,17 +61,6 @@ NOT_FOUND_MARKERS = (
 # gold
 
 
-@dataclass(frozen=True)
-class Span:
-    page: int
-    line_start: int
-    page_end: int
-    line_end: int
-
-    def overlaps(self, page: int, line_start: int, page_end: int, line_end: int) -> bool:
-        return (self.page, self.line_start) <= (page_end, line_end) and (page, line_start) <= (self.page_end, self.line_end)
-
-
 def load_gold(path: Path = GOLD_PATH) -> list[dict]:
     data = json.loads(Path(path).read_text("utf-8"))
     return list(data["questions"])
@@ -77,10 +68,7 @@ def load_gold(path: Path = GOLD_PATH) -> list[dict]:
 
 def passage_spans(doc, quote: str, page: int | None = None) -> list[Span]:
     """Every place a gold quote occurs in a loaded document (optionally only on one page)."""
-    from eval.retrieval import resolve_quote
-
-    spans = [Span(s.page, s.line_start, s.page_end, s.line_end) for s in resolve_quote(doc, quote)]
-    return [s for s in spans if page is None or s.page == page]
+    return [s for s in resolve_quote(doc, quote) if page is None or s.page == page]
 
 
 def resolve_gold(items: Sequence[dict], docs: dict) -> tuple[dict[tuple[str, int], list[Span]], list[str]]:

@@ -192,16 +192,6 @@ def comparable(value):
     return value
 
 
-@pytest.fixture(scope="module")
-def server_module():
-    with LLMReplayServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def server(server_module: LLMReplayServer) -> LLMReplayServer:
-    server_module.reset()
-    return server_module
 
 
 def offline_settings(**kw) -> Settings:

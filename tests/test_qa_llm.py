@@ -88,16 +88,6 @@ def fetch_from(doc: LoadedDocument):
     return fetch
 
 
-@pytest.fixture(scope="module")
-def server_module():
-    with LLMReplayServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def server(server_module: LLMReplayServer) -> LLMReplayServer:
-    server_module.reset()
-    return server_module
 
 
 def make_settings(server: LLMReplayServer, **kw) -> Settings:
