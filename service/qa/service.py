@@ -68,11 +68,10 @@ def clean_filters(filters: dict | None) -> dict:
     return out
 
 
-def _records(store, filters: dict) -> list[ProjectRecord]:
+def _records(store, filters: dict, docs: dict[str, str]) -> list[ProjectRecord]:
     rows = store.list_projects(doc_id=filters.get("doc_id"), year=filters.get("year"))
     if filters.get("project"):
         rows = [r for r in rows if filters["project"] in r.name]
-    docs = {d.doc_id: d.filename for d in store.list_documents()}
     by_unit: dict[str, list] = defaultdict(list)
     for f in store.list_findings(doc_id=filters.get("doc_id")):
         by_unit[f.unit_id].append(f.finding)
@@ -116,10 +115,9 @@ def _parsed_accounts(doc_id: str, key: str, updated_at, payload):
     return acc
 
 
-def _accounts_answer(question: str, store, filters: dict, lang: str) -> AskAnswer | None:
+def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[str, str]) -> AskAnswer | None:
     from service.accounts.qa import answer_accounts_question
 
-    docs = {d.doc_id: d.filename for d in store.list_documents()}
     for doc_id, filename in docs.items():
         if filters.get("doc_id") and doc_id != filters["doc_id"]:
             continue
@@ -167,7 +165,7 @@ def _own_explanations(question: str, intent: Intent, records: list[ProjectRecord
 
 
 def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm, settings: Settings,
-                 known_projects: list[str], records: list[ProjectRecord]) -> AskAnswer:
+                 known_projects: list[str], records: list[ProjectRecord], filenames: dict[str, str]) -> AskAnswer:
     lang = intent.lang
     if index is None:
         return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:no_index", lang=lang)
@@ -181,7 +179,6 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
     if not hits and search_filters.get("project"):
         hits = index.search(query, k=6, filters={k: v for k, v in search_filters.items() if k != "project"} or None)
     fetch = _fetch_lines(store)
-    filenames = {d.doc_id: d.filename for d in store.list_documents()}
     sentences = []
     for rank, hit in enumerate(hits):
         c = hit.chunk
@@ -224,12 +221,13 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
 def ask(question: Any, filters: dict | None = None, *, settings: Settings, store, index=None, llm=None) -> AskAnswer:
     q = clean_question(question)
     flt = clean_filters(filters)
-    records = _records(store, flt)
+    docs = {d.doc_id: d.filename for d in store.list_documents()}  # once per question, shared below
+    records = _records(store, flt, docs)
     names = sorted({r.evaluation.project for r in records})
     intent = parse_question(q, names)
 
     if intent.kind == "accounts":
-        ans = _accounts_answer(q, store, flt, intent.lang)
+        ans = _accounts_answer(q, store, flt, intent.lang, docs)
         if ans is not None:
             return ans
     elif intent.kind != "open":
@@ -238,4 +236,4 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
             return _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store)
-    return _open_answer(q, intent, store, index, flt, llm, settings, names, records)
+    return _open_answer(q, intent, store, index, flt, llm, settings, names, records, docs)
