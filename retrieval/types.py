@@ -41,6 +41,9 @@ class Line:
     raw: str = ""  # as extracted, before normalization
     kind: LineKind = "text"
     cells: list[str] | None = None  # normalized cells for rows
+    # per cell (first grid column, column span) when the loader knows the table's grid (DOCX gridSpan, XLSX
+    # merged ranges, PDF cell edges); None for flattened text, where only the cell order is known
+    grid: list[tuple[int, int]] | None = None
     table_index: int | None = None  # which table on the page
     row_index: int | None = None
 

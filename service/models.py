@@ -172,7 +172,12 @@ class DepartmentEvaluation(BaseModel):
     stated_counts: list[StatedCount] = Field(default_factory=list)
     stated_amounts: list[NarrativeClaim] = Field(default_factory=list)
     projects: list[str] = Field(default_factory=list)  # the projects these statements are about, when known
+    # a 部门整体支出绩效自评表 read as a form: its funds block and its indicator rows (targets, actuals and,
+    # where the form has them, weights and scores)
+    funds: Funds | None = None
+    indicators: list[Indicator] = Field(default_factory=list)
     ref: SourceRef | None = None
+    stamp: ExtractionStamp = Field(default_factory=ExtractionStamp)
 
 
 class ReportUnit(BaseModel):
@@ -204,6 +209,35 @@ class Finding(BaseModel):
     refs: list[SourceRef] = Field(default_factory=list)
 
 
+CoverageStatus = Literal["read", "partial", "unrecognised", "not_applicable"]
+
+
+class Coverage(BaseModel):
+    """How much of a document the reader understood. A document that looks like a self-evaluation but was not
+    (fully) read must never pass for a clean one: every surface (CLI, API, web page, review, answers) shows
+    this verdict beside the findings.
+
+    status: read — every form the document holds was read with its required fields;
+            partial — forms were read, but some required fields, rows or forms were not;
+            unrecognised — the vocabulary says self-evaluation / accounts, yet nothing could be read;
+            not_applicable — no self-evaluation or accounts vocabulary (a policy text, a letter)."""
+
+    status: CoverageStatus
+    reason_zh: str = ""
+    reason_en: str = ""
+    forms: list[str] = Field(default_factory=list)  # what was recognised: "项目支出绩效自评表 ×3", "部门决算" …
+    projects: int = 0
+    departments: int = 0
+    indicator_rows: int = 0
+    missing: list[str] = Field(default_factory=list)  # "项目名: 全年执行数" — required fields not found
+    vocabulary: list[str] = Field(default_factory=list)  # self-evaluation terms the text holds (the evidence)
+
+    @property
+    def unread(self) -> bool:
+        """True when a reviewer must not rely on the findings alone."""
+        return self.status in ("partial", "unrecognised")
+
+
 class DocumentExtraction(BaseModel):
     """Everything extracted from one document."""
 
@@ -212,3 +246,4 @@ class DocumentExtraction(BaseModel):
     projects: list[ProjectEvaluation] = Field(default_factory=list)
     summaries: list[SummaryTable] = Field(default_factory=list)
     departments: list[DepartmentEvaluation] = Field(default_factory=list)
+    coverage: Coverage | None = None

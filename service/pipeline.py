@@ -26,7 +26,8 @@ from pydantic import BaseModel, Field
 from retrieval.loaders import SUPPORTED, load_bytes, load_path
 from retrieval.types import LoadedDocument
 from service.errors import ConfigError, JixiaoError
-from service.models import DocumentExtraction, Finding, ReportUnit
+from service.extraction.coverage import assess_coverage
+from service.models import Coverage, DocumentExtraction, Finding, ReportUnit
 from service.settings import Settings
 from service.store import Store
 
@@ -99,6 +100,14 @@ class IngestResult(BaseModel):
     skipped: list[str] = Field(default_factory=list)
     warnings: list[str] = Field(default_factory=list)
     seconds: float = 0.0
+    # the reader's verdict (service.models.Coverage): a document that was not (fully) read is never "clean"
+    coverage_status: str | None = None
+    coverage_reason: str | None = None
+    indicator_rows: int = 0
+
+    @property
+    def unread(self) -> bool:
+        return self.coverage_status in ("partial", "unrecognised")
 
     @property
     def ok(self) -> bool:
@@ -109,6 +118,7 @@ class ChecksResult(BaseModel):
     doc_id: str
     findings: list[Finding]
     skipped: list[str] = Field(default_factory=list)
+    coverage: Coverage | None = None  # what the reader understood: findings cover only that
 
 
 class _StageError(Exception):
@@ -144,11 +154,22 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def _fill_coverage(result: IngestResult, coverage: Coverage) -> None:
+    result.coverage_status = coverage.status
+    result.coverage_reason = coverage.reason_zh
+    result.indicator_rows = coverage.indicator_rows
+
+
 def _describe(r: IngestResult) -> str:
     sev = ", ".join(f"{n} {s}" for s, n in r.by_severity.items())
     text = ", ".join(_count(n, noun) for n, noun in ((r.pages, "page"), (r.lines, "line"), (r.projects, "project"),
-                                                     (r.findings, "finding")))
-    return f"{text} ({sev})" if sev else text
+                                                     (r.indicator_rows, "indicator row"), (r.findings, "finding")))
+    text = f"{text} ({sev})" if sev else text
+    if r.coverage_status == "unrecognised":
+        return f"UNRECOGNISED — {r.coverage_reason}; {text}"
+    if r.coverage_status == "partial":
+        return f"PARTIALLY READ — {r.coverage_reason}; {text}"
+    return text
 
 
 def _sha256_file(path: Path) -> str:
@@ -235,11 +256,12 @@ class Pipeline:
         """Re-run the checks on a stored document and make its stored findings exactly their output."""
         doc = self.store.get_loaded(doc_ref)
         skipped = [s for s in self.steps.skipped if s.startswith(("check", "accounts"))]
+        coverage = self.store.get_coverage(doc.doc_id)
         if self.steps.check is None and self.steps.accounts_check is None:
-            return ChecksResult(doc_id=doc.doc_id, findings=[], skipped=skipped)
+            return ChecksResult(doc_id=doc.doc_id, findings=[], skipped=skipped, coverage=coverage)
         findings, artifacts = self._findings(self.store.get_extraction(doc.doc_id), doc)
         self.store.replace_findings(doc.doc_id, findings, artifacts=artifacts)
-        return ChecksResult(doc_id=doc.doc_id, findings=findings, skipped=skipped)
+        return ChecksResult(doc_id=doc.doc_id, findings=findings, skipped=skipped, coverage=coverage)
 
     # internals ---------------------------------------------------------------------------------------------
 
@@ -271,6 +293,10 @@ class Pipeline:
         extraction = (_stage("extract", self.steps.extract, doc, self.settings)
                       if self.steps.extract is not None else None)
         findings, artifacts = self._findings(extraction or DocumentExtraction(doc_id=doc.doc_id), doc)
+        if extraction is not None:
+            accounts = next((a for kind, _, a in artifacts if kind == "accounts"), None)
+            extraction.coverage = assess_coverage(doc, extraction,
+                                                  accounts_tables=len(accounts.tables) if accounts else 0)
         _, created = _stage("store", lambda: self.store.save_document(doc, extraction, findings, artifacts=artifacts))
         if not created:  # another writer stored the same bytes between our check and our commit
             self._fill_unchanged(result, doc.doc_id)
@@ -279,6 +305,8 @@ class Pipeline:
         result.pages, result.lines = len(doc.pages), doc.line_count
         result.projects = len(extraction.projects) if extraction else 0
         result.findings, result.by_severity = len(findings), _severity_counts(findings)
+        if extraction is not None and extraction.coverage is not None:
+            _fill_coverage(result, extraction.coverage)
         result.message = _describe(result)
         self._index_document(result, doc, extraction.units if extraction is not None else None)
 
@@ -319,7 +347,10 @@ class Pipeline:
         result.pages, result.lines, result.projects = doc.page_count, doc.line_count, doc.projects
         result.by_severity = doc.findings
         result.findings = sum(doc.findings.values())
+        result.coverage_status, result.coverage_reason = doc.coverage_status, doc.coverage_reason
         result.message = "already stored (same bytes); nothing changed"
+        if result.unread:
+            result.message += f"; {result.coverage_status.upper()} — {result.coverage_reason}"
         self._ensure_indexed(result, doc.doc_id)
 
     def _ensure_indexed(self, result: IngestResult, doc_id: str) -> None:

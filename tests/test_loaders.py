@@ -3,6 +3,7 @@ and every bad input is refused with its code."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import shutil
 from pathlib import Path
@@ -216,8 +217,11 @@ def test_xlsx_sheets_are_pages_rows_are_lines(tmp_path):
     doc = load_path(path, max_bytes=LIMIT)
     assert doc.kind == "xlsx" and len(doc.pages) == 3
     first, empty, notes = doc.pages
+    # a merged range is one cell as wide as the range (as in DOCX and PDF); its width is in the grid
+    assert first.lines[0].grid == [(0, 3), (3, 1)]
+    assert first.lines[1].grid == [(k, 1) for k in range(6)]
     assert [ln.cells for ln in first.lines] == [
-        ["收入", "", "", "支出"],
+        ["收入", "支出"],
         ["项目", "行次", "决算数", "项目", "行次", "决算数"],
         ["一、一般公共预算财政拨款收入", "1", "732.48", "一、一般公共服务支出", "32", "0"],
         ["", "9", "", "九、卫生健康支出", "40", "630.56"],
@@ -425,3 +429,56 @@ def test_missing_path_checked_before_type(tmp_path):
 
 def test_supported_extensions():
     assert SUPPORTED == (".pdf", ".docx", ".xlsx", ".txt", ".md")
+
+
+# --- the grid: where each cell sits and how wide it is --------------------------------------------------------
+
+def test_docx_rows_carry_grid_columns_and_spans():
+    import docx
+
+    d = docx.Document()
+    t = d.add_table(rows=4, cols=8)
+    t.cell(0, 1).merge(t.cell(0, 7))
+    t.cell(0, 0).text, t.cell(0, 1).text = "项目名称", "城乡医疗救助"
+    t.cell(1, 0).merge(t.cell(1, 1))
+    for j, h in enumerate(["项目资金", "", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"]):
+        if j != 1:
+            t.cell(1, j).text = h
+    t.cell(2, 0).merge(t.cell(3, 0))
+    t.cell(2, 0).text = "绩效指标"
+    for j, h in enumerate(["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分"], 1):
+        t.cell(2, j).text = h
+    for j, h in enumerate(["产出指标", "数量指标", "救助人次", "≥300人次", "320人次", "20", "20"], 1):
+        t.cell(3, j).text = h
+    buf = io.BytesIO()
+    d.save(buf)
+    lines = list(load_bytes(buf.getvalue(), "t.docx", max_bytes=LIMIT).iter_lines())
+    assert lines[0].cells == ["项目名称", "城乡医疗救助"] and lines[0].grid == [(0, 1), (1, 7)]
+    assert lines[1].cells[:2] == ["项目资金", "年初预算数"] and lines[1].grid[:3] == [(0, 2), (2, 1), (3, 1)]
+    # the lower part of the vertical merge is an empty cell in its column
+    assert lines[3].cells[0] == "" and lines[3].grid[0] == (0, 1) and lines[3].grid[-1] == (7, 1)
+
+
+def test_ruled_pdf_rows_carry_grid_columns_from_cell_edges():
+    doc = load_path(ROOT / "corpus" / "rendered" / "pdf" / "003_gaoxin_hrss_selfeval.pdf", max_bytes=LIMIT)
+    row = next(ln for ln in doc.iter_lines() if ln.kind == "row" and ln.cells and ln.cells[0] == "一、基本情况")
+    assert row.grid is not None and len(row.grid) == len(row.cells)
+    starts = [g[0] for g in row.grid]
+    assert starts == sorted(starts) and row.grid[-1][1] > 1  # the unit's name spans the last columns
+    widths = {sum(g[1] for g in ln.grid) + ln.grid[0][0] for ln in doc.iter_lines()
+              if ln.kind == "row" and ln.grid and ln.page == row.page and ln.table_index == row.table_index}
+    assert max(widths) == 8
+
+
+def test_text_tables_flattened_with_pipes_or_runs_of_spaces_are_rows():
+    text = ("项目支出绩效自评表\n| 项目名称 | 城乡医疗救助 |\n|---|---|\n| 主管部门 | 某局 | 实施单位 | 某中心 |\n\n"
+            "一级指标    二级指标    三级指标   年度指标值\n产出指标    数量指标    救助人次   ≥300人次\n"
+            "总分  95\n合计  100\n这是一句正文，句中  偶有两个空格。\n")
+    lines = list(load_bytes(text.encode(), "t.txt", max_bytes=LIMIT).iter_lines())
+    kinds = [(ln.kind, ln.cells or ln.text) for ln in lines]
+    assert kinds[1] == ("row", ["项目名称", "城乡医疗救助"])
+    assert kinds[2] == ("row", ["主管部门", "某局", "实施单位", "某中心"])
+    assert kinds[3][1] == ["一级指标", "二级指标", "三级指标", "年度指标值"]
+    assert kinds[5] == ("row", ["总分", "95"]) and kinds[6] == ("row", ["合计", "100"])
+    assert kinds[7][0] == "text"  # a lone double space in prose does not make a table
+    assert all(ln.grid is None for ln in lines)  # flattened text knows the cell order, not the grid

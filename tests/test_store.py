@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from decimal import Decimal
 
 import pytest
@@ -230,3 +231,18 @@ def _save_racing(store: Store, doc, extraction, findings: list[Finding]) -> tupl
 
     store.has_document = has_document
     return store.save_document(doc, extraction, findings)
+
+
+def test_row_grids_survive_the_store(tmp_path):
+    """The grid (column, span) of each cell is stored with its line, so a document read back from the store
+    can be re-read by the form reader exactly as the loader gave it."""
+    from retrieval.loaders import load_path
+
+    doc = load_path(Path(__file__).resolve().parent.parent / "corpus" / "rendered" / "docx" /
+                    "003_gaoxin_hrss_selfeval.docx", max_bytes=100_000_000)
+    with Store(Settings(data_dir=tmp_path / "d")) as store:
+        store.save_document(doc)
+        back = store.get_loaded(doc.doc_id)
+    grids = [(ln.cells, ln.grid) for ln in doc.iter_lines() if ln.kind == "row"]
+    assert any(g and any(span > 1 for _, span in g) for _, g in grids)
+    assert [(ln.cells, ln.grid) for ln in back.iter_lines() if ln.kind == "row"] == grids

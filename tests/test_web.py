@@ -204,3 +204,24 @@ def test_the_page_asks_for_the_api_key(browser_page, tmp_path):
         expect(page.locator("#banner")).to_be_hidden()
         page.evaluate("sessionStorage.clear()")
     assert page.errors == []
+
+
+def test_an_unreadable_form_is_flagged_not_shown_clean(browser_page, tmp_path):
+    """A document that talks like a self-evaluation form but cannot be read is flagged on upload and in the
+    documents table (未能识别 / 未能复核), never shown with 发现问题：无."""
+    from test_coverage import UNREADABLE
+
+    form = tmp_path / "封面.txt"
+    form.write_bytes(UNREADABLE)
+    page = browser_page
+    expect = sync_api.expect
+    with serving(Settings(data_dir=tmp_path / "data")) as url:
+        page.goto(url + "/")
+        expect(page.locator("#docs-empty")).to_be_visible()
+        page.set_input_files("#file-input", str(form))
+        expect(page.locator("#uploads li .coverage-alert")).to_contain_text("未能识别", timeout=60_000)
+        row = page.locator("#docs-table tbody tr", has_text="封面.txt")
+        expect(row).to_contain_text("未能识别，须人工核对")
+        expect(row).to_contain_text("未能复核")
+        assert "无" not in row.locator("td").nth(5).inner_text()
+    assert page.errors == []

@@ -26,10 +26,19 @@ class PageBuilder:
         self.page.lines.append(Line(self.page.number, len(self.page.lines) + 1, text, raw=raw))
 
     def add_row(self, raw_cells: list[str | None], *, new_table: bool = False,
-                bboxes: list | None = None, table_bbox=None) -> None:
+                bboxes: list | None = None, table_bbox=None,
+                grid: list[tuple[int, int] | None] | None = None) -> None:
+        """One table row. `grid`, parallel to raw_cells, gives each cell's (first grid column, column span)
+        when the format knows the table's grid; cells dropped by normalization (None, trailing empties)
+        lose their grid entry with them."""
         cells = normalize_row(raw_cells)
         if not any(cells):
             return
+        kept_grid = None
+        if grid is not None:
+            kept_grid = [g for c, g in zip(raw_cells, grid) if c is not None][: len(cells)]
+            if len(kept_grid) != len(cells) or any(g is None for g in kept_grid):
+                kept_grid = None
         if self._table is None or new_table:
             self._table = Table(page=self.page.number, index=len(self.page.tables), rows=[], bbox=table_bbox,
                                 first_line=len(self.page.lines) + 1)
@@ -42,7 +51,8 @@ class PageBuilder:
         ])
         raw = CELL_SEP.join("" if c is None else c for c in raw_cells)
         self.page.lines.append(Line(self.page.number, len(self.page.lines) + 1, CELL_SEP.join(cells), raw=raw,
-                                    kind="row", cells=cells, table_index=self._table.index, row_index=row_idx))
+                                    kind="row", cells=cells, grid=kept_grid, table_index=self._table.index,
+                                    row_index=row_idx))
 
     def end_table(self) -> None:
         self._table = None

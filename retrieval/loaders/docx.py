@@ -85,23 +85,40 @@ def _cell_text(tc) -> str:
     return join_broken(lines)
 
 
-def _row_cells(tr) -> list[str]:
+def _int(el, default: int) -> int:
+    try:
+        return max(1, int(el.get(W + "val", default))) if el is not None else default
+    except ValueError:
+        return default
+
+
+def _row_cells(tr) -> tuple[list[str], list[tuple[int, int]]]:
+    """The row's cells and their (first grid column, span): `w:gridBefore` skips columns, `w:gridSpan`
+    widens a cell, and the lower part of a vertical merge is an empty cell over the same columns."""
     cells: list[str] = []
+    grid: list[tuple[int, int]] = []
+    col = 0
     trpr = tr.find(W + "trPr")
     if trpr is not None:
         before = trpr.find(W + "gridBefore")
         if before is not None:
-            cells.extend([""] * int(before.get(W + "val", "0")))
+            for _ in range(int(before.get(W + "val", "0") or 0)):
+                cells.append("")
+                grid.append((col, 1))
+                col += 1
     for tc in tr.iterchildren(W + "tc", W + "sdt"):
         tcs = [tc] if tc.tag == W + "tc" else list(tc.iter(W + "tc"))
         for cell in tcs:
             tcpr = cell.find(W + "tcPr")
             vmerge = tcpr.find(W + "vMerge") if tcpr is not None else None
+            span = _int(tcpr.find(W + "gridSpan"), 1) if tcpr is not None else 1
             if vmerge is not None and vmerge.get(W + "val", "continue") == "continue":
                 cells.append("")
             else:
                 cells.append(_cell_text(cell))
-    return cells
+            grid.append((col, span))
+            col += span
+    return cells, grid
 
 
 class _Pages:
@@ -156,7 +173,8 @@ def load_docx(data: bytes, *, subject: str | None = None) -> list[Page]:
             first = True
             for tr in block.iterchildren(W + "tr"):
                 before = len(out.builder.page.lines)
-                out.builder.add_row(_row_cells(tr), new_table=first)
+                cells, grid = _row_cells(tr)
+                out.builder.add_row(cells, new_table=first, grid=grid)
                 first = first and len(out.builder.page.lines) == before
             out.builder.end_table()
     except Exception as exc:

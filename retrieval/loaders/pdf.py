@@ -84,10 +84,20 @@ def _table_rows(table, index: _CharIndex):
     from pdfplumber.utils import extract_text
 
     xs = sorted({c[0] for c in table.cells})
+    # grid columns are the distinct left edges of the table's cells (rounded: edges of one ruling line can
+    # differ by a rounding error); a cell spans the columns whose left edge lies inside it
+    edges = sorted({round(x, 1) for x in xs})
+
+    def grid_of(bbox) -> tuple[int, int]:
+        first = bisect.bisect_left(edges, round(bbox[0], 1) - 0.05)
+        last = bisect.bisect_left(edges, round(bbox[2], 1) - 0.05)
+        return first, max(1, last - first)
+
     for row in table.rows:
         band = index.in_band(row.bbox[1], row.bbox[3])
         cells: list[str] = []
         bboxes: list = []
+        grid: list[tuple[int, int]] = []
         for k, bbox in enumerate(row.cells):
             if bbox is None:
                 x = xs[k] if k < len(xs) else None
@@ -95,12 +105,14 @@ def _table_rows(table, index: _CharIndex):
                     continue
                 cells.append("")
                 bboxes.append(None)
+                grid.append((bisect.bisect_left(edges, round(x, 1) - 0.05) if x is not None else k, 1))
                 continue
             chars = [c for c in band if _center_in(c, bbox)]
             text = extract_text(chars) if chars else ""
             cells.append(join_broken(text.split("\n")))
             bboxes.append(tuple(float(v) for v in bbox))
-        yield row.bbox[1], cells, bboxes
+            grid.append(grid_of(bbox))
+        yield row.bbox[1], cells, bboxes, grid
 
 
 def _load_page(page, number: int) -> Page:
@@ -112,8 +124,8 @@ def _load_page(page, number: int) -> Page:
     if tables:
         index = _CharIndex(page.chars)
         for t_no, table in enumerate(tables):
-            for r_no, (top, cells, bboxes) in enumerate(_table_rows(table, index)):
-                items.append((top, 1, (t_no, r_no, cells, bboxes, table.bbox)))
+            for r_no, (top, cells, bboxes, grid) in enumerate(_table_rows(table, index)):
+                items.append((top, 1, (t_no, r_no, cells, bboxes, table.bbox, grid)))
         boxes = [t.bbox for t in tables]
         text_page = page.filter(lambda o: o.get("object_type") != "char"
                                 or not any(_center_in(o, b) for b in boxes))
@@ -129,9 +141,10 @@ def _load_page(page, number: int) -> Page:
             builder.add_text(payload)
             open_table = None
             continue
-        t_no, _r_no, cells, bboxes, tbbox = payload
+        t_no, _r_no, cells, bboxes, tbbox, grid = payload
         before = len(builder.page.lines)
-        builder.add_row(cells, new_table=open_table != t_no, bboxes=bboxes, table_bbox=tuple(float(v) for v in tbbox))
+        builder.add_row(cells, new_table=open_table != t_no, bboxes=bboxes, table_bbox=tuple(float(v) for v in tbbox),
+                        grid=grid)
         if len(builder.page.lines) > before:  # an all-empty row adds nothing and must not open the table
             open_table = t_no
     return builder.page

@@ -3,7 +3,9 @@
 Pages are separated by form feeds (or a line of only `---`, which converters leave at page breaks).
 A line with TABs is a table row. Seed 003 shows a second table form, one cell per line: each cell line
 starts with a single TAB, a line without the TAB continues the cell above, and a blank line ends the row.
-Rows that follow each other, blank lines between them aside, belong to one table.
+Rows that follow each other, blank lines between them aside, belong to one table. Tables flattened by
+copy-paste are rows too: cells separated by `|` (markdown tables; their `---` rule lines are dropped) or by
+runs of two or more spaces.
 """
 from __future__ import annotations
 
@@ -15,6 +17,28 @@ from retrieval.types import Page
 
 _PAGE_BREAK_LINE = re.compile(r"^\s*-{3,}\s*$")
 _CELL_LINE = re.compile(r"^ *\t[^\t]*$")
+# Tables flattened by copy-paste: `|`-separated cells (markdown tables included) and cells separated by runs
+# of spaces. Prose never holds two `|` nor runs of 2+ spaces between words in any report we have seen, yet
+# a lone run can be a typo, so a space-separated line is a row only with 3+ cells or beside another such line.
+_PIPE_RULE = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\s*$")
+_SPACE_RUN = re.compile(r"(?<=\S)[ \u3000]{2,}(?=\S)")
+
+
+def pipe_cells(line: str) -> list[str] | None:
+    body = line.strip()
+    if body.count("|") < 2 and not (body.startswith("|") and body.endswith("|") and len(body) > 1):
+        return None
+    if body.startswith("|"):
+        body = body[1:]
+    if body.endswith("|"):
+        body = body[:-1]
+    return [c.strip() for c in body.split("|")]
+
+
+def space_cells(line: str) -> list[str] | None:
+    if "\t" in line or not _SPACE_RUN.search(line.strip()):
+        return None
+    return [c for c in _SPACE_RUN.split(line.strip())]
 
 
 def decode_text(data: bytes) -> str:
@@ -69,11 +93,32 @@ def parse_page(number: int, raw_lines: list[str]) -> Page:
             in_table = True
             i += 1
             continue
+        if _PIPE_RULE.match(line) and "|" in line:
+            i += 1  # a markdown table's rule line: layout, not content
+            continue
+        cells = pipe_cells(line)
+        if cells is None:
+            cells = space_cells(line)
+            if cells is not None and len(cells) < 3 and not _space_row_near(raw_lines, i):
+                cells = None
+        if cells is not None:
+            builder.add_row(cells, new_table=not in_table)
+            in_table = True
+            i += 1
+            continue
         in_table = False
         builder.end_table()
         builder.add_text(line)
         i += 1
     return builder.page
+
+
+def _space_row_near(raw_lines: list[str], i: int) -> bool:
+    """The next non-blank line is a space-separated row as well (two make a table)."""
+    for j in range(i + 1, min(i + 3, len(raw_lines))):
+        if raw_lines[j].strip():
+            return space_cells(raw_lines[j]) is not None or pipe_cells(raw_lines[j]) is not None
+    return False
 
 
 def load_text(data: bytes) -> list[Page]:

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+import re
 
 from retrieval.loaders.common import PageBuilder
 from retrieval.types import Page
 from service.errors import InputError
+
+
+def _shown_value(cell):
+    """The value as the sheet shows it where the number format changes its meaning: a rate stored as 0.958
+    under a percent format reads 95.8%."""
+    value = cell.value
+    fmt = getattr(cell, "number_format", None) or ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in fmt:
+        places = len(fmt.split(".")[1].rstrip("%")) if "." in fmt else 0
+        return f"{value * 100:.{places}f}%"
+    return value
 
 
 def cell_text(value) -> str:
@@ -29,6 +41,68 @@ def cell_text(value) -> str:
     return str(value)
 
 
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\s+ref=\"([A-Z]+)(\d+):([A-Z]+)(\d+)\"")
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n  # 1-based
+
+
+def merged_ranges(sheet) -> list[tuple[int, int, int, int]]:
+    """(min_row, min_col, max_row, max_col), 1-based, of the sheet's merged cells. Read-only worksheets do
+    not expose them, so the `<mergeCells>` element (after the rows) is read from the sheet's XML in chunks."""
+    try:
+        source = sheet._get_source()
+    except Exception:  # not a read-only sheet from an archive: no merge information
+        return []
+    out: list[tuple[int, int, int, int]] = []
+    tail = b""
+    with source:
+        while chunk := source.read(1 << 20):
+            buf = tail + chunk
+            last = 0
+            for m in _MERGE.finditer(buf):
+                c1, r1, c2, r2 = m.groups()
+                out.append((int(r1), _col_index(c1), int(r2), _col_index(c2)))
+                last = m.end()
+            tail = buf[max(last, len(buf) - 64):]
+    return out
+
+
+class _Merges:
+    """Where each merged range starts and which cells it covers, for laying rows out on the grid."""
+
+    def __init__(self, ranges: list[tuple[int, int, int, int]]):
+        self.top_left: dict[tuple[int, int], int] = {}  # (row, col) -> span
+        self.covered: dict[tuple[int, int], int | None] = {}  # (row, col) -> span for the first column, else None
+        for r1, c1, r2, c2 in ranges:
+            span = c2 - c1 + 1
+            self.top_left[(r1, c1)] = span
+            for r in range(r1, r2 + 1):
+                for c in range(c1, c2 + 1):
+                    if (r, c) != (r1, c1):
+                        self.covered[(r, c)] = span if c == c1 else None
+
+    def layout(self, row_no: int, values: list) -> tuple[list[str], list[tuple[int, int]]]:
+        """One row's cells and grid: a merged range is one cell as wide as the range; the lower rows of a
+        vertical merge keep an empty cell over the same columns (as DOCX's vMerge does)."""
+        cells: list[str] = []
+        grid: list[tuple[int, int]] = []
+        for j, value in enumerate(values, start=1):
+            if (row_no, j) in self.covered:
+                span = self.covered[(row_no, j)]
+                if span is not None:
+                    cells.append("")
+                    grid.append((j - 1, span))
+                continue
+            cells.append(cell_text(value))
+            grid.append((j - 1, self.top_left.get((row_no, j), 1)))
+        return cells, grid
+
+
 def load_xlsx(data: bytes, *, subject: str | None = None) -> list[Page]:
     import openpyxl
 
@@ -41,10 +115,19 @@ def load_xlsx(data: bytes, *, subject: str | None = None) -> list[Page]:
     try:
         for number, sheet in enumerate(workbook.worksheets, start=1):
             builder = PageBuilder(number)
+            merges = _Merges(merged_ranges(sheet))
             first = True
-            for row in sheet.iter_rows(values_only=True):
+            for row in sheet.iter_rows():
+                cells_in_row = [c for c in row if getattr(c, "row", None) is not None]
+                if not cells_in_row:
+                    continue
+                row_no = cells_in_row[0].row
+                values = [None] * max(c.column for c in cells_in_row)
+                for c in cells_in_row:
+                    values[c.column - 1] = _shown_value(c)
+                cells, grid = merges.layout(row_no, values)
                 before = len(builder.page.lines)
-                builder.add_row([cell_text(v) for v in row], new_table=first)
+                builder.add_row(cells, new_table=first, grid=grid)
                 first = first and len(builder.page.lines) == before
             pages.append(builder.page)
     except Exception as exc:

@@ -12,20 +12,30 @@ from typing import Annotated, Literal
 import typer
 
 from service.commands._common import cli_settings, die, one_line_errors, short_id
-from service.models import Finding
+from service.models import Coverage, Finding
 
 _RANK = {"error": 0, "warning": 1, "info": 2}
 
 
-def check_file(path: Path, settings) -> tuple[str, list[Finding]]:
-    """Load, extract and check one file without the store. Returns (doc_id, findings)."""
+def check_file(path: Path, settings) -> tuple[str, list[Finding], Coverage | None]:
+    """Load, extract and check one file without the store. Returns (doc_id, findings, coverage)."""
     from retrieval.loaders import load_path
     from service.checks import run_checks
     from service.extraction import extract_document
 
     doc = load_path(path, max_bytes=settings.max_upload_bytes)
     extraction = extract_document(doc, settings)
-    return doc.doc_id, run_checks(extraction, doc)
+    return doc.doc_id, run_checks(extraction, doc), extraction.coverage
+
+
+def coverage_lines(coverage: Coverage | None) -> list[str]:
+    """What the reader understood, said before the findings: loud when the form was not (fully) read."""
+    if coverage is None:
+        return ["coverage: unknown (stored before coverage verdicts; ingest again to get one)"]
+    if coverage.unread:
+        return [f"{coverage.status.upper()}: {coverage.reason_zh}",
+                f"{coverage.status.upper()}: {coverage.reason_en} — the findings below cover only what was read"]
+    return [f"coverage: {coverage.status} — {coverage.reason_zh}"]
 
 
 def finding_line(f: Finding, name: str) -> str:
@@ -35,17 +45,26 @@ def finding_line(f: Finding, name: str) -> str:
             f"         {f.message_zh}\n         {f.message_en}\n         variant: {f.variant}")
 
 
-def _emit(findings: list[Finding], name: str, fmt: str, min_sev: str) -> None:
+def _emit(findings: list[Finding], name: str, fmt: str, min_sev: str, coverage: Coverage | None) -> None:
     shown = [f for f in findings if _RANK[f.severity] <= _RANK[min_sev]]
     shown.sort(key=lambda f: _RANK[f.severity])
     if fmt == "json":
+        status = coverage.status if coverage is not None else None
+        if coverage is not None and coverage.unread:
+            # one extra record, before the findings, so a consumer cannot miss that they are incomplete
+            typer.echo(json.dumps({"document": name, "type": "coverage", **coverage.model_dump(mode="json")},
+                                  ensure_ascii=False))
         for f in shown:
-            typer.echo(json.dumps({"document": name, **f.model_dump(mode="json")}, ensure_ascii=False))
+            typer.echo(json.dumps({"document": name, "type": "finding", "coverage_status": status,
+                                   **f.model_dump(mode="json")}, ensure_ascii=False))
         return
+    for line in coverage_lines(coverage):
+        typer.echo(f"{name}: {line}")
     for f in shown:
         typer.echo(finding_line(f, name))
     counts = {s: sum(1 for f in findings if f.severity == s) for s in _RANK}
-    typer.echo(f"{name}: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info")
+    tail = f" — NOT A CLEAN RESULT: the document was {coverage.status}" if coverage is not None and coverage.unread else ""
+    typer.echo(f"{name}: {counts['error']} errors, {counts['warning']} warnings, {counts['info']} info{tail}")
 
 
 def check(
@@ -60,10 +79,10 @@ def check(
     """Run the check engine (rulebook: docs/RULEBOOK.md) and print its findings."""
     with one_line_errors():
         settings = cli_settings()
-        results: list[tuple[str, list[Finding]]] = []
+        results: list[tuple[str, list[Finding], Coverage | None]] = []
         if doc is not None and Path(doc).is_file():
-            _, findings = check_file(Path(doc), settings)
-            results.append((Path(doc).name, findings))
+            _, findings, coverage = check_file(Path(doc), settings)
+            results.append((Path(doc).name, findings, coverage))
         else:
             from service.pipeline import Pipeline
 
@@ -75,11 +94,13 @@ def check(
                     r = pipe.run_checks_for(d.doc_id)
                     for s in r.skipped:
                         typer.echo(f"warning: {d.filename}: skipped {s}", err=True)
-                    results.append((f"{d.filename} ({short_id(d.doc_id)})", r.findings))
+                    results.append((f"{d.filename} ({short_id(d.doc_id)})", r.findings, r.coverage))
         worst = 3
-        for name, findings in results:
-            _emit(findings, name, fmt, severity)
+        for name, findings, coverage in results:
+            _emit(findings, name, fmt, severity, coverage)
             worst = min([worst] + [_RANK[f.severity] for f in findings])
+            if coverage is not None and coverage.unread:
+                worst = 0  # an unread form fails any --fail-on: its missing findings are unknown, not absent
         if fail_on != "never" and worst <= _RANK[fail_on]:
             raise typer.Exit(1)
 

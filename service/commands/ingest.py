@@ -25,8 +25,11 @@ def error_line(r: IngestResult) -> str:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (folders: .pdf .docx .xlsx .txt .md inside).")],
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")] = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Exit 3 when any document looks like a form but could not be read (unrecognised).")] = False,
 ) -> None:
-    """Ingest report files: load, extract, check and store them. Exit code 1 if any file failed."""
+    """Ingest report files: load, extract, check and store them. Exit code 1 if any file failed; with
+    --strict, 3 if none failed but some document was unrecognised."""
     with one_line_errors():
         settings = cli_settings()
         files = expand_paths(paths)
@@ -34,6 +37,7 @@ def ingest(
             die("nothing to ingest: no supported files under " + ", ".join(str(p) for p in paths))
         stderr = Console(stderr=True)
         failed = 0
+        unrecognised = 0
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         # The bar lives on stderr. Result lines go to stdout; rich's stdout redirect would route them through
         # the stderr console, which is harmless on a terminal but wrong when stdout is a file or a pipe.
@@ -54,8 +58,15 @@ def ingest(
                     typer.echo(error_line(r), err=True)
                 for w in r.warnings:
                     typer.echo(f"warning: {r.filename}: {w}", err=True)
+                if r.ok and r.unread:
+                    # loud on stderr as well: a reader must not take "0 findings" for a clean form
+                    unrecognised += r.coverage_status == "unrecognised"
+                    typer.echo(f"warning: {r.filename}: {r.coverage_status.upper()}: {r.coverage_reason}", err=True)
         if failed:
             raise typer.Exit(1)
+        if strict and unrecognised:
+            typer.echo(f"error: {unrecognised} document(s) could not be read (--strict)", err=True)
+            raise typer.Exit(3)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from service.extraction.coverage import assess_coverage
 from service.extraction.rules import extract_rules
 from service.models import DocumentExtraction
 
@@ -29,6 +30,9 @@ def extract_document(doc: LoadedDocument, settings: Settings | None = None) -> D
         from service.extraction.llm_chain import enrich_with_llm
 
         extraction = enrich_with_llm(extraction, doc, settings)
+    # the verdict on what was read travels with the extraction; the pipeline refines it once it knows
+    # whether the document also holds 部门决算 tables
+    extraction.coverage = assess_coverage(doc, extraction)
     return extraction
 
 

@@ -22,6 +22,12 @@ class DocumentRow(BaseModel):
     ingested_at: datetime
     projects: int = 0
     findings: dict[str, int] = Field(default_factory=dict)  # severity -> count
+    coverage_status: str | None = None  # read | partial | unrecognised | not_applicable (Coverage.status)
+    coverage_reason: str | None = None
+
+    @property
+    def unread(self) -> bool:
+        return self.coverage_status in ("partial", "unrecognised")
 
 
 class ProjectRow(BaseModel):

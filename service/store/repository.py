@@ -19,13 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, create_engine, delete, event, exists, func, insert, select
+from sqlalchemy import Connection, Engine, create_engine, delete, event, exists, func, insert, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from retrieval.types import Cell, Line, LoadedDocument, Page, Table
 from service.errors import InputError, NotFoundError
 from service.models import (
+    Coverage,
     DepartmentEvaluation,
     DocumentExtraction,
     Figure,
@@ -70,6 +71,23 @@ def make_engine(url: str) -> Engine:
     event.listen(engine, "connect", _sqlite_on_connect)
     event.listen(engine, "begin", _sqlite_on_begin)
     return engine
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Additive schema changes for a store made by an older version: a nullable column the tables now
+    declare but the database lacks is added (ALTER TABLE … ADD COLUMN), so an existing data dir keeps
+    working. Anything else (a changed type, a new NOT NULL column) would need a real migration."""
+    inspector = inspect(conn)
+    for table in t.metadata.sorted_tables:
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        for col in table.columns:
+            if col.name in have:
+                continue
+            if not col.nullable or col.primary_key:
+                raise RuntimeError(f"store schema: {table.name}.{col.name} is missing and cannot be added "
+                                   "in place; ingest into a new data dir")
+            ddl = col.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {ddl}')
 
 
 def _utc(value: datetime) -> datetime:
@@ -138,6 +156,7 @@ class Store:
         self.engine = engine or make_engine(self.url)
         with self._write() as conn:
             t.metadata.create_all(conn)
+            _add_missing_columns(conn)
 
     @property
     def dialect(self) -> str:
@@ -188,9 +207,12 @@ class Store:
             return doc_id, False
         now = datetime.now(timezone.utc)
         extra = [(kind, key, _json(p)) for kind, key, p in artifacts]
+        coverage = extraction.coverage if extraction is not None else None
         if extraction is not None:
             extra += [("summary", s.unit_id, _json(s)) for s in extraction.summaries]
             extra += [("department", d.unit_id, _json(d)) for d in extraction.departments]
+            if coverage is not None:
+                extra.append(("coverage", "document", _json(coverage)))
         try:
             with self._write() as conn:
                 # The document row goes first: a concurrent writer of the same bytes fails here, before any work.
@@ -198,10 +220,13 @@ class Store:
                     doc_id=doc_id, filename=loaded.filename, kind=loaded.kind, size_bytes=loaded.size_bytes,
                     page_count=len(loaded.pages), line_count=loaded.line_count, title=document_title(loaded),
                     year=document_year(loaded, extraction), ingested_at=now,
+                    coverage_status=coverage.status if coverage else None,
+                    coverage_reason=coverage.reason_zh if coverage else None,
                 ))
                 self._insert_many(conn, t.lines, [
                     {"doc_id": doc_id, "page": ln.page, "line_no": ln.line_no, "kind": ln.kind, "text": ln.text,
-                     "raw": ln.raw, "cells": ln.cells, "table_index": ln.table_index, "row_index": ln.row_index}
+                     "raw": ln.raw, "cells": ln.cells, "grid": [list(g) for g in ln.grid] if ln.grid else None,
+                     "table_index": ln.table_index, "row_index": ln.row_index}
                     for ln in loaded.iter_lines()
                 ])
                 self._insert_many(conn, t.doc_tables, [
@@ -286,6 +311,7 @@ class Store:
         with self._read() as conn:
             return [
                 Line(page=r.page, line_no=r.line_no, text=r.text, raw=r.raw, kind=r.kind, cells=r.cells,
+                     grid=[tuple(g) for g in r.grid] if r.grid else None,
                      table_index=r.table_index, row_index=r.row_index)
                 for r in conn.execute(q)
             ]
@@ -324,7 +350,13 @@ class Store:
             summaries=[SummaryTable.model_validate(a.payload) for a in self.list_artifacts(doc_id, kind="summary")],
             departments=[DepartmentEvaluation.model_validate(a.payload)
                          for a in self.list_artifacts(doc_id, kind="department")],
+            coverage=self.get_coverage(doc_id),
         )
+
+    def get_coverage(self, doc_id: str) -> Coverage | None:
+        """The reader's verdict stored with the document (None for documents stored before verdicts)."""
+        payload = self.get_artifact(doc_id, "coverage", "document")
+        return Coverage.model_validate(payload) if payload is not None else None
 
     def list_units(self, doc_id: str) -> list[ReportUnit]:
         return self.get_extraction(doc_id).units

@@ -77,6 +77,10 @@ documents = Table(
     Column("title", Text),
     Column("year", Integer),
     Column("ingested_at", DateTime(timezone=True), nullable=False),
+    # the reader's verdict (service.models.Coverage.status) and its reason, so every listing can say loudly
+    # which documents were not (fully) read; the whole verdict is the "coverage" artifact
+    Column("coverage_status", String(16)),
+    Column("coverage_reason", Text),
     Index("ix_documents_filename", "filename"),
 )
 
@@ -90,6 +94,7 @@ lines = Table(
     Column("text", Text, nullable=False),
     Column("raw", Text, nullable=False),
     Column("cells", Json),
+    Column("grid", Json),  # per cell [first grid column, column span], when the loader knew the grid
     Column("table_index", Integer),
     Column("row_index", Integer),
 )

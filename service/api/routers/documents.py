@@ -11,7 +11,8 @@ from pydantic import BaseModel, Field
 
 from service.api.deps import IndexDep, SettingsDep, StepsDep, StoreDep
 from service.api.upload import FIELD, read_upload, too_large
-from service.errors import InputError, JixiaoError
+from service.errors import InputError, JixiaoError, NotFoundError
+from service.models import Coverage
 from service.store import DocumentRow
 
 router = APIRouter(prefix="/documents", tags=["documents"])
@@ -33,12 +34,18 @@ class DocumentOut(BaseModel):
     ingested_at: datetime
     projects: int
     findings: dict[str, int]
+    coverage_status: str | None = Field(
+        None, description="What the reader understood: read | partial | unrecognised | not_applicable. "
+                          "partial and unrecognised mean the findings are incomplete: check the form by hand.")
+    coverage_reason: str | None = None
+    unread: bool = Field(False, description="True for partial or unrecognised: never a clean result.")
 
     @classmethod
     def of(cls, r: DocumentRow) -> DocumentOut:
         return cls(doc_id=r.doc_id, filename=r.filename, kind=r.kind, size_bytes=r.size_bytes, pages=r.page_count,
                    lines=r.line_count, title=r.title, year=r.year, ingested_at=r.ingested_at, projects=r.projects,
-                   findings=r.findings)
+                   findings=r.findings, coverage_status=r.coverage_status, coverage_reason=r.coverage_reason,
+                   unread=r.unread)
 
 
 class UploadOut(BaseModel):
@@ -55,6 +62,9 @@ class UploadOut(BaseModel):
     message: str
     warnings: list[str]
     seconds: float
+    coverage_status: str | None = None
+    coverage_reason: str | None = None
+    unread: bool = False
 
 
 class LineOut(BaseModel):
@@ -139,7 +149,8 @@ async def upload_document(request: Request, response: Response, settings: Settin
     return UploadOut(status=result.status, doc_id=result.doc_id, filename=upload.filename, kind=result.kind,
                      pages=result.pages, lines=result.lines, projects=result.projects, findings=result.findings,
                      by_severity=result.by_severity, message=result.message, warnings=result.warnings,
-                     seconds=result.seconds)
+                     seconds=result.seconds, coverage_status=result.coverage_status,
+                     coverage_reason=result.coverage_reason, unread=result.unread)
 
 
 @router.get("", response_model=list[DocumentOut])
@@ -152,6 +163,18 @@ def list_documents(store: StoreDep) -> list[DocumentOut]:
 def get_document(ref: str, store: StoreDep) -> DocumentOut:
     """By full doc id, unique id prefix, or file name."""
     return DocumentOut.of(store.get_document(ref))
+
+
+@router.get("/{ref}/coverage", response_model=Coverage)
+def get_coverage(ref: str, store: StoreDep) -> Coverage:
+    """The reader's verdict on one document: which forms were read, how many projects and indicator rows,
+    which required fields are missing, and whether the document is read / partial / unrecognised."""
+    doc = store.get_document(ref)
+    coverage = store.store.get_coverage(doc.doc_id)
+    if coverage is None:
+        raise NotFoundError("no coverage verdict stored for this document (stored by an older version; "
+                            "ingest it again)", subject=doc.filename)
+    return coverage
 
 
 @router.get("/{ref}/lines", response_model=PageLinesOut)

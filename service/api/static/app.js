@@ -51,6 +51,20 @@
     return out.length ? out : [el("span", { class: "sub" }, "无")];
   }
 
+  // What the reader understood. An unread form must never look clean: its finding cell says 未能复核, not 无.
+  const COVERAGE = { read: ["已读出", "sub"], partial: ["部分读出，须人工核对", "sev warning"],
+    unrecognised: ["未能识别，须人工核对", "sev error"], not_applicable: ["非绩效表格", "sub"] };
+  function coverageBadge(d) {
+    const [text, cls] = COVERAGE[d.coverage_status] || ["未知", "sub"];
+    return el("span", { class: `coverage ${cls}`, title: d.coverage_reason || "" }, text);
+  }
+  function findingsCell(d) {
+    if (d.unread && !Object.values(d.findings || {}).some(Boolean)) {
+      return [el("span", { class: "sev error", title: d.coverage_reason || "" }, "未能复核")];
+    }
+    return sevBadges(d.findings);
+  }
+
   // ---------------------------------------------------------------- API access
   const state = { health: null, docs: [], sort: { key: "id", desc: false }, projects: [], project: null,
     pages: new Map() };
@@ -206,7 +220,8 @@
         el("td", { class: "num" }, d.year ?? "—"),
         el("td", { class: "num" }, d.pages),
         el("td", { class: "num" }, d.projects),
-        el("td", {}, sevBadges(d.findings)),
+        el("td", {}, coverageBadge(d)),
+        el("td", {}, findingsCell(d)),
         el("td", { class: "sub" }, new Date(d.ingested_at).toLocaleString("zh-CN", { hour12: false })),
         el("td", {}, el("span", { class: "downloads" }, reviewButtons(d.doc_id))),
         el("td", {}, del)));
@@ -352,6 +367,11 @@
             `${body.pages} 页，${body.projects} 个项目，发现问题 ${body.findings} 条${sev ? `（${sev}）` : ""}`,
             body.status === "ingested" ? `，用时 ${body.seconds.toFixed(1)} 秒。` : "。",
             el("button", { type: "button", class: "linkish", onclick: () => focusDocument(body.doc_id) }, "查看项目"));
+          if (body.unread) {
+            result.append(el("div", { class: "coverage-alert", role: "alert" },
+              body.coverage_status === "unrecognised" ? "该文件的表格未能识别，发现问题数不代表无问题，须人工核对：" : "该文件只部分读出，须人工核对未读部分：",
+              body.coverage_reason || ""));
+          }
           for (const w of body.warnings || []) result.append(el("div", { class: "sub" }, `注意：${w}`));
         } else {
           if (xhr.status === 401 || xhr.status === 403) needKey(body && body.error ? body.error.code : "");
