@@ -177,6 +177,63 @@ def labelled_value(lines: list[Line], key: str, start: int = 0, window: int = 8)
     return None
 
 
+# --- general forms (any template): a form title, or a 项目名称 / 部门(单位)名称 label ------------------------
+
+_FORM_TITLE = re.compile(
+    r"^(?:附件\s*\d*\s*[:：]?)?(?:\(?\s*20\d{2}\s*年度?\s*\)?)?\S{0,30}?绩效(?:自评|自评价|自我评价)(?:表|结果表|情况表)"
+    r"(?:\(?\s*20\d{2}\s*年度?\s*\)?)?$"
+)
+_DEPT_FORM = re.compile(r"部门整体|整体支出|部门\(单位\)整体|单位整体")
+
+
+def _label_value(line: Line, labels: tuple[str, ...]) -> str | None:
+    """The value of a `label` cell (the next non-empty cell) or a `label：value` line, when `line` has one."""
+    from service.extraction.form_grid import kv_cells
+    from service.extraction.vocabulary import classify_header, label_in
+
+    if line.kind == "row" and line.cells:
+        cells = [c for c in line.cells if c.strip()]
+        if sum(1 for c in cells if classify_header(c).field) >= 3:
+            return None  # a list's column header (序号 | 项目名称 | 全年预算数 …), not a form's label
+        for k, c in enumerate(cells):
+            if label_in(c, labels):
+                return cells[k + 1].strip() if k + 1 < len(cells) else ""
+            m = re.match(r"^(" + "|".join(map(re.escape, labels)) + r")\s*[:：]\s*(\S.*)$", c.strip())
+            if m:
+                return m.group(2)
+        return None
+    kv = kv_cells(line.text)
+    if kv and label_in(kv[0], labels):
+        return kv[1]
+    return None
+
+
+def form_start(lines: list[Line], i: int) -> tuple[UnitKind, str, int] | None:
+    """(kind, name, lines the start covers) when a general self-evaluation form starts at line i: its title
+    (…绩效自评表, with the 项目名称 or 部门名称 label in the next few lines giving the name), or a 项目名称 /
+    部门(单位)名称 label with no title above it."""
+    from service.extraction.vocabulary import DEPARTMENT_LABELS, PROJECT_LABELS
+
+    line = lines[i]
+    text = first_cell(line).strip()
+    dept_labels = ("部门(单位)名称", "部门名称", "单位名称")
+    if len(text) <= 40 and (line.kind == "text" or len([c for c in line.cells or [] if c.strip()]) == 1) \
+            and numbering_rank(text) is None and _FORM_TITLE.match(re.sub(r"\s+", "", text)):
+        dept = bool(_DEPT_FORM.search(text))
+        for j in range(i + 1, min(i + 8, len(lines))):
+            name = _label_value(lines[j], PROJECT_LABELS)
+            if name is not None and not dept:
+                return "project", name, j - i + 1
+            name = _label_value(lines[j], dept_labels + DEPARTMENT_LABELS[:3])
+            if name is not None and dept:
+                return "department", name, j - i + 1
+        return ("department" if dept else "project"), "", 1
+    name = _label_value(line, PROJECT_LABELS)
+    if name:
+        return "project", name, 1
+    return None
+
+
 def _zhongyuan_project(lines: list[Line], i: int) -> str | None:
     if lines[i].kind != "text" or not _ZY_TITLE.fullmatch(lines[i].text):
         return None
@@ -243,6 +300,10 @@ def _org_lookback(lines: list[Line], i: int, floor: int) -> int:
     return i
 
 
+_LEGACY = {"henan", "zhongyuan", "hebei", "narrative"}
+_LEGACY_HEAD = 8  # a legacy anchor's own 项目名称 line sits within its first lines
+
+
 def plan(doc: LoadedDocument) -> list[Span]:
     lines = flat_lines(doc)
     n = len(lines)
@@ -285,6 +346,14 @@ def plan(doc: LoadedDocument) -> list[Span]:
             cut(i, "project", name, name, "henan")
             i += 1
             continue
+        near_legacy = any(h in hebei_at for h in range(i, i + _LEGACY_HEAD))
+        if (cur.layout not in _LEGACY or i - cur.start > _LEGACY_HEAD) and not near_legacy:
+            start = form_start(lines, i)
+            if start is not None:
+                kind, name, covers = start
+                cut(i, kind, name or _title_of(lines, i, n), name or None, "form")
+                i += covers
+                continue
         cell = first_cell(line).strip()
         if _FRAMEWORK.fullmatch(cell) and cur.kind != "framework":
             cut(i, "framework", cell)
@@ -371,14 +440,14 @@ def _merge_narratives(lines: list[Line], spans: list[Span]) -> list[Span]:
         if (
             out
             and sp.kind == "project"
-            and sp.layout in {"henan", "hebei"}
+            and sp.layout in {"henan", "hebei", "form"}
             and out[-1].kind == "other"
             and out[-1].project is None
             and out[-1].end == sp.start
         ):
             prev = out[-1]
             nxt = spans[idx + 1] if idx + 1 < len(spans) else None
-            single = sp.layout == "henan" or nxt is None or not (nxt.kind == "project" and nxt.layout == "hebei")
+            single = sp.layout in ("henan", "form") or nxt is None or not (nxt.kind == "project" and nxt.layout == "hebei")
             intro_only = sp.layout == "hebei" and not _SECTION.fullmatch(lines[prev.start].text.strip())
             if single and not intro_only:
                 out[-1] = Span(prev.start, sp.end, "project", sp.title, sp.project, sp.layout, sp.aliases)

@@ -16,6 +16,7 @@ from decimal import Decimal
 
 from retrieval.segment import Span, flat_lines, section_headings, segment_with_plan, strip_numbering
 from retrieval.types import Line, LoadedDocument
+from service.extraction import form_reader
 from service.extraction.layouts import hebei, henan, narrative, zhongyuan
 from service.extraction.names import light_key, link_names, match_name
 from service.extraction.prose import claims_in, prose_stream
@@ -40,6 +41,8 @@ _MENTION_STOP = re.compile(r"[,,;;。:(\)“”]")
 
 def detect_layout(lines: list[Line], span: Span) -> str | None:
     """Which parser reads this project unit, from what the lines contain."""
+    if span.layout == form_reader.LAYOUT:
+        return form_reader.LAYOUT
     if henan.is_henan(lines):
         return henan.LAYOUT
     if zhongyuan.is_zhongyuan(lines):
@@ -68,13 +71,22 @@ def extract_rules(doc: LoadedDocument, settings_hash: str | None = None) -> Docu
         for k, c in enumerate(claims):
             order.setdefault(id(c), (start, k))
 
+    form_departments: list[DepartmentEvaluation] = []
     for unit, span in planned:
+        if unit.kind == "department" and span.layout == form_reader.LAYOUT:
+            ul = lines[span.start : span.end]
+            form = form_reader.read_form(doc_id, ul)
+            form_departments.append(form_reader.to_department(doc_id, unit.unit_id, ul, form, settings_hash))
+            continue
         if unit.kind != "project":
             continue
         ul = lines[span.start : span.end]
         layout = detect_layout(ul, span)
         rec: ProjectEvaluation | None
-        if layout == henan.LAYOUT:
+        if layout == form_reader.LAYOUT:
+            rec = form_reader.to_project(doc_id, unit.unit_id, ul, form_reader.read_form(doc_id, ul),
+                                         unit.project, settings_hash)
+        elif layout == henan.LAYOUT:
             rec = henan.parse(doc_id, unit.unit_id, ul)
         elif layout == zhongyuan.LAYOUT:
             rec = zhongyuan.parse(doc_id, unit.unit_id, ul)
@@ -129,7 +141,8 @@ def extract_rules(doc: LoadedDocument, settings_hash: str | None = None) -> Docu
             for project, claim in _deviation_claims(doc_id, lines[span.start : span.end], names):
                 place([claim], span.start)
                 by_name[project].narrative_claims.append(claim)
-    departments = _departments(doc_id, planned, lines)
+    departments = _departments(doc_id, [(u, s) for u, s in planned if s.layout != form_reader.LAYOUT], lines)
+    departments += form_departments
     departments += _section_departments(doc_id, planned, lines, sections, section_amounts)
 
     for rec in records:
