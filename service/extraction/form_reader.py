@@ -357,6 +357,12 @@ class FormRead:
     headers: list[str] = field(default_factory=list)  # kinds of the headers found, for the coverage verdict
     consumed: set[int] = field(default_factory=set)
 
+    @property
+    def empty(self) -> bool:
+        """Nothing of a form was read: no name, no funds, no indicator, no total."""
+        return not (self.labels.get("project") or self.labels.get("department") or self.funds or self.indicators
+                    or self.total)
+
 
 def _is_stop(row: GRow) -> bool:
     first = next((c.text.strip() for c in row.cells if c.text.strip()), "")

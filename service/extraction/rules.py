@@ -76,6 +76,8 @@ def extract_rules(doc: LoadedDocument, settings_hash: str | None = None) -> Docu
         if unit.kind == "department" and span.layout == form_reader.LAYOUT:
             ul = lines[span.start : span.end]
             form = form_reader.read_form(doc_id, ul)
+            if form.empty:
+                continue
             form_departments.append(form_reader.to_department(doc_id, unit.unit_id, ul, form, settings_hash))
             continue
         if unit.kind != "project":
@@ -84,8 +86,10 @@ def extract_rules(doc: LoadedDocument, settings_hash: str | None = None) -> Docu
         layout = detect_layout(ul, span)
         rec: ProjectEvaluation | None
         if layout == form_reader.LAYOUT:
-            rec = form_reader.to_project(doc_id, unit.unit_id, ul, form_reader.read_form(doc_id, ul),
-                                         unit.project, settings_hash)
+            form = form_reader.read_form(doc_id, ul)
+            if form.empty:
+                continue  # a title with nothing readable under it: the coverage verdict says so
+            rec = form_reader.to_project(doc_id, unit.unit_id, ul, form, unit.project, settings_hash)
         elif layout == henan.LAYOUT:
             rec = henan.parse(doc_id, unit.unit_id, ul)
         elif layout == zhongyuan.LAYOUT:
