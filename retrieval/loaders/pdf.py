@@ -115,6 +115,109 @@ def _table_rows(table, index: _CharIndex):
         yield row.bbox[1], cells, bboxes, grid
 
 
+# --- tables without ruling lines: columns from character positions ------------------------------------------
+# A gap between two characters of one text line wider than this share of the font size separates two cells
+# (a space between words is about a quarter of it; cell padding is at least half of it).
+CELL_GAP_EM = 0.8
+# A separator column must be free of text on at least this share of a block's rows (a title, a long note or a
+# merged cell may cross it on the others).
+SEPARATOR_FREE = 0.8
+
+
+def _segments(line: dict) -> list[tuple[str, float, float, float, float]]:
+    """The line's characters cut at wide gaps: (text, x0, top, x1, bottom) per segment."""
+    chars = sorted((c for c in line["chars"] if c.get("text", "").strip()), key=lambda c: c["x0"])
+    if not chars:
+        return []
+    segs: list[list[dict]] = [[chars[0]]]
+    for c in chars[1:]:
+        prev = segs[-1][-1]
+        size = max(prev.get("size") or 0, c.get("size") or 0) or (prev["bottom"] - prev["top"]) or 10
+        if c["x0"] - prev["x1"] >= CELL_GAP_EM * size:
+            segs.append([c])
+        else:
+            segs[-1].append(c)
+    out = []
+    for seg in segs:
+        words: list[str] = []
+        for a, b in zip(seg, seg[1:] + [None]):
+            words.append(a["text"])
+            if b is not None and b["x0"] - a["x1"] > 0.15 * (a.get("size") or 10):
+                words.append(" ")
+        out.append(("".join(words).strip(), min(c["x0"] for c in seg), min(c["top"] for c in seg),
+                    max(c["x1"] for c in seg), max(c["bottom"] for c in seg)))
+    return out
+
+
+def _separators(rows: list[list[tuple]]) -> list[tuple[float, float]]:
+    """x-ranges free of text on most rows of a block: the column boundaries."""
+    lo = min(s[1] for r in rows for s in r)
+    hi = max(s[3] for r in rows for s in r)
+    width = int(hi - lo) + 2
+    cover = [0] * width
+    for r in rows:
+        seen = [False] * width
+        for _, x0, _, x1, _ in r:
+            for x in range(int(x0 - lo), min(width, int(x1 - lo) + 1)):
+                seen[x] = True
+        for x, on in enumerate(seen):
+            cover[x] += on
+    limit = (1 - SEPARATOR_FREE) * len(rows)
+    seps: list[tuple[float, float]] = []
+    start = None
+    for x in range(width):
+        free = cover[x] <= limit
+        if free and start is None:
+            start = x
+        elif not free and start is not None:
+            if x - start >= 3:
+                seps.append((lo + start, lo + x))
+            start = None
+    return [sp for sp in seps if sp[0] > lo and sp[1] < hi]
+
+
+def stream_rows(lines: list[dict]) -> dict[int, tuple]:
+    """Text lines that are rows of a table drawn without ruling lines: line index → (cells, bboxes, grid,
+    block). A block is a run of lines (single-cell lines such as a title or a merged cell may sit inside it)
+    holding at least three lines of two or more cells; its columns come from the gaps that stay free of text
+    down most of its rows."""
+    segs = [_segments(ln) for ln in lines]
+    multi = [len(s) >= 2 for s in segs]
+    out: dict[int, tuple] = {}
+    k = 0
+    block = 0
+    while k < len(lines):
+        if not multi[k]:
+            k += 1
+            continue
+        end = k
+        j = k
+        while j < len(lines) and (multi[j] or (j + 1 < len(lines) and multi[j + 1] and len(segs[j]) == 1)):
+            end = j
+            j += 1
+        members = [m for m in range(k, end + 1) if multi[m]]
+        if len(members) >= 3:
+            seps = _separators([segs[m] for m in members])
+            bounds = [s[0] for s in seps]  # a column ends where a separator starts
+            for m in range(k, end + 1):
+                cells, bboxes, grid = [], [], []
+                for text, x0, top, x1, bottom in segs[m]:
+                    first = sum(1 for b in bounds if b <= x0 + 1)
+                    last = sum(1 for b in bounds if b < x1 - 1)
+                    cells.append(text)
+                    bboxes.append((x0, top, x1, bottom))
+                    grid.append((first, max(1, last - first + 1)))
+                out[m] = (cells, bboxes, grid, block)
+            block += 1
+        k = end + 1
+    return out
+
+
+def _bbox_of(bboxes: list) -> tuple[float, float, float, float]:
+    return (min(b[0] for b in bboxes), min(b[1] for b in bboxes), max(b[2] for b in bboxes),
+            max(b[3] for b in bboxes))
+
+
 def _load_page(page, number: int) -> Page:
     builder = PageBuilder(number)
     # Ruled boxes of one column (a page frame, a frame with a header rule, a boxed note) are not tables:
@@ -131,8 +234,18 @@ def _load_page(page, number: int) -> Page:
                                 or not any(_center_in(o, b) for b in boxes))
     else:
         text_page = page
-    for line in text_page.extract_text_lines(strip=True, return_chars=False):
-        items.append((line["top"], 0, line["text"]))
+    text_lines = text_page.extract_text_lines(strip=True, return_chars=True)
+    stream = stream_rows(text_lines)
+    for k, line in enumerate(text_lines):
+        if k in stream:
+            cells, bboxes, _grid, block = stream[k]
+            # Column positions inferred from gaps are not trustworthy enough to place values by: text that
+            # overflows its cell hides separators, and a funds table and an indicator table stacked without
+            # rules have different columns. The reader aligns these rows by what their cells hold, as it does
+            # for flattened text; the cell boxes are kept.
+            items.append((line["top"], 1, (f"s{block}", k, cells, bboxes, _bbox_of(bboxes), None)))
+        else:
+            items.append((line["top"], 0, line["text"]))
     items.sort(key=lambda it: it[0])  # stable: rows of one table keep their order
 
     open_table = None  # (table number) whose rows are being added

@@ -78,6 +78,7 @@ _NUMBER_CELL = re.compile(rf"^[¥￥]?\s*(?P<num>-?(?:{NUMBER_RE}))\s*(?P<unit>�
 _OPERATOR = {"≥": ">=", "≧": ">=", ">=": ">=", "大于等于": ">=", "大于或等于": ">=", "不低于": ">=", "不少于": ">=",
              "≤": "<=", "≦": "<=", "<=": "<=", "小于等于": "<=", "小于或等于": "<=", "不高于": "<=", "不超过": "<=",
              "=": "=", "＝": "=", "﹦": "=", "等于": "=", ">": ">", "大于": ">", "<": "<", "小于": "<"}
+_SENSE = {"正向": ">=", "正向指标": ">=", "反向": "<=", "反向指标": "<="}
 _OP_SYMBOL = {">=": "≥", "<=": "≤", "=": "=", ">": ">", "<": "<"}
 _YEAR = re.compile(r"(20\d{2})\s*年")
 _TITLE_UNIT = re.compile(r"(?:金额)?单位[:：]\s*(万元|元)")
@@ -212,6 +213,10 @@ def header_at(rows: list[GRow], i: int) -> Header | None:
     for c, m in meanings:
         if m.field:
             columns.append(Column(m.field, c.col, c.end, m.unit, m.percent, c.text))
+        elif columns and not (label_in(c.text, FUNDS_BLOCK_LABELS + INDICATOR_BLOCK_LABELS)
+                              or m.key in GROUP_HEADERS):
+            # a column the vocabulary does not know (评分说明, 序号 …): kept so its cells have a place
+            columns.append(Column("other", c.col, c.end, m.unit, m.percent, c.text))
     used = 1
     # a second header row: sub-columns under a spanning (positional) or group (flattened) header cell
     if i + 1 < len(rows):
@@ -252,22 +257,25 @@ def _fits(cell: str, f: str) -> float:
     t = cell.strip()
     if f in NUMERIC_FIELDS:
         return 2.0 if is_number(t) or t in ("—", "-", "/") else 0.0
-    if f == "op":
-        return 2.5 if operator_of(t) else 0.0
-    if f == "direction":
-        return 2.5 if operator_of(t) or t in ("正向", "反向", "正向指标", "反向指标") else 0.0
+    if f in ("op", "direction"):
+        # 指标性质 holds an operator in some templates and 正向/反向 in others; 指标方向 likewise
+        return 2.5 if operator_of(t) or t in _SENSE else 0.0
     if f == "target_unit":
         return 1.5 if t and len(t) <= 5 and not re.search(r"\d", t) and not is_level2(t) else 0.0
     if f == "core":
         return 2.0 if t in ("是", "否", "√", "核心", "非核心") else 0.0
     if f == "level1":
         return 3.0 if is_level1(t) else 0.0
-    if f == "level2":
-        return 2.5 if is_level2(t) and not is_level1(t) else 0.0
+    if f == "level2":  # 成本指标 is a first-level name in some templates and a second-level one in others
+        if is_level2(t):
+            return 1.5 if is_level1(t) else 2.5
+        return 0.8 if len(t) <= 8 and not re.search(r"\d", t) else 0.0  # an unfamiliar short group name
     if f == "level3":
         return 1.0 if not is_number(t) else 0.2
     if f in ("target", "actual"):
         return 1.0
+    if f == "other":
+        return 0.4
     if f == "note":
         return 0.6 if not is_number(t) else 0.1
     return 0.3
@@ -329,6 +337,8 @@ def row_values(row: GRow, header: Header, skip_label: bool = False) -> tuple[dic
             labels.append(cells.pop(0))
     fields = [c.field for c in header.columns]
     placed = align([c.text for c in cells], fields)
+    if not placed and len(cells) == len(fields):  # nothing fits by type, but the counts agree: by position
+        placed = {k: k for k in range(len(cells))}
     for ci, fi in placed.items():
         values.setdefault(fields[fi], cells[ci])
     return values, labels
@@ -364,11 +374,18 @@ class FormRead:
                     or self.total)
 
 
+def _is_goal_row(row: GRow) -> bool:
+    """The 年度总体目标 block's row — not a 绩效目标 indicator of a three-block form, which carries numbers."""
+    cells = row.nonempty()
+    return bool(cells) and bool(label_in(cells[0].text, GOAL_BLOCK_LABELS)) and \
+        not any(is_number(c.text) for c in cells)
+
+
 def _is_stop(row: GRow) -> bool:
     first = next((c.text.strip() for c in row.cells if c.text.strip()), "")
     if not first:
         return False
-    if label_in(first, PROJECT_LABELS + GOAL_BLOCK_LABELS) or any(first.startswith(s) for s in _STOP_LABELS):
+    if label_in(first, PROJECT_LABELS) or _is_goal_row(row) or any(first.startswith(s) for s in _STOP_LABELS):
         return True
     return False
 
@@ -397,7 +414,7 @@ def read_funds(doc_id: str, rows: list[GRow], start: int, header: Header, defaul
                      "")
         numeric = {f: c for f, c in values.items() if is_number(c.text) or f == "rate"}
         if not numeric or not any(is_number(c.text) for c in numeric.values()):
-            if label_in(label, GOAL_BLOCK_LABELS + INDICATOR_BLOCK_LABELS) or row.line.kind == "text":
+            if _is_goal_row(row) or label_in(label, INDICATOR_BLOCK_LABELS) or row.line.kind == "text":
                 break
             if entries and not label:
                 break
@@ -458,6 +475,9 @@ def _target_text(values: dict[str, GCell]) -> str | None:
     for f in ("op", "direction"):
         if f in values:
             op = op or operator_of(values[f].text)
+    if op is None:  # only 正向 / 反向: a positive indicator is met at or above its value, a reverse one at or below
+        op = next((_SENSE[values[f].text.strip()] for f in ("op", "direction")
+                   if f in values and values[f].text.strip() in _SENSE), None)
     unit = values["target_unit"].text.strip() if "target_unit" in values else ""
     if not value:
         return None
@@ -598,7 +618,7 @@ def _labels(doc_id: str, rows: list[GRow], out: FormRead) -> None:
 def _goals(doc_id: str, rows: list[GRow], out: FormRead) -> None:
     for k, row in enumerate(rows):
         cells = row.nonempty()
-        if not cells or not label_in(cells[0].text, GOAL_BLOCK_LABELS):
+        if id(row) in out.consumed or not _is_goal_row(row):
             continue
         planned_col = next((c for c in cells[1:] if label_in(c.text, GOAL_PLANNED)), None)
         actual_col = next((c for c in cells[1:] if label_in(c.text, GOAL_ACTUAL)), None)

@@ -171,12 +171,20 @@ def classify_header(text: str) -> HeaderMeaning:
     for syn, field in _ALL_SYNONYMS:
         if key == syn:
             return HeaderMeaning(field, unit, percent, key)
+    if key in _ROW_LABELS:
+        return HeaderMeaning(None, unit, percent, key)
     if "复核" in key or "复评" in key or "评审" in key:
         return HeaderMeaning("review_score", unit, percent, key)
+    # a longer header that ends with a synonym (项目全年预算数) or starts with one (得分(满分10) once its
+    # qualifier is gone); two-character synonyms (单位, 得分) only match exactly, or 单位名称 would be a unit
     for syn, field in _ALL_SYNONYMS:
-        if len(syn) >= 2 and (key.endswith(syn) or key.startswith(syn)):
+        if len(syn) >= 3 and (key.endswith(syn) or key.startswith(syn)):
             return HeaderMeaning(field, unit, percent, key)
     return HeaderMeaning(None, unit, percent, key)
+
+
+_ROW_LABELS = frozenset((*PROJECT_LABELS, *DEPARTMENT_LABELS, *IMPLEMENTER_LABELS, *YEAR_LABELS, *GRADE_LABELS,
+                         *FUNDS_TOTAL_LABELS, *GOAL_BLOCK_LABELS))
 
 
 def label_in(text: str, labels: tuple[str, ...]) -> str | None:
