@@ -60,50 +60,68 @@ def _text(t: TextField | None) -> str | None:
 
 def to_gold_shape(x: DocumentExtraction) -> dict:
     """The extraction as the gold files write it (no provenance): for scoring and for comparing renderings."""
-    projects = []
-    for p in x.projects:
-        f = p.funds
-        projects.append({
-            "project": p.project,
-            "aliases": list(p.aliases),
-            "layout": p.stamp.layout,
-            "funds": {
-                "unit": f.unit,
-                **{k: _num(getattr(f, k)) for k in FUNDS_FIELDS},
-                "sources": [{"name": s.name, **{k: _num(getattr(s, k)) for k in SOURCE_FIELDS}} for s in f.sources],
-            },
-            "indicators": [{
-                "level1": i.level1, "level2": i.level2, "level3": i.level3,
-                "target": i.target.raw if i.target else None, "actual": i.actual.raw if i.actual else None,
-                "weight": None if i.weight is None else format(i.weight, "f"),
-                "score": None if i.score is None else format(i.score, "f"),
-                "deviation_note": i.deviation_note,
-            } for i in p.indicators],
-            "category_weights": {k: format(v, "f") for k, v in p.category_weights.items()},
-            "reported_total": _num(p.reported_total),
-            "reported_grade": _text(p.reported_grade),
-            "goals": _text(p.goals),
-            "goal_completion": _text(p.goal_completion),
-            "stated_problems": _text(p.stated_problems),
-            "stated_measures": _text(p.stated_measures),
-            "narrative_claims": [{
-                "kind": c.kind, "value": None if c.value is None else format(c.value, "f"), "text": c.text,
-                "unit": c.unit,
-            } for c in p.narrative_claims],
-        })
+    projects = [_record_shape(p) for p in x.projects]
     summaries = [{
         "title": s.title,
         "rows": [{"project": r.project, "group": r.group, "linked_project": r.linked_project, "budget": _num(r.budget),
                   "executed": _num(r.executed), "rate": _num(r.rate), "score": _num(r.score)} for r in s.rows],
     } for s in x.summaries]
-    departments = [{
-        "department": d.department,
-        "reported_total": _num(d.reported_total),
-        "reported_grade": _text(d.reported_grade),
-        "stated_counts": [{"label": c.label, "value": format(c.value, "f")} for c in d.stated_counts],
-        "projects": list(d.projects),
-    } for d in x.departments]
+    departments = []
+    for d in x.departments:
+        dept = {
+            "department": d.department,
+            "year": d.year,
+            "reported_total": _num(d.reported_total),
+            "reported_grade": _text(d.reported_grade),
+            "stated_counts": [{"label": c.label, "value": format(c.value, "f")} for c in d.stated_counts],
+            "projects": list(d.projects),
+        }
+        if d.funds is not None or d.indicators:  # a department-wide form read as a form
+            dept["funds"] = _funds_shape(d.funds) if d.funds is not None else None
+            dept["indicators"] = [_indicator_shape(i) for i in d.indicators]
+        departments.append(dept)
     return {"projects": projects, "summaries": summaries, "departments": departments}
+
+
+def _funds_shape(f) -> dict:
+    return {
+        "unit": f.unit,
+        **{k: _num(getattr(f, k)) for k in FUNDS_FIELDS},
+        "sources": [{"name": s.name, **{k: _num(getattr(s, k)) for k in SOURCE_FIELDS}} for s in f.sources],
+    }
+
+
+def _indicator_shape(i) -> dict:
+    return {
+        "level1": i.level1, "level2": i.level2, "level3": i.level3,
+        "target": i.target.raw if i.target else None, "actual": i.actual.raw if i.actual else None,
+        "weight": None if i.weight is None else format(i.weight, "f"),
+        "score": None if i.score is None else format(i.score, "f"),
+        "deviation_note": i.deviation_note,
+    }
+
+
+def _record_shape(p) -> dict:
+    return {
+        "project": p.project,
+        "aliases": list(p.aliases),
+        "layout": p.stamp.layout,
+        "department": p.department,
+        "year": p.year,
+        "funds": _funds_shape(p.funds),
+        "indicators": [_indicator_shape(i) for i in p.indicators],
+        "category_weights": {k: format(v, "f") for k, v in p.category_weights.items()},
+        "reported_total": _num(p.reported_total),
+        "reported_grade": _text(p.reported_grade),
+        "goals": _text(p.goals),
+        "goal_completion": _text(p.goal_completion),
+        "stated_problems": _text(p.stated_problems),
+        "stated_measures": _text(p.stated_measures),
+        "narrative_claims": [{
+            "kind": c.kind, "value": None if c.value is None else format(c.value, "f"), "text": c.text,
+            "unit": c.unit,
+        } for c in p.narrative_claims],
+    }
 
 
 # --- comparisons --------------------------------------------------------------------------------------------

@@ -144,10 +144,21 @@ def match_name(mention: str, names: Iterable[str], *, allow_contains: bool = Tru
 
 # --- project anchors ----------------------------------------------------------------------------------
 
+_FLAT_FUNDS = re.compile(r"^年度资金总额\S*\s*\d[\d.,]*\s+\d[\d.,]*\s+\d")
+
+
+def flattened_funds_row(lines: list[Line]) -> bool:
+    """The funds row of a table extracted as plain text: label and figures run together on one text line
+    (`年度资金总额: 970.00 970.00 909.50 93.76% 10.00 9.38`)."""
+    return any(ln.kind == "text" and _FLAT_FUNDS.match(ln.text) for ln in lines)
+
+
 def _henan_project(lines: list[Line], i: int) -> str | None:
     """Name under a Henan `项目绩效自评` title: `项目名称X`, continued up to `主管部门`."""
     if lines[i].kind != "text" or not _HENAN_TITLE.fullmatch(lines[i].text):
         return None
+    if not flattened_funds_row(lines[i : i + 80]):
+        return None  # a form whose cells kept their separation is the general reader's
     for j in range(i + 1, min(i + 5, len(lines))):
         t = lines[j].text
         if lines[j].kind == "text" and t.startswith("项目名称"):

@@ -269,7 +269,7 @@ def distribute(total: int, n: int, rng: random.Random) -> list[int]:
 def make_content(rng: random.Random, *, unit: str = "万元", source_names: tuple[str, ...] = ("当年财政拨款",),
                  exec_weight: int | None = 10, initial_differs: bool = True, categories: dict[str, int] | None = None,
                  low_rate: bool = False, problems: bool = False, kind: str = "project", scored: bool = True,
-                 level1_names: dict[str, str] | None = None) -> Content:
+                 level1_names: dict[str, str] | None = None, allow_miss: bool = True) -> Content:
     project = rng.choice(PROJECTS)
     department, implementer = rng.choice(DEPARTMENTS)
     year = rng.randrange(2019, 2025)
@@ -305,7 +305,8 @@ def make_content(rng: random.Random, *, unit: str = "万元", source_names: tupl
         picks = rng.sample(kinds, count)
         weights = distribute(cat_weight, count, rng)
         for kd, w in zip(picks, weights):
-            miss = rng.random() < 0.18 and kd.sense != "qual"
+            # a form with nowhere to explain a shortfall (no 偏差原因 column) reports only met targets when clean
+            miss = rng.random() < 0.18 and kd.sense != "qual" and allow_miss
             ind = make_indicator(kd, Decimal(w), rng, miss)
             if level1_names:
                 ind.level1 = level1_names.get(ind.level1, ind.level1)
@@ -350,7 +351,7 @@ def _regrade(c: Content) -> None:
 
 
 def inject(c: Content, name: str, rng: random.Random, *, has_narrative: bool, has_problems_field: bool,
-           category_headers: bool) -> Injection | None:
+           category_headers: bool, has_note_column: bool = True) -> Injection | None:
     """Change the content so that one error is in it; None when this content cannot carry that error."""
     quant = [i for i in c.indicators if i.sense in ("pos", "neg", "eq") and i.met and i.weight]
     if name == "rate_wrong":
@@ -436,6 +437,8 @@ def inject(c: Content, name: str, rng: random.Random, *, has_narrative: bool, ha
         ind.score, ind.note = ind.weight, rng.choice(NOTES)
         return Injection(name, [("R-QUAL", "error", f"{ind.name}实际为“{ind.actual_words}”却得满分")])
     if name == "deviation_missing":
+        if not has_note_column:
+            return None
         missed = [i for i in c.indicators if i.sense in ("pos", "neg") and not i.met and i.weight]
         if not missed:
             cands = [i for i in quant if i.sense == "pos" and (i.unit != "%" or i.value < 100) and i.op != "="]

@@ -182,8 +182,9 @@ def stream_rows(lines: list[dict]) -> dict[int, tuple]:
     holding at least three lines of two or more cells; its columns come from the gaps that stay free of text
     down most of its rows."""
     segs = [_segments(ln) for ln in lines]
-    multi = [len(s) >= 2 for s in segs]
-    out: dict[int, tuple] = {}
+    absorbed = _absorb_wrapped(lines, segs)
+    multi = [len(s) >= 2 and k not in absorbed for k, s in enumerate(segs)]
+    out: dict[int, tuple] = {k: ((), (), (), -1) for k in absorbed}
     k = 0
     block = 0
     while k < len(lines):
@@ -196,10 +197,17 @@ def stream_rows(lines: list[dict]) -> dict[int, tuple]:
             end = j
             j += 1
         members = [m for m in range(k, end + 1) if multi[m]]
+        if len(members) < 3:
+            for m in range(k, end + 1):
+                if m in absorbed:  # a wrapped line outside a table block reads as its own line again
+                    out.pop(m, None)
+                    absorbed.discard(m)
         if len(members) >= 3:
             seps = _separators([segs[m] for m in members])
             bounds = [s[0] for s in seps]  # a column ends where a separator starts
             for m in range(k, end + 1):
+                if m in absorbed:
+                    continue
                 cells, bboxes, grid = [], [], []
                 for text, x0, top, x1, bottom in segs[m]:
                     first = sum(1 for b in bounds if b <= x0 + 1)
@@ -211,6 +219,36 @@ def stream_rows(lines: list[dict]) -> dict[int, tuple]:
             block += 1
         k = end + 1
     return out
+
+
+def _absorb_wrapped(lines: list[dict], segs: list[list[tuple]]) -> set[int]:
+    """Lines that continue cells of the line above (a long cell wrapped inside its column): closer to it than
+    a row boundary allows, and every segment under one of its segments. Their text joins those cells."""
+    absorbed: set[int] = set()
+    for k in range(1, len(lines)):
+        prev = k - 1
+        while prev in absorbed:
+            prev -= 1
+        if not segs[k] or len(segs[prev]) < 2:
+            continue
+        size = max((c.get("size") or 0) for c in lines[k]["chars"]) if lines[k]["chars"] else 10
+        gap = min(s[2] for s in segs[k]) - max(s[4] for s in segs[prev] if True)
+        last_line_bottom = max(c["bottom"] for c in lines[k - 1]["chars"]) if lines[k - 1]["chars"] else 0
+        gap = min(s[2] for s in segs[k]) - last_line_bottom
+        if gap > 0.45 * (size or 10):
+            continue
+        targets = []
+        for seg in segs[k]:
+            over = [j for j, p in enumerate(segs[prev]) if min(seg[3], p[3]) - max(seg[1], p[1]) > 0]
+            if len(over) != 1:
+                break
+            targets.append(over[0])
+        else:
+            for seg, j in zip(segs[k], targets):
+                text, x0, top, x1, bottom = segs[prev][j]
+                segs[prev][j] = (join_broken([text, seg[0]]), min(x0, seg[1]), top, max(x1, seg[3]), bottom)
+            absorbed.add(k)
+    return absorbed
 
 
 def _bbox_of(bboxes: list) -> tuple[float, float, float, float]:
@@ -239,6 +277,8 @@ def _load_page(page, number: int) -> Page:
     for k, line in enumerate(text_lines):
         if k in stream:
             cells, bboxes, _grid, block = stream[k]
+            if block < 0:
+                continue  # a wrapped continuation, joined into the cells of the row above
             # Column positions inferred from gaps are not trustworthy enough to place values by: text that
             # overflows its cell hides separators, and a funds table and an indicator table stacked without
             # rules have different columns. The reader aligns these rows by what their cells hold, as it does

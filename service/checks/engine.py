@@ -5,7 +5,7 @@ from retrieval.types import LoadedDocument
 from service.checks.base import SEVERITY_ORDER, DocContext, UnitContext, compute_rate, low_exec_threshold
 from service.checks.rulebook import DEPARTMENT_RULES, PROJECT_RULES, RULE_ORDER, SUMMARY_RULES
 from service.checks.scheme import Scheme, detect_scheme
-from service.models import DocumentExtraction, Finding, ProjectEvaluation
+from service.models import DepartmentEvaluation, DocumentExtraction, Finding, Funds, ProjectEvaluation
 
 
 def unit_context(unit: ProjectEvaluation, extraction: DocumentExtraction | None = None,
@@ -42,7 +42,12 @@ def run_checks(extraction: DocumentExtraction, doc: LoadedDocument | None = None
     tables, then department units. Pure and idempotent."""
     schemes = {p.unit_id: detect_scheme(p, extraction.projects) for p in extraction.projects}
     out: list[Finding] = []
-    for p in extraction.projects:
+    # a 部门整体支出绩效自评表 read as a form has the same arithmetic as a project's: rate, execution score,
+    # indicator attainment, totals, grade
+    dept_forms = [department_as_project(d) for d in extraction.departments if d.indicators or d.funds is not None]
+    for p in dept_forms:
+        schemes[p.unit_id] = detect_scheme(p, dept_forms)
+    for p in list(extraction.projects) + dept_forms:
         ctx = unit_context(p, extraction, doc, schemes[p.unit_id])
         for rule in PROJECT_RULES:
             out.extend(rule.check(ctx))
@@ -55,6 +60,14 @@ def run_checks(extraction: DocumentExtraction, doc: LoadedDocument | None = None
         for rule in DEPARTMENT_RULES:
             out.extend(rule.check(dep, dctx))
     return out
+
+
+def department_as_project(d: DepartmentEvaluation) -> ProjectEvaluation:
+    return ProjectEvaluation(
+        unit_id=d.unit_id, doc_id=d.doc_id, project=d.department or "部门整体", department=d.department, year=d.year,
+        funds=d.funds or Funds(), indicators=d.indicators, reported_total=d.reported_total,
+        reported_grade=d.reported_grade, ref=d.ref, stamp=d.stamp,
+    )
 
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:

@@ -105,6 +105,9 @@ def detect_scheme(unit: ProjectEvaluation, peers: list[ProjectEvaluation] | None
         # rows under the merged 产出指标(50) cell) point at a lost heading; the weights stay as printed
         from service.checks.text import category_of_level2
 
+        if "预算执行" not in cats and f.exec_weight is not None and f.exec_weight.value is not None:
+            # the funds table carries the execution block's weight (分值 beside 执行率): it is the fourth block
+            cats["预算执行"] = f.exec_weight.value
         present = {category_of_level2(i) for i in unit.indicators}
         inferred = tuple(c for c in ("产出", "效益", "满意度", "预算执行")
                          if c in present and c not in cats and c in HEBEI_DEFAULTS)

@@ -27,6 +27,7 @@ class GCell:
     text: str
     col: int  # first grid column (the cell's index when the grid is unknown)
     span: int = 1
+    line: Line | None = None  # the cell's own line when it is not its row's (one cell per line)
 
     @property
     def end(self) -> int:
@@ -66,9 +67,54 @@ def kv_cells(text: str) -> list[str] | None:
     return out
 
 
+def _header_word(ln: Line) -> bool:
+    from service.extraction.vocabulary import (
+        FUNDS_BLOCK_LABELS,
+        GROUP_HEADERS,
+        INDICATOR_BLOCK_LABELS,
+        classify_header,
+        header_key,
+    )
+
+    if ln.kind != "text" or len(ln.text) > 24:
+        return False
+    key = header_key(ln.text)[0]
+    return classify_header(ln.text).field is not None or key in GROUP_HEADERS or key in FUNDS_BLOCK_LABELS \
+        or key in INDICATOR_BLOCK_LABELS
+
+
+def header_runs(lines: list[Line]) -> dict[int, int]:
+    """Runs of one-cell lines that are all header words (a table copied one cell per line): start → end."""
+    from service.extraction.vocabulary import classify_header
+
+    runs: dict[int, int] = {}
+    i = 0
+    while i < len(lines):
+        if not _header_word(lines[i]):
+            i += 1
+            continue
+        j = i
+        while j < len(lines) and _header_word(lines[j]):
+            j += 1
+        if j - i >= 3 and len({classify_header(ln.text).field for ln in lines[i:j]} - {None}) >= 2:
+            runs[i] = j
+        i = j
+    return runs
+
+
 def grid_rows(lines: list[Line]) -> list[GRow]:
     rows: list[GRow] = []
-    for ln in lines:
+    runs = header_runs(lines)
+    skip_to = -1
+    for k, ln in enumerate(lines):
+        if k < skip_to:
+            continue
+        if k in runs:
+            # one header row made of the run's lines, each cell keeping its own line
+            run = lines[k : runs[k]]
+            rows.append(GRow(ln, [GCell(x.text, n, 1, x) for n, x in enumerate(run)]))
+            skip_to = runs[k]
+            continue
         if ln.kind == "row" and ln.cells:
             if ln.grid and len(ln.grid) == len(ln.cells):
                 cells = [GCell(t, c, s) for t, (c, s) in zip(ln.cells, ln.grid)]
@@ -84,4 +130,4 @@ def grid_rows(lines: list[Line]) -> list[GRow]:
     return rows
 
 
-__all__ = ["GCell", "GRow", "grid_rows", "kv_cells"]
+__all__ = ["GCell", "GRow", "grid_rows", "header_runs", "kv_cells"]

@@ -88,6 +88,19 @@ _STOP_LABELS = ("填报人", "填表人", "联系电话", "联系人", "审核�
 
 # --- small readers ----------------------------------------------------------------------------------------
 
+def _cref(doc_id: str, row: GRow, cell: GCell) -> SourceRef:
+    """Cite the line a cell is on (its own line when the table was copied one cell per line)."""
+    return line_ref(doc_id, cell.line or row.line, cell.text)
+
+
+def _row_ref(doc_id: str, row: GRow) -> SourceRef:
+    lines = sorted({(c.line.page, c.line.line_no): c.line for c in row.cells if c.line is not None}.items())
+    if len(lines) > 1:
+        ref = lines_ref(doc_id, [ln for _, ln in lines])
+        if ref is not None:
+            return ref
+    return line_ref(doc_id, row.line)
+
 def number(text: str | None) -> Decimal | None:
     """A cell that is one number (`1,082.23`, `95.8%`, `10分`, `¥5`), else None (`—`, `优`, `有效保障`)."""
     if text is None:
@@ -133,10 +146,13 @@ def rate_figure(text: str, ref: SourceRef, percent_header: bool, budget: Decimal
     raw = text.strip()
     if "%" in raw or "％" in raw or percent_header:
         return Figure(raw=raw, value=value, unit="%", ref=ref)
-    if value <= 1:
-        real = executed / budget * 100 if budget and executed is not None and budget > 0 else None
-        if real is None or abs(real - value * 100) <= abs(real - value):
+    real = executed / budget * 100 if budget and executed is not None and budget > 0 else None
+    if real is not None:
+        # a fraction (0.958, or 1.0531 when over budget) or a percentage (95.8): whichever the amounts say
+        if abs(real - value * 100) < abs(real - value):
             value = value * 100
+    elif value <= Decimal("1.5"):
+        value = value * 100
     return Figure(raw=raw, value=value.normalize() if value == value.to_integral() else value, unit="%", ref=ref)
 
 
@@ -244,10 +260,27 @@ def header_at(rows: list[GRow], i: int) -> Header | None:
                     used = 2
             if used == 2:
                 unit = unit or next((c.unit for c in sub_cols if c.unit), None)
+    if not row.positional and used == 1:
+        columns = _sub_headers_in_place(columns)
     if not row.positional:
         for n, col in enumerate(columns):
             col.col, col.end = n, n + 1
     return Header(kind, columns, used, row.positional, unit)
+
+
+def _sub_headers_in_place(columns: list[Column]) -> list[Column]:
+    """A two-row header copied into one run (年度指标值 … 偏差原因, then 指标性质 / 指标值 / 度量单位): the trailing
+    sub-headers go where their group header stood."""
+    group = next((k for k, c in enumerate(columns) if header_key(c.text)[0] in GROUP_HEADERS), None)
+    if group is None:
+        return columns
+    tail = len(columns)
+    while tail > group + 1 and columns[tail - 1].field in ("op", "direction", "target", "target_unit"):
+        tail -= 1
+    sub = columns[tail:]
+    if not sub or not any(c.field in ("op", "target_unit", "direction") for c in sub):
+        return columns
+    return columns[:group] + sub + columns[group + 1 : tail]
 
 
 # --- aligning a row to the header ---------------------------------------------------------------------------
@@ -276,6 +309,8 @@ def _fits(cell: str, f: str) -> float:
         return 1.0
     if f == "other":
         return 0.4
+    if f == "label":  # the row label left of a funds table's figures (年度资金总额, 其中：财政拨款 …)
+        return 1.5 if t and not is_number(t) and t not in ("—", "-", "/") else 0.0
     if f == "note":
         return 0.6 if not is_number(t) else 0.1
     return 0.3
@@ -311,6 +346,87 @@ def align(cells: list[str], fields: list[str]) -> dict[int, int]:
             out[i - 1] = j - 1
         i, j = prev
     return out
+
+
+ROW_PENALTY = 1.0
+
+
+def align_stream(tokens: list[str], fields: list[str]) -> list[dict[int, int]]:
+    """Cells copied one per line, rows run together: each token gets a column, in order, and a row ends where
+    the next token's column is not to the right of the last one. The assignment that fits best, paying a
+    little for every row started, so rows are cut only where the cells demand it. → per row {token: column}."""
+    n, m = len(tokens), len(fields)
+    if not n or not m:
+        return []
+    neg = float("-inf")
+    fit = [[_fits(t, f) for f in fields] for t in tokens]
+    best = [[neg] * m for _ in range(n)]
+    back: list[list[int]] = [[-1] * m for _ in range(n)]
+    for j in range(m):
+        if fit[0][j] > 0:
+            best[0][j] = fit[0][j] - 0.01 * j
+    for i in range(1, n):
+        for j in range(m):
+            if fit[i][j] <= 0:
+                continue
+            for jp in range(m):
+                if best[i - 1][jp] == neg:
+                    continue
+                step = -0.01 * (j - jp - 1) if j > jp else -ROW_PENALTY - 0.01 * j
+                v = best[i - 1][jp] + fit[i][j] + step
+                if v > best[i][j]:
+                    best[i][j], back[i][j] = v, jp
+    j = max(range(m), key=lambda c: best[n - 1][c])
+    if best[n - 1][j] == neg:
+        return []
+    cols = [0] * n
+    for i in range(n - 1, -1, -1):
+        cols[i] = j
+        j = back[i][j]
+    rows: list[dict[int, int]] = [{}]
+    for i, c in enumerate(cols):
+        if i and c <= cols[i - 1]:
+            rows.append({})
+        rows[-1][i] = c
+    return rows
+
+
+def _token(row: GRow) -> bool:
+    return row.line.kind == "text" and len(row.cells) == 1 and bool(row.cells[0].text.strip())
+
+
+def splice_stream(rows: list[GRow], start: int, header: Header) -> list[GRow]:
+    """Replace the one-cell-per-line rows after a header by the table rows they were copied from."""
+    if start >= len(rows) or not _token(rows[start]) or header.positional:
+        return rows
+    toks: list[GRow] = []
+    j = start
+    total: list[GRow] = []
+    while j < len(rows) and _token(rows[j]):
+        row = rows[j]
+        text = row.cells[0].text.strip()
+        if _is_stop(row) or header_at(rows, j) is not None or label_in(text, GRADE_LABELS):
+            break
+        if _total_row(row):  # the total row: its label and the figures and grade after it
+            total = [row]
+            j += 1
+            while j < len(rows) and _token(rows[j]) and len(total) < 4 and (
+                    is_number(rows[j].cells[0].text) or grade_of(rows[j].cells[0].text)):
+                total.append(rows[j])
+                j += 1
+            break
+        toks.append(row)
+        j += 1
+    if len(toks) < 2 and not total:
+        return rows
+    fields = ([] if header.kind == "indicators" else ["label"]) + [c.field for c in header.columns]
+    made: list[GRow] = []
+    for group in align_stream([t.cells[0].text for t in toks], fields):
+        cells = [GCell(toks[i].cells[0].text, n, 1, toks[i].line) for n, i in enumerate(sorted(group))]
+        made.append(GRow(toks[min(group)].line, cells))
+    if total:
+        made.append(GRow(total[0].line, [GCell(t.cells[0].text, n, 1, t.line) for n, t in enumerate(total)]))
+    return rows[:start] + made + rows[j:]
 
 
 def row_values(row: GRow, header: Header, skip_label: bool = False) -> tuple[dict[str, GCell], list[GCell]]:
@@ -433,14 +549,14 @@ def read_funds(doc_id: str, rows: list[GRow], start: int, header: Header, defaul
     def figs(values: dict[str, GCell], row: GRow) -> dict[str, Figure | None]:
         def f(name: str) -> Figure | None:
             cell = values.get(name)
-            return _fig(cell.text, line_ref(doc_id, row.line, cell.text), unit) if cell else None
+            return _fig(cell.text, _cref(doc_id, row, cell), unit) if cell else None
 
         budget = f("adjusted_budget") or f("initial_budget")
         executed = f("executed")
         rate = None
         if "rate" in values:
             cell = values["rate"]
-            rate = rate_figure(cell.text, line_ref(doc_id, row.line, cell.text), percent,
+            rate = rate_figure(cell.text, _cref(doc_id, row, cell), percent,
                                budget.value if budget else None, executed.value if executed else None)
         return {"initial_budget": f("initial_budget"), "adjusted_budget": f("adjusted_budget"),
                 "available": f("available"), "executed": executed, "reported_rate": rate}
@@ -452,7 +568,7 @@ def read_funds(doc_id: str, rows: list[GRow], start: int, header: Header, defaul
     for name, attr in (("weight", "exec_weight"), ("score", "exec_score")):
         cell = values.get(name)
         if cell is not None:
-            setattr(funds, attr, _fig(cell.text, line_ref(doc_id, row.line, cell.text), "分"))
+            setattr(funds, attr, _fig(cell.text, _cref(doc_id, row, cell), "分"))
     for k, (lab, vals, r) in enumerate(entries):
         if k == total_idx:
             continue
@@ -483,7 +599,7 @@ def _target_text(values: dict[str, GCell]) -> str | None:
         return None
     if op and not re.match(r"^\s*(?:[≥≤≧≦<>=＝﹦]|大于|小于|不低于|不少于|不高于|不超过|等于)", value):
         value = _OP_SYMBOL[op] + value
-    if unit and is_number(re.sub(r"^[≥≤≧≦<>=＝﹦]+", "", value)):
+    if unit and re.fullmatch(rf"(?:{NUMBER_RE})", re.sub(r"^[≥≤≧≦<>=＝﹦]+", "", value).replace(" ", "")):
         value += unit
     return value
 
@@ -495,7 +611,7 @@ def _actual_text(values: dict[str, GCell]) -> str | None:
     if is_placeholder(value):
         return None
     unit = values["target_unit"].text.strip() if "target_unit" in values else ""
-    if unit and is_number(value):
+    if unit and re.fullmatch(rf"(?:{NUMBER_RE})", value.replace(" ", "")):  # a bare number takes the row's unit
         value += unit
     return value
 
@@ -558,7 +674,7 @@ def read_indicators(doc_id: str, rows: list[GRow], start: int, header: Header, o
             target=parse_target(target) if target else None,
             actual=parse_target(actual) if actual else None,
             weight=weight, score=score, deviation_note=note or None,
-            ref=line_ref(doc_id, row.line),
+            ref=_row_ref(doc_id, row),
         ))
         j += 1
     out.headers.append("indicators")
@@ -580,11 +696,11 @@ def _read_total_row(doc_id: str, row: GRow, header: Header, out: FormRead) -> No
             ref_cell = nums[-1]
     if ref_cell is not None and out.total is None:
         out.total = Figure(raw=ref_cell.text.strip(), value=number(ref_cell.text), unit="分",
-                           ref=line_ref(doc_id, row.line, ref_cell.text))
+                           ref=_cref(doc_id, row, ref_cell))
     for c in row.nonempty():
         g = grade_of(c.text)
         if g and out.grade is None:
-            out.grade = TextField(text=g, ref=line_ref(doc_id, row.line, c.text))
+            out.grade = TextField(text=g, ref=_cref(doc_id, row, c))
 
 
 def _labels(doc_id: str, rows: list[GRow], out: FormRead) -> None:
@@ -592,7 +708,7 @@ def _labels(doc_id: str, rows: list[GRow], out: FormRead) -> None:
     wanted = (("project", PROJECT_LABELS), ("department", DEPARTMENT_LABELS),
               ("implementer", IMPLEMENTER_LABELS + ("实施预算单位",)), ("total", TOTAL_SCORE_LABELS),
               ("grade", GRADE_LABELS), ("year", YEAR_LABELS))
-    for row in rows:
+    for r, row in enumerate(rows):
         if id(row) in out.consumed:
             continue
         cells = row.nonempty()
@@ -602,17 +718,26 @@ def _labels(doc_id: str, rows: list[GRow], out: FormRead) -> None:
                 if name in out.labels:
                     continue
                 value = None
+                value_row = row
                 if label_in(text, labels):
                     nxt = cells[k + 1].text.strip() if k + 1 < len(cells) else ""
-                    if nxt and not any(label_in(nxt, labs) for _, labs in wanted):
+                    if not nxt and len(cells) == 1 and r + 1 < len(rows) and _token(rows[r + 1]):
+                        nxt, value_row = rows[r + 1].cells[0].text.strip(), rows[r + 1]  # one cell per line
+                    if nxt and not any(label_in(nxt, labs) for _, labs in wanted) and \
+                            classify_header(nxt).field is None:
                         value = nxt
                 else:
                     m = re.match(r"^(" + "|".join(re.escape(x) for x in labels) + r")\s*[:：]\s*(\S.*)$", text)
                     if m:
                         value = m.group(2).strip()
                 if value:
-                    out.labels[name] = (value, line_ref(doc_id, row.line, value))
+                    out.labels[name] = (value, line_ref(doc_id, value_row.line, value))
                     break
+
+
+def _header_token(row: GRow) -> bool:
+    return len(row.cells) == 1 and (classify_header(row.cells[0].text).field is not None
+                                    or label_in(row.cells[0].text, INDICATOR_BLOCK_LABELS + FUNDS_BLOCK_LABELS))
 
 
 def _goals(doc_id: str, rows: list[GRow], out: FormRead) -> None:
@@ -623,7 +748,22 @@ def _goals(doc_id: str, rows: list[GRow], out: FormRead) -> None:
         planned_col = next((c for c in cells[1:] if label_in(c.text, GOAL_PLANNED)), None)
         actual_col = next((c for c in cells[1:] if label_in(c.text, GOAL_ACTUAL)), None)
         texts: list[tuple[str, GRow]] = []
-        if planned_col is not None and k + 1 < len(rows):
+        if len(cells) == 1 and _token(row):  # one cell per line: labels, then the two texts
+            j = k + 1
+            while j < len(rows) and _token(rows[j]) and len(texts) < 2:
+                t = rows[j].cells[0].text
+                if label_in(t, GOAL_PLANNED + GOAL_ACTUAL):
+                    j += 1
+                    continue
+                if _is_stop(rows[j]) or header_at(rows, j) is not None or _header_token(rows[j]):
+                    break
+                texts.append((t, rows[j]))
+                out.consumed.add(id(rows[j]))
+                j += 1
+            actual_col = planned_col = None
+            if len(texts) > 1:
+                actual_col = cells[0]
+        elif planned_col is not None and k + 1 < len(rows):
             below = [c for c in rows[k + 1].nonempty() if not label_in(c.text, GOAL_BLOCK_LABELS)]
             texts = [(c.text, rows[k + 1]) for c in below]
             out.consumed.add(id(rows[k + 1]))
@@ -651,6 +791,7 @@ def read_form(doc_id: str, lines: list[Line]) -> FormRead:
         for r in rows[i : i + header.rows]:
             out.consumed.add(id(r))
         start = i + header.rows
+        rows = splice_stream(rows, start, header)
         if header.kind == "funds" and out.funds is None:
             i = read_funds(doc_id, rows, start, header, unit, out)
         elif header.kind == "indicators":

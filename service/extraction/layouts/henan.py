@@ -55,9 +55,9 @@ _PROBLEMS = re.compile(r"发现的主要问题|存在的问题|存在问题")
 
 
 def is_henan(lines: list[Line]) -> bool:
-    return any(l.kind == "text" and _TITLE.fullmatch(l.text) for l in lines) and any(
-        l.text.startswith("年度资金总额") for l in lines
-    )
+    from retrieval.segment import flattened_funds_row
+
+    return any(l.kind == "text" and _TITLE.fullmatch(l.text) for l in lines) and flattened_funds_row(lines)
 
 
 def _title_index(lines: list[Line]) -> int:

@@ -1,0 +1,138 @@
+"""Generated self-evaluation forms for the reader's generalisation benchmark (`jixiao eval forms`).
+
+    generate(out_dir, count=300, seed=2026, split="all", families=None, formats=None) -> manifest dict
+
+Deterministic from the seed: the same call writes the same bytes. Each form is one template family's layout
+of freshly drawn content (eval/forms/content.py), rendered in every format, with one gold file (the
+extraction the form was made from, and the findings its injected errors must raise). The families and their
+split are in families.py / families_heldout.py and SPLIT.md.
+"""
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from eval.forms.content import INJECTIONS, Content, inject, make_content
+from eval.forms.families import TUNING
+from eval.forms.families_heldout import HELDOUT
+from eval.forms.layout import FamilySpec, gold_record, layout
+from eval.forms.render import FLATTEN, FORMATS, SUFFIX, render
+
+FAMILIES: dict[str, tuple[FamilySpec, dict]] = {**TUNING, **HELDOUT}
+SPLIT_OF = {**{k: "tuning" for k in TUNING}, **{k: "heldout" for k in HELDOUT}}
+INJECT_SHARE = 0.4
+
+
+def families_for(split: str, names: list[str] | None = None) -> list[str]:
+    chosen = [k for k in FAMILIES if split == "all" or SPLIT_OF[k] == split]
+    if names:
+        unknown = set(names) - set(FAMILIES)
+        if unknown:
+            raise ValueError(f"unknown families: {', '.join(sorted(unknown))}; known: {', '.join(FAMILIES)}")
+        chosen = [k for k in chosen if k in names]
+    return chosen
+
+
+def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, dict, str]:
+    """(contents, injections, gold, flatten style) of form number `index`: a function of (seed, index, family)."""
+    spec, kwargs = FAMILIES[family]
+    rng = random.Random(f"{seed}:{index}:{family}")
+    multi = spec.kind == "project" and rng.random() < 0.25
+    has_note = any(f == "note" for f, _ in spec.indicators + spec.extra_cols)
+    n = rng.choice([2, 3]) if multi else 1
+    contents = []
+    names: set[str] = set()
+    for _ in range(n):
+        low = spec.problems and rng.random() < 0.15
+        for _attempt in range(10):
+            c = make_content(rng, low_rate=low, problems=spec.problems, level1_names=spec.level1_names,
+                             allow_miss=has_note,
+                             categories=spec.categories or kwargs.get("categories"),
+                             **{k: v for k, v in kwargs.items() if k != "categories"})
+            if (c.project if spec.kind == "project" else c.department) not in names:
+                break
+        names.add(c.project if spec.kind == "project" else c.department)
+        contents.append(c)
+    injections = []
+    if rng.random() < INJECT_SHARE:
+        target = contents[0]
+        wanted = rng.choice([1, 1, 2])
+        for name in rng.sample(INJECTIONS, len(INJECTIONS)):
+            if len(injections) >= wanted:
+                break
+            if injections and _conflicts(injections[0].name, name):
+                continue
+            inj = inject(target, name, rng, has_narrative=spec.narrative, has_problems_field=spec.problems,
+                         category_headers=spec.level1_points, has_note_column=has_note)
+            if inj is not None:
+                injections.append(inj)
+    sheets = layout(contents, spec, rng)
+    flatten = rng.choice(FLATTEN)
+    stem = f"{family}-{seed}-{index:04d}"
+    gold = _gold(stem, family, spec, contents, injections)
+    return contents, injections, {"sheets": sheets, "gold": gold}, flatten
+
+
+def _conflicts(a: str, b: str) -> bool:
+    """Two injections that change the same figures would blur which rule each must raise."""
+    groups = [{"rate_wrong", "exec_over", "exec_score_high", "exec_explain", "rows_mismatch", "narr_rate", "narr_amount"},
+              {"total_wrong", "grade_wrong", "narr_total", "narr_grade", "category_sum", "weight_l1", "quant_pos_full",
+               "quant_neg_full", "quant_eq_full", "deviation_missing", "exec_over", "exec_score_high", "exec_explain"}]
+    return any(a in g and b in g for g in groups)
+
+
+def _gold(stem: str, family: str, spec: FamilySpec, contents: list[Content], injections: list) -> dict:
+    records = [gold_record(c, spec) for c in contents]
+    units = []
+    for k, (c, rec) in enumerate(zip(contents, records)):
+        expected = []
+        if k == 0:
+            for inj in injections:
+                for rule_id, severity, why in inj.rules:
+                    if not any(e["rule_id"] == rule_id for e in expected):
+                        expected.append({"rule_id": rule_id, "severity": severity, "why": why})
+        units.append({"project": rec["project"], "expected": expected, "consistent": not expected})
+    extraction = {"projects": records, "departments": []} if spec.kind == "project" else \
+        {"projects": [], "departments": [{**r, "department": r["project"]} for r in records]}
+    return {
+        "stem": stem, "family": family, "split": SPLIT_OF[family], "format_independent": True,
+        "extraction": extraction,
+        "findings": {"stem": stem, "method": "generated: expected findings are the injected errors' consequences, "
+                     "decided from docs/RULEBOOK.md formulas by eval/forms/content.py (not by service/checks)",
+                     "units": units},
+        "injected": [i.name for i in injections],
+    }
+
+
+def generate(out_dir: str | Path, count: int = 300, seed: int = 2026, split: str = "all",
+             families: list[str] | None = None, formats: list[str] | None = None) -> dict:
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "gold").mkdir(exist_ok=True)
+    names = families_for(split, families)
+    fmts = list(formats or FORMATS)
+    manifest = {"seed": seed, "count": count, "split": split, "families": names, "formats": fmts, "forms": []}
+    for i in range(count):
+        family = names[i % len(names)]
+        _, injections, made, flatten = make_form(i, seed, family)
+        gold = made["gold"]
+        stem = gold["stem"]
+        (out / "gold" / f"{stem}.json").write_text(json.dumps(gold, ensure_ascii=False, indent=1), encoding="utf-8")
+        files = []
+        for fmt in fmts:
+            rel = Path(family) / f"{stem}-{fmt}{SUFFIX[fmt]}"
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(render(made["sheets"], fmt, flatten))
+            files.append({"format": fmt, "path": rel.as_posix(), **({"flatten": flatten} if fmt == "txt" else {})})
+        manifest["forms"].append({"stem": stem, "family": family, "split": SPLIT_OF[family],
+                                  "gold": f"gold/{stem}.json", "injected": gold["injected"], "files": files})
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+    return manifest
+
+
+TUNING_FAMILIES = list(TUNING)
+HELDOUT_FAMILIES = list(HELDOUT)
+
+__all__ = ["FAMILIES", "FORMATS", "HELDOUT_FAMILIES", "SPLIT_OF", "TUNING_FAMILIES", "families_for", "generate",
+           "make_form"]
