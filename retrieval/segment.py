@@ -315,6 +315,19 @@ _LEGACY = {"henan", "zhongyuan", "hebei", "narrative"}
 _LEGACY_HEAD = 8  # a legacy anchor's own 项目名称 line sits within its first lines
 
 
+def _report_before(lines: list[Line], i: int, floor: int, name: str) -> int:
+    """Where a form's unit starts: at its title, or earlier when the prose right above the title is that
+    form's own report (it names the project): in a file of several reports each report precedes its table."""
+    if not name:
+        return i
+    back = i
+    while back - 1 > floor and lines[back - 1].kind == "text":
+        back -= 1
+    if back < i and light_key(name) in light_key(join_broken([ln.text for ln in lines[back:i]])):
+        return back
+    return i
+
+
 def plan(doc: LoadedDocument) -> list[Span]:
     lines = flat_lines(doc)
     n = len(lines)
@@ -362,7 +375,8 @@ def plan(doc: LoadedDocument) -> list[Span]:
             start = form_start(lines, i)
             if start is not None:
                 kind, name, covers = start
-                cut(i, kind, name or _title_of(lines, i, n), name or None, "form")
+                cut(_report_before(lines, i, cur.start, name), kind, name or _title_of(lines, i, n), name or None,
+                    "form")
                 i += covers
                 continue
         cell = first_cell(line).strip()

@@ -388,7 +388,8 @@ def inject(c: Content, name: str, rng: random.Random, *, has_narrative: bool, ha
         s.initial = s.initial + delta
         return Injection(name, [("R-EXEC-ROWS", "error", "资金来源各行之和不等于年度资金总额")])
     if name == "exec_score_high":
-        if c.exec_weight is None or c.rate >= 99:
+        # beyond the rulebook's tolerance: a whole-number score may round by half a point (R-EXEC-SCORE)
+        if c.exec_weight is None or c.exec_weight * (D100 - c.rate) / D100 <= Decimal("0.6"):
             return None
         c.exec_score = c.exec_weight
         _regrade(c)
@@ -435,7 +436,10 @@ def inject(c: Content, name: str, rng: random.Random, *, has_narrative: bool, ha
         ind = rng.choice(cands)
         ind.actual_words = rng.choice(["部分完成", "未完成", "基本未实现"])
         ind.score, ind.note = ind.weight, rng.choice(NOTES)
-        return Injection(name, [("R-QUAL", "error", f"{ind.name}实际为“{ind.actual_words}”却得满分")])
+        rules = [("R-QUAL", "error", f"{ind.name}实际为“{ind.actual_words}”却得满分")]
+        if not has_note_column:  # the reason has nowhere to go
+            rules.append(("R-DEVIATION", "warning", f"{ind.name}未达目标，无处说明偏差原因"))
+        return Injection(name, rules)
     if name == "deviation_missing":
         if not has_note_column:
             return None
@@ -480,9 +484,9 @@ def inject(c: Content, name: str, rng: random.Random, *, has_narrative: bool, ha
             return None
         true = c.total
         delta = Decimal(rng.choice([2, 3, 4, -2, -3, -5]))
-        c.total = min(D100, true + delta)
-        if c.total == true:
-            return None
+        if true + delta > D100:
+            delta = -delta  # never above 100, and never within a whole point of the true total
+        c.total = true + delta
         rules = [("R-TOTAL", "error", f"总分填{fmt(c.total)}，各项得分合计{fmt(true)}")]
         if band(c.total) != c.grade:
             rules.append(("R-GRADE", "error", f"总分{fmt(c.total)}对应等级{band(c.total)}，填报{c.grade}"))

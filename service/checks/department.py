@@ -106,7 +106,9 @@ def check_dept_total(dep: DepartmentEvaluation, dctx: DocContext) -> list[Findin
                       f"部门整体得分表权重合计{fmt(sum(weights, D0), None)}，不等于100。",
                       f"The department score table's weights sum to {fmt(sum(weights, D0), None)}, not 100.",
                       "dept-score-table", fmt(sum(weights, D0), None), "100", list(dep.score_rows)))
-    if dep.reported_grade is not None and rep is not None and rep.value is not None:
+    # a department-wide form read as a form is checked by the project rules (R-GRADE, R-TOTAL …): its grade
+    # is not reported a second time here
+    if dep.reported_grade is not None and rep is not None and rep.value is not None and not dep.indicators:
         g = normalize_grade(dep.reported_grade.text)
         if g and g != grade_of(rep.value):
             out.append(_f(dep, "R-DEPT-TOTAL", "error",

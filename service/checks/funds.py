@@ -182,6 +182,14 @@ def check_exec_score(ctx: UnitContext) -> list[Finding]:
         score_refs = list(scored)
     capped_lo = min(rate.low, D100) / D100
     capped_hi = min(rate.high, D100) / D100
+    rep_rate = unit.funds.reported_rate
+    if rep_rate is not None and rep_rate.value is not None:
+        # a score computed from the printed rate (92.05% × 10 = 9.205 → 9.21) is as right as one from the
+        # amounts, as long as the printed rate itself is right to its last digit
+        hu = half_unit(rep_rate.raw if "%" in (rep_rate.raw or "") else None, rep_rate.value)
+        if rate.low - hu <= rep_rate.value <= rate.high + hu:
+            capped_lo = min(capped_lo, min(rep_rate.value - hu, D100) / D100)
+            capped_hi = max(capped_hi, min(rep_rate.value + hu, D100) / D100)
     expected = weight * min(rate.value, D100) / D100
     places = decimals_of(score_raw, score)
     cmp = compare(score, expected, half_unit(score_raw, score), places=places,

@@ -322,8 +322,11 @@ def check_full_but_deducted(ctx: UnitContext) -> list[Finding]:
 
 
 def _has_deviation_column(ctx: UnitContext) -> bool:
-    return ctx.scheme.family in ("henan", "zhongyuan", "weights") and any(
-        i.weight is not None for i in ctx.unit.indicators)
+    """Whether reasons are given row by row: the scheme's forms carry a 偏差原因 column, or this form's rows
+    carry reasons (whatever its scheme: a form with category weights in its headers can have the column too)."""
+    inds = ctx.unit.indicators
+    return (ctx.scheme.family in ("henan", "zhongyuan", "weights") and any(i.weight is not None for i in inds)) \
+        or any(not is_empty_explanation(i.deviation_note) for i in inds)
 
 
 def check_deviation(ctx: UnitContext) -> list[Finding]:

@@ -41,6 +41,7 @@ from service.extraction.vocabulary import (
     GOAL_PLANNED,
     GRADE_LABELS,
     GROUP_HEADERS,
+    LEVEL2_NAMES,
     IMPLEMENTER_LABELS,
     INDICATOR_BLOCK_LABELS,
     PROJECT_LABELS,
@@ -147,13 +148,15 @@ def rate_figure(text: str, ref: SourceRef, percent_header: bool, budget: Decimal
     if "%" in raw or "％" in raw or percent_header:
         return Figure(raw=raw, value=value, unit="%", ref=ref)
     real = executed / budget * 100 if budget and executed is not None and budget > 0 else None
-    if real is not None:
-        # a fraction (0.958, or 1.0531 when over budget) or a percentage (95.8): whichever the amounts say
-        if abs(real - value * 100) < abs(real - value):
-            value = value * 100
-    elif value <= Decimal("1.5"):
-        value = value * 100
-    return Figure(raw=raw, value=value.normalize() if value == value.to_integral() else value, unit="%", ref=ref)
+    fraction = abs(real - value * 100) < abs(real - value) if real is not None else value <= Decimal("1.5")
+    if fraction:
+        # a fraction (0.958, or 1.0531 when over budget): the figure is kept in percent, and so is its raw text
+        # (the citation's quote keeps the cell as printed), so that its precision reads in percent too:
+        # 0.982 is 98.2%, good to a tenth of a percent
+        places = max(0, -value.as_tuple().exponent - 2)
+        value = (value * 100).quantize(Decimal(1).scaleb(-places))
+        return Figure(raw=f"{value}%", value=value, unit="%", ref=ref)
+    return Figure(raw=raw, value=value, unit="%", ref=ref)
 
 
 # --- headers ----------------------------------------------------------------------------------------------
@@ -300,13 +303,15 @@ def _fits(cell: str, f: str) -> float:
     if f == "level1":
         return 3.0 if is_level1(t) else 0.0
     if f == "level2":  # 成本指标 is a first-level name in some templates and a second-level one in others
-        if is_level2(t):
+        if t in LEVEL2_NAMES:
             return 1.5 if is_level1(t) else 2.5
+        if is_level2(t):  # by its ending only (…满意度, …效益): an indicator's own name can end so too
+            return 1.2
         return 0.8 if len(t) <= 8 and not re.search(r"\d", t) else 0.0  # an unfamiliar short group name
     if f == "level3":
-        return 1.0 if not is_number(t) else 0.2
+        return 0.0 if _VALUE_LIKE.match(t) else (1.0 if not is_number(t) else 0.2)
     if f in ("target", "actual"):
-        return 1.0
+        return 1.5 if _VALUE_LIKE.match(t) else 1.0
     if f == "other":
         return 0.4
     if f == "label":  # the row label left of a funds table's figures (年度资金总额, 其中：财政拨款 …)
@@ -316,6 +321,16 @@ def _fits(cell: str, f: str) -> float:
     return 0.3
 
 
+# a cell that reads as a value, never as an indicator's name: an operator first, or a number with its unit
+_VALUE_LIKE = re.compile(rf"^\s*(?:[≥≤≧≦<>=＝﹦]|(?:{NUMBER_RE})\s*(?:%|％|[\u4e00-\u9fff]{{1,3}}(?:/[\u4e00-\u9fff]{{1,2}})?)?$)")
+# what leaving a column empty costs: an indicator row without its third-level name is unlikely
+_SKIP = {"level3": 2.0}
+
+
+def _skip(f: str) -> float:
+    return _SKIP.get(f, 0.01)
+
+
 def align(cells: list[str], fields: list[str]) -> dict[int, int]:
     """Cell index → column index, order kept, every cell placed, columns may stay empty: the assignment
     that fits best (ties go to earlier columns)."""
@@ -323,11 +338,12 @@ def align(cells: list[str], fields: list[str]) -> dict[int, int]:
     neg = float("-inf")
     best = [[neg] * (m + 1) for _ in range(n + 1)]
     back: list[list[tuple[int, int] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
-    for j in range(m + 1):
-        best[0][j] = -0.01 * j
+    best[0][0] = 0.0
+    for j in range(1, m + 1):
+        best[0][j] = best[0][j - 1] - _skip(fields[j - 1])
     for i in range(1, n + 1):
         for j in range(1, m + 1):
-            skip = best[i][j - 1] - 0.01
+            skip = best[i][j - 1] - _skip(fields[j - 1])
             fit = _fits(cells[i - 1], fields[j - 1])
             take = best[i - 1][j - 1] + fit - 0.001 * j if fit > 0 and best[i - 1][j - 1] > neg else neg
             if take >= skip:
@@ -362,9 +378,12 @@ def align_stream(tokens: list[str], fields: list[str]) -> list[dict[int, int]]:
     fit = [[_fits(t, f) for f in fields] for t in tokens]
     best = [[neg] * m for _ in range(n)]
     back: list[list[int]] = [[-1] * m for _ in range(n)]
+    lead = [0.0] * (m + 1)  # cost of leaving columns 0..j-1 empty at a row's start
+    for j in range(1, m + 1):
+        lead[j] = lead[j - 1] + _skip(fields[j - 1])
     for j in range(m):
         if fit[0][j] > 0:
-            best[0][j] = fit[0][j] - 0.01 * j
+            best[0][j] = fit[0][j] - lead[j]
     for i in range(1, n):
         for j in range(m):
             if fit[i][j] <= 0:
@@ -372,7 +391,7 @@ def align_stream(tokens: list[str], fields: list[str]) -> list[dict[int, int]]:
             for jp in range(m):
                 if best[i - 1][jp] == neg:
                     continue
-                step = -0.01 * (j - jp - 1) if j > jp else -ROW_PENALTY - 0.01 * j
+                step = -(lead[j] - lead[jp + 1]) if j > jp else -ROW_PENALTY - lead[j]
                 v = best[i - 1][jp] + fit[i][j] + step
                 if v > best[i][j]:
                     best[i][j], back[i][j] = v, jp
@@ -415,7 +434,8 @@ def splice_stream(rows: list[GRow], start: int, header: Header) -> list[GRow]:
                 total.append(rows[j])
                 j += 1
             break
-        toks.append(row)
+        if not is_placeholder(text):  # 指标1： / …… left from the template: no cell of any row
+            toks.append(row)
         j += 1
     if len(toks) < 2 and not total:
         return rows
@@ -683,6 +703,14 @@ def read_indicators(doc_id: str, rows: list[GRow], start: int, header: Header, o
 
 def _read_total_row(doc_id: str, row: GRow, header: Header, out: FormRead) -> None:
     values, _ = row_values(row, header)
+    if not (header.positional and row.positional):
+        # flattened: the row's figures fill the header's score columns in order (分值 100, then the total)
+        nums = [c for c in row.nonempty() if is_number(c.text)]
+        cols = [c.field for c in header.columns if c.field in ("weight", "score", "review_score")]
+        if len(nums) == 1 and "score" in cols:
+            values = {"score": nums[0]}
+        elif nums:
+            values = dict(zip(cols, nums))
     score = values.get("score")
     ref_cell = None
     if score is not None and is_number(score.text):
@@ -701,6 +729,9 @@ def _read_total_row(doc_id: str, row: GRow, header: Header, out: FormRead) -> No
         g = grade_of(c.text)
         if g and out.grade is None:
             out.grade = TextField(text=g, ref=_cref(doc_id, row, c))
+
+
+_PROBLEMS_LABEL = re.compile(r"存在(?:的)?问题|问题及(?:改进|整改)|整改措施|改进措施")
 
 
 def _labels(doc_id: str, rows: list[GRow], out: FormRead) -> None:
@@ -733,6 +764,12 @@ def _labels(doc_id: str, rows: list[GRow], out: FormRead) -> None:
                 if value:
                     out.labels[name] = (value, line_ref(doc_id, value_row.line, value))
                     break
+            if "problems" not in out.labels and _PROBLEMS_LABEL.search(text) and len(text) <= 30:
+                value, value_row = (cells[k + 1].text.strip(), row) if k + 1 < len(cells) else ("", row)
+                if not value and len(cells) == 1 and r + 1 < len(rows) and _token(rows[r + 1]):
+                    value, value_row = rows[r + 1].cells[0].text.strip(), rows[r + 1]
+                if value:
+                    out.labels["problems"] = (value, line_ref(doc_id, value_row.line, value))
 
 
 def _header_token(row: GRow) -> bool:
@@ -823,7 +860,9 @@ def read_form(doc_id: str, lines: list[Line]) -> FormRead:
 
 def _prose(doc_id: str, lines: list[Line], out: FormRead):
     """Lines that are prose, not table rows nor label pairs: the report around the form."""
-    return [ln for ln in lines if ln.kind == "text" and len(ln.text) > 12 and not re.match(r"^\S{2,8}[:：]", ln.text)]
+    from service.extraction.form_grid import kv_cells
+
+    return [ln for ln in lines if ln.kind == "text" and len(ln.text) > 12 and kv_cells(ln.text) is None]
 
 
 def to_project(doc_id: str, unit_id: str, lines: list[Line], form: FormRead, name: str | None = None,
@@ -844,6 +883,8 @@ def to_project(doc_id: str, unit_id: str, lines: list[Line], form: FormRead, nam
         year=form.year, funds=form.funds or Funds(), indicators=form.indicators,
         category_weights=form.category_weights, reported_total=total, reported_grade=grade,
         goals=form.goals, goal_completion=form.completion, narrative_claims=claims_in(ps),
+        stated_problems=TextField(text=form.labels["problems"][0], ref=form.labels["problems"][1])
+        if "problems" in form.labels else None,
         ref=lines_ref(doc_id, lines[:1]),
         stamp=ExtractionStamp(backend="rules", layout=LAYOUT, settings_hash=settings_hash),
     )
