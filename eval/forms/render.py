@@ -156,10 +156,19 @@ def _col_widths(sh: Sheet, avail: float) -> list[float]:
         for c, cell in enumerate(row):
             if cell is None or (r, c) in spanning:
                 continue
-            w = min(140.0, stringWidth(Sheet.text(cell), FONT, 8) + 8)
+            w = min(160.0, stringWidth(Sheet.text(cell), FONT, 8) + 14)
             need[c] = max(need[c], w)
-    total = sum(need)
-    return [w * avail / total for w in need]
+    # as a person would set them: narrow columns (figures, short words) keep their width, wide text columns
+    # give up room and wrap
+    while sum(need) > avail:
+        wide = [k for k, w in enumerate(need) if w > 60]
+        if not wide:
+            return [w * avail / sum(need) for w in need]
+        excess = sum(need) - avail
+        cut = min(excess / len(wide), min(need[k] for k in wide) - 59)
+        for k in wide:
+            need[k] -= cut
+    return need
 
 
 def text(sheets: list[Sheet], style: str) -> bytes:

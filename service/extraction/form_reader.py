@@ -426,7 +426,7 @@ def splice_stream(rows: list[GRow], start: int, header: Header) -> list[GRow]:
         text = row.cells[0].text.strip()
         if _is_stop(row) or header_at(rows, j) is not None or label_in(text, GRADE_LABELS):
             break
-        if _total_row(row):  # the total row: its label and the figures and grade after it
+        if header.kind == "indicators" and _total_row(row):  # the total row: label, figures, grade
             total = [row]
             j += 1
             while j < len(rows) and _token(rows[j]) and len(total) < 4 and (
