@@ -118,7 +118,7 @@ def score_form(stem: str, family: str, fmt: str, split: str, gold: dict, pred_sh
     res.rows = Tally(doc.rows.tp, doc.rows.tp + doc.rows.fn)
     for c in doc.fields.values():
         res.fields.merge(Tally(c.tp, c.tp + c.fn))
-    res.misses.extend(m for m in doc.misses if m.get("field") == "indicator_row")
+    res.misses.extend(m for m in doc.misses if str(m.get("field", "")).startswith(("indicator", "funds.sources")))
     fs = score_findings(gold.get("findings") or {"units": []}, findings)
     res.checks_tp, res.checks_fp, res.checks_fn = len(fs.tp), len(fs.fp), len(fs.fn)
     res.misses.extend({"field": "finding_fp", "where": p, "rule": r, "message": m} for p, r, m in fs.fp)

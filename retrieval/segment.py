@@ -320,8 +320,11 @@ def _report_before(lines: list[Line], i: int, floor: int, name: str) -> int:
     form's own report (it names the project): in a file of several reports each report precedes its table."""
     if not name:
         return i
+    def prose(ln: Line) -> bool:  # a paragraph typed into one cell of a sheet counts as prose
+        return ln.kind == "text" or len([c for c in ln.cells or [] if c.strip()]) == 1
+
     back = i
-    while back - 1 > floor and lines[back - 1].kind == "text":
+    while back - 1 > floor and prose(lines[back - 1]):
         back -= 1
     if back < i and light_key(name) in light_key(join_broken([ln.text for ln in lines[back:i]])):
         return back

@@ -350,6 +350,7 @@ def gold_record(c: Content, spec: FamilySpec) -> dict:
                 "reported_rate": num(q2(s.executed / s.adjusted * 100)) if spec.source_rates and s.adjusted else None,
             })
     indicators = []
+    has_note = any(f == "note" for f, _ in spec.indicators + spec.extra_cols)
     for ind in c.indicators:
         target = ind.target_text if ind.sense != "qual" else ind.words
         if (spec.split_target or spec.direction) and ind.sense != "qual" and not ind.op:
@@ -357,7 +358,7 @@ def gold_record(c: Content, spec: FamilySpec) -> dict:
         indicators.append({
             "level1": ind.level1, "level2": ind.level2, "level3": ind.name, "target": target,
             "actual": ind.actual_text, "weight": num(ind.weight), "score": num(ind.score),
-            "deviation_note": ind.note,
+            "deviation_note": ind.note if has_note else None,
         })
     rec = {
         "project": c.project if spec.kind == "project" else c.department,

@@ -57,6 +57,8 @@ def xlsx(sheets: list[Sheet]) -> bytes:
                             target.number_format = "0.00%"
                 else:
                     target.value = str(cell)
+                    if target.value.startswith("="):
+                        target.data_type = "s"  # typed as text ('=0起), not a formula
         for r1, c1, r2, c2 in sh.merges:
             ws.merge_cells(start_row=r0 + r1, start_column=c1 + 1, end_row=r0 + r2, end_column=c2 + 1)
     buf = io.BytesIO()

@@ -52,14 +52,20 @@ _KV_LABELS = sorted({*PROJECT_LABELS, *DEPARTMENT_LABELS, *IMPLEMENTER_LABELS, *
                      *GRADE_LABELS, "联系人", "联系电话", "填报人", "填表人", "填报日期", "单位负责人", "财务负责人"},
                     key=len, reverse=True)
 _KV = re.compile(r"(?P<label>" + "|".join(re.escape(x) for x in _KV_LABELS) + r")\s*[:：]\s*")
+# a total or a grade right after its label, the space between them lost (`评价等级优秀`, `自评总分 95.5`)
+_KV_SPACED = re.compile(r"^(?P<label>" + "|".join(re.escape(x) for x in sorted({*TOTAL_SCORE_LABELS, *GRADE_LABELS},
+                                                                                key=len, reverse=True))
+                        + r") ?(?P<value>\d{1,3}(?:\.\d{1,2})?|优秀|良好|中等|较差|合格|不合格|优|良|中|差)$")
 
 
 def kv_cells(text: str) -> list[str] | None:
     """`项目名称：X 主管部门：Y` → [项目名称, X, 主管部门, Y]; None when the line holds no `label：` pair at
-    its start. A colon is required: prose mentions these words too."""
+    its start. A colon is required (prose mentions these words too), except for a line that is only a total
+    or grade label and its value (`评价等级优秀`, a two-cell row flattened to text)."""
     matches = list(_KV.finditer(text))
     if not matches or matches[0].start() != 0:
-        return None
+        m = _KV_SPACED.match(text.strip())
+        return [m.group("label"), m.group("value")] if m else None
     out: list[str] = []
     for k, m in enumerate(matches):
         end = matches[k + 1].start() if k + 1 < len(matches) else len(text)

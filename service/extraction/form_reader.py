@@ -29,9 +29,9 @@ from decimal import Decimal, InvalidOperation
 
 from retrieval.types import Line
 from service.extraction.form_grid import GCell, GRow, grid_rows
-from service.extraction.prose import canonical_grade, claims_in, find_grade, find_total, prose_stream
-from service.extraction.spans import line_ref, lines_ref
-from service.extraction.targets import NUMBER_RE, parse_target
+from service.extraction.prose import canonical_grade, claims_in, find_grade, find_total
+from service.extraction.spans import Stream, line_ref, lines_ref
+from service.extraction.targets import NUMBER_RE, UNIT_RE, parse_target
 from service.extraction.vocabulary import (
     DEPARTMENT_LABELS,
     FUNDS_BLOCK_LABELS,
@@ -294,10 +294,12 @@ def _fits(cell: str, f: str) -> float:
     if f in NUMERIC_FIELDS:
         return 2.0 if is_number(t) or t in ("—", "-", "/") else 0.0
     if f in ("op", "direction"):
-        # 指标性质 holds an operator in some templates and 正向/反向 in others; 指标方向 likewise
-        return 2.5 if operator_of(t) or t in _SENSE else 0.0
+        # 指标性质 holds an operator in some templates and 正向/反向 (or 定性/定量) in others; 指标方向 likewise
+        return 2.5 if operator_of(t) or t in _SENSE or t in ("定性", "定量") else 0.0
     if f == "target_unit":
-        return 1.5 if t and len(t) <= 5 and not re.search(r"\d", t) and not is_level2(t) else 0.0
+        if re.fullmatch(UNIT_RE, t):
+            return 2.0
+        return 0.3 if t and len(t) <= 3 and not re.search(r"\d", t) else 0.0
     if f == "core":
         return 2.0 if t in ("是", "否", "√", "核心", "非核心") else 0.0
     if f == "level1":
@@ -732,6 +734,8 @@ def _read_total_row(doc_id: str, row: GRow, header: Header, out: FormRead) -> No
 
 
 _PROBLEMS_LABEL = re.compile(r"存在(?:的)?问题|问题及(?:改进|整改)|整改措施|改进措施")
+_PROBLEMS_LEAD = re.compile(r"^(?:[一二三四五六七八九十]+、)?存在(?:的)?问题(?:[及和、,]?(?:原因|改进措施|整改措施|"
+                            r"下一步(?:改进|整改)措施))*[:：]?")
 
 
 def _labels(doc_id: str, rows: list[GRow], out: FormRead) -> None:
@@ -764,6 +768,11 @@ def _labels(doc_id: str, rows: list[GRow], out: FormRead) -> None:
                 if value:
                     out.labels[name] = (value, line_ref(doc_id, value_row.line, value))
                     break
+            if "problems" not in out.labels and len(cells) == 1 and row.line.kind == "text":
+                m = _PROBLEMS_LEAD.match(text)  # label and text run together on one line
+                if m and len(text) - m.end() > 4:
+                    value = text[m.end():].strip()
+                    out.labels["problems"] = (value, line_ref(doc_id, row.line, value))
             if "problems" not in out.labels and _PROBLEMS_LABEL.search(text) and len(text) <= 30:
                 value, value_row = (cells[k + 1].text.strip(), row) if k + 1 < len(cells) else ("", row)
                 if not value and len(cells) == 1 and r + 1 < len(rows) and _token(rows[r + 1]):
@@ -838,7 +847,8 @@ def read_form(doc_id: str, lines: list[Line]) -> FormRead:
         i = max(i, start)
     _goals(doc_id, rows, out)
     _labels(doc_id, rows, out)
-    for ln in lines[:8]:
+    # the year the title states (（2023年度）, 2023年度项目支出绩效自评表); a report above the form may come first
+    for ln in sorted(lines[:30], key=lambda x: "年度" not in x.text):
         m = _YEAR.search(ln.text)
         if m and ("年度" in ln.text or len(ln.text) <= 40):
             out.year = int(m.group(1))
@@ -862,13 +872,19 @@ def _prose(doc_id: str, lines: list[Line], out: FormRead):
     """Lines that are prose, not table rows nor label pairs: the report around the form."""
     from service.extraction.form_grid import kv_cells
 
-    return [ln for ln in lines if ln.kind == "text" and len(ln.text) > 12 and kv_cells(ln.text) is None]
+    def prose(ln: Line) -> bool:
+        if ln.kind == "row":  # a paragraph typed into one cell of a sheet is prose too
+            cells = [c for c in ln.cells or [] if c.strip()]
+            return len(cells) == 1 and len(cells[0]) > 12 and kv_cells(cells[0]) is None
+        return len(ln.text) > 12 and kv_cells(ln.text) is None
+
+    return [ln for ln in lines if prose(ln)]
 
 
 def to_project(doc_id: str, unit_id: str, lines: list[Line], form: FormRead, name: str | None = None,
                settings_hash: str | None = None) -> ProjectEvaluation:
     prose = _prose(doc_id, lines, form)
-    ps = prose_stream(doc_id, prose)
+    ps = Stream(doc_id, prose)
     grade = form.grade
     if grade is None and (g := find_grade(ps)):
         grade = TextField(text=canonical_grade(g[0]) or g[0], ref=ps.ref(g[1], g[2]))
@@ -893,7 +909,7 @@ def to_project(doc_id: str, unit_id: str, lines: list[Line], form: FormRead, nam
 def to_department(doc_id: str, unit_id: str, lines: list[Line], form: FormRead,
                   settings_hash: str | None = None) -> DepartmentEvaluation:
     prose = _prose(doc_id, lines, form)
-    ps = prose_stream(doc_id, prose)
+    ps = Stream(doc_id, prose)
     grade = form.grade
     if grade is None and (g := find_grade(ps)):
         grade = TextField(text=canonical_grade(g[0]) or g[0], ref=ps.ref(g[1], g[2]))
