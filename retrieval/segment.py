@@ -197,7 +197,7 @@ _FORM_TITLE = re.compile(
 _DEPT_FORM = re.compile(r"部门整体|整体支出|部门\(单位\)整体|单位整体")
 
 
-def _label_value(line: Line, labels: tuple[str, ...]) -> str | None:
+def _label_value(line: Line, labels: tuple[str, ...], nxt: Line | None = None) -> str | None:
     """The value of a `label` cell (the next non-empty cell) or a `label：value` line, when `line` has one."""
     from service.extraction.form_grid import kv_cells
     from service.extraction.vocabulary import classify_header, label_in
@@ -216,6 +216,8 @@ def _label_value(line: Line, labels: tuple[str, ...]) -> str | None:
     kv = kv_cells(line.text)
     if kv and label_in(kv[0], labels):
         return kv[1]
+    if label_in(line.text, labels) and nxt is not None and nxt.kind == "text":
+        return nxt.text.strip()  # a table copied one cell per line: the value is the next line
     return None
 
 
@@ -232,10 +234,11 @@ def form_start(lines: list[Line], i: int) -> tuple[UnitKind, str, int] | None:
             and numbering_rank(text) is None and _FORM_TITLE.match(re.sub(r"\s+", "", text)):
         dept = bool(_DEPT_FORM.search(text))
         for j in range(i + 1, min(i + 8, len(lines))):
-            name = _label_value(lines[j], PROJECT_LABELS)
+            nxt = lines[j + 1] if j + 1 < len(lines) else None
+            name = _label_value(lines[j], PROJECT_LABELS, nxt)
             if name is not None and not dept:
                 return "project", name, j - i + 1
-            name = _label_value(lines[j], dept_labels + DEPARTMENT_LABELS[:3])
+            name = _label_value(lines[j], dept_labels + DEPARTMENT_LABELS[:3], nxt)
             if name is not None and dept:
                 return "department", name, j - i + 1
         return ("department" if dept else "project"), "", 1
@@ -315,20 +318,28 @@ _LEGACY = {"henan", "zhongyuan", "hebei", "narrative"}
 _LEGACY_HEAD = 8  # a legacy anchor's own 项目名称 line sits within its first lines
 
 
+_TOKEN = re.compile(r"[\d.,%]+|[—\-/]+|优秀|良好|中等|较差|合格|不合格|优|良|中|差")
+
+
 def _report_before(lines: list[Line], i: int, floor: int, name: str) -> int:
     """Where a form's unit starts: at its title, or earlier when the prose right above the title is that
     form's own report (it names the project): in a file of several reports each report precedes its table."""
     if not name:
         return i
     def prose(ln: Line) -> bool:  # a paragraph typed into one cell of a sheet counts as prose
+        text = ln.text.strip()
+        if _TOKEN.fullmatch(text):  # a figure or a grade: the previous form's last cells, copied one per line
+            return False
         return ln.kind == "text" or len([c for c in ln.cells or [] if c.strip()]) == 1
 
+    key = light_key(name)
+    start = i
     back = i
-    while back - 1 > floor and prose(lines[back - 1]):
+    while back - 1 > floor and i - back < 40 and prose(lines[back - 1]):
         back -= 1
-    if back < i and light_key(name) in light_key(join_broken([ln.text for ln in lines[back:i]])):
-        return back
-    return i
+        if key in light_key(lines[back].text):
+            start = back  # the earliest line of the block that names the form's project
+    return start
 
 
 def plan(doc: LoadedDocument) -> list[Span]:

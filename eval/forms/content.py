@@ -470,13 +470,18 @@ def inject(c: Content, name: str, rng: random.Random, *, has_narrative: bool, ha
         _regrade(c)
         return Injection(name, [("R-WEIGHT-L1", "warning", "指标分值合计不为100")])
     if name == "category_sum":
-        if not category_headers or c.total is None or c.total + 5 > 100:
+        if not category_headers or c.total is None:
             return None
-        cands = [i for i in c.indicators if i.level1 == c.indicators[0].level1 and i.met and i.weight]
+        cat = c.indicators[0].level1
+        cands = [i for i in c.indicators if i.level1 == cat and i.met and i.weight]
         if not cands:
             return None
         ind = cands[0]
-        ind.score += 5  # above the row's own weight too, so that the category sum exceeds its heading
+        rows_sum = sum((i.score for i in c.indicators if i.level1 == cat), D0)
+        delta = c.category_weights[cat] - rows_sum + Decimal(rng.randrange(2, 5))
+        if c.total + delta > 100:
+            return None
+        ind.score += delta  # the row's score above its weight, the category's sum above its heading
         _regrade(c)
         return Injection(name, [("R-CATEGORY-SUM", "warning", f"{ind.level1}得分合计超过其分值")])
     if name == "total_wrong":

@@ -78,7 +78,11 @@ def category_of(ind: Indicator) -> str | None:
     lost heading shows up in R-CATEGORY-SUM / R-WEIGHT-L1."""
     l1 = category_of_label(ind.level1)
     if l1 is None:
-        return category_of_level2(ind) or category_of_label(ind.level3)
+        fallback = category_of_level2(ind) or category_of_label(ind.level3)
+        if fallback is None and (ind.level1 or "").strip():
+            # a heading of its own (项目决策 / 项目管理 / 项目绩效 in a three-block form) is its own category
+            return strip_weight_suffix(ind.level1).strip()
+        return fallback
     return l1
 
 
