@@ -64,7 +64,8 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
             if injections and _conflicts(injections[0].name, name):
                 continue
             inj = inject(target, name, rng, has_narrative=spec.narrative, has_problems_field=spec.problems,
-                         category_headers=spec.level1_points, has_note_column=has_note)
+                         category_headers=spec.level1_points, has_note_column=has_note,
+                         has_funds=spec.funds is not None)
             if inj is not None:
                 injections.append(inj)
     sheets = layout(contents, spec, rng)

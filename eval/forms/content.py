@@ -350,9 +350,15 @@ def _regrade(c: Content) -> None:
     c.grade = band(c.total)
 
 
+FUNDS_INJECTIONS = {"rate_wrong", "exec_over", "rows_mismatch", "exec_score_high", "exec_explain", "narr_rate",
+                    "narr_amount", "unit_magnitude"}
+
+
 def inject(c: Content, name: str, rng: random.Random, *, has_narrative: bool, has_problems_field: bool,
-           category_headers: bool, has_note_column: bool = True) -> Injection | None:
+           category_headers: bool, has_note_column: bool = True, has_funds: bool = True) -> Injection | None:
     """Change the content so that one error is in it; None when this content cannot carry that error."""
+    if name in FUNDS_INJECTIONS and not has_funds:
+        return None  # the form prints no funds block: an error there would be invisible
     quant = [i for i in c.indicators if i.sense in ("pos", "neg", "eq") and i.met and i.weight]
     if name == "rate_wrong":
         if c.exec_weight is None and c.kind != "project" or c.rate < 90:

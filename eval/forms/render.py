@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import zipfile
 from pathlib import Path
 
@@ -26,7 +27,10 @@ def _fixed_zip(data: bytes) -> bytes:
             fixed = zipfile.ZipInfo(info.filename, date_time=FIXED.timetuple()[:6])
             fixed.compress_type = zipfile.ZIP_DEFLATED
             fixed.external_attr = info.external_attr
-            dst.writestr(fixed, src.read(info.filename))
+            data = src.read(info.filename)
+            if info.filename == "docProps/core.xml":  # openpyxl stamps the save time whatever was set
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>2024-01-01T00:00:00Z", data)
+            dst.writestr(fixed, data)
     return out.getvalue()
 
 
@@ -81,15 +85,42 @@ def docx(sheets: list[Sheet]) -> bytes:
         t.style = "Table Grid"
         covered = {(r, c) for r1, c1, r2, c2 in sh.merges for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
                    if (r, c) != (r1, c1)}
-        for r, row in enumerate(sh.rows):
+        # python-docx's table.cell(r, c) rebuilds the whole grid on every call: take each row's cells once
+        for r, (row, tr) in enumerate(zip(sh.rows, t.rows)):
+            cells = tr.cells
             for c, cell in enumerate(row):
                 if (r, c) not in covered and cell is not None:
-                    t.cell(r, c).text = Sheet.text(cell)
-        for r1, c1, r2, c2 in sh.merges:
-            t.cell(r1, c1).merge(t.cell(r2, c2))
+                    cells[c].text = Sheet.text(cell)
+        _merge_xml(t, sh.merges)
     buf = io.BytesIO()
     d.save(buf)
     return _fixed_zip(buf.getvalue())
+
+
+def _merge_xml(table, merges) -> None:
+    """Merged ranges written straight into the table XML (w:gridSpan, w:vMerge), as Word writes them;
+    python-docx's cell.merge rebuilds the grid on every call."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    grid = [list(tr.tc_lst) for tr in table._tbl.tr_lst]
+    for r1, c1, r2, c2 in merges:
+        for r in range(r1, r2 + 1):
+            tc = grid[r][c1]
+            pr = tc.get_or_add_tcPr()
+            if c2 > c1:
+                span = OxmlElement("w:gridSpan")
+                span.set(qn("w:val"), str(c2 - c1 + 1))
+                pr.append(span)
+            if r2 > r1:
+                vm = OxmlElement("w:vMerge")
+                if r == r1:
+                    vm.set(qn("w:val"), "restart")
+                pr.append(vm)
+            for c in range(c1 + 1, c2 + 1):
+                extra = grid[r][c]
+                if extra.getparent() is not None:
+                    extra.getparent().remove(extra)
 
 
 _FONT_READY = False

@@ -299,7 +299,9 @@ def _fits(cell: str, f: str) -> float:
     if f == "target_unit":
         if re.fullmatch(UNIT_RE, t):
             return 2.0
-        return 0.3 if t and len(t) <= 3 and not re.search(r"\d", t) else 0.0
+        if re.fullmatch(r"[\u4e00-\u9fff%‰]{1,3}(?:/[\u4e00-\u9fff]{1,3})?", t):  # 元/公里, 个/年 …
+            return 1.2
+        return 0.0
     if f == "core":
         return 2.0 if t in ("是", "否", "√", "核心", "非核心") else 0.0
     if f == "level1":

@@ -1,0 +1,119 @@
+"""The form generator keeps its promises: deterministic bytes, every format loads, clean gold is arithmetically
+consistent, injected errors change what the gold says, placeholders stay out of the gold, the split holds.
+(The reader's scores on generated forms are `jixiao eval forms`, a benchmark, not a test.)"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from eval.forms import FAMILIES, HELDOUT_FAMILIES, SPLIT_OF, TUNING_FAMILIES, generate, make_form
+from eval.forms.content import band, make_content, q2
+from eval.forms.render import FORMATS, render
+from retrieval.loaders import load_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_split_is_written_down_and_disjoint():
+    text = (ROOT / "eval" / "forms" / "SPLIT.md").read_text(encoding="utf-8")
+    assert len(TUNING_FAMILIES) >= 8 and len(HELDOUT_FAMILIES) >= 2
+    assert not set(TUNING_FAMILIES) & set(HELDOUT_FAMILIES)
+    for name in FAMILIES:
+        assert f"| {name} |" in text
+    for name in HELDOUT_FAMILIES:
+        assert f"| {name} | **held out** |" in text
+
+
+def test_same_seed_same_bytes(tmp_path):
+    a = generate(tmp_path / "a", count=3, seed=5, split="tuning")
+    b = generate(tmp_path / "b", count=3, seed=5, split="tuning")
+    assert a == b
+    for form in a["forms"]:
+        for f in form["files"]:
+            assert (tmp_path / "a" / f["path"]).read_bytes() == (tmp_path / "b" / f["path"]).read_bytes(), f["path"]
+    c = generate(tmp_path / "c", count=3, seed=6, split="tuning")
+    assert (tmp_path / "c" / c["forms"][0]["files"][0]["path"]).read_bytes() != \
+        (tmp_path / "a" / a["forms"][0]["files"][0]["path"]).read_bytes()
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+def test_every_format_of_every_family_loads(family):
+    _, _, made, flatten = make_form(0, 3, family)
+    for fmt in FORMATS:
+        doc = load_bytes(render(made["sheets"], fmt, flatten), f"form.{'pdf' if 'pdf' in fmt else fmt}",
+                         max_bytes=50_000_000)
+        text = "".join(ln.text for ln in doc.iter_lines())
+        rec = (made["gold"]["extraction"]["projects"] or made["gold"]["extraction"]["departments"])[0]
+        assert rec["project"] in text or rec.get("department", "") in text, (family, fmt)
+
+
+def test_clean_content_follows_the_rulebook():
+    import random
+
+    rng = random.Random(1)
+    for _ in range(40):
+        c = make_content(rng, source_names=("本年财政拨款", "上年结转", "其他资金"))
+        assert c.executed <= c.adjusted
+        assert c.rate == q2(c.executed / c.adjusted * 100)
+        assert sum((s.adjusted for s in c.sources), Decimal(0)) == c.adjusted
+        assert sum((s.executed for s in c.sources), Decimal(0)) == c.executed
+        assert c.exec_weight + sum((i.weight for i in c.indicators), Decimal(0)) == 100
+        assert c.total == q2(c.exec_score + sum((i.score for i in c.indicators), Decimal(0)))
+        assert c.grade == band(c.total)
+        for ind in c.indicators:
+            if ind.met:
+                assert ind.score == ind.weight
+            else:
+                assert ind.score < ind.weight and ind.note  # a shortfall is scored down and explained
+
+
+def test_injected_errors_are_in_the_gold_findings(tmp_path):
+    m = generate(tmp_path, count=40, seed=9, split="tuning")
+    injected = [f for f in m["forms"] if f["injected"]]
+    clean = [f for f in m["forms"] if not f["injected"]]
+    assert injected and clean
+    for f in injected:
+        gold = json.loads((tmp_path / f["gold"]).read_text(encoding="utf-8"))
+        units = gold["findings"]["units"]
+        assert units[0]["expected"] and not units[0]["consistent"]
+    for f in clean:
+        gold = json.loads((tmp_path / f["gold"]).read_text(encoding="utf-8"))
+        assert all(u["consistent"] and not u["expected"] for u in gold["findings"]["units"])
+    # a wrong total is a total that does not add up
+    for f in injected:
+        if "total_wrong" in f["injected"]:
+            gold = json.loads((tmp_path / f["gold"]).read_text(encoding="utf-8"))
+            p = gold["extraction"]["projects"][0]
+            parts = sum(Decimal(i["score"]) for i in p["indicators"]) + Decimal(p["funds"]["exec_score"] or 0)
+            assert abs(Decimal(p["reported_total"]) - parts) >= 2
+
+
+def test_placeholder_rows_are_in_the_form_not_in_the_gold(tmp_path):
+    m = generate(tmp_path, count=12, seed=4, families=["direction"], formats=["txt"])
+    texts = [(tmp_path / f["files"][0]["path"]).read_text(encoding="utf-8") for f in m["forms"]]
+    assert any("指标1" in t or "……" in t or "主要填写" in t for t in texts)
+    for f in m["forms"]:
+        gold = json.loads((tmp_path / f["gold"]).read_text(encoding="utf-8"))
+        names = [i["level3"] for p in gold["extraction"]["projects"] for i in p["indicators"]]
+        assert not any(n.startswith("指标1") or n in ("……", "（主要填写…）") for n in names)
+
+
+def test_split_filters_families(tmp_path):
+    m = generate(tmp_path, count=4, seed=2, split="heldout", formats=["txt"])
+    assert {f["family"] for f in m["forms"]} <= set(HELDOUT_FAMILIES)
+    assert all(f["split"] == "heldout" == SPLIT_OF[f["family"]] for f in m["forms"])
+
+
+def test_the_command_line_writes_a_manifest(tmp_path):
+    res = subprocess.run([sys.executable, str(ROOT / "scripts" / "make_forms.py"), "--out", str(tmp_path),
+                          "--count", "2", "--seed", "3", "--formats", "txt,xlsx"],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "2 forms, 4 files" in res.stdout
+    manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert len(manifest["forms"]) == 2
