@@ -11,7 +11,8 @@ injected errors must raise. Per document:
   exact fields          every gold value (header fields, sources, rows' fields, category weights) found exactly;
   checks                findings at warning or error level against the gold findings: precision and recall.
 
-A baseline reader runs in the same pass when the caller gives one (eval.naive_reader, when present).
+Baselines run in the same pass (eval.naive_reader): a header-less positional reader for the extraction
+figures, and "flag nothing" / "flag every rate below 100%" for the checks.
 """
 from __future__ import annotations
 
@@ -175,18 +176,27 @@ def format_table(rep: dict, baseline: dict | None = None) -> str:
     lines = []
     head = f"{'':28} {'docs':>5} {'proj':>6} {'header':>6} {'rows':>6} {'fields':>6} {'chk P':>6} {'chk R':>6} {'unread':>6}"
 
-    def row(name: str, a: dict) -> str:
+    def row(name: str, a: dict, checks: bool = True) -> str:
         c = a["checks"]
+        p = _fmt(c["precision"] if checks and c["tp"] + c["fp"] else None)
+        r = _fmt(c["recall"] if checks and c["tp"] + c["fn"] else None)
+        unread = f"{a['unread_documents']:6d}" if checks else "     -"
         return (f"{name:28} {a['documents']:5d} {_fmt(a['project_recall'])} {_fmt(a['header_fields'])} "
-                f"{_fmt(a['indicator_rows'])} {_fmt(a['exact_fields'])} {_fmt(c['precision'])} {_fmt(c['recall'])} "
-                f"{a['unread_documents']:6d}")
+                f"{_fmt(a['indicator_rows'])} {_fmt(a['exact_fields'])} {p} {r} {unread}")
 
     for split, data in rep["splits"].items():
         lines.append(f"== split: {split}")
         lines.append(head)
         lines.append(row("ALL", data["all"]))
-        if baseline and split in baseline.get("splits", {}):
-            lines.append(row("  baseline (naive reader)", baseline["splits"][split]["all"]))
+        for name, label in (("naive_reader", "  baseline: naive reader"),):
+            if baseline and split in baseline.get(name, {}).get("splits", {}):
+                lines.append(row(label, baseline[name]["splits"][split]["all"], checks=False))
+        for name, label in (("flag_nothing", "flag nothing"), ("flag_low_rates", "flag every rate < 100%")):
+            if baseline and split in baseline.get(name, {}).get("splits", {}):
+                c = baseline[name]["splits"][split]["all"]["checks"]
+                p = _fmt(c["precision"] if c["tp"] + c["fp"] else None)
+                r = _fmt(c["recall"] if c["tp"] + c["fn"] else None)
+                lines.append(f"  checks baseline, {label}: P {p} R {r}")
         lines.append("-- per family")
         for k, a in data["families"].items():
             lines.append(row("  " + k, a))

@@ -162,7 +162,7 @@ def test_json_round_trip(seed):
 def test_renderings_parse_identically(seed, kind):
     path = RENDERED[kind]
     if not path.exists():
-        pytest.skip(f"{path} not rendered yet")
+        pytest.fail(f"{path} is missing: the rendered corpus is part of the repository")
     doc = _load(path)
     acc = extract_accounts(doc)
     assert acc is not None

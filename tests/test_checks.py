@@ -593,7 +593,7 @@ def checked(stem: str, rendering: str = "seed"):
         pattern = dict(RENDERINGS)[rendering]
         path = ROOT / pattern.format(stem=stem)
         if not path.exists():
-            pytest.skip(f"{path} not rendered")
+            pytest.fail(f"{path} is missing: the rendered corpus is part of the repository")
         doc = load_path(path, max_bytes=10**8)
         _CACHE[key] = (doc, run_checks(extract_document(doc, None), doc))
     return _CACHE[key]

@@ -295,7 +295,7 @@ def test_pdf_spans_horizontal_dropped_vertical_kept_as_empty(tmp_path):
 
     font = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
     if not font.exists():
-        pytest.skip("fonts-wqy-microhei not installed")
+        pytest.fail("fonts-wqy-microhei not installed: run `make sysdeps` (or `make test`, which installs it)")
     pdfmetrics.registerFont(TTFont("WQYTest", str(font), subfontIndex=0))
     data = [["一级指标", "二级指标", "三级指标", "分值"],
             ["产出指标", "数量指标", "享受补助人数", "10.00"],

@@ -29,9 +29,9 @@ UPLOADED = "001_shangjie_pension_subsidy"
 LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
-if not CHROMIUM.exists():
-    pytest.skip("needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="needs the playwright python package")
+# No skip: `make test` installs chromium (scripts/system_packages.sh); a missing browser is a failure.
+assert CHROMIUM.exists(), "needs Debian's chromium at /usr/bin/chromium: run `make sysdeps`"
+from playwright import sync_api  # noqa: E402
 
 
 def _free_port() -> int:

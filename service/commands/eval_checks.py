@@ -22,29 +22,88 @@ def gold_files(gold_dir: Path = GOLD_DIR) -> list[Path]:
     return sorted(p for p in gold_dir.glob("*.json"))
 
 
-def findings_for_seed(stem: str, seeds: Path = SEEDS):
+def _checked(path: Path):
     from retrieval.loaders import load_path
     from service.checks import run_checks
     from service.extraction import extract_document
 
-    doc = load_path(seeds / f"{stem}.txt", max_bytes=10**8)
-    return run_checks(extract_document(doc, None), doc)
+    doc = load_path(path, max_bytes=10**8)
+    extraction = extract_document(doc, None)
+    return extraction, run_checks(extraction, doc)
 
 
-def evaluate(gold_dir: Path = GOLD_DIR, seeds: Path = SEEDS) -> dict:
+def findings_for_seed(stem: str, seeds: Path = SEEDS):
+    return _checked(seeds / f"{stem}.txt")[1]
+
+
+def load_golds(gold_dir: Path) -> list[tuple[Path, dict]]:
+    from eval.gold_format import GoldError, validate_findings_gold
+
+    out, problems = [], []
+    for p in gold_files(gold_dir):
+        try:
+            out.append((p, validate_findings_gold(json.loads(p.read_text(encoding="utf-8")), str(p))))
+        except json.JSONDecodeError as exc:
+            problems.append(f"{p}: not valid JSON ({exc})")
+        except GoldError as exc:
+            problems.append(str(exc))
+    if problems:
+        die("invalid gold:\n" + "\n".join(problems))
+    return out
+
+
+def evaluate(gold_dir: Path = GOLD_DIR, seeds: Path = SEEDS, docs: Path | None = None) -> dict:
+    """The engine's findings against the gold, with the two naive strategies scored on the same documents
+    ("flag nothing", "flag every rate below 100%") and held-out gold reported apart."""
     from eval.checks import score_document, summarize
+    from eval.gold_format import find_document
+    from eval.naive_reader import flag_low_rates, flag_nothing
 
-    scores = []
-    for path in gold_files(gold_dir):
-        gold = json.loads(path.read_text(encoding="utf-8"))
-        stem = gold.get("stem") or path.stem
-        scores.append(score_document(gold, findings_for_seed(stem, seeds)))
-    return summarize(scores)
+    scores, nothing, low, splits = [], [], [], {}
+    for path, gold in load_golds(gold_dir):
+        stem = gold.get("stem") or Path(gold.get("document", path.stem)).stem
+        gold = {**gold, "stem": stem}
+        try:
+            source = find_document(gold, docs) if docs is not None else seeds / f"{stem}.txt"
+        except FileNotFoundError as exc:
+            die(f"{path}: {exc}")
+        if not source.exists():
+            die(f"{path}: document {source} not found")
+        extraction, findings = _checked(source)
+        scores.append(score_document(gold, findings))
+        nothing.append(score_document(gold, flag_nothing(extraction)))
+        low.append(score_document(gold, flag_low_rates(extraction)))
+        splits.setdefault(gold.get("split", "tuning"), []).append(scores[-1])
+    result = summarize(scores)
+    result["baselines"] = {name: {k: v for k, v in summarize(x).items() if k in ("precision", "recall", "tp", "fp", "fn")}
+                           for name, x in (("flag_nothing", nothing), ("flag_low_rates", low))}
+    if len(splits) > 1 or "heldout" in splits:
+        result["splits"] = {k: {f: summarize(v)[f] for f in ("precision", "recall", "tp", "fp", "fn")}
+                            for k, v in sorted(splits.items())}
+    return result
+
+
+def baseline_lines(result: dict) -> list[str]:
+    def pr(v: dict) -> str:
+        p = "-" if v["precision"] is None else f"{v['precision']:.3f}"
+        r = "-" if v["recall"] is None else f"{v['recall']:.3f}"
+        return f"P {p} R {r} (tp {v['tp']}, fp {v['fp']}, fn {v['fn']})"
+
+    lines = [f"baseline, flag nothing:            {pr(result['baselines']['flag_nothing'])}",
+             f"baseline, flag every rate < 100%:  {pr(result['baselines']['flag_low_rates'])}"]
+    for name, v in (result.get("splits") or {}).items():
+        label = "held-out gold (written before tuning)" if name == "heldout" else "gold written while tuning"
+        lines.append(f"{label}: {pr(v)}")
+    if not result.get("splits"):
+        lines.append("all gold here was written while the rules were tuned (none marked \"split\": \"heldout\")")
+    return lines
 
 
 def eval_checks(
     fmt: Annotated[Literal["table", "json"], typer.Option("--format", help="table or json.")] = "table",
     gold: Annotated[Path, typer.Option("--gold", help="Folder of gold findings files.")] = GOLD_DIR,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Folder of your own documents; each gold file names "
+                                                             "its document (eval/README.md).")] = None,
 ) -> None:
     """Precision and recall of the check engine (warning and above) against the gold findings."""
     with one_line_errors():
@@ -52,11 +111,15 @@ def eval_checks(
 
         if not gold_files(gold):
             die(f"no gold findings under {gold}")
-        result = evaluate(gold)
+        if docs is not None and not docs.is_dir():
+            die(f"--docs {docs}: not a folder")
+        result = evaluate(gold, docs=docs)
         if fmt == "json":
             typer.echo(json.dumps(result, ensure_ascii=False, indent=1))
         else:
             typer.echo(format_table(result))
+            for line in baseline_lines(result):
+                typer.echo(line)
 
 
 def register(app: typer.Typer) -> None:

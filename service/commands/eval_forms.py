@@ -71,7 +71,9 @@ def evaluate(folder: Path, backend: str = "rules", formats: list[str] | None = N
     settings = cli_settings() if backend == "llm" else None
     if backend == "llm" and not settings.llm_configured:
         die("--backend llm needs JIXIAO_LLM_BASE_URL and JIXIAO_LLM_MODEL")
-    scores = []
+    from eval.naive_reader import flag_low_rates, flag_nothing, naive_read
+
+    scores, naive, nothing, low = [], [], [], []
     golds: dict[Path, dict] = {}
     started = time.perf_counter()
     for e in manifest_entries(folder):
@@ -85,10 +87,19 @@ def evaluate(folder: Path, backend: str = "rules", formats: list[str] | None = N
             extraction = extract_document(doc, settings)
             findings = run_checks(extraction, doc)
             shape, cov = to_gold_shape(extraction), assess_coverage(doc, extraction).status
+            base_shape, low_flags = naive_read(doc), flag_low_rates(extraction)
         except JixiaoError as exc:
             shape, findings, cov = {"projects": []}, [], f"error:{exc.code}"
-        scores.append(score_form(e["stem"], e["family"], e["format"], e["split"], gold, shape, findings, cov))
+            base_shape, low_flags, extraction = {"projects": []}, [], None
+        key = (e["stem"], e["family"], e["format"], e["split"])
+        scores.append(score_form(*key, gold, shape, findings, cov))
+        # baselines in the same pass: a header-less positional reader, and the two naive check strategies
+        naive.append(score_form(*key, gold, base_shape, [], None))
+        nothing.append(score_form(*key, gold, shape, flag_nothing(extraction) if extraction else [], None))
+        low.append(score_form(*key, gold, shape, low_flags, None))
     rep = report(scores)
+    rep["baselines"] = {"naive_reader": report(naive), "flag_nothing": report(nothing),
+                        "flag_low_rates": report(low)}
     rep["seconds"] = round(time.perf_counter() - started, 1)
     rep["backend"] = backend
     return rep, scores
@@ -117,7 +128,7 @@ def eval_forms(
         from eval.forms_score import format_table
 
         typer.echo(f"backend={rep['backend']}  documents={rep['overall']['documents']}  seconds={rep['seconds']}")
-        typer.echo(format_table(rep))
+        typer.echo(format_table(rep, rep["baselines"]))
         if misses:
             for split_name in rep["splits"]:
                 shown = 0
@@ -133,3 +144,30 @@ def eval_forms(
 
 def register(app: typer.Typer) -> None:  # eval commands attach to eval_app at import
     return None
+
+
+@eval_app.command("make-forms")
+def make_forms(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the forms, their gold and manifest.json.")],
+    count: Annotated[int, typer.Option(help="How many forms.")] = 300,
+    seed: Annotated[int, typer.Option(help="Generator seed (same arguments, same bytes).")] = 2026,
+    split: Annotated[Literal["tuning", "heldout", "all"], typer.Option(help="Which template families.")] = "all",
+    families: Annotated[str | None, typer.Option(help="Comma-separated family names (eval/forms/SPLIT.md).")] = None,
+    formats: Annotated[str | None, typer.Option(help="Comma-separated: xlsx,docx,pdf_ruled,pdf_plain,txt.")] = None,
+) -> None:
+    """Generate self-evaluation forms of many template families with their gold (the same as
+    scripts/make_forms.py), for `jixiao eval forms --dir` or as documents to try the product on."""
+    with one_line_errors():
+        from eval.forms import FAMILIES, FORMATS, generate
+
+        fams = families.split(",") if families else None
+        fmts = formats.split(",") if formats else None
+        for name, given, known in (("family", fams, FAMILIES), ("format", fmts, FORMATS)):
+            bad = [x for x in given or [] if x not in known]
+            if bad:
+                die(f"unknown {name} {', '.join(bad)} (known: {', '.join(known)})")
+        started = time.perf_counter()
+        manifest = generate(out, count=count, seed=seed, split=split, families=fams, formats=fmts)
+        files = [f for form in manifest["forms"] for f in form["files"]]
+        typer.echo(f"{len(manifest['forms'])} forms, {len(files)} files in {out} "
+                   f"({time.perf_counter() - started:.1f} s)")
