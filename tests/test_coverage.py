@@ -142,3 +142,44 @@ def test_api_reports_unrecognised_on_upload_list_and_coverage(tmp_path):
 
     cov = client.get(f"/documents/{doc_id[:12]}/coverage").json()
     assert cov["status"] == "unrecognised" and cov["projects"] == 0 and "三级指标" in cov["vocabulary"]
+
+
+# --- review drafts ------------------------------------------------------------------------------------------
+
+def test_review_of_an_unread_form_says_unread_in_every_format(cli, tmp_path):
+    import io
+
+    from docx import Document
+    from openpyxl import load_workbook
+
+    form = tmp_path / "自评表.txt"
+    form.write_bytes(UNREADABLE)
+    res = cli("review", form)
+    assert res.exit_code == 0
+    assert "未能读取该文件的绩效自评表" in res.stdout and "须人工核对" in res.stdout
+    assert "未发现问题" not in res.stdout and "未能复核" in res.stdout
+    assert "not fully read" in res.stderr
+
+    cli("ingest", form)
+    out = tmp_path / "r.docx"
+    assert cli("review", "自评表.txt", "--format", "docx", "-o", out).exit_code == 0
+    text = "\n".join(p.text for p in Document(io.BytesIO(out.read_bytes())).paragraphs)
+    assert "未能读取该文件的绩效自评表" in text and "未发现问题" not in text
+    out = tmp_path / "r.xlsx"
+    assert cli("review", "自评表.txt", "--format", "xlsx", "-o", out).exit_code == 0
+    ws = load_workbook(out).active
+    assert ws.title.startswith("读取情况") and ws["A2"].value == "unrecognised" and "须人工核对" in ws["C2"].value
+
+
+def test_review_of_a_read_report_has_no_unread_statement(cli):
+    seed = next(p for p in SEEDS if p.name.startswith("001"))
+    res = cli("review", seed)
+    assert res.exit_code == 0 and "读取情况" not in res.stdout and "须人工核对" not in res.stdout
+
+
+def test_api_review_of_an_unread_form_says_unread(tmp_path):
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "data")))
+    doc_id = client.post("/documents", files={"file": ("自评表.txt", UNREADABLE, "text/plain")}).json()["doc_id"]
+    res = client.get(f"/reviews/{doc_id[:12]}")
+    assert res.status_code == 200, res.text
+    assert "未能读取该文件的绩效自评表" in res.text and "未发现问题" not in res.text

@@ -20,9 +20,11 @@ def _load(doc: str, settings):
         from retrieval.loaders import load_path
         from service.extraction import extract_document
 
+        from service.extraction.coverage import assess_coverage
+
         loaded = load_path(Path(doc), max_bytes=settings.max_upload_bytes)
         extraction = extract_document(loaded, settings)
-        return Path(doc).name, extraction, run_checks(extraction, loaded)
+        return Path(doc).name, extraction, run_checks(extraction, loaded), assess_coverage(loaded, extraction)
     from service.store import Store
 
     with Store(settings) as store:
@@ -31,7 +33,8 @@ def _load(doc: str, settings):
         stored = [r.finding for r in store.list_findings(doc_id=row.doc_id)]
         if not stored:
             stored = run_checks(extraction, store.get_loaded(row.doc_id))
-    return row.filename, extraction, stored
+        coverage = store.get_coverage(row.doc_id)
+    return row.filename, extraction, stored, coverage
 
 
 def review(
@@ -48,8 +51,11 @@ def review(
         settings = cli_settings()
         if fmt != "md" and out is None:
             die(f"--format {fmt} needs -o FILE")
-        name, extraction, findings = _load(doc, settings)
-        rv = build_review(extraction, findings, document=name, project=project)
+        name, extraction, findings, coverage = _load(doc, settings)
+        rv = build_review(extraction, findings, document=name, project=project, coverage=coverage)
+        if rv.unread:
+            typer.echo(f"warning: {name} was not fully read ({rv.coverage.status}); the draft says so and cannot "
+                       f"vouch for the unread tables", err=True)
         if project is not None and not rv.projects:
             die(f"no project matching {project!r} in {name}")
         if llm:

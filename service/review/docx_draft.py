@@ -9,7 +9,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
 
-from service.review.model import SEVERITY_EN, SEVERITY_ZH, FindingView, ProjectReview, Review
+from service.review.model import NO_FINDINGS_UNREAD, SEVERITY_EN, SEVERITY_ZH, FindingView, ProjectReview, Review
 
 FINDINGS_HEADER = ("严重性 Severity", "规则 Rule", "说明 Finding", "报告值 Reported", "复算值 Recomputed", "出处 Source")
 
@@ -50,7 +50,7 @@ def _findings_rows(findings: list[FindingView]) -> list[tuple[str, ...]]:
     return rows
 
 
-def _project(doc, p: ProjectReview) -> None:
+def _project(doc, p: ProjectReview, unread: bool = False) -> None:
     doc.add_heading(f"项目：{p.project}", level=1)
     doc.add_paragraph(f"评分方案 Scoring scheme: {p.variant} — {p.evidence}")
     doc.add_heading("资金与得分 Funds and scores", level=2)
@@ -58,7 +58,7 @@ def _project(doc, p: ProjectReview) -> None:
            [(f"{r.label_zh} {r.label_en}", r.reported, r.recomputed) for r in p.figures])
     doc.add_heading("审核发现 Findings", level=2)
     if not p.findings:
-        doc.add_paragraph("未发现问题。No findings.")
+        doc.add_paragraph(NO_FINDINGS_UNREAD if unread else "未发现问题。No findings.")
     for sev in ("error", "warning", "info"):
         fs = p.by_severity(sev)
         if fs:
@@ -79,6 +79,11 @@ def build_docx(review: Review) -> bytes:
     title = doc.add_heading("审核意见（草稿） Review draft", level=0)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
     c = review.counts()
+    statement = review.coverage_statement()
+    if statement:
+        para = doc.add_paragraph()
+        run = para.add_run(statement)
+        run.bold = True
     doc.add_paragraph(f"文件 Document: {review.document} ({review.doc_id[:12]})")
     doc.add_paragraph(f"项目数 Projects: {len(review.projects)}；错误 errors {c['error']}，警告 warnings "
                       f"{c['warning']}，提示 info {c['info']}")
@@ -98,7 +103,9 @@ def build_docx(review: Review) -> bytes:
                          str(pc["error"]), str(pc["warning"]), str(pc["info"])))
         _table(doc, ("项目 Project", "方案 Scheme", "总分 报告/复算", "错误", "警告", "提示"), rows)
     for p in review.projects:
-        _project(doc, p)
+        _project(doc, p, review.unread)
+    if review.unread and not review.projects and not review.other_findings:
+        doc.add_paragraph(NO_FINDINGS_UNREAD)
     if review.other_findings:
         doc.add_heading("汇总表与部门层面 Summary tables and department level", level=1)
         for sev in ("error", "warning", "info"):

@@ -1,7 +1,7 @@
 """Review draft as Markdown (Chinese first, English beside it)."""
 from __future__ import annotations
 
-from service.review.model import SEVERITIES, SEVERITY_EN, SEVERITY_ZH, FindingView, ProjectReview, Review
+from service.review.model import NO_FINDINGS_UNREAD, SEVERITIES, SEVERITY_EN, SEVERITY_ZH, FindingView, ProjectReview, Review
 
 
 def _cell(text: str | None) -> str:
@@ -18,10 +18,10 @@ def _finding_md(k: int, f: FindingView) -> list[str]:
     return out
 
 
-def _findings_block(findings: list[FindingView], level: str = "###") -> list[str]:
+def _findings_block(findings: list[FindingView], level: str = "###", unread: bool = False) -> list[str]:
     out: list[str] = []
     if not findings:
-        return ["未发现问题。No findings."]
+        return [NO_FINDINGS_UNREAD if unread else "未发现问题。No findings."]
     for sev in SEVERITIES:
         fs = [f for f in findings if f.severity == sev]
         if not fs:
@@ -34,7 +34,7 @@ def _findings_block(findings: list[FindingView], level: str = "###") -> list[str
     return out
 
 
-def _project_md(p: ProjectReview) -> list[str]:
+def _project_md(p: ProjectReview, unread: bool = False) -> list[str]:
     out = [f"## 项目：{p.project}", "",
            f"- 评分方案 Scoring scheme: `{p.variant}` — {p.evidence}",
            f"- 单元 Unit: `{p.unit_id}`", "",
@@ -44,7 +44,7 @@ def _project_md(p: ProjectReview) -> list[str]:
         mark = " ⚠" if r.differs else ""
         out.append(f"| {r.label_zh} {r.label_en} | {_cell(r.reported)} | {_cell(r.recomputed)}{mark} |")
     out += ["", "### 审核发现 Findings", ""]
-    out += _findings_block(p.findings, "####")
+    out += _findings_block(p.findings, "####", unread)
     out += ["### 报告自述的问题与措施 The report's own problems and measures", ""]
     out.append(f"- 存在问题 Stated problems: {p.stated_problems or '（未填写 none stated）'}")
     if p.problems_citation:
@@ -65,6 +65,10 @@ def build_markdown(review: Review) -> str:
            f"- 依据 Basis: jixiao 规则库 {review.rules_applied} 条规则的确定性复算（见 docs/RULEBOOK.md）；"
            f"本草稿需人工复核。Deterministic recomputation by {review.rules_applied} rules; a reviewer must confirm.",
            ""]
+    statement = review.coverage_statement()
+    if statement:
+        out[1:1] = ["", f"> **{statement}**", f"> *This document was not (fully) read: the draft cannot vouch "
+                                                 f"for the unread tables; check them by hand.*"]
     if review.summary:
         out += ["## 审核意见摘要 Summary", "", review.summary, "",
                 f"*（由模型 {review.summary_model or '?'} 依据上列发现撰写，数字已逐一核对 — written by a model from "
@@ -80,7 +84,9 @@ def build_markdown(review: Review) -> str:
                        f"{_cell(tot.recomputed if tot else None)} | {pc['error']} | {pc['warning']} | {pc['info']} |")
         out.append("")
     for p in review.projects:
-        out += _project_md(p)
+        out += _project_md(p, review.unread)
+    if review.unread and not review.projects and not review.other_findings:
+        out += [NO_FINDINGS_UNREAD, ""]
     if review.other_findings:
         out += ["## 汇总表与部门层面 Summary tables and department level", ""]
         out += _findings_block(review.other_findings, "###")

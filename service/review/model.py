@@ -14,9 +14,10 @@ from service.checks.scheme import weight_sum
 from service.checks.text import category_of
 from service.checks.score import allowed_total
 from service.checks.totals import recompute_total
-from service.models import DocumentExtraction, Finding, ProjectEvaluation, SourceRef
+from service.models import Coverage, DocumentExtraction, Finding, ProjectEvaluation, SourceRef
 
 SEVERITIES = ("error", "warning", "info")
+NO_FINDINGS_UNREAD = "未能复核：文件未被完整读取，不能认定无问题，须人工核对。Not checked: the document was not (fully) read."
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 SEVERITY_EN = {"error": "Errors", "warning": "Warnings", "info": "Info"}
 
@@ -101,6 +102,22 @@ class Review:
     rules_applied: int = 0
     summary: str | None = None  # optional LLM prose, kept only when every number checks out
     summary_model: str | None = None
+    coverage: Coverage | None = None  # how much of the document was read; unread → never "no findings"
+
+    @property
+    def unread(self) -> bool:
+        return self.coverage is not None and self.coverage.unread
+
+    def coverage_statement(self) -> str | None:
+        """The sentence every rendering puts first when the document was not (fully) read: the draft must not
+        pass for a clean result, and the reviewer must check the tables by hand."""
+        if not self.unread:
+            return None
+        c = self.coverage
+        what = "未能读取该文件的绩效自评表" if c.status == "unrecognised" else "该文件的绩效自评表只读取了一部分"
+        missing = f"（未读取：{'、'.join(c.missing[:6])}）" if c.missing else ""
+        return (f"读取情况：{what}{missing}。{c.reason_zh or ''}本审核意见未能复核未读取的表格，不能据此认定该文件"
+                f"没有问题；表格无法复核的部分须人工核对。")
 
     def all_findings(self) -> list[FindingView]:
         return [f for p in self.projects for f in p.findings] + list(self.other_findings)
@@ -182,8 +199,9 @@ def _project_review(p: ProjectEvaluation, findings: list[Finding], extraction: D
 
 
 def build_review(extraction: DocumentExtraction, findings: list[Finding], *, document: str,
-                 project: str | None = None) -> Review:
-    """The review of one document (or of one project of it, when `project` names one)."""
+                 project: str | None = None, coverage: Coverage | None = None) -> Review:
+    """The review of one document (or of one project of it, when `project` names one). `coverage` (the
+    reader's verdict) is carried so that an unread document is said to be unread in every rendering."""
     from service.checks.text import match_names
 
     projects = list(extraction.projects)
@@ -207,6 +225,7 @@ def build_review(extraction: DocumentExtraction, findings: list[Finding], *, doc
         projects=[_project_review(p, per_unit[p.unit_id], extraction, document) for p in projects],
         other_findings=[finding_view(f, document) for f in _order(other)],
         rules_applied=sum(1 for r in RULES if r.check is not None),
+        coverage=coverage if coverage is not None else extraction.coverage,
     )
 
 

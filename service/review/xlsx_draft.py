@@ -58,6 +58,14 @@ def build_xlsx(review: Review) -> bytes:
     ws2 = wb.create_sheet("资金与得分 figures")
     _sheet(ws2, FIGURE_COLUMNS, [(p.project, f"{r.label_zh} {r.label_en}", r.reported, r.recomputed, p.variant)
                                  for p in review.projects for r in p.figures])
+    cov = review.coverage
+    if cov is not None:
+        # the reader's verdict beside the findings; first and active when the document was not (fully) read
+        ws3 = wb.create_sheet("读取情况 coverage", 0 if review.unread else None)
+        _sheet(ws3, (("读取情况 status", 16), ("说明 reason", 60), ("审核意见 statement", 80)),
+               [(cov.status, cov.reason_zh or "", review.coverage_statement() or "已读取，可复核。")])
+        if review.unread:
+            wb.active = 0
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

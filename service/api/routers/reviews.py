@@ -47,7 +47,8 @@ def get_review(
     row = store.get_document(doc)
     extraction = store.get_extraction(row.doc_id)
     findings = [f.finding for f in store.list_findings(doc_id=row.doc_id)]
-    review = build_review(extraction, findings, document=row.filename, project=project or None)
+    review = build_review(extraction, findings, document=row.filename, project=project or None,
+                          coverage=store.store.get_coverage(row.doc_id))
     if project and not review.projects:
         raise NotFoundError(f"no project matching it in {row.filename}", subject=project)
     data = render(review, format)
