@@ -33,6 +33,17 @@ _SPACE_NEAR_CJK = re.compile(rf"(?<={CJK_CLASS})[ ]+|[ ]+(?={CJK_CLASS})")
 _SPACE_IN_BRACKETS = re.compile(r"(?<=[(\[])[ ]+|[ ]+(?=[)\]])")
 _WS_RUN = re.compile(r"[ \u00a0\u2000-\u200a\u202f\u205f\u3000\r\n\t\v\f]+")
 _ZERO_WIDTH = re.compile(r"[\u200b-\u200d\ufeff]")
+# Terminal escape sequences (CSI/OSC) and other control characters are never document content: a NUL breaks
+# the stores' text handling, an ESC sequence would reach a reviewer's terminal through `jixiao show`.
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_controls(text: str) -> str:
+    """Drop terminal escape sequences and control characters (tab, newline, CR and form feed are kept)."""
+    if not text or not _CONTROLS.search(text):
+        return text
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 _TAGS = re.compile(r"</?(?:b|p|br|strong|em|i|u|span|div)\s*/?>", re.I)
 _MD_HEADING = re.compile(r"^\s*#{1,6}\s+")
 # Inside cells only: digit runs split by narrow PDF columns.
@@ -64,7 +75,7 @@ def strip_markup(text: str) -> str:
 
 def normalize_text(text: str) -> str:
     """Normalize one prose line (or any free text)."""
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", strip_controls(text))
     text = _ZERO_WIDTH.sub("", text)
     text = strip_markup(to_halfwidth(text))
     text = _WS_RUN.sub(" ", text)

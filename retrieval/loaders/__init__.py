@@ -70,8 +70,9 @@ def _pages(data: bytes, ext: str, name: str) -> list[Page]:
 
         pages = load_xlsx(data, subject=name)
     else:
-        from retrieval.loaders.text import load_text
+        from retrieval.loaders.text import load_text, sniff_text
 
+        sniff_text(data, subject=name)
         pages = load_text(data)
     if not any(p.lines for p in pages):
         raise InputError("the file contains no text", subject=name, code="no_text")

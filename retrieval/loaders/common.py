@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
-from retrieval.normalize import normalize_row, normalize_text
+from retrieval.normalize import normalize_row, normalize_text, strip_controls
 from retrieval.types import CELL_SEP, Cell, Line, Page, Table
 
 
@@ -23,7 +23,7 @@ class PageBuilder:
         text = normalize_text(raw)
         if not text:
             return
-        self.page.lines.append(Line(self.page.number, len(self.page.lines) + 1, text, raw=raw))
+        self.page.lines.append(Line(self.page.number, len(self.page.lines) + 1, text, raw=strip_controls(raw)))
 
     def add_row(self, raw_cells: list[str | None], *, new_table: bool = False,
                 bboxes: list | None = None, table_bbox=None,
@@ -49,7 +49,7 @@ class PageBuilder:
             Cell(row_idx, col, text, kept_bboxes[col] if kept_bboxes and col < len(kept_bboxes) else None)
             for col, text in enumerate(cells)
         ])
-        raw = CELL_SEP.join("" if c is None else c for c in raw_cells)
+        raw = strip_controls(CELL_SEP.join("" if c is None else c for c in raw_cells))
         self.page.lines.append(Line(self.page.number, len(self.page.lines) + 1, CELL_SEP.join(cells), raw=raw,
                                     kind="row", cells=cells, grid=kept_grid, table_index=self._table.index,
                                     row_index=row_idx))

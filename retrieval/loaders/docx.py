@@ -153,6 +153,9 @@ def _blocks(container):
 def load_docx(data: bytes, *, subject: str | None = None) -> list[Page]:
     import docx
 
+    from retrieval.loaders.archive import check_zip
+
+    check_zip(data, subject=subject, kind="docx")  # before python-docx inflates every part into memory
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:

@@ -41,6 +41,37 @@ def space_cells(line: str) -> list[str] | None:
     return [c for c in _SPACE_RUN.split(line.strip())]
 
 
+MAX_TEXT_LINES = 500_000
+_BINARY_MAGIC = ((b"%PDF-", "a PDF"), (b"PK\x03\x04", "a zip archive (DOCX/XLSX?)"), (b"\xd0\xcf\x11\xe0", "an old "
+                 "Office (DOC/XLS) file"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
+                 (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"), (b"7z\xbc\xaf", "a 7z archive"))
+
+
+def sniff_text(data: bytes, subject: str | None = None) -> None:
+    """Refuse a file named .txt/.md that is not text: a PDF or Office file renamed, or binary bytes (which
+    would be stored as pages of garbage). A stray NUL or control character is not refused; the loader drops
+    them (retrieval.normalize)."""
+    from service.errors import InputError
+
+    head = data[:8]
+    for magic, what in _BINARY_MAGIC:
+        if head.startswith(magic):
+            raise InputError(f"the file is named as text but is {what}; give it its real extension",
+                             subject=subject, code="not_text")
+    sample = data[:65536]
+    controls = sum(1 for b in sample if b < 9 or 13 < b < 32 and b != 27)
+    if controls > max(16, len(sample) // 50):
+        raise InputError(f"the file is named as text but {controls} of its first {len(sample)} bytes are binary",
+                         subject=subject, code="not_text")
+    text = decode_text(sample[: len(sample) - 4] if len(data) > len(sample) else sample)
+    if text.count("\ufffd") > max(8, len(text) // 100):
+        raise InputError("the file is named as text but is neither UTF-8 nor GB18030 text",
+                         subject=subject, code="not_text")
+    if data.count(b"\n") > MAX_TEXT_LINES:
+        raise InputError(f"the text has more than {MAX_TEXT_LINES:,} lines; split it into smaller files",
+                         subject=subject, code="too_many_rows")
+
+
 def decode_text(data: bytes) -> str:
     for enc in ("utf-8-sig", "gb18030"):
         try:

@@ -103,9 +103,17 @@ class _Merges:
         return cells, grid
 
 
+MAX_ROWS = 200_000  # non-empty rows per workbook; a year's forms of a whole department fit many times over
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell: more is not a workbook a person made
+
+
 def load_xlsx(data: bytes, *, subject: str | None = None) -> list[Page]:
     import openpyxl
 
+    from retrieval.loaders.archive import check_zip
+
+    check_zip(data, subject=subject, kind="xlsx")
+    rows_read = 0
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:
@@ -117,19 +125,33 @@ def load_xlsx(data: bytes, *, subject: str | None = None) -> list[Page]:
             builder = PageBuilder(number)
             merges = _Merges(merged_ranges(sheet))
             first = True
+            # a stale <dimension ref="A1:A1"> written by some tools would make read-only iteration stop early
+            # and lose rows silently; the sheet's rows are read as they are, whatever the header claims
+            if hasattr(sheet, "reset_dimensions"):
+                sheet.reset_dimensions()
             for row in sheet.iter_rows():
                 cells_in_row = [c for c in row if getattr(c, "row", None) is not None]
                 if not cells_in_row:
                     continue
                 row_no = cells_in_row[0].row
+                rows_read += 1
+                if rows_read > MAX_ROWS:
+                    raise InputError(f"the workbook has more than {MAX_ROWS:,} non-empty rows; split it into "
+                                     f"smaller files", subject=subject, code="too_many_rows")
                 values = [None] * max(c.column for c in cells_in_row)
                 for c in cells_in_row:
                     values[c.column - 1] = _shown_value(c)
+                    if isinstance(values[c.column - 1], str) and len(values[c.column - 1]) > MAX_CELL_CHARS:
+                        raise InputError(f"cell {c.coordinate} of sheet {sheet.title!r} holds more than "
+                                         f"{MAX_CELL_CHARS:,} characters, more than Excel allows in a cell",
+                                         subject=subject, code="cell_too_long")
                 cells, grid = merges.layout(row_no, values)
                 before = len(builder.page.lines)
                 builder.add_row(cells, new_table=first, grid=grid)
                 first = first and len(builder.page.lines) == before
             pages.append(builder.page)
+    except InputError:
+        raise
     except Exception as exc:
         raise InputError(f"the XLSX is damaged and cannot be read ({type(exc).__name__})",
                          subject=subject, code="corrupt_xlsx") from exc

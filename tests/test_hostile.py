@@ -1,0 +1,180 @@
+"""Hostile files: what a file expands to is bounded before it is opened, content that does not match its
+extension is refused, control characters never reach the stores or a terminal, and a refused file leaves
+what is already stored untouched."""
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from retrieval.loaders import load_bytes, load_path
+from service.cli import app
+from service.errors import InputError
+from service.settings import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "corpus" / "seeds" / "001_shangjie_pension_subsidy.txt"
+
+
+def _docx_bytes(text: str = "项目名称：测试项目") -> bytes:
+    from docx import Document
+
+    d = Document()
+    d.add_paragraph(text)
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def _xlsx_bytes(rows: list[list], **kw) -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _rewrite(data: bytes, edit) -> bytes:
+    """Copy a zip, passing each member through edit(name, bytes) -> bytes | None (None keeps it)."""
+    src = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            new = edit(info.filename, body)
+            dst.writestr(info.filename, body if new is None else new)
+    return out.getvalue()
+
+
+def _add_member(data: bytes, name: str, size: int, chunk: bytes = b"\0") -> bytes:
+    out = io.BytesIO(data)
+    with zipfile.ZipFile(out, "a", zipfile.ZIP_DEFLATED) as z, z.open(name, "w", force_zip64=True) as f:
+        block = chunk * (1 << 20)
+        for _ in range(size // len(block)):
+            f.write(block)
+    return out.getvalue()
+
+
+def _refused(data: bytes, name: str, code: str) -> InputError:
+    with pytest.raises(InputError) as exc:
+        load_bytes(data, name, max_bytes=10**8)
+    assert exc.value.code == code, exc.value
+    return exc.value
+
+
+# --- zip bombs -------------------------------------------------------------------------------------------
+
+def test_docx_whose_xml_inflates_past_the_bound_is_refused_before_opening():
+    pad = b"<!--" + b" " * (60 << 20) + b"-->"
+    bomb = _rewrite(_docx_bytes(), lambda n, b: b.replace(b"<w:body>", b"<w:body>" + pad) if n == "word/document.xml"
+                    else None)
+    assert len(bomb) < 1 << 20  # under a megabyte on disk
+    err = _refused(bomb, "bomb.docx", "archive_bomb")
+    assert "word/document.xml" in str(err)
+
+
+def test_docx_with_a_huge_zero_media_part_is_refused():
+    bomb = _add_member(_docx_bytes(), "word/media/image1.png", 140 << 20)
+    assert len(bomb) < 1 << 20
+    err = _refused(bomb, "media.docx", "archive_bomb")
+    assert "image1.png" in str(err)
+
+
+def test_xlsx_highly_compressed_sheet_is_refused():
+    rows = b"".join(b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>x</t></is></c></row>' % (i, i)
+                    for i in range(1, 2))
+    pad = b" " * (20 << 20)
+    bomb = _rewrite(_xlsx_bytes([["a"]]), lambda n, b: b.replace(b"<sheetData>", b"<sheetData>" + pad + rows)
+                    if n == "xl/worksheets/sheet1.xml" else None)
+    err = _refused(bomb, "rows.xlsx", "archive_bomb")
+    assert "expand" in str(err)
+
+
+def test_xlsx_cell_longer_than_excel_allows_is_refused():
+    # written into the XML directly: openpyxl's writer itself cuts cells at Excel's limit
+    data = _rewrite(_xlsx_bytes([["项目名称", "AB"]]), lambda n, b: b.replace(b"<t>AB</t>", b"<t>" + b"X" * 100_000
+                                                                               + b"</t>") if n.endswith("sheet1.xml") else None)
+    _refused(data, "long.xlsx", "cell_too_long")
+
+
+def test_xlsx_row_limit(monkeypatch):
+    import retrieval.loaders.xlsx as xl
+
+    monkeypatch.setattr(xl, "MAX_ROWS", 50)
+    _refused(_xlsx_bytes([[i, "行"] for i in range(60)]), "many.xlsx", "too_many_rows")
+    assert len(list(load_bytes(_xlsx_bytes([[i, "行"] for i in range(40)]), "ok.xlsx",
+                               max_bytes=10**8).iter_lines())) == 40
+
+
+def test_xlsx_with_a_stale_dimension_keeps_every_row():
+    data = _xlsx_bytes([["序号", "项目"]] + [[i, f"项目{i}"] for i in range(1, 10)])
+    stale = _rewrite(data, lambda n, b: re.sub(rb'<dimension ref="[^"]+"', b'<dimension ref="A1:A1"', b)
+                     if n == "xl/worksheets/sheet1.xml" else None)
+    assert b'ref="A1:A1"' in zipfile.ZipFile(io.BytesIO(stale)).read("xl/worksheets/sheet1.xml")
+    lines = list(load_bytes(stale, "stale.xlsx", max_bytes=10**8).iter_lines())
+    assert len(lines) == 10 and lines[-1].cells == ["9", "项目9"]
+
+
+# --- content that does not match the extension ----------------------------------------------------------
+
+def test_pdf_renamed_txt_is_refused():
+    pdf = next((ROOT / "corpus" / "rendered" / "pdf").glob("*.pdf")).read_bytes()
+    err = _refused(pdf, "report.txt", "not_text")
+    assert "PDF" in str(err)
+    _refused(_docx_bytes(), "notes.md", "not_text")
+    _refused(bytes(range(256)) * 40, "blob.txt", "not_text")
+
+
+def test_nul_and_escape_sequences_never_reach_stored_text():
+    data = "项目名称：测试\x00项目\n\x1b[2J\x1b]0;pwned\x07总分\t95\n".encode()
+    doc = load_bytes(data, "ctl.txt", max_bytes=10**6)
+    for line in doc.iter_lines():
+        for s in (line.text, line.raw, *(line.cells or [])):
+            assert not re.search(r"[\x00-\x08\x0b\x0e-\x1f\x7f]", s), repr(s)
+    assert [ln.text for ln in doc.iter_lines()][0] == "项目名称:测试项目"
+
+
+# --- CLI: a refused file harms nothing already stored ---------------------------------------------------------
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("JIXIAO_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("JIXIAO_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    runner = CliRunner()
+    yield lambda *args: runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+    get_settings.cache_clear()
+
+
+def test_bad_files_are_refused_and_the_store_keeps_working(cli, tmp_path):
+    assert cli("ingest", SEED).exit_code == 0
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "bomb.docx").write_bytes(_add_member(_docx_bytes(), "word/media/x.bin", 140 << 20))
+    (bad / "renamed.txt").write_bytes(next((ROOT / "corpus" / "rendered" / "pdf").glob("*.pdf")).read_bytes())
+    (bad / "nul.txt").write_bytes("项目名称：空字节测试\x00项目\n预算执行率 88%\n".encode())
+    res = cli("ingest", bad)
+    assert res.exit_code == 1  # some files failed
+    out = res.stdout + res.stderr
+    assert "archive_bomb" in out or "expand" in out
+    assert "not_text" in out or "PDF" in out
+    docs = cli("docs").stdout
+    assert "001_shangjie_pension_subsidy.txt" in docs and "nul.txt" in docs
+    assert "bomb.docx" not in docs and "renamed.txt" not in docs
+    res = cli("search", "空字节测试")
+    assert res.exit_code == 0 and res.stdout.lstrip().startswith("1. nul ")
+    res = cli("search", "养老保险")
+    assert res.exit_code == 0 and "001_shangjie" in res.stdout
+    res = cli("show", "nul.txt")
+    assert res.exit_code == 0 and "\x00" not in res.stdout and "\x1b" not in res.stdout
