@@ -523,6 +523,8 @@ class HybridIndex:
         )
         self._bm25: _Bm25State | None = None
         self._bm25_key: tuple | None = None
+        self._generation = self.read_manifest().get("generation", 0)  # the index state this client has seen
+        self._own_client = client is None
         self._tokenizer = None
         self._tokens: dict[str, list[str]] = {}  # chunk id -> BM25 tokens (ids are unique per content)
 
@@ -555,9 +557,28 @@ class HybridIndex:
         with open(self.lock_path, "a+") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
+                self.refresh_if_stale()
                 yield
+                self._generation = self.read_manifest().get("generation", 0)
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def refresh_if_stale(self) -> bool:
+        """Re-open the embedded Chroma client when another process wrote since this one last looked: its
+        in-memory index would otherwise answer from, and write over, a stale state. True if re-opened."""
+        generation = self.read_manifest().get("generation", 0)
+        if generation == self._generation or not self._own_client or self.settings.chroma_url:
+            self._generation = generation
+            return False
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        with contextlib.suppress(Exception):
+            self.client._system.stop()
+        SharedSystemClient.clear_system_cache()
+        self.client = self._make_client()
+        self.collection = self.client.get_collection(self.name, embedding_function=None)
+        self._generation = generation
+        return True
 
     def read_manifest(self) -> dict:
         try:
@@ -701,6 +722,7 @@ class HybridIndex:
         except FileNotFoundError:
             key = None
         if self._bm25 is None or key != self._bm25_key:
+            self.refresh_if_stale()
             got = self.collection.get(include=["documents", "metadatas", "embeddings"])
             chunks = [Chunk.from_metadata(cid, text or "", meta or {})
                       for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]

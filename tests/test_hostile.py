@@ -178,3 +178,64 @@ def test_bad_files_are_refused_and_the_store_keeps_working(cli, tmp_path):
     assert res.exit_code == 0 and "001_shangjie" in res.stdout
     res = cli("show", "nul.txt")
     assert res.exit_code == 0 and "\x00" not in res.stdout and "\x1b" not in res.stdout
+
+
+# --- one writer per data directory ------------------------------------------------------------------------------
+
+def test_writer_lock_excludes_a_second_writer_process(tmp_path):
+    import subprocess
+    import sys
+
+    from service.writer_lock import WriterBusy, writer_lock
+
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys,time; sys.path.insert(0, %r)\n"
+        "from service.writer_lock import writer_lock\n"
+        "with writer_lock(%r):\n    print('held', flush=True); time.sleep(30)\n") % (str(ROOT), str(tmp_path))],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        seen = []
+        with pytest.raises(WriterBusy) as exc:
+            with writer_lock(tmp_path, timeout=0.5, waiting=seen.append):
+                pass
+        assert seen and seen[0].startswith("pid ") and "another jixiao process" in str(exc.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    with writer_lock(tmp_path, timeout=5):  # released when the holder died
+        pass
+
+
+def test_api_upload_answers_503_while_another_process_writes(tmp_path, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    import service.api.routers.documents as documents
+    from service.api import create_app
+    from service.settings import Settings
+    from service.writer_lock import writer_lock
+
+    monkeypatch.setattr(documents, "WRITER_WAIT_SECONDS", 0.3)
+    data = tmp_path / "data"
+    client = TestClient(create_app(Settings(data_dir=data)))
+    import threading
+
+    held, release = threading.Event(), threading.Event()
+
+    def hold():  # a lock held by another open file description behaves as another process's (flock)
+        with writer_lock(data):
+            held.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    held.wait(5)
+    try:
+        res = client.post("/documents", files={"file": ("a.txt", "项目名称：测试\n".encode(), "text/plain")})
+        assert res.status_code == 503 and res.json()["error"]["code"] == "writer_busy"
+    finally:
+        release.set()
+        t.join()
+    res = client.post("/documents", files={"file": ("a.txt", "项目名称：测试\n".encode(), "text/plain")})
+    assert res.status_code == 201, res.text
+    assert [d["filename"] for d in client.get("/documents").json()] == ["a.txt"]

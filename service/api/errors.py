@@ -13,7 +13,7 @@ from service.errors import ConfigError, ExtractionError, InputError, JixiaoError
 log = logging.getLogger(__name__)
 
 _STATUS_BY_CODE = {"too_large": 413, "unsupported_type": 415, "unauthorized": 401, "forbidden": 403,
-                   "internal_error": 500}
+                   "internal_error": 500, "writer_busy": 503}
 _STATUS_BY_TYPE: tuple[tuple[type[JixiaoError], int], ...] = (
     (NotFoundError, 404), (InputError, 400), (ExtractionError, 422), (LLMError, 502), (ConfigError, 500),
 )

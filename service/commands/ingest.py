@@ -43,7 +43,13 @@ def ingest(
         # the stderr console, which is harmless on a terminal but wrong when stdout is a file or a pipe.
         bar = Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal,
                        redirect_stdout=sys.stdout.isatty())
-        with Pipeline(settings) as pipe, bar:
+        from service.writer_lock import writer_lock
+
+        def waiting(holder: str) -> None:
+            stderr.print(f"waiting: another jixiao process ({holder}) is writing to {settings.data_dir}")
+
+        # one writer per data directory for the whole run; the index is opened only once the lock is held
+        with writer_lock(settings.data_dir, waiting=waiting), Pipeline(settings) as pipe, bar:
             task = bar.add_task("ingesting", total=len(files))
             for f in files:
                 bar.update(task, description=f.name)

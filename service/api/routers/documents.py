@@ -112,6 +112,10 @@ def _ingest_error(code: str | None, message: str, filename: str) -> JixiaoError:
     return InputError(message, subject=filename, code=code)
 
 
+# An upload waits this long for another process's writes (a CLI ingest) before answering 503 writer_busy.
+WRITER_WAIT_SECONDS = 60.0
+
+
 @router.post("", response_model=UploadOut, status_code=status.HTTP_201_CREATED, openapi_extra=_UPLOAD_BODY,
              responses={200: {"model": UploadOut, "description": "Already stored (same bytes)."},
                         400: {"description": "invalid_input, empty_file, corrupt_pdf, no_text_layer, …"},
@@ -132,7 +136,9 @@ async def upload_document(request: Request, response: Response, settings: Settin
         sha = hashlib.sha256(upload.data).hexdigest()  # here, not on the event loop: 100 MB take a while
         # Same bytes wait for each other: the second finds the first one's document and reports "unchanged"
         # instead of extracting it again. (The store's primary key would keep it single anyway.)
-        with state.upload_locks.hold(sha):
+        from service.writer_lock import writer_lock
+
+        with state.upload_locks.hold(sha), writer_lock(settings.data_dir, timeout=WRITER_WAIT_SECONDS):
             pipeline = Pipeline(settings, store=store.store, steps=steps, index=index)
             try:
                 return pipeline.ingest_bytes(upload.data, upload.filename)
@@ -190,9 +196,16 @@ def get_lines(ref: str, store: StoreDep,
 
 
 @router.delete("/{ref}", response_model=DeletedOut)
-def delete_document(ref: str, store: StoreDep, index: IndexDep) -> DeletedOut:
+def delete_document(ref: str, store: StoreDep, index: IndexDep, settings: SettingsDep) -> DeletedOut:
     """Remove a document, everything derived from it, and its chunks in the search index."""
+    from service.writer_lock import writer_lock
+
     doc = store.get_document(ref)
+    with writer_lock(settings.data_dir, timeout=WRITER_WAIT_SECONDS):
+        return _delete(doc, store, index)
+
+
+def _delete(doc, store, index) -> DeletedOut:
     try:
         index_deleted = bool(index.delete_document(doc.doc_id)) if index is not None else False
         deleted = store.store.delete_document(doc.doc_id)
