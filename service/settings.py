@@ -5,10 +5,10 @@ import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -40,9 +40,23 @@ class Settings(BaseSettings):
     chunk_max_chars: int = Field(400, description="Largest prose chunk, in characters.")
 
     # API
-    api_keys: list[str] = Field(default_factory=list, description="Accepted X-API-Key values; empty = loopback only.")
+    # NoDecode + the validator below: JIXIAO_API_KEYS is "k1,k2" (or a JSON list); set but empty means no keys,
+    # where pydantic-settings' JSON decoding would fail every command with an internal error
+    api_keys: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="Accepted X-API-Key values (comma-separated); empty = loopback only.")
     host: str = Field("127.0.0.1", description="Bind address for `jixiao serve`.")
     port: int = Field(8000, description="Port for `jixiao serve`.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, v):
+        if isinstance(v, str):
+            text = v.strip()
+            if text.startswith("["):
+                v = json.loads(text)
+            else:
+                v = text.split(",")
+        return [str(k).strip() for k in v or [] if str(k).strip()]
 
     @property
     def llm_configured(self) -> bool:

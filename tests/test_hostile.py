@@ -239,3 +239,26 @@ def test_api_upload_answers_503_while_another_process_writes(tmp_path, monkeypat
     res = client.post("/documents", files={"file": ("a.txt", "项目名称：测试\n".encode(), "text/plain")})
     assert res.status_code == 201, res.text
     assert [d["filename"] for d in client.get("/documents").json()] == ["a.txt"]
+
+
+def test_cli_delete_removes_a_document_from_store_and_search(cli, tmp_path):
+    bad = tmp_path / "bad\nname.txt"
+    bad.write_text("项目名称：误传文件测试\n预算执行率 88%\n", encoding="utf-8")
+    res = cli("ingest", bad)
+    assert res.exit_code == 0 and "bad\\nname.txt" in res.stdout and len(res.stdout.strip().splitlines()) == 1
+    assert cli("ingest", SEED).exit_code == 0
+    assert "误传文件测试" in cli("search", "误传文件测试").stdout
+    res = cli("delete", "bad\nname.txt", "--yes")
+    assert res.exit_code == 0 and res.stdout.startswith("deleted")
+    docs = cli("docs").stdout
+    assert "bad" not in docs and "001_shangjie" in docs
+    assert "误传文件测试" not in cli("search", "误传文件测试").stdout
+    assert cli("delete", "no-such-doc", "--yes").exit_code != 0
+
+
+def test_empty_api_keys_setting_is_no_keys(cli, monkeypatch):
+    monkeypatch.setenv("JIXIAO_API_KEYS", "")
+    get_settings.cache_clear()
+    res = cli("docs")
+    assert res.exit_code == 0 and "internal_error" not in res.stdout + res.stderr
+    assert get_settings().api_keys == []

@@ -14,12 +14,18 @@ from service.commands._common import cli_settings, die, one_line_errors, short_i
 from service.pipeline import IngestResult, Pipeline, expand_paths
 
 
+def _shown(name: str | None) -> str:
+    """A file name as one printable token: control characters and newlines in a name would split or forge
+    output lines (and reach the terminal), so they are shown escaped."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in str(name or ""))
+
+
 def result_line(r: IngestResult) -> str:
-    return f"{r.status:<9}  {short_id(r.doc_id):<12}  {r.filename}  {r.message}"
+    return f"{r.status:<9}  {short_id(r.doc_id):<12}  {_shown(r.filename)}  {r.message}"
 
 
 def error_line(r: IngestResult) -> str:
-    return f"error: {r.path or r.filename}: {r.message} [{r.error_code}]"
+    return f"error: {_shown(r.path or r.filename)}: {r.message} [{r.error_code}]"
 
 
 def ingest(
