@@ -50,13 +50,14 @@ class Settings(BaseSettings):
     @field_validator("api_keys", mode="before")
     @classmethod
     def _split_keys(cls, v):
+        # only the environment's string form is split; a list given in code is kept as is, so that a
+        # blank key there is still refused at start (service.api) rather than silently dropped
         if isinstance(v, str):
             text = v.strip()
             if text.startswith("["):
-                v = json.loads(text)
-            else:
-                v = text.split(",")
-        return [str(k).strip() for k in v or [] if str(k).strip()]
+                return json.loads(text)
+            return [k.strip() for k in text.split(",") if k.strip()]
+        return v
 
     @property
     def llm_configured(self) -> bool:
