@@ -422,6 +422,9 @@ class ReconcileReport:
         return not (self.removed or self.readded or self.missing)
 
 
+GET_PAGE = 5000  # chunks per Chroma get: well under SQLite's 32,766 bound variables
+
+
 def collection_name(settings: Settings, embedder: Embedder) -> str:
     """`jixiao-<hash>` of the chunking and embedding settings: a change never mixes vectors (STYLE.md #6)."""
     sig = {"chunking": chunking_signature(settings), "embedding": embedder.signature()}
@@ -607,8 +610,25 @@ class HybridIndex:
                 os.unlink(tmp)
             raise
 
+    def _get_all(self, include: list[str], where: dict | None = None, page: int | None = None) -> dict:
+        """collection.get, paginated: one unpaginated get of more than 32,766 chunks fails inside Chroma's
+        SQLite ("too many SQL variables"), so every bulk read goes page by page and is joined here."""
+        page = page or GET_PAGE
+        out: dict = {"ids": [], **{k: [] for k in include}}
+        offset = 0
+        while True:
+            got = self.collection.get(include=include, where=where, limit=page, offset=offset)
+            ids = got["ids"]
+            out["ids"].extend(ids)
+            for k in include:
+                part = got.get(k)
+                out[k].extend(list(part) if part is not None else [None] * len(ids))
+            if len(ids) < page:
+                return out
+            offset += page
+
     def _chroma_ids_by_doc(self) -> dict[str, set[str]]:
-        got = self.collection.get(include=["metadatas"])
+        got = self._get_all(["metadatas"])
         out: dict[str, set[str]] = {}
         for cid, meta in zip(got["ids"], got["metadatas"] or []):
             out.setdefault((meta or {}).get("doc_id", ""), set()).add(cid)
@@ -652,7 +672,7 @@ class HybridIndex:
             part = chunks[s:s + step]
             self.collection.upsert(ids=new_ids[s:s + step], embeddings=vectors[s:s + step],
                                    documents=[c.text for c in part], metadatas=[c.metadata() for c in part])
-        existing = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
+        existing = self._get_all([], where={"doc_id": doc_id})["ids"]
         stale = sorted(set(existing) - set(new_ids))
         for s in range(0, len(stale), step):
             self.collection.delete(ids=stale[s:s + step])
@@ -662,7 +682,7 @@ class HybridIndex:
         with self._locked():
             manifest = self.read_manifest()
             had = manifest["docs"].pop(doc_id, None) is not None
-            existing = self.collection.get(where={"doc_id": doc_id}, include=[])["ids"]
+            existing = self._get_all([], where={"doc_id": doc_id})["ids"]
             if existing:
                 self.collection.delete(ids=existing)
             if had or existing:
@@ -723,7 +743,7 @@ class HybridIndex:
             key = None
         if self._bm25 is None or key != self._bm25_key:
             self.refresh_if_stale()
-            got = self.collection.get(include=["documents", "metadatas", "embeddings"])
+            got = self._get_all(["documents", "metadatas", "embeddings"])
             chunks = [Chunk.from_metadata(cid, text or "", meta or {})
                       for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]
             todo = [c for c in chunks if c.chunk_id not in self._tokens]

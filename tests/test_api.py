@@ -47,7 +47,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(data_dir):
-    with TestClient(create_app(Settings(data_dir=data_dir))) as c:
+    with TestClient(create_app(Settings(data_dir=data_dir)), base_url="http://127.0.0.1:8000") as c:
         yield c
 
 
@@ -60,7 +60,7 @@ def docs(client) -> dict[str, dict]:
 def fresh(tmp_path):
     """An empty data dir and a client on it, for the tests that write."""
     settings = Settings(data_dir=tmp_path / "data")
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as c:
         c.settings = settings
         yield c
 
@@ -387,7 +387,7 @@ def test_errors_are_json_with_stable_codes(client, method, path, status, code):
 
 def test_api_keys_guard_everything_but_health_and_the_page(tmp_path):
     settings = Settings(data_dir=tmp_path, api_keys=[KEY])
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as c:
         assert c.get("/health").json()["auth_required"] is True
         assert c.get("/").status_code == 200 and c.get("/static/app.js").status_code == 200
         routes = [("get", "/documents"), ("get", "/documents/x"), ("get", "/documents/x/lines"),
@@ -449,7 +449,7 @@ def test_upload_over_the_limit(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", max_upload_mb=0.01)  # 10 KiB
     big = (TXT / "003_gaoxin_hrss_selfeval.txt").read_bytes()  # ~62 KiB: within the multipart slack
     huge = big * 4  # ~250 KiB: refused from Content-Length alone
-    with TestClient(create_app(settings)) as c:
+    with TestClient(create_app(settings), base_url="http://127.0.0.1:8000") as c:
         for data in (big, huge):
             res = upload(c, "big.txt", data)
             assert res.status_code == 413 and error_of(res) == "too_large"
@@ -672,7 +672,7 @@ def test_without_a_working_index_uploads_store_and_exact_questions_answer(tmp_pa
     steps.index = broken_index
     app = create_app(Settings(data_dir=tmp_path / "data"))
     app.state.steps = steps
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
         res = upload(c, "a.txt", (TXT / "001_shangjie_pension_subsidy.txt").read_bytes())
         assert res.status_code == 201 and "not indexed" in res.json()["warnings"][0]
         a = c.post("/ask", json={"question": "城乡居民基本养老保险费财政补助资金的预算执行率是多少？"})

@@ -128,7 +128,7 @@ def test_cli_reads_a_bundled_report_as_read(cli):
 # --- API ------------------------------------------------------------------------------------------------------
 
 def test_api_reports_unrecognised_on_upload_list_and_coverage(tmp_path):
-    client = TestClient(create_app(Settings(data_dir=tmp_path / "data")))
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "data")), base_url="http://127.0.0.1:8000")
     res = client.post("/documents", files={"file": ("自评表.txt", UNREADABLE, "text/plain")})
     assert res.status_code == 201, res.text
     body = res.json()
@@ -178,7 +178,7 @@ def test_review_of_a_read_report_has_no_unread_statement(cli):
 
 
 def test_api_review_of_an_unread_form_says_unread(tmp_path):
-    client = TestClient(create_app(Settings(data_dir=tmp_path / "data")))
+    client = TestClient(create_app(Settings(data_dir=tmp_path / "data")), base_url="http://127.0.0.1:8000")
     doc_id = client.post("/documents", files={"file": ("自评表.txt", UNREADABLE, "text/plain")}).json()["doc_id"]
     res = client.get(f"/reviews/{doc_id[:12]}")
     assert res.status_code == 200, res.text

@@ -217,7 +217,7 @@ def test_api_upload_answers_503_while_another_process_writes(tmp_path, monkeypat
 
     monkeypatch.setattr(documents, "WRITER_WAIT_SECONDS", 0.3)
     data = tmp_path / "data"
-    client = TestClient(create_app(Settings(data_dir=data)))
+    client = TestClient(create_app(Settings(data_dir=data)), base_url="http://127.0.0.1:8000")
     import threading
 
     held, release = threading.Event(), threading.Event()
@@ -262,3 +262,32 @@ def test_empty_api_keys_setting_is_no_keys(cli, monkeypatch):
     res = cli("docs")
     assert res.exit_code == 0 and "internal_error" not in res.stdout + res.stderr
     assert get_settings().api_keys == []
+
+
+# --- keyless mode: loopback Host, same-origin writes ----------------------------------------------------------
+
+def test_keyless_server_refuses_other_hosts_and_cross_origin_writes(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from service.api import create_app
+    from service.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path / "data"))
+    upload = {"file": ("a.txt", "项目名称：测试\n".encode(), "text/plain")}
+    with TestClient(app, base_url="http://127.0.0.1:8000") as c:
+        # DNS rebinding: the browser sends the attacker's host name
+        res = c.get("/documents", headers={"Host": "evil.example:8000"})
+        assert res.status_code == 403 and res.json()["error"]["code"] == "forbidden"
+        # another local origin (a page on localhost:3000) may not upload
+        res = c.post("/documents", files=upload, headers={"Origin": "http://localhost:3000"})
+        assert res.status_code == 403
+        res = c.post("/documents", files=upload, headers={"Origin": "null"})
+        assert res.status_code == 403
+        assert c.get("/documents").json() == []
+        # the server's own page may, and so may a client that sends no Origin (curl, the CLI)
+        res = c.post("/documents", files=upload, headers={"Origin": "http://127.0.0.1:8000"})
+        assert res.status_code == 201, res.text
+        assert c.get("/health").status_code == 200
+    keyed = create_app(Settings(data_dir=tmp_path / "k", api_keys=["k-0123456789abcdef0123"]))
+    with TestClient(keyed, base_url="http://jixiao.example.gov") as c:  # behind its own host name, with keys
+        assert c.get("/documents", headers={"X-API-Key": "k-0123456789abcdef0123"}).status_code == 200

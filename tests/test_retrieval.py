@@ -437,3 +437,29 @@ def test_search_cli_on_paths(tmp_path, monkeypatch):
         assert out.exit_code == 0 and " 1. 001_shangjie_pension_subsidy p" in out.output
     finally:
         get_settings.cache_clear()
+
+
+def test_bulk_reads_are_paginated_and_agree_with_one_page(tmp_path, docs, monkeypatch):
+    """Every bulk Chroma read goes page by page (one get over 32,766 chunks fails inside SQLite): with a
+    page of 7 chunks the index holds, reconciles and ranks exactly as with one page."""
+    import retrieval.index as ix
+
+    one = HybridIndex(settings(tmp_path / "one"))
+    for doc in docs.values():
+        one.upsert_document(doc, units(doc))
+    expected = [(h.chunk.chunk_id, round(h.score, 6)) for h in one.search("劳动监察专项资金 日常检查企业数", k=8)]
+    calls = []
+    monkeypatch.setattr(ix, "GET_PAGE", 7)
+    paged = HybridIndex(settings(tmp_path / "one"))
+    real_get = paged.collection.get
+
+    def counting_get(*a, **kw):
+        calls.append(kw.get("limit"))
+        return real_get(*a, **kw)
+
+    monkeypatch.setattr(paged.collection, "get", counting_get, raising=False)
+    got = [(h.chunk.chunk_id, round(h.score, 6)) for h in paged.search("劳动监察专项资金 日常检查企业数", k=8)]
+    assert got == expected
+    assert calls and all(limit == 7 for limit in calls if limit is not None) and len(calls) > one.count() // 7
+    report = paged.reconcile(set(d.doc_id for d in docs.values()))
+    assert report.clean and report.ok == len(docs)

@@ -95,4 +95,8 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router, dependencies=deps)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_middleware(BodyLimit)
+    if not settings.api_keys:  # keyless: loopback Host only, same-origin writes only (service.api.origin)
+        from service.api.origin import LocalOnly
+
+        app.add_middleware(LocalOnly, allowed_hosts={settings.host})
     return app
