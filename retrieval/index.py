@@ -415,20 +415,32 @@ class ReconcileReport:
     removed: list[str] = field(default_factory=list)  # orphans: indexed, unknown to the store
     readded: list[str] = field(default_factory=list)  # missing or half-written, indexed again via fetch
     missing: list[str] = field(default_factory=list)  # needed re-adding but no fetch was given
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (doc_id, why) re-adding raised: left out
     ok: int = 0
 
     @property
     def clean(self) -> bool:
-        return not (self.removed or self.readded or self.missing)
+        return not (self.removed or self.readded or self.missing or self.failed)
 
 
 GET_PAGE = 5000  # chunks per Chroma get: well under SQLite's 32,766 bound variables
 
 
+def deployment_id(settings: Settings) -> str:
+    """Which store this index belongs to: a hash of the store's database URL (its resolved path for SQLite).
+    Two deployments with their own stores get different ids; two processes of one deployment the same."""
+    return hashlib.sha256(settings.resolved_database_url.encode()).hexdigest()[:10]
+
+
 def collection_name(settings: Settings, embedder: Embedder) -> str:
-    """`jixiao-<hash>` of the chunking and embedding settings: a change never mixes vectors (STYLE.md #6)."""
+    """`jixiao-<hash>` of the chunking and embedding settings: a change never mixes vectors (STYLE.md #6).
+    On a shared Chroma server the name also carries the deployment id: deployments with different stores
+    pointed at one server otherwise shared a collection, and each one's reconcile deleted the other's
+    documents (15 → 1, measured). The embedded index lives in the deployment's own data dir already."""
     sig = {"chunking": chunking_signature(settings), "embedding": embedder.signature()}
     digest = hashlib.sha256(json.dumps(sig, sort_keys=True).encode()).hexdigest()[:16]
+    if settings.chroma_url:
+        return f"jixiao-{deployment_id(settings)}-{digest}"
     return f"jixiao-{digest}"
 
 
@@ -722,8 +734,15 @@ class HybridIndex:
             if fetch is None:
                 report.missing.append(doc_id)
                 continue
-            doc, units = fetch(doc_id)
-            self.upsert_document(doc, units, force=True)
+            # one document that cannot be indexed (a hostile file stored by an older version, a broken
+            # stored record) is reported and left out; repair goes on with the rest
+            try:
+                doc, units = fetch(doc_id)
+                self.upsert_document(doc, units, force=True)
+            except Exception as exc:
+                log.warning("index repair: %s left out (%s: %s)", doc_id, type(exc).__name__, exc)
+                report.failed.append((doc_id, f"{type(exc).__name__}: {exc}"))
+                continue
             report.readded.append(doc_id)
         return report
 

@@ -463,3 +463,63 @@ def test_bulk_reads_are_paginated_and_agree_with_one_page(tmp_path, docs, monkey
     assert calls and all(limit == 7 for limit in calls if limit is not None) and len(calls) > one.count() // 7
     report = paged.reconcile(set(d.doc_id for d in docs.values()))
     assert report.clean and report.ok == len(docs)
+
+
+def test_two_deployments_on_one_chroma_server_keep_their_data(tmp_path, docs):
+    """Two deployments (own stores) on one Chroma server: each reconcile touches only its own collection."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    assert chroma, "the chromadb package ships the `chroma` server command"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "chroma server did not start"
+                time.sleep(0.3)
+        url = f"http://127.0.0.1:{port}"
+        a = HybridIndex(settings(tmp_path / "a", chroma_url=url))
+        b = HybridIndex(settings(tmp_path / "b", chroma_url=url))
+        assert a.name != b.name
+        (da, db, dc) = docs.values()
+        for idx, mine in ((a, [da, db]), (b, [dc])):
+            for doc in mine:
+                idx.upsert_document(doc, units(doc))
+        count_a, count_b = a.count(), b.count()
+        ra = a.reconcile({da.doc_id, db.doc_id})
+        rb = b.reconcile({dc.doc_id})
+        assert ra.clean and rb.clean and not ra.removed and not rb.removed
+        assert (a.count(), b.count()) == (count_a, count_b)
+        assert {h.chunk.doc_id for h in b.search("劳动监察专项资金", k=20)} <= {dc.doc_id}
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_repair_goes_on_past_a_document_it_cannot_index(tmp_path, docs):
+    idx = HybridIndex(settings(tmp_path))
+    (da, db, dc) = docs.values()
+
+    def fetch(doc_id):
+        if doc_id == db.doc_id:
+            raise ValueError("stored record unreadable")
+        doc = next(d for d in docs.values() if d.doc_id == doc_id)
+        return doc, units(doc)
+
+    report = idx.reconcile(sorted([da.doc_id, db.doc_id, dc.doc_id]), fetch)
+    assert [d for d, _ in report.failed] == [db.doc_id] and "unreadable" in report.failed[0][1]
+    assert set(report.readded) == {da.doc_id, dc.doc_id} and not report.clean
+    assert set(idx.documents()) == {da.doc_id, dc.doc_id}
+    assert idx.search("劳动监察专项资金", k=3)

@@ -42,7 +42,10 @@ def _sync_with_store(index, settings) -> object | None:
     def fetch(doc_id: str):
         return store.get_loaded(doc_id), (store.list_units(doc_id) or None)
 
-    index.reconcile(known, fetch)
+    report = index.reconcile(known, fetch)
+    for doc_id, why in getattr(report, "failed", []):
+        typer.echo(f"warning: document {doc_id[:12]} could not be indexed and is left out of search ({why})",
+                   err=True)
     return store
 
 
