@@ -291,3 +291,16 @@ def test_keyless_server_refuses_other_hosts_and_cross_origin_writes(tmp_path):
     keyed = create_app(Settings(data_dir=tmp_path / "k", api_keys=["k-0123456789abcdef0123"]))
     with TestClient(keyed, base_url="http://jixiao.example.gov") as c:  # behind its own host name, with keys
         assert c.get("/documents", headers={"X-API-Key": "k-0123456789abcdef0123"}).status_code == 200
+
+
+def test_pdf_page_and_density_limits(monkeypatch):
+    import retrieval.loaders.pdf as pdfmod
+    from badfiles import _small_pdf
+
+    data = _small_pdf(pages=3)
+    assert len(load_bytes(data, "ok.pdf", max_bytes=10**8).pages) == 3
+    monkeypatch.setattr(pdfmod, "MAX_PAGES", 2)
+    _refused(data, "many.pdf", "too_many_pages")
+    monkeypatch.setattr(pdfmod, "MAX_PAGES", 3000)
+    monkeypatch.setattr(pdfmod, "MAX_CHARS_PER_PAGE", 20)
+    _refused(data, "dense.pdf", "page_too_dense")
