@@ -17,7 +17,12 @@ from decimal import Decimal
 from retrieval.segment import Span, flat_lines, section_headings, segment_with_plan, strip_numbering
 from retrieval.types import Line, LoadedDocument
 from service.extraction import form_reader
-from service.extraction.layouts import hebei, henan, narrative, zhongyuan
+# modules named after what they read; the layout ids ("henan", "hebei", "zhongyuan") stay as they are
+# because they are stored in every record's stamp and in the gold files
+from service.extraction.layouts import flattened_table_text as henan
+from service.extraction.layouts import narrative
+from service.extraction.layouts import report_with_annex_table as zhongyuan
+from service.extraction.layouts import tab_cell_form as hebei
 from service.extraction.names import light_key, link_names, match_name
 from service.extraction.prose import claims_in, prose_stream
 from service.extraction.spans import lines_ref

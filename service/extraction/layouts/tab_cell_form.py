@@ -1,4 +1,5 @@
-"""Hebei 高新区 部门预算项目绩效自评表 (seed 003): one table per project, rows as TAB cells.
+"""A 绩效自评表 whose rows are TAB-separated cells with positional headers and an unnamed extra column (layout
+id "hebei", first seen in seed 003): one table per project.
 
 Rows sometimes start with an empty cell (the merged section column) and sometimes not, and the first
 table carries an extra 指标解释 column its header does not name, so cells are mapped by the header's

@@ -1,4 +1,5 @@
-"""Zhengzhou 中原区 (seed 004): project reports, the 项目自评汇总表 and the 部门整体绩效自评.
+"""A project report with a funds table and a scoring annex whose narrow cells break rows apart, plus the
+项目自评汇总表 and 部门整体绩效自评 (layout id "zhongyuan", first seen in seed 004).
 
 A project report (`财政项目支出绩效自评报告` / `项目名称:X`) has a funds table 表1-2-1 (年初预算数 / 全年预算数 /
 全年执行数 / 执行率, total row `年度资金总额:` then one row per source), prose stating `总得分88.41分,属于“良”`,

@@ -1,4 +1,5 @@
-"""Henan 上街区 项目绩效自评 (seeds 000, 001): a table that reached us as extracted text.
+"""A scoring table that reached us as extracted text with no cell separators (layout id "henan", first seen in
+seeds 000 and 001).
 
 Nothing separates the cells: normalization drops the spaces next to CJK text, so a row reads
 `预算编制合理性合理合理1.00 1.00` (name, target, actual, 分值, 得分) and `有效保障有效保障15.00 15.00`; long
