@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 # --- header meanings ----------------------------------------------------------------------------------------
 # Order matters inside a list only for readability; matching prefers the longest synonym that equals the key,
@@ -134,6 +135,9 @@ class HeaderMeaning:
     key: str = ""  # the header text as matched
 
 
+# Both are pure functions of one cell's text, called for every cell of every candidate header row and label
+# (10k calls on the bundled corpus, most of the reader's time): cached per process.
+@lru_cache(maxsize=65536)
 def header_key(text: str) -> tuple[str, str | None, bool]:
     """(key, money unit, percent) of a header cell: qualifiers in brackets removed and remembered."""
     t = re.sub(r"\s+", "", text or "")
@@ -162,6 +166,12 @@ _ALL_SYNONYMS: list[tuple[str, str]] = sorted(
 )
 
 
+_EXACT: dict[str, str] = {}
+for _syn, _field in reversed(_ALL_SYNONYMS):  # reversed: the first (longest) listing of a synonym wins
+    _EXACT[_syn] = _field
+
+
+@lru_cache(maxsize=65536)
 def classify_header(text: str) -> HeaderMeaning:
     """What a header cell means. Exact synonym first; then a synonym the key ends with (`项目全年预算数`,
     `指标1得分`) or starts with (`得分(满分10)` after qualifiers), longest first. `复核` wins over `得分`, so a
@@ -169,9 +179,8 @@ def classify_header(text: str) -> HeaderMeaning:
     key, unit, percent = header_key(text)
     if not key or len(key) > 24:
         return HeaderMeaning(None, unit, percent, key)
-    for syn, field in _ALL_SYNONYMS:
-        if key == syn:
-            return HeaderMeaning(field, unit, percent, key)
+    if key in _EXACT:
+        return HeaderMeaning(_EXACT[key], unit, percent, key)
     if key in _ROW_LABELS:
         return HeaderMeaning(None, unit, percent, key)
     if "复核" in key or "复评" in key or "评审" in key:
@@ -191,7 +200,7 @@ _ROW_LABELS = frozenset((*PROJECT_LABELS, *DEPARTMENT_LABELS, *IMPLEMENTER_LABEL
 def label_in(text: str, labels: tuple[str, ...]) -> str | None:
     """The label `text` is (exactly, after header_key), or None."""
     key, _, _ = header_key(text)
-    return next((lab for lab in sorted(labels, key=len, reverse=True) if key == lab), None)
+    return key if key in labels else None
 
 
 _POINTS = re.compile(r"^(?P<name>.+?)[(（]?\s*(?P<w>\d+(?:\.\d+)?)\s*分?\s*[)）]?$")
