@@ -16,10 +16,10 @@ import importlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, Field
 
@@ -243,14 +243,68 @@ class Pipeline:
         return self._ingest(filename, None, known, lambda: load_bytes(data, filename, max_bytes=max_bytes))
 
     def ingest_many(self, paths: Iterable[str | Path],
-                    progress: Callable[[int, int, IngestResult], None] | None = None) -> list[IngestResult]:
+                    progress: Callable[[int, int, IngestResult], None] | None = None,
+                    workers: int = 1) -> list[IngestResult]:
         files = expand_paths(paths)
         results: list[IngestResult] = []
-        for i, f in enumerate(files, 1):
-            results.append(self.ingest_path(f))
+        for i, r in enumerate(self.iter_ingest(files, workers), 1):
+            results.append(r)
             if progress is not None:
-                progress(i, len(files), results[-1])
+                progress(i, len(files), r)
         return results
+
+    def iter_ingest(self, files: Sequence[Path], workers: int = 1) -> Iterator[IngestResult]:
+        """Ingest files in order, yielding each result as it is committed. With workers > 1, loading,
+        extraction and checks run in that many worker processes while this process alone writes the store
+        and the index (one writer); files already stored (same bytes) never leave this process. Each
+        document commits on its own, so a run killed halfway resumes by running it again."""
+        if workers <= 1 or len(files) < 2:
+            for f in files:
+                yield self.ingest_path(f)
+            return
+        import concurrent.futures as cf
+        import multiprocessing
+
+        todo: list[tuple[int, Path]] = []
+        done: dict[int, IngestResult] = {}
+        for k, f in enumerate(files):
+            known = None
+            try:
+                if f.is_file() and 0 < f.stat().st_size <= self.settings.max_upload_bytes:
+                    known = _sha256_file(f)
+            except OSError:
+                known = None
+            if known is not None and self.store.has_document(known):
+                done[k] = self.ingest_path(f)  # unchanged (and its index entry repaired if missing)
+            else:
+                todo.append((k, f))
+        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and Chroma handles
+        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            futures = {k: pool.submit(_prepare_in_worker, str(f), self.settings) for k, f in todo}
+            for k, f in enumerate(files):
+                if k in done:
+                    yield done.pop(k)
+                    continue
+                started = time.perf_counter()
+                result = IngestResult(status="error", filename=f.name or str(f), path=str(f),
+                                      skipped=list(self.steps.skipped))
+                try:
+                    outcome = futures.pop(k).result()
+                    if not isinstance(outcome, Prepared):  # (code, message) of a failure in the worker
+                        result = _failed(result, *outcome)
+                    elif self.store.has_document(outcome.doc.doc_id):
+                        self._fill_unchanged(result, outcome.doc.doc_id)
+                    else:
+                        self._commit(result, outcome)
+                except JixiaoError as exc:
+                    result = _failed(result, exc.code, exc.message)
+                except _StageError as exc:
+                    result = _failed(result, exc.code, str(exc))
+                except Exception as exc:  # a worker that died (memory, signal) fails its file, not the batch
+                    log.debug("ingest of %s failed", f, exc_info=True)
+                    result = _failed(result, "internal_error", f"{type(exc).__name__}: {exc}")
+                result.seconds = round(time.perf_counter() - started, 3)
+                yield result
 
     def run_checks_for(self, doc_ref: str) -> ChecksResult:
         """Re-run the checks on a stored document and make its stored findings exactly their output."""
@@ -290,6 +344,11 @@ class Pipeline:
         if self.store.has_document(doc.doc_id):
             self._fill_unchanged(result, doc.doc_id)
             return
+        self._commit(result, self.prepare(doc))
+
+    def prepare(self, doc: LoadedDocument) -> Prepared:
+        """Everything that needs no store: extraction, findings, artifacts, the coverage verdict. Pure on the
+        loaded document, so `ingest_many(workers=N)` runs it in worker processes."""
         extraction = (_stage("extract", self.steps.extract, doc, self.settings)
                       if self.steps.extract is not None else None)
         findings, artifacts = self._findings(extraction or DocumentExtraction(doc_id=doc.doc_id), doc)
@@ -297,6 +356,12 @@ class Pipeline:
             accounts = next((a for kind, _, a in artifacts if kind == "accounts"), None)
             extraction.coverage = assess_coverage(doc, extraction,
                                                   accounts_tables=len(accounts.tables) if accounts else 0)
+        return Prepared(doc, extraction, findings, artifacts)
+
+    def _commit(self, result: IngestResult, prepared: Prepared) -> None:
+        """The store's one transaction, then the index: always in this (the writer's) process."""
+        doc, extraction, findings, artifacts = prepared
+        result.doc_id, result.kind = doc.doc_id, doc.kind
         _, created = _stage("store", lambda: self.store.save_document(doc, extraction, findings, artifacts=artifacts))
         if not created:  # another writer stored the same bytes between our check and our commit
             self._fill_unchanged(result, doc.doc_id)
@@ -369,6 +434,34 @@ class Pipeline:
         self._index_document(result, self.store.get_loaded(doc_id), self.store.list_units(doc_id))
         if not result.warnings:
             result.message += "; its missing search index entry was rebuilt"
+
+
+class Prepared(NamedTuple):
+    doc: LoadedDocument
+    extraction: DocumentExtraction | None
+    findings: list[Finding]
+    artifacts: list
+
+
+_WORKER_PIPELINE: Pipeline | None = None
+
+
+def _prepare_in_worker(path: str, settings: Settings) -> Prepared | tuple[str, str]:
+    """Load and analyse one file in a worker process: a Prepared, or (error code, message). The worker's
+    pipeline is built without a store or an index: workers never write."""
+    global _WORKER_PIPELINE
+    if _WORKER_PIPELINE is None:
+        _WORKER_PIPELINE = Pipeline.__new__(Pipeline)
+        _WORKER_PIPELINE.settings, _WORKER_PIPELINE.steps, _WORKER_PIPELINE._index = settings, resolve_steps(), None
+    try:
+        doc = load_path(Path(path), max_bytes=settings.max_upload_bytes)
+        return _WORKER_PIPELINE.prepare(doc)
+    except JixiaoError as exc:
+        return (exc.code, exc.message)
+    except _StageError as exc:
+        return (exc.code, str(exc))
+    except Exception as exc:
+        return ("internal_error", f"{type(exc).__name__}: {exc}")
 
 
 # Module-level conveniences: one pipeline per call. Batch callers should hold a Pipeline instead.

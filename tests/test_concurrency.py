@@ -114,3 +114,33 @@ def test_three_ingests_uploads_and_repairs_at_once_leave_store_and_index_consist
         assert r.returncode == 0 and r.stdout.strip(), r.stderr[-300:]
     again = _cli("ingest", *(folders[n] for n in "abc"), env=env)
     assert again.returncode == 0 and set(ln.split()[0] for ln in again.stdout.splitlines()) == {"unchanged"}
+
+
+@pytest.mark.slow
+def test_parallel_workers_store_exactly_what_one_process_stores(tmp_path, forms):
+    """`ingest --workers 2` (analysis in worker processes, one writer) gives the same results, in the same
+    order, as one process: failures included, and files already stored are not sent to a worker."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for f in forms["a"] + forms["b"]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    (folder / "renamed.txt").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 8)
+    outputs = {}
+    for workers in (1, 2):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
+        env.update(JIXIAO_DATA_DIR=str(tmp_path / f"data{workers}"), PYTHONPATH=str(ROOT))
+        first = _cli("ingest", "--workers", "1", forms["a"][0], env=env)  # already stored before the run
+        assert first.returncode == 0
+        r = _cli("ingest", "--workers", workers, folder, "--json", env=env)
+        assert r.returncode == 1  # the two bad files
+        rows = [__import__("json").loads(line) for line in r.stdout.splitlines()]
+        outputs[workers] = [(x["filename"], x["status"], x.get("error_code"), x["doc_id"], x["projects"],
+                             x["findings"], x["by_severity"], x.get("coverage_status")) for x in rows]
+        search = _cli("search", "产出指标", env=env)
+        assert search.returncode == 0 and search.stdout.strip()
+    assert outputs[1] == outputs[2]
+    statuses = {name: status for name, status, *_ in outputs[2]}
+    assert statuses[forms["a"][0].name] == "unchanged"
+    assert statuses["broken.docx"] == "error" and statuses["renamed.txt"] == "error"
+    assert sum(1 for s in statuses.values() if s == "ingested") == len(forms["a"]) + len(forms["b"]) - 1

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +34,9 @@ def ingest(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")] = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 3 when any document looks like a form but could not be read (unrecognised).")] = False,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", help="Worker processes for loading, extraction and checks (default: the machine's cores; "
+                          "1 for fewer than 4 files). This process alone writes.")] = None,
 ) -> None:
     """Ingest report files: load, extract, check and store them. Exit code 1 if any file failed; with
     --strict, 3 if none failed but some document was unrecognised."""
@@ -57,9 +61,9 @@ def ingest(
         # one writer per data directory for the whole run; the index is opened only once the lock is held
         with writer_lock(settings.data_dir, waiting=waiting), Pipeline(settings) as pipe, bar:
             task = bar.add_task("ingesting", total=len(files))
-            for f in files:
-                bar.update(task, description=f.name)
-                r = pipe.ingest_path(f)
+            n_workers = workers if workers is not None else (os.cpu_count() or 1) if len(files) >= 4 else 1
+            for r in pipe.iter_ingest(files, max(1, n_workers)):
+                bar.update(task, description=r.filename)
                 bar.advance(task)
                 if json_out:
                     typer.echo(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))
