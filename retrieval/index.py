@@ -423,6 +423,7 @@ class ReconcileReport:
         return not (self.removed or self.readded or self.missing or self.failed)
 
 
+SNAPSHOT_VERSION = 1  # bump when _Bm25State's fields change
 GET_PAGE = 5000  # chunks per Chroma get: well under SQLite's 32,766 bound variables
 
 
@@ -762,6 +763,10 @@ class HybridIndex:
             key = None
         if self._bm25 is None or key != self._bm25_key:
             self.refresh_if_stale()
+            snap = self._load_snapshot()
+            if snap is not None:
+                self._bm25, self._bm25_key = snap, key
+                return snap
             got = self._get_all(["documents", "metadatas", "embeddings"])
             chunks = [Chunk.from_metadata(cid, text or "", meta or {})
                       for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]
@@ -779,7 +784,50 @@ class HybridIndex:
                     vectors = matrix[order]
             self._bm25 = _Bm25State([chunks[i] for i in order], [tokens[i] for i in order], vectors)
             self._bm25_key = key
+            self._save_snapshot(self._bm25)
         return self._bm25
+
+    # A snapshot of the search state, written by the first process that builds it for an index generation
+    # and loaded by every later process of that generation: a CLI question no longer pulls every chunk and
+    # vector out of Chroma and rebuilds BM25 (15 s at 34,542 chunks, measured). Keyed by the manifest's
+    # generation, which every write bumps; a stale or unreadable snapshot is ignored and rebuilt. Pickle is
+    # read only from this deployment's own data dir, which it writes itself.
+    @property
+    def _snapshot_path(self) -> Path:
+        return self.root / f"{self.name}.state.pkl"
+
+    def _load_snapshot(self) -> _Bm25State | None:
+        import pickle
+
+        generation = self.read_manifest().get("generation", 0)
+        try:
+            with open(self._snapshot_path, "rb") as fh:
+                stamp = pickle.load(fh)
+                if stamp != (SNAPSHOT_VERSION, self.name, generation):
+                    return None
+                state = pickle.load(fh)
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
+            return None
+        return state if isinstance(state, _Bm25State) else None
+
+    def _save_snapshot(self, state: _Bm25State) -> None:
+        import pickle
+
+        generation = self.read_manifest().get("generation", 0)
+        if not state.chunks:
+            return
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".state-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump((SNAPSHOT_VERSION, self.name, generation), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            if self.read_manifest().get("generation", 0) == generation:  # nobody wrote while we built it
+                os.replace(tmp, self._snapshot_path)
+                return
+        except Exception:  # a cache: never fail a search for it
+            log.debug("search state snapshot not written", exc_info=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
     def chunks(self, doc_id: str | None = None) -> list[Chunk]:
         state = self._state()

@@ -451,6 +451,7 @@ def test_bulk_reads_are_paginated_and_agree_with_one_page(tmp_path, docs, monkey
     calls = []
     monkeypatch.setattr(ix, "GET_PAGE", 7)
     paged = HybridIndex(settings(tmp_path / "one"))
+    paged._snapshot_path.unlink()  # the first index left a snapshot of its state: build from Chroma here
     real_get = paged.collection.get
 
     def counting_get(*a, **kw):
@@ -523,3 +524,27 @@ def test_repair_goes_on_past_a_document_it_cannot_index(tmp_path, docs):
     assert set(report.readded) == {da.doc_id, dc.doc_id} and not report.clean
     assert set(idx.documents()) == {da.doc_id, dc.doc_id}
     assert idx.search("劳动监察专项资金", k=3)
+
+
+def test_a_new_process_loads_the_search_snapshot_until_the_index_changes(tmp_path, docs, monkeypatch):
+    (da, db, dc) = docs.values()
+    first = HybridIndex(settings(tmp_path))
+    for doc in (da, db):
+        first.upsert_document(doc, units(doc))
+    query = "劳动监察专项资金 日常检查企业数"
+    expected = [(h.chunk.chunk_id, round(h.score, 6)) for h in first.search(query, k=8)]
+    assert first._snapshot_path.exists()
+
+    second = HybridIndex(settings(tmp_path))
+    calls = []
+    real_get = second.collection.get
+    monkeypatch.setattr(second.collection, "get", lambda *a, **kw: calls.append(kw) or real_get(*a, **kw),
+                        raising=False)
+    assert [(h.chunk.chunk_id, round(h.score, 6)) for h in second.search(query, k=8)] == expected
+    assert calls == []  # nothing pulled out of Chroma: the snapshot answered
+
+    first.upsert_document(dc, units(dc))  # a write bumps the generation: the snapshot is stale now
+    third = HybridIndex(settings(tmp_path))
+    assert third._load_snapshot() is None
+    assert dc.doc_id in {h.chunk.doc_id for h in third.search("城乡医疗救助 门诊", k=20)}
+    assert third._load_snapshot() is not None  # rebuilt and saved for the next process
