@@ -238,10 +238,10 @@ def test_crash_between_chroma_and_manifest_then_reconcile(tmp_path, docs, monkey
     idx.upsert_document(a, units(a))
     n_a = idx.count()
 
-    def crash(self, manifest):
+    def crash(self, put, drop=()):
         raise KeyboardInterrupt("power cut after the Chroma write")
 
-    monkeypatch.setattr(HybridIndex, "_write_manifest", crash)
+    monkeypatch.setattr(HybridIndex, "_update_manifest", crash)
     with pytest.raises(KeyboardInterrupt):
         idx.upsert_document(b, units(b))
     monkeypatch.undo()
@@ -548,3 +548,21 @@ def test_a_new_process_loads_the_search_snapshot_until_the_index_changes(tmp_pat
     assert third._load_snapshot() is None
     assert dc.doc_id in {h.chunk.doc_id for h in third.search("城乡医疗救助 门诊", k=20)}
     assert third._load_snapshot() is not None  # rebuilt and saved for the next process
+
+
+def test_an_older_json_manifest_is_imported_once(tmp_path, docs):
+    a = docs["001_shangjie_pension_subsidy"]
+    idx = HybridIndex(settings(tmp_path))
+    idx.upsert_document(a, units(a))
+    entry = idx.documents()[a.doc_id]
+    idx.close()
+    # what an earlier version left: the JSON manifest, no SQLite one
+    idx.manifest_db_path.unlink()
+    for extra in ("-wal", "-shm"):
+        Path(str(idx.manifest_db_path) + extra).unlink(missing_ok=True)
+    idx.manifest_path.write_text(json.dumps({"collection": idx.name, "generation": 7, "docs": {a.doc_id: entry}}),
+                                 encoding="utf-8")
+    again = HybridIndex(settings(tmp_path))
+    assert again.documents() == {a.doc_id: entry} and again.generation() > 7
+    assert not again.manifest_path.exists()
+    assert again.reconcile([a.doc_id]).clean
