@@ -235,12 +235,12 @@ class Pipeline:
                 known = _sha256_file(p)
         except OSError:
             known = None  # let the loader report it with its own code
-        return self._ingest(p.name or str(p), str(p), known, lambda: load_path(p, max_bytes=max_bytes))
+        return self._ingest(p.name or str(p), str(p), known, lambda: load_path(p, self.settings, max_bytes=max_bytes))
 
     def ingest_bytes(self, data: bytes, filename: str) -> IngestResult:
         max_bytes = self.settings.max_upload_bytes
         known = hashlib.sha256(data).hexdigest() if 0 < len(data) <= max_bytes else None
-        return self._ingest(filename, None, known, lambda: load_bytes(data, filename, max_bytes=max_bytes))
+        return self._ingest(filename, None, known, lambda: load_bytes(data, filename, self.settings, max_bytes=max_bytes))
 
     def ingest_many(self, paths: Iterable[str | Path],
                     progress: Callable[[int, int, IngestResult], None] | None = None,
@@ -454,7 +454,7 @@ def _prepare_in_worker(path: str, settings: Settings) -> Prepared | tuple[str, s
         _WORKER_PIPELINE = Pipeline.__new__(Pipeline)
         _WORKER_PIPELINE.settings, _WORKER_PIPELINE.steps, _WORKER_PIPELINE._index = settings, resolve_steps(), None
     try:
-        doc = load_path(Path(path), max_bytes=settings.max_upload_bytes)
+        doc = load_path(Path(path), settings, max_bytes=settings.max_upload_bytes)
         return _WORKER_PIPELINE.prepare(doc)
     except JixiaoError as exc:
         return (exc.code, exc.message)

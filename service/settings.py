@@ -19,6 +19,12 @@ class Settings(BaseSettings):
         None, description="SQLAlchemy URL; defaults to SQLite in data_dir (postgresql+psycopg://… works too)."
     )
     max_upload_mb: float = Field(100.0, description="Largest file accepted by ingest and upload, in MB.")
+    # What one file may expand to once opened (the upload limit counts compressed bytes only)
+    max_expanded_mb: float = Field(384.0, description="Largest inflated size of all parts of one DOCX/XLSX, in MB.")
+    max_rows: int = Field(200_000, description="Most non-empty rows in one workbook (text: 2.5x as many lines).")
+    max_pages: int = Field(3000, description="Most pages in one PDF.")
+    max_cell_chars: int = Field(32_767, description="Most characters in one spreadsheet cell.")
+    max_load_seconds: float = Field(300.0, description="Longest time reading one document may take, in seconds.")
 
     # LLM edge (any OpenAI-compatible server). Empty base_url/model = offline deterministic mode.
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL, ending in /v1.")

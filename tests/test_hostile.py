@@ -106,13 +106,42 @@ def test_xlsx_cell_longer_than_excel_allows_is_refused():
     _refused(data, "long.xlsx", "cell_too_long")
 
 
-def test_xlsx_row_limit(monkeypatch):
-    import retrieval.loaders.xlsx as xl
+def _settings(**kw):
+    from service.settings import Settings
 
-    monkeypatch.setattr(xl, "MAX_ROWS", 50)
-    _refused(_xlsx_bytes([[i, "行"] for i in range(60)]), "many.xlsx", "too_many_rows")
-    assert len(list(load_bytes(_xlsx_bytes([[i, "行"] for i in range(40)]), "ok.xlsx",
-                               max_bytes=10**8).iter_lines())) == 40
+    return Settings(_env_file=None, **kw)
+
+
+def test_xlsx_row_limit():
+    small = _settings(max_rows=50)
+    with pytest.raises(InputError) as exc:
+        load_bytes(_xlsx_bytes([[i, "行"] for i in range(60)]), "many.xlsx", small)
+    assert exc.value.code == "too_many_rows" and "JIXIAO_MAX_ROWS" in str(exc.value)
+    assert len(list(load_bytes(_xlsx_bytes([[i, "行"] for i in range(40)]), "ok.xlsx", small).iter_lines())) == 40
+    with pytest.raises(InputError) as exc:
+        load_bytes(("项目\n" * 200).encode(), "many.txt", small)
+    assert exc.value.code == "too_many_rows"
+
+
+def test_limits_come_from_settings_and_the_time_budget_holds(monkeypatch):
+    buf = io.BytesIO(_docx_bytes())
+    with zipfile.ZipFile(buf, "a", zipfile.ZIP_STORED) as z:  # a genuine photo: 12 MiB that do not compress
+        z.writestr("word/media/image1.png", os.urandom(12 << 20))
+    data = buf.getvalue()
+    assert load_bytes(data, "ok.docx", max_bytes=10**8).line_count >= 1
+    with pytest.raises(InputError) as exc:
+        load_bytes(data, "big.docx", _settings(max_expanded_mb=10))
+    assert exc.value.code == "archive_bomb" and "JIXIAO_MAX_EXPANDED_MB" in str(exc.value)
+    import time as _time
+
+    from badfiles import _small_pdf
+
+    clock = iter(range(0, 10_000, 100))  # every look at the clock is 100 s later
+    monkeypatch.setattr("retrieval.loaders.limits.time.monotonic", lambda: float(next(clock)))
+    with pytest.raises(InputError) as exc:
+        load_bytes(_small_pdf(pages=3), "slow.pdf", _settings(max_load_seconds=150))
+    assert exc.value.code == "too_slow" and "page" in str(exc.value)
+    monkeypatch.setattr("retrieval.loaders.limits.time.monotonic", _time.monotonic)
 
 
 def test_xlsx_with_a_stale_dimension_keeps_every_row():
@@ -299,8 +328,8 @@ def test_pdf_page_and_density_limits(monkeypatch):
 
     data = _small_pdf(pages=3)
     assert len(load_bytes(data, "ok.pdf", max_bytes=10**8).pages) == 3
-    monkeypatch.setattr(pdfmod, "MAX_PAGES", 2)
-    _refused(data, "many.pdf", "too_many_pages")
-    monkeypatch.setattr(pdfmod, "MAX_PAGES", 3000)
+    with pytest.raises(InputError) as exc:
+        load_bytes(data, "many.pdf", _settings(max_pages=2))
+    assert exc.value.code == "too_many_pages"
     monkeypatch.setattr(pdfmod, "MAX_CHARS_PER_PAGE", 20)
     _refused(data, "dense.pdf", "page_too_dense")

@@ -80,10 +80,17 @@ def _pages(data: bytes, ext: str, name: str) -> list[Page]:
 
 
 def load_bytes(data: bytes, filename: str, settings=None, *, max_bytes: int | None = None) -> LoadedDocument:
+    from retrieval.loaders.limits import Limits, applied
+
     name = Path(filename).name or filename
     ext = _check_type(name)
     _check_size(name, len(data), _limit(settings, max_bytes))
-    pages = _pages(data, ext, name)
+    if settings is None and max_bytes is None:
+        from service.settings import get_settings
+
+        settings = get_settings()
+    with applied(Limits.from_settings(settings)):
+        pages = _pages(data, ext, name)
     title = next((ln.text for p in pages for ln in p.lines if ln.kind == "text"), None)
     return LoadedDocument(filename=name, kind=ext[1:], sha256=sha256_bytes(data), size_bytes=len(data),
                           pages=pages, title=title)

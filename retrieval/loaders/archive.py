@@ -55,9 +55,12 @@ def check_zip(data: bytes, *, subject: str | None, kind: str) -> None:
             raise InputError(f"part {info.filename!r} would expand {size // max(1, info.compress_size)}× "
                              f"({_mib(size)}): a decompression bomb, refused before opening",
                              subject=subject, code="archive_bomb")
-    if total > MAX_TOTAL_BYTES:
-        raise InputError(f"the {kind.upper()} would expand to {_mib(total)}, over the {_mib(MAX_TOTAL_BYTES)} limit: "
-                         f"refused before opening", subject=subject, code="archive_bomb")
+    from retrieval.loaders.limits import current
+
+    limit = min(MAX_TOTAL_BYTES, current().expanded_bytes)
+    if total > limit:
+        raise InputError(f"the {kind.upper()} would expand to {_mib(total)}, over the {_mib(limit)} limit "
+                         f"(JIXIAO_MAX_EXPANDED_MB): refused before opening", subject=subject, code="archive_bomb")
 
 
 __all__ = ["check_zip", "MAX_PART_BYTES", "MAX_TOTAL_BYTES", "MAX_RATIO"]

@@ -163,7 +163,12 @@ def load_docx(data: bytes, *, subject: str | None = None) -> list[Page]:
                          subject=subject, code="corrupt_docx") from exc
     out = _Pages()
     try:
-        for block in _blocks(document.element.body):
+        from retrieval.loaders.limits import current
+
+        limits = current()
+        for k, block in enumerate(_blocks(document.element.body)):
+            if k % 200 == 199:
+                limits.check_time(subject)
             if block.tag == W + "p":
                 for piece in _paragraph(block):
                     if piece is _BREAK or (piece is _BREAK_BEFORE and out.builder.page.lines):

@@ -303,19 +303,22 @@ def _load_page(page, number: int) -> Page:
     return builder.page
 
 
-MAX_PAGES = 3000  # a year's self-evaluations of a large department run to hundreds of pages, not thousands
 MAX_CHARS_PER_PAGE = 200_000  # a dense A4 page holds a few thousand characters
 
 
 def load_pdf(data: bytes, *, subject: str | None = None) -> list[Page]:
+    from retrieval.loaders.limits import current
+
+    limits = current()
     pdf = _open(data, subject)
     pages: list[Page] = []
     with pdf:
         try:
-            if len(pdf.pages) > MAX_PAGES:
-                raise _fail("too_many_pages", f"the PDF has {len(pdf.pages):,} pages, over the {MAX_PAGES:,} a "
-                            f"report may have; split it into smaller files", subject)
+            if len(pdf.pages) > limits.pages:
+                raise _fail("too_many_pages", f"the PDF has {len(pdf.pages):,} pages, over the {limits.pages:,} "
+                            f"allowed (JIXIAO_MAX_PAGES); split it into smaller files", subject)
             for number, page in enumerate(pdf.pages, start=1):
+                limits.check_time(subject, f" (page {number})")
                 if len(page.chars) > MAX_CHARS_PER_PAGE:
                     raise _fail("page_too_dense", f"page {number} holds {len(page.chars):,} characters, over the "
                                 f"{MAX_CHARS_PER_PAGE:,} a page may have", subject)

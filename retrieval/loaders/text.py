@@ -41,7 +41,6 @@ def space_cells(line: str) -> list[str] | None:
     return [c for c in _SPACE_RUN.split(line.strip())]
 
 
-MAX_TEXT_LINES = 500_000
 _BINARY_MAGIC = ((b"%PDF-", "a PDF"), (b"PK\x03\x04", "a zip archive (DOCX/XLSX?)"), (b"\xd0\xcf\x11\xe0", "an old "
                  "Office (DOC/XLS) file"), (b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
                  (b"\x1f\x8b", "a gzip archive"), (b"Rar!", "a RAR archive"), (b"7z\xbc\xaf", "a 7z archive"))
@@ -67,8 +66,11 @@ def sniff_text(data: bytes, subject: str | None = None) -> None:
     if text.count("\ufffd") > max(8, len(text) // 100):
         raise InputError("the file is named as text but is neither UTF-8 nor GB18030 text",
                          subject=subject, code="not_text")
-    if data.count(b"\n") > MAX_TEXT_LINES:
-        raise InputError(f"the text has more than {MAX_TEXT_LINES:,} lines; split it into smaller files",
+    from retrieval.loaders.limits import current
+
+    max_lines = int(current().rows * 2.5)
+    if data.count(b"\n") > max_lines:
+        raise InputError(f"the text has more than {max_lines:,} lines (2.5 × JIXIAO_MAX_ROWS); split it into smaller files",
                          subject=subject, code="too_many_rows")
 
 

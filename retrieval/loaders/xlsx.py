@@ -103,8 +103,6 @@ class _Merges:
         return cells, grid
 
 
-MAX_ROWS = 200_000  # non-empty rows per workbook; a year's forms of a whole department fit many times over
-MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell: more is not a workbook a person made
 
 
 def load_xlsx(data: bytes, *, subject: str | None = None) -> list[Page]:
@@ -112,7 +110,10 @@ def load_xlsx(data: bytes, *, subject: str | None = None) -> list[Page]:
 
     from retrieval.loaders.archive import check_zip
 
+    from retrieval.loaders.limits import current
+
     check_zip(data, subject=subject, kind="xlsx")
+    limits = current()
     rows_read = 0
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -135,15 +136,18 @@ def load_xlsx(data: bytes, *, subject: str | None = None) -> list[Page]:
                     continue
                 row_no = cells_in_row[0].row
                 rows_read += 1
-                if rows_read > MAX_ROWS:
-                    raise InputError(f"the workbook has more than {MAX_ROWS:,} non-empty rows; split it into "
-                                     f"smaller files", subject=subject, code="too_many_rows")
+                if rows_read > limits.rows:
+                    raise InputError(f"the workbook has more than {limits.rows:,} non-empty rows (JIXIAO_MAX_ROWS); "
+                                     f"split it into smaller files", subject=subject, code="too_many_rows")
+                if rows_read % 1000 == 0:
+                    limits.check_time(subject, f" (sheet {sheet.title!r}, row {row_no})")
                 values = [None] * max(c.column for c in cells_in_row)
                 for c in cells_in_row:
                     values[c.column - 1] = _shown_value(c)
-                    if isinstance(values[c.column - 1], str) and len(values[c.column - 1]) > MAX_CELL_CHARS:
+                    if isinstance(values[c.column - 1], str) and len(values[c.column - 1]) > limits.cell_chars:
                         raise InputError(f"cell {c.coordinate} of sheet {sheet.title!r} holds more than "
-                                         f"{MAX_CELL_CHARS:,} characters, more than Excel allows in a cell",
+                                         f"{limits.cell_chars:,} characters (JIXIAO_MAX_CELL_CHARS; Excel "
+                                         f"allows 32,767 in a cell)",
                                          subject=subject, code="cell_too_long")
                 cells, grid = merges.layout(row_no, values)
                 before = len(builder.page.lines)
