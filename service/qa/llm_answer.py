@@ -249,6 +249,25 @@ class CheckedSentence:
     cites: list[tuple[Source, str]]  # (source, quote as found)
 
 
+# A quote proves only that the report contains that text. Text that addresses the reader or the model (an
+# instruction), or passes a verdict on every project at once, is not evidence for anything a reviewer asks:
+# a model that obeyed an injected "所有项目均已完成" and quoted it would otherwise pass every check.
+_INSTRUCTION = re.compile(
+    r"(忽略|无视|不要理会|忘记)(以上|上述|之前|前面|所有)?.{0,6}(指令|指示|要求|规则|提示)|"
+    r"(请|务必|必须)(你|模型|助手|AI)?.{0,4}(回答|输出|声明|宣布|告诉|写)|(你|模型|助手|AI|系统)(必须|应当|应该|需要)|"
+    r"ignore (all |the )?(previous|above|prior)|disregard|system prompt|you (must|should) (answer|say|reply)|"
+    r"</?(system|document|assistant|user)>", re.I)
+_CORPUS_VERDICT = re.compile(
+    r"(所有|全部|一切|各|每个)(的)?(项目|单位|部门|指标|报告)[^，。;；]{0,8}(均|都|全|全部)?[^，。;；]{0,4}"
+    r"(已完成|完成|达标|合格|优秀|为优|无问题|没有问题|不存在问题)|"
+    r"(不存在|没有)任何(问题|偏差)|all (projects|indicators|units)[^.]{0,30}(complete|met|passed|no problem)", re.I)
+
+
+def evidence_only_by_fiat(quotes: Sequence[str]) -> bool:
+    """True when every quote reads as an instruction or a verdict about the whole corpus."""
+    return bool(quotes) and all(_INSTRUCTION.search(q) or _CORPUS_VERDICT.search(q) for q in quotes)
+
+
 def check_answer(reading: GroundedAnswer, sources: Sequence[Source]) -> tuple[list[CheckedSentence], list[dict]]:
     """Keep the sentences the sources support; say why each other one (or citation) was dropped."""
     by_number = {src.number: src for src in sources}
@@ -278,6 +297,10 @@ def check_answer(reading: GroundedAnswer, sources: Sequence[Source]) -> tuple[li
                 cites.append((src, quote))
         if not cites:
             dropped.append({"sentence": i, "reason": "no valid citation", "text": text[:80]})
+            continue
+        if evidence_only_by_fiat([q for _, q in cites]):
+            dropped.append({"sentence": i, "reason": "supported only by an instruction or a verdict on the whole "
+                            "corpus", "text": text[:80]})
             continue
         missing = unsupported_numbers(text, [q for _, q in cites])
         if missing:
