@@ -261,3 +261,23 @@ def test_a_form_whose_indicator_table_cannot_be_read_is_partial():
     x = read([form], "xlsx")
     assert x.coverage.status in ("partial", "unrecognised")
     assert x.coverage.unread
+
+
+def test_a_short_qualitative_actual_is_not_read_as_the_unit_column():
+    """Flattened text (inner empty cells dropped by the reader's alignment) with a 计量单位 column: 未完成 is
+    three characters like a unit (公里, 人次), but it is the actual value, and the checks need it there."""
+    from service.extraction import extract_document
+
+    text = "\n".join([
+        "项目支出绩效自评表",
+        "项目名称\t生活垃圾分类处理补助",
+        "一级指标\t二级指标\t三级指标\t指标性质\t指标值\t计量单位\t完成值\t指标权重\t指标得分",
+        "产出指标\t数量指标\t新建设施数量\t正向\t53\t个\t56个\t13\t13",
+        "\t时效指标\t补助发放时限\t定性\t按时完成\t\t未完成\t14\t14",
+        "总分\t\t\t\t\t\t\t100\t27",
+    ])
+    x = extract_document(load_bytes(text.encode(), "form.txt", max_bytes=10**6))
+    (p,) = x.projects
+    row = next(i for i in p.indicators if i.level3 == "补助发放时限")
+    assert row.actual is not None and row.actual.raw == "未完成"
+    assert next(i for i in p.indicators if i.level3 == "新建设施数量").actual.raw == "56个"

@@ -299,7 +299,8 @@ def _fits(cell: str, f: str) -> float:
     if f == "target_unit":
         if re.fullmatch(UNIT_RE, t):
             return 2.0
-        if re.fullmatch(r"[\u4e00-\u9fff%‰]{1,3}(?:/[\u4e00-\u9fff]{1,3})?", t):  # 元/公里, 个/年 …
+        # 元/公里, 个/年 … — but a short qualitative value (未完成, 已达标, 较好) is an actual, not a unit
+        if re.fullmatch(r"[\u4e00-\u9fff%‰]{1,3}(?:/[\u4e00-\u9fff]{1,3})?", t) and not _QUALITATIVE.search(t):
             return 1.2
         return 0.0
     if f == "core":
@@ -325,6 +326,8 @@ def _fits(cell: str, f: str) -> float:
     return 0.3
 
 
+# morphemes of qualitative values, never of a unit of measure
+_QUALITATIVE = re.compile(r"完成|达|合格|良|优|好|差|满意|有效|提升|改善|健全|规范|及时|到位|明显|显著|未|否|无|是|降低|增加")
 # a cell that reads as a value, never as an indicator's name: an operator first, or a number with its unit
 _VALUE_LIKE = re.compile(rf"^\s*(?:[≥≤≧≦<>=＝﹦]|(?:{NUMBER_RE})\s*(?:%|％|[\u4e00-\u9fff]{{1,3}}(?:/[\u4e00-\u9fff]{{1,2}})?)?$)")
 # what leaving a column empty costs: an indicator row without its third-level name is unlikely
