@@ -271,10 +271,12 @@ def check_exec_explain(ctx: UnitContext) -> list[Finding]:
         ctx, "R-EXEC-EXPLAIN", "warning",
         f"预算执行率{fmt_pct(value)}低于{thr}%（{ctx.threshold_source}），但“存在问题/偏差原因”未说明原因"
         f"{'（仅有模板提示文字）' if where is not None else ''}。",
-        f"Execution rate {fmt_pct(value)} is below {thr}% ({ctx.threshold_source}) but no reason is given in "
+        f"Execution rate {fmt_pct(value)} is below {thr}% "
+        f"({'stated by the form' if ctx.threshold_source.startswith('表格规定') else 'the form states none; 90% assumed'})"
+        f" but no reason is given in "
         f"存在问题 / 偏差原因{' (only the template hint text)' if where is not None else ''}.",
-        reported=f"{fmt_pct(value)}; 存在问题: {(where.text if where is not None else '') or '（空 blank）'}",
-        recomputed=f"<{thr}% ⇒ 须说明原因 / reason required",
+        reported=f"执行率{fmt_pct(value)}；存在问题：{(where.text if where is not None else '') or '未填写'}",
+        recomputed=f"低于{thr}%须说明原因",
         refs=refs_of(list(rate.refs), where, exec_inds))]
 
 
