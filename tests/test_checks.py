@@ -499,6 +499,24 @@ def test_summary_name_listed_twice_goes_to_the_agreeing_row():
     assert "98.72" not in by_rule(fs, "R-SUMMARY")[0].message_zh or "不止一行" in by_rule(fs, "R-SUMMARY")[0].message_zh
 
 
+def test_summary_same_project_twice_with_two_scores():
+    # seed 004: 可执行项目 and 待分项目 both list these names; a second printing that rounds to the first agrees
+    fs = findings(named("提前下达2022年中央财政医疗救助补助资金", "u1", total="98.41"), summaries=[_summary(
+        srow("提前下达2022年中央财政医疗救助补助资金", "98.72", group="可执行项目"),
+        srow("大厅大病保险经办辅助服务追加项目", "98.75", group="可执行项目"),
+        srow("提前下达2022年中央专项彩票公益金支持城乡医疗救助的资金", "97.67", group="可执行项目"),
+        srow("x项目", "90.00", group="可执行项目"),
+        srow("提前下达2022年中央财政医疗救助补助资金", "98.41", group="待分项目"),
+        srow("大厅大病保险经办辅助服务追加项目", "98.7", group="待分项目"),
+        srow("提前下达2022年中央专项彩票公益金支持城乡医疗救助资金", "96", group="待分项目"),  # another name
+        srow("x项目", "90", group="待分项目"))])
+    dup = {f.project: f for f in by_rule(fs, "R-SUMMARY-DUP")}
+    assert set(dup) == {"提前下达2022年中央财政医疗救助补助资金", "大厅大病保险经办辅助服务追加项目"}
+    f = dup["大厅大病保险经办辅助服务追加项目"]
+    assert f.severity == "warning" and f.reported == "98.75、98.7" and "“待分项目”" in f.message_zh
+    assert len(f.refs) == 2
+
+
 def test_summary_ambiguous_names_are_not_matched():
     a, b = gwy(), gwy()
     a.project, a.unit_id = "提前下达2022年中央专项彩票公益金支持城乡医疗救助的资金", "u1"

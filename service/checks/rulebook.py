@@ -207,6 +207,16 @@ RULES: tuple[Rule, ...] = (
          "row field = report field; category rate = Σ score ÷ Σ weight × 100", _ROUND_SCORE,
          "error beyond rounding; info within", "Follows from the summary's purpose.", ("inferred",), "summary",
          summary.check_summary),
+    Rule("R-SUMMARY-DUP", "summary", "汇总表重复列示", "Project listed twice",
+         "同一项目在一张汇总表中列示两次及以上（如分列于“可执行项目”与“待分项目”）而自评得分不同，为前后矛盾；"
+         "名称按轻度规范化后完全相同才视为同一项目（“…补助的资金”与“…补助资金”不合并）。",
+         "One project listed twice or more in one summary table (e.g. under 可执行项目 and 待分项目) with different "
+         "scores contradicts itself; names must be equal after light normalization (…补助的资金 and …补助资金 "
+         "stay apart).",
+         "score(row a) = score(row b) for rows with the same name",
+         "the more precise score rounded (half up) to the other's decimals must equal it (98.70 = 98.7; 98.75 ≠ 98.7)",
+         "warning", "Follows from the summary's purpose; seed 004 lists four projects twice with different scores.",
+         ("inferred",), "summary", summary.check_summary_dup),
     Rule("R-DEPT-TOTAL", "department", "部门整体得分", "Department total",
          "部门整体绩效得分表各项得分之和应等于所述总分，权重合计100，等级与总分对应；部门（科室）一节所称预算、"
          "支出合计不得小于其所附项目自评表之和。",
