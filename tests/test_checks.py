@@ -499,6 +499,27 @@ def test_summary_name_listed_twice_goes_to_the_agreeing_row():
     assert "98.72" not in by_rule(fs, "R-SUMMARY")[0].message_zh or "不止一行" in by_rule(fs, "R-SUMMARY")[0].message_zh
 
 
+def test_zero_spend_with_full_scores():
+    # seed 004 破产、困难企业退休人员大病医疗补助金: 0 of 1082.23 spent, 成本 0元 10/10, outputs in full
+    def unit(executed, cost_actual="0元", cost_score="10", out_score="10"):
+        return proj("破产、困难企业退休人员大病医疗补助金", funds=zy_funds("1082.23", executed, "0.0%"), indicators=[
+            ind("成本指标", "经济成本指标", "补助金", "≤10822251元", cost_actual, "10", cost_score),
+            ind("产出指标", "数量指标", "补贴享受人员", "≥130人", "130人", "10", out_score),
+            ind("产出指标", "时效指标", "补贴发放及时性", "及时", "0%", "10", "0"),
+            ind("满意度指标", "服务对象满意度指标", "满意度", "≥90%", "92%", "5", "5"),
+        ], total="80", grade="良", problems="无")
+
+    fs = by_rule(findings(unit("0.00")), "R-ZERO-SPEND")
+    assert [f.severity for f in fs] == ["warning"]
+    assert "“补助金”完成值为0仍得满分10分" in fs[0].message_zh and "产出、效益指标1项得满分（合计10分）" in fs[0].message_zh
+    only_out = by_rule(findings(unit("0.00", cost_score="5")), "R-ZERO-SPEND")
+    assert len(only_out) == 1 and "成本指标" not in only_out[0].message_zh
+    assert by_rule(findings(unit("0.00", cost_score="5", out_score="9")), "R-ZERO-SPEND") == []
+    assert by_rule(findings(unit("12.50")), "R-ZERO-SPEND") == []  # something was spent
+    # without printed weights (Hebei) nothing can be called full
+    assert by_rule(findings(hebei(executed="0", rate="0%")), "R-ZERO-SPEND") == []
+
+
 def test_summary_same_project_twice_with_two_scores():
     # seed 004: 可执行项目 and 待分项目 both list these names; a second printing that rounds to the first agrees
     fs = findings(named("提前下达2022年中央财政医疗救助补助资金", "u1", total="98.41"), summaries=[_summary(

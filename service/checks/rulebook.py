@@ -83,6 +83,17 @@ RULES: tuple[Rule, ...] = (
          "rate < threshold ⇒ explanation non-empty", "none (the rate as recomputed)", "warning",
          "Sichuan form: <90%; Henan form text in seeds 000/001: “预算执行率低于70%…请说明原因和改进措施”.",
          ("seen",), "project", funds.check_exec_explain),
+    Rule("R-ZERO-SPEND", "funds", "零支出却得满分", "Nothing spent, full marks",
+         "全年执行数为0而全年预算数大于0时，产出、效益指标得满分，或成本指标因支出为0而“达成”并得满分，"
+         "缺乏资金支出支撑，应说明依据或调整得分。只判断印有分值的指标行（河北表无逐行分值，不判断）。",
+         "When nothing was spent of a positive budget, output or benefit indicators scored at full weight, or a cost "
+         "indicator “met” only because the cost was 0 and scored in full, are not backed by spending: the report "
+         "must state why or lower the score. Only rows with a printed weight are judged (Hebei forms have none).",
+         "executed = 0 ∧ budget > 0 ⇒ no output/benefit row with score = weight, no cost row at 0 with score = weight",
+         "none (0 printed as 0 or 0.00)", "warning",
+         "Reviewer practice (issue 16: seed 004 破产、困难企业退休人员大病医疗补助金 spent 0 of 1082.23 万元 and "
+         "scored 良); 财预〔2020〕10号 ties scores to actual results [recalled].",
+         ("inferred", "recalled"), "project", funds.check_zero_spend),
     Rule("R-QUANT-POS", "indicators", "正向指标（≥）", "Positive (≥) indicators",
          "≥ 类指标：完成值≥目标值得满分，否则得分 = 完成值÷目标值×分值。未达成却得满分为错误；得分明显偏离公式为警告。",
          "≥ indicators: full weight if actual ≥ target, else actual ÷ target × weight. Missed yet full score is an "
