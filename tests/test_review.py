@@ -335,3 +335,54 @@ def test_cli_eval_checks_json():
     assert {"precision", "recall", "per_rule"} <= set(result)
     assert result["precision"] >= 0.90 and result["recall"] >= 0.95
     assert result["errors_on_consistent_units"] == 0
+
+
+# --- every bundled report and generated forms: the 发文版 opens, is A4, has every section, leaks nothing -------
+
+RENDERED = sorted((ROOT / "corpus" / "rendered" / "docx").glob("*.docx"))
+SEEDS = sorted((ROOT / "corpus" / "seeds").glob("*.txt"))
+
+
+def _check_issue_docx(path: Path) -> None:
+    doc = load_path(path, max_bytes=10**8)
+    ex = extract_document(doc, None)
+    fs = run_checks(ex, doc)
+    rv = build_review(ex, fs, document=path.name)
+    d = Document(io.BytesIO(render(rv, "docx", "issue")))
+    sec = d.sections[0]
+    assert (round(sec.page_width.mm), round(sec.page_height.mm)) == (210, 297), path.name
+    assert len(d.sections) == 1  # no appendix section in the 发文版
+    h1 = [p.text for p in d.paragraphs if p.style.name == "Heading 1"]
+    assert h1 == [s[3:] for s in SECTIONS], path.name
+    text = "\n".join([p.text for p in d.paragraphs] +
+                     [c.text for t in d.tables for row in t.rows for c in row.cells])
+    assert not INTERNAL.search(text), (path.name, INTERNAL.search(text))
+    for u in ex.units:
+        assert u.unit_id not in text
+    for f in fs:
+        assert not f.variant or f.variant not in text
+    assert path.name not in text and ex.doc_id[:12] not in text
+    # every project is in the score table (a 部门整体 form alone has none to adjust)
+    table = next((t for t in d.tables if t.rows[0].cells[0].text == "序号"), None)
+    if ex.projects:
+        assert [r.cells[1].text for r in table.rows[1:]] == [p.project for p in ex.projects]
+    else:
+        assert table is None and "未读取到项目自评得分" in text
+
+
+@pytest.mark.parametrize("path", SEEDS + RENDERED, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_issue_edition_of_every_bundled_report(path):
+    _check_issue_docx(path)
+
+
+def test_issue_edition_of_generated_forms(tmp_path):
+    from eval.forms import generate
+
+    m = generate(tmp_path, count=8, seed=16)
+    checked = 0
+    for form in m["forms"]:
+        for f in form["files"]:
+            if f["format"] in ("xlsx", "docx", "txt"):
+                _check_issue_docx(tmp_path / f["path"])
+                checked += 1
+    assert checked == 8 * 3

@@ -265,7 +265,9 @@ def _title(review: Review) -> tuple[str, str]:
 def _overall(review: Review, items: list[Item], rows: list[ScoreRow]) -> list[str]:
     n = len(review.projects)
     year = f"{review.year}年度" if review.year else ""
-    scope = [f"项目支出绩效自评表{n}份"] if n else []
+    # a few projects are named, so the opinion says which tables it speaks of; a long list stays in table 三
+    named = f"（{'、'.join(p.project for p in review.projects)}）" if 0 < n <= 3 else ""
+    scope = [f"项目支出绩效自评表{n}份{named}"] if n else []
     if review.has_summary:
         scope.append("项目自评汇总表")
     if review.has_department:
@@ -343,7 +345,7 @@ def build_opinion(review: Review) -> Opinion:
     elif review.unread:
         no_problem = NO_FINDINGS_UNREAD
     elif review.projects or review.other_findings:
-        no_problem = "经审核，未发现需要整改的问题。"
+        no_problem = "无。"
     else:
         no_problem = "该文件中未发现项目支出绩效自评表，未作复核。"
     rect = [f"{_REMEDY[c]}。" for c, _ in categories]
