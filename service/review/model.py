@@ -137,7 +137,10 @@ class Review:
         c = self.coverage
         what = "未能读取该文件的绩效自评表" if c.status == "unrecognised" else "该文件的绩效自评表只读取了一部分"
         missing = f"（未读取：{'、'.join(c.missing[:6])}）" if c.missing else ""
-        return (f"读取情况：{what}{missing}。{c.reason_zh or ''}本审核意见未能复核未读取的表格，不能据此认定该文件"
+        reason = (c.reason_zh or "").strip()
+        if reason and not reason.endswith(("。", "；", "！")):
+            reason += "。"
+        return (f"读取情况：{what}{missing}。{reason}本审核意见未能复核未读取的表格，不能据此认定该文件"
                 f"没有问题；表格无法复核的部分须人工核对。")
 
     def all_findings(self) -> list[FindingView]:
