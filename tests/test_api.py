@@ -349,6 +349,13 @@ def test_review_downloads_open(client, docs):
     cells = {str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None}
     assert any("劳动监察专项资金" in v for v in cells)
 
+    # the 发文版 leaves the reviewer's appendix out; the PDF is the same document
+    issued = client.get(f"/reviews/{doc['doc_id']}", params={"format": "md", "edition": "issue"})
+    assert "R-EXEC-SCORE" in md.text and "R-EXEC-SCORE" not in issued.text and "## 四、整改要求与时限" in issued.text
+    pdf = client.get(f"/reviews/{doc['doc_id']}", params={"format": "pdf", "edition": "issue"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and _disposition_name(pdf).endswith("_审核意见.pdf")
+
 
 def test_review_of_one_project(client, docs):
     doc = docs["003_gaoxin_hrss_selfeval"]
@@ -363,7 +370,7 @@ def test_review_of_one_project(client, docs):
 
 @pytest.mark.parametrize(("path", "params", "status", "code"), [
     ("/reviews/feedface", {}, 404, "not_found"),
-    ("/reviews/003_gaoxin_hrss_selfeval.txt", {"format": "pdf"}, 422, "invalid_request"),
+    ("/reviews/003_gaoxin_hrss_selfeval.txt", {"format": "odt"}, 422, "invalid_request"),
     ("/reviews/003_gaoxin_hrss_selfeval.txt", {"project": "没有这个项目"}, 404, "not_found"),
 ])
 def test_review_errors(client, path, params, status, code):

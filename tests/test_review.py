@@ -386,3 +386,22 @@ def test_issue_edition_of_generated_forms(tmp_path):
                 _check_issue_docx(tmp_path / f["path"])
                 checked += 1
     assert checked == 8 * 3
+
+
+def test_pdf_opinion_of_003_is_the_same_document(seed003, review003):
+    import pdfplumber
+
+    issued = render(review003, "pdf", "issue")
+    with pdfplumber.open(io.BytesIO(issued)) as pdf:
+        first = pdf.pages[0]
+        assert (round(first.width), round(first.height)) == (595, 842)  # A4 in points
+        text = "\n".join(pg.extract_text() or "" for pg in pdf.pages)
+        last_page = len(pdf.pages)
+    flat = re.sub(r"\s+", "", text)
+    for heading in [s[3:] for s in SECTIONS]:
+        assert heading in flat
+    assert "审核意见" in flat and "××单位：" in flat and f"—{last_page}—" in flat
+    assert "被征地农民社会保障费" in flat and not INTERNAL.search(text)
+    working = render(review003, "pdf")
+    with pdfplumber.open(io.BytesIO(working)) as pdf:
+        assert "R-EXEC-SCORE" in "".join(pg.extract_text() or "" for pg in pdf.pages[last_page - 1:])

@@ -1,8 +1,8 @@
-"""Review drafts (审核意见) per document or per project, as Markdown, DOCX or XLSX.
+"""Review drafts (审核意见) per document or per project, as Markdown, DOCX, PDF or XLSX.
 
 Pure builders: `build_review(extraction, findings, document=…, project=None)` gives a `Review`;
 `build_opinion(review)` the official document's content (service.review.opinion);
-`render(review, "md" | "docx" | "xlsx", edition="working" | "issue")` gives bytes. The reviewer's working copy
+`render(review, "md" | "docx" | "pdf" | "xlsx", edition="working" | "issue")` gives bytes. The reviewer's working copy
 carries an appendix with the rule ids, schemes and units behind each item; the 发文版 ("issue") leaves it out. Writing files is the CLI's job. An optional prose
 summary comes from a chat model passed to `attach_summary`; it is kept only when every number in it appears
 in the findings or the recomputed figures."""
@@ -17,9 +17,9 @@ from service.review.model import Review, build_review
 from service.review.opinion import Opinion, build_opinion
 from service.review.xlsx_draft import build_xlsx
 
-Format = Literal["md", "docx", "xlsx"]
+Format = Literal["md", "docx", "xlsx", "pdf"]
 Edition = Literal["working", "issue"]
-FORMATS: tuple[str, ...] = ("md", "docx", "xlsx")
+FORMATS: tuple[str, ...] = ("md", "docx", "xlsx", "pdf")
 EDITIONS: tuple[str, ...] = ("working", "issue")
 
 
@@ -34,6 +34,10 @@ def render(review: Review, fmt: Format, edition: Edition = "working") -> bytes:
         return build_docx(review, appendix=appendix)
     if fmt == "xlsx":
         return build_xlsx(review)
+    if fmt == "pdf":
+        from service.review.pdf_draft import build_pdf  # reportlab is imported only when a PDF is asked for
+
+        return build_pdf(review, appendix=appendix)
     raise ValueError(f"unknown review format {fmt!r}; use one of {', '.join(FORMATS)}")
 
 

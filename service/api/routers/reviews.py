@@ -16,6 +16,7 @@ MEDIA_TYPES = {
     "md": "text/markdown; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 
 
@@ -38,7 +39,7 @@ def _label(text: str, limit: int = 60) -> str:
 def get_review(
     doc: str,
     store: StoreDep,
-    format: Annotated[Literal["md", "docx", "xlsx"], Query(description="md, docx or xlsx.")] = "md",
+    format: Annotated[Literal["md", "docx", "pdf", "xlsx"], Query(description="md, docx, pdf or xlsx.")] = "md",
     project: Annotated[str | None, Query(max_length=200, description="Only this project (name or unit id).")] = None,
     edition: Annotated[Literal["working", "issue"], Query(
         description="working: the reviewer's copy with an appendix of rule ids; issue: the 发文版 without it.")] = "working",
