@@ -165,8 +165,9 @@ def opinion_docx(op: Opinion, *, appendix: bool = True) -> bytes:
         doc.add_heading(item_heading(k, cat, len(items)), level=2)
         for j, item in enumerate(items, 1):
             _para(doc, f"{j}. {item_text(item)}")
-            for f in item.related:
-                _para(doc, f"相关问题：{related_text(f)}")
+            for f in item.related:  # set in by two characters: they follow from the item above
+                rel = _para(doc, f"相关问题：{related_text(f)}")
+                rel.paragraph_format.left_indent = Pt(32)
     doc.add_heading("三、复核得分与等级调整表", level=1)
     if op.score_rows:
         _table(doc, SCORE_HEADER, [(k, r.project, r.reported, r.reviewed, r.change, r.reported_grade, r.reviewed_grade,

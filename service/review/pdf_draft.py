@@ -79,6 +79,7 @@ def opinion_pdf(op: Opinion, *, appendix: bool = True) -> bytes:
     body = ParagraphStyle("body", fontName=fonts["body"], fontSize=16, leading=28, firstLineIndent=32,
                           wordWrap="CJK")
     plain = ParagraphStyle("plain", parent=body, firstLineIndent=0)
+    related = ParagraphStyle("related", parent=body, leftIndent=32)  # follows from the item above
     title = ParagraphStyle("title", fontName=fonts["title"], fontSize=22, leading=36, alignment=TA_CENTER,
                            wordWrap="CJK", spaceAfter=28)
     h1 = ParagraphStyle("h1", parent=plain, fontName=fonts["h1"], firstLineIndent=32)
@@ -130,7 +131,7 @@ def opinion_pdf(op: Opinion, *, appendix: bool = True) -> bytes:
         story.append(p(item_heading(k, cat, len(items)), h2))
         for j, item in enumerate(items, 1):
             story.append(p(f"{j}. {item_text(item)}"))
-            story += [p(f"相关问题：{related_text(f)}") for f in item.related]
+            story += [p(f"相关问题：{related_text(f)}", related) for f in item.related]
     story.append(p("三、复核得分与等级调整表", h1))
     if op.score_rows:
         story.append(table(SCORE_HEADER, [(k, r.project, r.reported, r.reviewed, r.change, r.reported_grade,
