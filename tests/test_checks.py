@@ -694,6 +694,33 @@ def test_must_stay_quiet_004_civil_servant_medical_97_24(rendering):
     assert of(mine, "公务员医疗补助", "R-TOTAL") == []
 
 
+@pytest.mark.parametrize("rendering", RENDER_IDS)
+def test_must_catch_004_accounts_58_89_vs_project_0(rendering):
+    """The 部门决算 in the same document spends 58.89 万元 under 2101301 城乡医疗救助; the project table says 0."""
+    doc, fs = checked("004_zhongyuan_medsec_accounts", rendering)
+    hits = [f for f in fs if f.rule_id == "R-ACCOUNTS-PROJECT"]
+    assert [(f.project, f.severity) for f in hits] == [("城乡医疗救助", "warning")]
+    f = hits[0]
+    assert "58.89" in f.recomputed and "0.00" in f.reported and "口径" in f.message_zh
+    assert any("2101301" in r.quote and "58.89" in r.quote for r in f.refs)
+    assert any("0.00" in r.quote for r in f.refs)
+
+
+@pytest.mark.parametrize("rendering", RENDER_IDS)
+def test_must_catch_004_zero_spend_and_summary_listed_twice(rendering):
+    doc, fs = checked("004_zhongyuan_medsec_accounts", rendering)
+    zero = {f.project for f in fs if f.rule_id == "R-ZERO-SPEND"}
+    assert "破产、困难企业退休人员大病医疗补助金" in zero and "公务员医疗补助" not in zero
+    dup = {f.project: f for f in fs if f.rule_id == "R-SUMMARY-DUP"}
+    assert dup["提前下达2022年中央财政医疗救助资金2"].reported == "90.35、76.82"
+    assert "提前下达2022年中央专项彩票公益金支持城乡医疗救助的资金" not in dup  # 97.67 twice agrees
+
+
+def test_no_accounts_no_accounts_check():
+    doc, fs = checked("003_gaoxin_hrss_selfeval")
+    assert not [f for f in fs if f.rule_id == "R-ACCOUNTS-PROJECT"]
+
+
 @pytest.mark.parametrize("stem", ["000_shangjie_retiree_medical", "002_soe_reform_medical"])
 def test_consistent_reports_have_no_errors(stem):
     doc, fs = checked(stem)

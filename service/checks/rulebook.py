@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from service.checks import department, funds, indicators, narrative, summary, totals
+from service.checks import crosscheck, department, funds, indicators, narrative, summary, totals
 
-Scope = Literal["project", "summary", "department", "tolerance"]
+Scope = Literal["project", "summary", "department", "document", "tolerance"]
 Tag = Literal["seen", "recalled", "inferred"]
 
 
@@ -246,6 +246,18 @@ RULES: tuple[Rule, ...] = (
          "count(grade) = stated; 评优率 = #优 / #projects; average = mean(scores)", "half a unit of the stated figure",
          "error", "Follows from the text.", ("inferred",), "department",
          department.check_dept_counts),
+    Rule("R-ACCOUNTS-PROJECT", "accounts", "决算与项目自评", "Accounts vs project self-evaluation",
+         "同一文件含部门决算和项目自评表时，支出决算表（公开03表）中与项目同名的功能分类“项”级科目的项目支出，"
+         "应与该项目自评表的全年执行数一致；科目可能含其他项目或资金来源，差异须说明（警告，不作错误）。"
+         "只比对名称完全相同且只对应一个项目的科目。",
+         "When a document holds both the 部门决算 and project self-evaluations, 项目支出 of a 项-level functional "
+         "item (公开03 支出决算表) named like a project should equal that project's executed amount; the item may "
+         "hold other projects or fund sources, so a difference is a warning that needs explaining, not an error. "
+         "Only items whose name equals exactly one project's are compared.",
+         "决算 项目支出(item) = 全年执行数(project of the same name)", "0.01 万元", "warning",
+         "Reviewer practice (issue 16: seed 004 城乡医疗救助 58.89 万元 in the accounts vs 0 executed); "
+         "the 决算 is compiled by 功能分类 [inferred].",
+         ("inferred",), "document", crosscheck.check_accounts_projects),
     Rule("R-ROUND", "tolerance", "四舍五入容差", "Rounding tolerance",
          "金额以万元计、两位小数；合计容差 max(0.01, 0.005×加数个数)。率与得分容差为所填最后一位的半个单位；复算执行率"
          "时考虑金额本身的舍入区间。舍入范围内的差异至多为提示。",
@@ -260,4 +272,5 @@ RULE_BY_ID = {r.id: r for r in RULES}
 PROJECT_RULES = tuple(r for r in RULES if r.scope == "project")
 SUMMARY_RULES = tuple(r for r in RULES if r.scope == "summary")
 DEPARTMENT_RULES = tuple(r for r in RULES if r.scope == "department")
+DOCUMENT_RULES = tuple(r for r in RULES if r.scope == "document")
 RULE_ORDER = {r.id: k for k, r in enumerate(RULES)}
