@@ -56,6 +56,9 @@ class Indicator(BaseModel):
     actual: Target | None = None
     weight: Decimal | None = None  # 分值
     score: Decimal | None = None  # 得分
+    # the 得分 cell as printed when it is not a plain number (a grade 优, a percentage 100%): such a column cannot
+    # be summed into a total, and the review must say so instead of recomputing one
+    score_text: str | None = None
     deviation_note: str | None = None  # 偏差原因分析
     ref: SourceRef | None = None
 

@@ -349,6 +349,13 @@ def test_review_downloads_open(client, docs):
     cells = {str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None}
     assert any("劳动监察专项资金" in v for v in cells)
 
+    # the 发文版 leaves the reviewer's appendix out; the PDF is the same document
+    issued = client.get(f"/reviews/{doc['doc_id']}", params={"format": "md", "edition": "issue"})
+    assert "R-EXEC-SCORE" in md.text and "R-EXEC-SCORE" not in issued.text and "## 四、整改要求与时限" in issued.text
+    pdf = client.get(f"/reviews/{doc['doc_id']}", params={"format": "pdf", "edition": "issue"})
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and _disposition_name(pdf).endswith("_审核意见.pdf")
+
 
 def test_review_of_one_project(client, docs):
     doc = docs["003_gaoxin_hrss_selfeval"]
@@ -363,7 +370,7 @@ def test_review_of_one_project(client, docs):
 
 @pytest.mark.parametrize(("path", "params", "status", "code"), [
     ("/reviews/feedface", {}, 404, "not_found"),
-    ("/reviews/003_gaoxin_hrss_selfeval.txt", {"format": "pdf"}, 422, "invalid_request"),
+    ("/reviews/003_gaoxin_hrss_selfeval.txt", {"format": "odt"}, 422, "invalid_request"),
     ("/reviews/003_gaoxin_hrss_selfeval.txt", {"project": "没有这个项目"}, 404, "not_found"),
 ])
 def test_review_errors(client, path, params, status, code):
@@ -678,3 +685,20 @@ def test_without_a_working_index_uploads_store_and_exact_questions_answer(tmp_pa
         a = c.post("/ask", json={"question": "城乡居民基本养老保险费财政补助资金的预算执行率是多少？"})
         assert a.status_code == 200 and "93.76" in a.json()["answer"]
         assert c.post("/ask", json={"question": "下一步改进措施有哪些？"}).status_code == 200
+
+
+def test_reviewed_score_of_an_unreadable_score_column(client, docs):
+    """003 被征地农民社会保障费 types 优/良 into 得分: no reviewed total, 无法复核 and the reason, as in the drafts."""
+    doc = docs["003_gaoxin_hrss_selfeval"]
+    row = next(p for p in client.get("/projects", params={"document": doc["doc_id"]}).json()
+               if p["name"] == "被征地农民社会保障费")
+    assert row["reported_total"] == 90 and row["recomputed_total"] is None
+    p = client.get(f"/projects/{row['id']}").json()
+    fig = {f["label_zh"]: f for f in p["figures"]}
+    assert fig["复核得分"]["recomputed"] == "无法复核" and fig["复核得分"]["differs"]
+    assert "该表得分栏填报不规范，无法复核，请重新填报" in fig["复核说明"]["recomputed"]
+    ok = next(p for p in client.get("/projects", params={"document": doc["doc_id"]}).json()
+              if p["name"] == "创业扶持资金")
+    fig = {f["label_zh"]: f for f in client.get(f"/projects/{ok['id']}").json()["figures"]}
+    assert float(fig["复核得分"]["recomputed"]) == ok["recomputed_total"] < ok["reported_total"]
+    assert "预算执行得分" in fig["复核说明"]["recomputed"]

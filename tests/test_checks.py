@@ -499,6 +499,45 @@ def test_summary_name_listed_twice_goes_to_the_agreeing_row():
     assert "98.72" not in by_rule(fs, "R-SUMMARY")[0].message_zh or "不止一行" in by_rule(fs, "R-SUMMARY")[0].message_zh
 
 
+def test_zero_spend_with_full_scores():
+    # seed 004 破产、困难企业退休人员大病医疗补助金: 0 of 1082.23 spent, 成本 0元 10/10, outputs in full
+    def unit(executed, cost_actual="0元", cost_score="10", out_score="10"):
+        return proj("破产、困难企业退休人员大病医疗补助金", funds=zy_funds("1082.23", executed, "0.0%"), indicators=[
+            ind("成本指标", "经济成本指标", "补助金", "≤10822251元", cost_actual, "10", cost_score),
+            ind("产出指标", "数量指标", "补贴享受人员", "≥130人", "130人", "10", out_score),
+            ind("产出指标", "时效指标", "补贴发放及时性", "及时", "0%", "10", "0"),
+            ind("满意度指标", "服务对象满意度指标", "满意度", "≥90%", "92%", "5", "5"),
+        ], total="80", grade="良", problems="无")
+
+    fs = by_rule(findings(unit("0.00")), "R-ZERO-SPEND")
+    assert [f.severity for f in fs] == ["warning"]
+    assert "“补助金”完成值为0仍得满分10分" in fs[0].message_zh and "产出、效益指标1项得满分（合计10分）" in fs[0].message_zh
+    only_out = by_rule(findings(unit("0.00", cost_score="5")), "R-ZERO-SPEND")
+    assert len(only_out) == 1 and "成本指标" not in only_out[0].message_zh
+    assert by_rule(findings(unit("0.00", cost_score="5", out_score="9")), "R-ZERO-SPEND") == []
+    assert by_rule(findings(unit("12.50")), "R-ZERO-SPEND") == []  # something was spent
+    # without printed weights (Hebei) nothing can be called full
+    assert by_rule(findings(hebei(executed="0", rate="0%")), "R-ZERO-SPEND") == []
+
+
+def test_summary_same_project_twice_with_two_scores():
+    # seed 004: 可执行项目 and 待分项目 both list these names; a second printing that rounds to the first agrees
+    fs = findings(named("提前下达2022年中央财政医疗救助补助资金", "u1", total="98.41"), summaries=[_summary(
+        srow("提前下达2022年中央财政医疗救助补助资金", "98.72", group="可执行项目"),
+        srow("大厅大病保险经办辅助服务追加项目", "98.75", group="可执行项目"),
+        srow("提前下达2022年中央专项彩票公益金支持城乡医疗救助的资金", "97.67", group="可执行项目"),
+        srow("x项目", "90.00", group="可执行项目"),
+        srow("提前下达2022年中央财政医疗救助补助资金", "98.41", group="待分项目"),
+        srow("大厅大病保险经办辅助服务追加项目", "98.7", group="待分项目"),
+        srow("提前下达2022年中央专项彩票公益金支持城乡医疗救助资金", "96", group="待分项目"),  # another name
+        srow("x项目", "90", group="待分项目"))])
+    dup = {f.project: f for f in by_rule(fs, "R-SUMMARY-DUP")}
+    assert set(dup) == {"提前下达2022年中央财政医疗救助补助资金", "大厅大病保险经办辅助服务追加项目"}
+    f = dup["大厅大病保险经办辅助服务追加项目"]
+    assert f.severity == "warning" and f.reported == "98.75、98.7" and "“待分项目”" in f.message_zh
+    assert len(f.refs) == 2
+
+
 def test_summary_ambiguous_names_are_not_matched():
     a, b = gwy(), gwy()
     a.project, a.unit_id = "提前下达2022年中央专项彩票公益金支持城乡医疗救助的资金", "u1"
@@ -653,6 +692,33 @@ def test_must_stay_quiet_004_civil_servant_medical_97_24(rendering):
     mine = of(fs, "公务员医疗补助")
     assert [f for f in mine if f.severity == "error"] == []
     assert of(mine, "公务员医疗补助", "R-TOTAL") == []
+
+
+@pytest.mark.parametrize("rendering", RENDER_IDS)
+def test_must_catch_004_accounts_58_89_vs_project_0(rendering):
+    """The 部门决算 in the same document spends 58.89 万元 under 2101301 城乡医疗救助; the project table says 0."""
+    doc, fs = checked("004_zhongyuan_medsec_accounts", rendering)
+    hits = [f for f in fs if f.rule_id == "R-ACCOUNTS-PROJECT"]
+    assert [(f.project, f.severity) for f in hits] == [("城乡医疗救助", "warning")]
+    f = hits[0]
+    assert "58.89" in f.recomputed and "0.00" in f.reported and "口径" in f.message_zh
+    assert any("2101301" in r.quote and "58.89" in r.quote for r in f.refs)
+    assert any("0.00" in r.quote for r in f.refs)
+
+
+@pytest.mark.parametrize("rendering", RENDER_IDS)
+def test_must_catch_004_zero_spend_and_summary_listed_twice(rendering):
+    doc, fs = checked("004_zhongyuan_medsec_accounts", rendering)
+    zero = {f.project for f in fs if f.rule_id == "R-ZERO-SPEND"}
+    assert "破产、困难企业退休人员大病医疗补助金" in zero and "公务员医疗补助" not in zero
+    dup = {f.project: f for f in fs if f.rule_id == "R-SUMMARY-DUP"}
+    assert dup["提前下达2022年中央财政医疗救助资金2"].reported == "90.35、76.82"
+    assert "提前下达2022年中央专项彩票公益金支持城乡医疗救助的资金" not in dup  # 97.67 twice agrees
+
+
+def test_no_accounts_no_accounts_check():
+    doc, fs = checked("003_gaoxin_hrss_selfeval")
+    assert not [f for f in fs if f.rule_id == "R-ACCOUNTS-PROJECT"]
 
 
 @pytest.mark.parametrize("stem", ["000_shangjie_retiree_medical", "002_soe_reform_medical"])

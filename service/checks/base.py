@@ -44,7 +44,7 @@ class UnitContext:
     doc: LoadedDocument | None = None
     span: ReportUnit | None = None
     low_exec_threshold: Decimal = DEFAULT_LOW_EXEC
-    threshold_source: str = "default 90%"
+    threshold_source: str = "表格未列明阈值，按90%掌握"  # shown in the finding: the reader sees which threshold
     rate: Rate | None = None
 
 
@@ -132,8 +132,8 @@ def low_exec_threshold(unit: ProjectEvaluation, doc: LoadedDocument | None,
     for t in texts:
         m = _THRESHOLD_TEXT.search(t or "")
         if m:
-            return Decimal(m.group(1)), f"form text: {m.group(0)}"
-    return DEFAULT_LOW_EXEC, "default 90%"
+            return Decimal(m.group(1)), f"表格规定：{m.group(0)}"
+    return DEFAULT_LOW_EXEC, "表格未列明阈值，按90%掌握"
 
 
 def fig_value(fig: Figure | None) -> Decimal | None:

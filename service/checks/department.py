@@ -148,7 +148,9 @@ _AVG_LABEL = re.compile(r"平均得分|平均分")
 
 
 def check_dept_counts(dep: DepartmentEvaluation, dctx: DocContext) -> list[Finding]:
-    grades, scores, refs, what = _listed(dep, dctx)
+    grades, scores, refs, what_both = _listed(dep, dctx)
+    # the Chinese message stays Chinese (it goes into the 审核意见); the English one names the same thing
+    what, what_en = what_both.split(" / ")
     if not grades and not scores:
         return []
     out: list[Finding] = []
@@ -164,7 +166,7 @@ def check_dept_counts(dep: DepartmentEvaluation, dctx: DocContext) -> list[Findi
                 continue
             out.append(_f(dep, "R-DEPT-COUNTS", "error",
                           f"文字称等级为“{g}”的项目{fmt(sc.value, None)}个，{what}中实为{fmt(n, None)}个。",
-                          f"The text counts {fmt(sc.value, None)} projects graded “{g}”; {what.split(' / ')[1]} give "
+                          f"The text counts {fmt(sc.value, None)} projects graded “{g}”; {what_en} give "
                           f"{fmt(n, None)}.", "grade-bands-90/80/60", fmt(sc.value, None), fmt(n, None),
                           [sc.ref, *refs[:6]]))
         elif _RATE_LABEL.search(label) and grades and complete:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from retrieval.types import LoadedDocument
 from service.checks.base import SEVERITY_ORDER, DocContext, UnitContext, compute_rate, low_exec_threshold
-from service.checks.rulebook import DEPARTMENT_RULES, PROJECT_RULES, RULE_ORDER, SUMMARY_RULES
+from service.checks.rulebook import DEPARTMENT_RULES, DOCUMENT_RULES, PROJECT_RULES, RULE_ORDER, SUMMARY_RULES
 from service.checks.scheme import Scheme, detect_scheme
 from service.models import DepartmentEvaluation, DocumentExtraction, Finding, Funds, ProjectEvaluation
 
@@ -59,6 +59,8 @@ def run_checks(extraction: DocumentExtraction, doc: LoadedDocument | None = None
     for dep in extraction.departments:
         for rule in DEPARTMENT_RULES:
             out.extend(rule.check(dep, dctx))
+    for rule in DOCUMENT_RULES:  # parts of the document against each other (部门决算 ↔ project tables)
+        out.extend(rule.check(dctx))
     return out
 
 

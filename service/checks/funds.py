@@ -271,14 +271,53 @@ def check_exec_explain(ctx: UnitContext) -> list[Finding]:
         ctx, "R-EXEC-EXPLAIN", "warning",
         f"预算执行率{fmt_pct(value)}低于{thr}%（{ctx.threshold_source}），但“存在问题/偏差原因”未说明原因"
         f"{'（仅有模板提示文字）' if where is not None else ''}。",
-        f"Execution rate {fmt_pct(value)} is below {thr}% ({ctx.threshold_source}) but no reason is given in "
+        f"Execution rate {fmt_pct(value)} is below {thr}% "
+        f"({'stated by the form' if ctx.threshold_source.startswith('表格规定') else 'the form states none; 90% assumed'})"
+        f" but no reason is given in "
         f"存在问题 / 偏差原因{' (only the template hint text)' if where is not None else ''}.",
-        reported=f"{fmt_pct(value)}; 存在问题: {(where.text if where is not None else '') or '（空 blank）'}",
-        recomputed=f"<{thr}% ⇒ 须说明原因 / reason required",
+        reported=f"执行率{fmt_pct(value)}；存在问题：{(where.text if where is not None else '') or '未填写'}",
+        recomputed=f"低于{thr}%应说明原因",
         refs=refs_of(list(rate.refs), where, exec_inds))]
 
 
+def check_zero_spend(ctx: UnitContext) -> list[Finding]:
+    """Nothing spent of a positive budget, yet output/benefit indicators scored at full weight, or a cost
+    indicator met only because the cost was 0 and scored in full (R-ZERO-SPEND). Rows without a printed weight
+    (Hebei) cannot be called full and are left out."""
+    u = ctx.unit
+    f = u.funds
+    budget = _budget_of(f)
+    if f.executed is None or f.executed.value is None or f.executed.value != 0:
+        return []
+    if budget is None or budget.value is None or budget.value <= 0:
+        return []
+    full = [i for i in u.indicators
+            if i.weight is not None and i.score is not None and i.weight > 0 and i.score >= i.weight]
+    out_ben = [i for i in full if category_of(i) in ("产出", "效益")]
+    cost = [i for i in full if category_of(i) == "成本" and i.actual is not None and i.actual.value is not None
+            and i.actual.value == 0]
+    if not out_ben and not cost:
+        return []
+    parts_zh, parts_en = [], []
+    if cost:
+        names = "、".join(f"“{i.level3}”" for i in cost[:3])
+        parts_zh.append(f"成本指标{names}完成值为0仍得满分{fmt(sum(i.score for i in cost), None)}分")
+        parts_en.append(f"cost indicator(s) {', '.join(i.level3 for i in cost[:3])} at 0 scored in full")
+    if out_ben:
+        parts_zh.append(f"产出、效益指标{len(out_ben)}项得满分（合计{fmt(sum(i.score for i in out_ben), None)}分）")
+        parts_en.append(f"{len(out_ben)} output/benefit indicators scored in full")
+    return [finding(
+        ctx, "R-ZERO-SPEND", "warning",
+        f"全年执行数为0（全年预算数{raw_or(budget)}万元），资金未使用，但{'，'.join(parts_zh)}；"
+        f"相应的产出、效益和成本完成情况缺乏资金支出支撑，自评得分偏高，应说明依据或调整得分。",
+        f"Nothing spent of a {raw_or(budget)} 万元 budget, yet {'; '.join(parts_en)}: the results are not backed by "
+        f"any spending.",
+        reported=f"执行数{raw_or(f.executed)}；满分指标{len(cost) + len(out_ben)}项",
+        recomputed="资金未使用，满分缺乏依据", refs=[f.executed, budget, *cost, *out_ben[:4]])]
+
+
 __all__ = [
+    "check_zero_spend",
     "check_exec_rate", "check_exec_over", "check_exec_rows", "check_exec_score", "check_exec_explain",
     "has_explanation",
 ]

@@ -354,7 +354,7 @@ def check_deviation(ctx: UnitContext) -> list[Finding]:
                     f"Indicator “{_label(ind)}” {what_en} (target {ind.target.raw if ind.target else '?'}, actual "
                     f"{ind.actual.raw if ind.actual else '?'}, score {fmt(ind.score, None)}/{fmt(ind.weight, None)}) "
                     f"but its 偏差原因分析 cell is empty.",
-                    reported=ind.deviation_note or "", recomputed="需说明 / reason required", refs=[ind]))
+                    reported=ind.deviation_note or "", recomputed="须说明偏差原因", refs=[ind]))
         elif missed and a.kind != "qual":
             unexplained.append(ind)
     if not per_row:
@@ -376,7 +376,7 @@ def check_deviation(ctx: UnitContext) -> list[Finding]:
                 f"{'（仅有模板提示文字）' if sp is not None and sp.text.strip() else ''}。",
                 f"{'; '.join(parts_en)} — yet 存在问题、原因及整改措施 is empty"
                 f"{' (template hint text only)' if sp is not None and sp.text.strip() else ''}.",
-                reported=sp.text if sp is not None else "", recomputed="需说明 / reason required",
+                reported=sp.text if sp is not None else "", recomputed="须说明偏差原因",
                 refs=refs_of(unexplained, sp)))
     return out
 

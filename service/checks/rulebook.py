@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from service.checks import department, funds, indicators, narrative, summary, totals
+from service.checks import crosscheck, department, funds, indicators, narrative, summary, totals
 
-Scope = Literal["project", "summary", "department", "tolerance"]
+Scope = Literal["project", "summary", "department", "document", "tolerance"]
 Tag = Literal["seen", "recalled", "inferred"]
 
 
@@ -83,6 +83,17 @@ RULES: tuple[Rule, ...] = (
          "rate < threshold ⇒ explanation non-empty", "none (the rate as recomputed)", "warning",
          "Sichuan form: <90%; Henan form text in seeds 000/001: “预算执行率低于70%…请说明原因和改进措施”.",
          ("seen",), "project", funds.check_exec_explain),
+    Rule("R-ZERO-SPEND", "funds", "零支出却得满分", "Nothing spent, full marks",
+         "全年执行数为0而全年预算数大于0时，产出、效益指标得满分，或成本指标因支出为0而“达成”并得满分，"
+         "缺乏资金支出支撑，应说明依据或调整得分。只判断印有分值的指标行（河北表无逐行分值，不判断）。",
+         "When nothing was spent of a positive budget, output or benefit indicators scored at full weight, or a cost "
+         "indicator “met” only because the cost was 0 and scored in full, are not backed by spending: the report "
+         "must state why or lower the score. Only rows with a printed weight are judged (Hebei forms have none).",
+         "executed = 0 ∧ budget > 0 ⇒ no output/benefit row with score = weight, no cost row at 0 with score = weight",
+         "none (0 printed as 0 or 0.00)", "warning",
+         "Reviewer practice (issue 16: seed 004 破产、困难企业退休人员大病医疗补助金 spent 0 of 1082.23 万元 and "
+         "scored 良); 财预〔2020〕10号 ties scores to actual results [recalled].",
+         ("inferred", "recalled"), "project", funds.check_zero_spend),
     Rule("R-QUANT-POS", "indicators", "正向指标（≥）", "Positive (≥) indicators",
          "≥ 类指标：完成值≥目标值得满分，否则得分 = 完成值÷目标值×分值。未达成却得满分为错误；得分明显偏离公式为警告。",
          "≥ indicators: full weight if actual ≥ target, else actual ÷ target × weight. Missed yet full score is an "
@@ -207,6 +218,16 @@ RULES: tuple[Rule, ...] = (
          "row field = report field; category rate = Σ score ÷ Σ weight × 100", _ROUND_SCORE,
          "error beyond rounding; info within", "Follows from the summary's purpose.", ("inferred",), "summary",
          summary.check_summary),
+    Rule("R-SUMMARY-DUP", "summary", "汇总表重复列示", "Project listed twice",
+         "同一项目在一张汇总表中列示两次及以上（如分列于“可执行项目”与“待分项目”）而自评得分不同，为前后矛盾；"
+         "名称按轻度规范化后完全相同才视为同一项目（“…补助的资金”与“…补助资金”不合并）。",
+         "One project listed twice or more in one summary table (e.g. under 可执行项目 and 待分项目) with different "
+         "scores contradicts itself; names must be equal after light normalization (…补助的资金 and …补助资金 "
+         "stay apart).",
+         "score(row a) = score(row b) for rows with the same name",
+         "the more precise score rounded (half up) to the other's decimals must equal it (98.70 = 98.7; 98.75 ≠ 98.7)",
+         "warning", "Follows from the summary's purpose; seed 004 lists four projects twice with different scores.",
+         ("inferred",), "summary", summary.check_summary_dup),
     Rule("R-DEPT-TOTAL", "department", "部门整体得分", "Department total",
          "部门整体绩效得分表各项得分之和应等于所述总分，权重合计100，等级与总分对应；部门（科室）一节所称预算、"
          "支出合计不得小于其所附项目自评表之和。",
@@ -225,6 +246,18 @@ RULES: tuple[Rule, ...] = (
          "count(grade) = stated; 评优率 = #优 / #projects; average = mean(scores)", "half a unit of the stated figure",
          "error", "Follows from the text.", ("inferred",), "department",
          department.check_dept_counts),
+    Rule("R-ACCOUNTS-PROJECT", "accounts", "决算与项目自评", "Accounts vs project self-evaluation",
+         "同一文件含部门决算和项目自评表时，支出决算表（公开03表）中与项目同名的功能分类“项”级科目的项目支出，"
+         "应与该项目自评表的全年执行数一致；科目可能含其他项目或资金来源，差异须说明（警告，不作错误）。"
+         "只比对名称完全相同且只对应一个项目的科目。",
+         "When a document holds both the 部门决算 and project self-evaluations, 项目支出 of a 项-level functional "
+         "item (公开03 支出决算表) named like a project should equal that project's executed amount; the item may "
+         "hold other projects or fund sources, so a difference is a warning that needs explaining, not an error. "
+         "Only items whose name equals exactly one project's are compared.",
+         "决算 项目支出(item) = 全年执行数(project of the same name)", "0.01 万元", "warning",
+         "Reviewer practice (issue 16: seed 004 城乡医疗救助 58.89 万元 in the accounts vs 0 executed); "
+         "the 决算 is compiled by 功能分类 [inferred].",
+         ("inferred",), "document", crosscheck.check_accounts_projects),
     Rule("R-ROUND", "tolerance", "四舍五入容差", "Rounding tolerance",
          "金额以万元计、两位小数；合计容差 max(0.01, 0.005×加数个数)。率与得分容差为所填最后一位的半个单位；复算执行率"
          "时考虑金额本身的舍入区间。舍入范围内的差异至多为提示。",
@@ -239,4 +272,5 @@ RULE_BY_ID = {r.id: r for r in RULES}
 PROJECT_RULES = tuple(r for r in RULES if r.scope == "project")
 SUMMARY_RULES = tuple(r for r in RULES if r.scope == "summary")
 DEPARTMENT_RULES = tuple(r for r in RULES if r.scope == "department")
+DOCUMENT_RULES = tuple(r for r in RULES if r.scope == "document")
 RULE_ORDER = {r.id: k for k, r in enumerate(RULES)}

@@ -20,6 +20,7 @@ _FAMILIES = (
     ("narrative", "Narrative vs table"),
     ("summary", "Summary tables vs project reports"),
     ("department", "Department level"),
+    ("accounts", "部门决算 vs project self-evaluations"),
     ("tolerance", "Tolerance"),
 )
 

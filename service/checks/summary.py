@@ -1,4 +1,4 @@
-"""Summary tables vs the project reports they list: R-SUMMARY.
+"""Summary tables vs the project reports they list: R-SUMMARY; one project listed twice: R-SUMMARY-DUP.
 
 A row is compared with the report of the same project. Names are matched exactly after light normalization;
 a looser key (和/and, 的, punctuation) is used only when it points at exactly one report, because seed 004
@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from service.checks.base import DocContext, compute_rate, make_finding
-from service.checks.numbers import D0, D100, compare, decimals_of, fmt, grade_of, half_unit, normalize_grade, raw_or
+from service.checks.numbers import D0, D100, compare, decimals_of, fmt, grade_of, half_unit, normalize_grade, quantize, raw_or
 from service.checks.text import category_of, category_of_label, match_names
 from service.models import Figure, Finding, ProjectEvaluation, SummaryRow, SummaryTable
 
@@ -159,4 +159,38 @@ def check_summary(table: SummaryTable, dctx: DocContext) -> list[Finding]:
             "R-SUMMARY", sev, unit_id=table.unit_id, doc_id=table.doc_id, project=row.project, zh=zh, en=en,
             variant=variant, reported="; ".join(f"{a}={r}" for a, _, r, _, _, _ in shown),
             recomputed="; ".join(f"{a}={q}" for a, _, _, q, _, _ in shown), refs=refs))
+    return out
+
+
+def _same_score(a: Figure, b: Figure) -> bool:
+    """Two printings of one score agree when the more precise one rounds to the other (98.70 ~ 98.7), not when
+    they merely lie within each other's half unit (98.75 rounds to 98.8, so 98.75 and 98.7 differ)."""
+    places = min(decimals_of(a.raw, a.value), decimals_of(b.raw, b.value))
+    return quantize(a.value, places) == quantize(b.value, places)
+
+
+def check_summary_dup(table: SummaryTable, dctx: DocContext) -> list[Finding]:
+    """The same project listed twice in one summary table with two different scores (R-SUMMARY-DUP)."""
+    from service.checks.text import light_key
+
+    groups: dict[str, list[SummaryRow]] = {}
+    for row in table.rows:
+        if row.score is not None and row.score.value is not None and row.project.strip():
+            groups.setdefault(light_key(row.project), []).append(row)
+    out: list[Finding] = []
+    for rows in groups.values():
+        first = rows[0]
+        differing = [r for r in rows[1:] if not _same_score(first.score, r.score)]
+        if not differing:
+            continue
+        listed = [first, *differing]
+        where = "、".join((f"{('“' + r.group + '”') if r.group else ''}第{r.ref.page}页第{r.ref.line_start}行"
+                           if r.ref else "另一行") for r in listed)
+        scores = "、".join(raw_or(r.score) for r in listed)
+        out.append(make_finding(
+            "R-SUMMARY-DUP", "warning", unit_id=table.unit_id, doc_id=table.doc_id, project=first.project,
+            zh=f"汇总表中“{first.project}”列示{len(listed)}次（{where}），自评得分分别为{scores}，同一项目的得分应当一致。",
+            en=f"The summary lists “{first.project}” {len(listed)} times with different scores ({scores}); one "
+               f"project has one score.",
+            variant="summary; same name", reported=scores, recomputed="同一得分", refs=[r.ref for r in listed]))
     return out

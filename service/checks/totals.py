@@ -6,6 +6,7 @@ from decimal import Decimal
 from service.checks.base import UnitContext, finding
 from service.checks.numbers import D0, D100, compare, decimals_of, fmt, fmt_pct, grade_of, half_unit, normalize_grade, raw_or
 from service.checks.scheme import ZHONGYUAN_EXEC, ZHONGYUAN_FUND, score_sum, weight_sum
+from service.checks.score import UNREVIEWABLE_ZH, unreadable_scores
 from service.checks.text import category_of
 from service.models import Finding
 
@@ -15,6 +16,8 @@ _CENT = Decimal("0.01")
 def recompute_total(ctx: UnitContext) -> tuple[Decimal, Decimal, Decimal, str, str] | None:
     """(point, low, high, formula_zh, formula_en) of the total the scheme gives, or None."""
     u, sch = ctx.unit, ctx.scheme
+    if unreadable_scores(u):  # grades or percentages typed into 得分 cannot be summed into a total
+        return None
     s = score_sum(u)
     if s is None:
         return None
@@ -53,6 +56,17 @@ def check_total(ctx: UnitContext) -> list[Finding]:
         out.append(finding(ctx, "R-TOTAL", "error", f"总分{raw_or(rep)}超过100分（不得加分）。",
                            f"Total {raw_or(rep)} exceeds 100 (no bonus points).",
                            reported=raw_or(rep), recomputed="≤100", refs=[rep]))
+    odd = unreadable_scores(u)
+    if odd:
+        # one finding for the whole column: a total "recomputed" from the numeric cells alone would be a number
+        # the report never meant (335 against a stated 90), so the reviewer asks for the table again instead
+        cells = "、".join(dict.fromkeys(f"“{i.score_text}”" for i in odd))
+        out.append(finding(ctx, "R-TOTAL", "error",
+                           f"自评得分栏有{len(odd)}项填写的不是分值（{cells}），{UNREVIEWABLE_ZH}",
+                           f"{len(odd)} cells of the score column hold no score ({cells}); the total cannot be "
+                           f"reviewed — the table must be filled in again.",
+                           reported=raw_or(rep), recomputed="无法复核", refs=[rep, *odd]))
+        return out
     rec = recompute_total(ctx)
     if rec is None:
         return out

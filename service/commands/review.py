@@ -1,4 +1,4 @@
-"""`jixiao review DOC [--project NAME] --format md|docx|xlsx -o FILE`: a review draft (审核意见).
+"""`jixiao review DOC [--project NAME] --format md|docx|pdf|xlsx [--issue] -o FILE`: the 审核意见.
 
 DOC is a stored document (doc id, prefix, file name) or a path to a report file. With --llm and an LLM
 configured (JIXIAO_LLM_*), a prose summary is added when every number in it checks out."""
@@ -40,11 +40,13 @@ def _load(doc: str, settings):
 def review(
     doc: Annotated[str, typer.Argument(help="Stored doc id / prefix / file name, or a path to a report file.")],
     project: Annotated[str | None, typer.Option("--project", help="Only this project (name or unit id).")] = None,
-    fmt: Annotated[Literal["md", "docx", "xlsx"], typer.Option("--format", help="md, docx or xlsx.")] = "md",
+    fmt: Annotated[Literal["md", "docx", "pdf", "xlsx"], typer.Option("--format", help="md, docx, pdf or xlsx.")] = "md",
     out: Annotated[Path | None, typer.Option("-o", "--output", help="File to write (md goes to stdout if omitted).")] = None,
     llm: Annotated[bool, typer.Option("--llm", help="Add a model-written summary (needs JIXIAO_LLM_*).")] = False,
+    issue: Annotated[bool, typer.Option("--issue", help="发文版: leave out the reviewer's appendix (rule ids, "
+                                                       "schemes, units).")] = False,
 ) -> None:
-    """Write a review draft: funds and scores reported vs recomputed, findings by severity with citations."""
+    """Write the 审核意见: problems grouped by root cause, reported vs reviewed scores, 整改要求, 落款."""
     with one_line_errors():
         from service.review import attach_summary, build_review, render
 
@@ -66,7 +68,7 @@ def review(
             result = attach_summary(rv, build_chat_model(settings))
             if result is not None and result.text is None:
                 typer.echo(f"warning: summary dropped: {result.dropped_reason}", err=True)
-        data = render(rv, fmt)
+        data = render(rv, fmt, "issue" if issue else "working")
         if out is None:
             typer.echo(data.decode("utf-8"), nl=False)
             return

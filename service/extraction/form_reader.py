@@ -31,7 +31,7 @@ from retrieval.types import Line
 from service.extraction.form_grid import GCell, GRow, grid_rows
 from service.extraction.prose import canonical_grade, claims_in, find_grade, find_total
 from service.extraction.spans import Stream, line_ref, lines_ref
-from service.extraction.targets import NUMBER_RE, UNIT_RE, parse_target
+from service.extraction.targets import NUMBER_RE, UNIT_RE, odd_score, parse_target
 from service.extraction.vocabulary import (
     DEPARTMENT_LABELS,
     FUNDS_BLOCK_LABELS,
@@ -700,7 +700,8 @@ def read_indicators(doc_id: str, rows: list[GRow], start: int, header: Header, o
             level1=level1, level2=level2, level3=name,
             target=parse_target(target) if target else None,
             actual=parse_target(actual) if actual else None,
-            weight=weight, score=score, deviation_note=note or None,
+            weight=weight, score=score, score_text=odd_score(values["score"].text) if "score" in values else None,
+            deviation_note=note or None,
             ref=_row_ref(doc_id, row),
         ))
         j += 1

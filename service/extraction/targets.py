@@ -85,6 +85,20 @@ def exact_decimal(text: str | None) -> Decimal | None:
     return Decimal(m.group(1).replace(",", "")) if m else None
 
 
+_BLANK_SCORE = re.compile(r"[\s\-—－–/／\\无]*")
+
+
+def odd_score(text: str | None) -> str | None:
+    """The 得分 cell when it holds something other than a score: a grade (优/良), a percentage (100%), words.
+    None for a plain number (optionally with 分) and for a blank or a dash, which are simply not filled."""
+    if text is None:
+        return None
+    t = text.strip()
+    if _BLANK_SCORE.fullmatch(t) or re.fullmatch(rf"({NUMBER_RE})\s*分?", t):
+        return None
+    return t
+
+
 def figure(raw: str, ref: SourceRef | None = None, default_unit: str | None = None) -> Figure | None:
     """A Figure from a cell or phrase: value and unit parsed, raw text kept. None for empty text."""
     raw = raw.strip()

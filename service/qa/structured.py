@@ -176,11 +176,11 @@ def answer_structured(intent: Intent, records: list[ProjectRecord]) -> Structure
             rows.append(_row(r, recomputed_total=_d(rec), rules=sorted({f.rule_id for f in infl})))
             cite(r, _total_refs(r.evaluation) + [ref for f in infl for ref in f.refs][:3])
         if not hits:
-            return StructuredAnswer("没有发现自评得分高于复算得分的项目。" if zh else
+            return StructuredAnswer("没有发现自评得分高于复核得分的项目。" if zh else
                                     "No project scored itself higher than the recomputed score.", [], [], "structured:score_inflation")
-        parts = [f"{r.evaluation.project}（自评{_d(rep)}分，复算{_d(rec)}分）" if zh else
+        parts = [f"{r.evaluation.project}（自评{_d(rep)}分，复核{_d(rec)}分）" if zh else
                  f"{r.evaluation.project} (self-score {_d(rep)}, recomputed {_d(rec)})" for r, rep, rec in hits]
-        head = (f"自评得分高于复算得分的项目共{len(hits)}个：" if zh else
+        head = (f"自评得分高于复核得分的项目共{len(hits)}个：" if zh else
                 f"{len(hits)} projects scored themselves higher than the recomputed score: ")
         return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:score_inflation")
 

@@ -1,119 +1,206 @@
-"""Review draft as DOCX (python-docx): headings, an overview table, per project a funds/scores table and a
-findings table with citations."""
+"""The 审核意见 as DOCX (python-docx), laid out like a 公文 (GB/T 9704): A4, margins 37/35/28/26 mm, page numbers
+“— N —” in the footer, the title in 方正小标宋简体 二号, body text in 仿宋_GB2312 三号, first-level headings in
+黑体 and second-level headings in 楷体_GB2312. Fonts are named, not embedded: a machine without them falls back,
+and the reviewer's Word shows the names to install. The content is service.review.opinion's, as in Markdown."""
 from __future__ import annotations
 
 import io
 
 from docx import Document
-from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
+from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Pt
+from docx.shared import Mm, Pt, RGBColor
 
-from service.review.model import NO_FINDINGS_UNREAD, SEVERITY_EN, SEVERITY_ZH, FindingView, ProjectReview, Review
+from service.review.markdown import APPENDIX_HEADER, SCORE_HEADER
+from service.review.model import Review
+from service.review.opinion import Opinion, build_opinion, item_heading, item_text, related_text
 
-FINDINGS_HEADER = ("严重性 Severity", "规则 Rule", "说明 Finding", "报告值 Reported", "复算值 Recomputed", "出处 Source")
+TITLE_FONT = "方正小标宋简体"
+BODY_FONT = "仿宋_GB2312"
+H1_FONT = "黑体"
+H2_FONT = "楷体_GB2312"
+SIZE_TITLE = Pt(22)  # 二号
+SIZE_BODY = Pt(16)  # 三号
+SIZE_TABLE = Pt(10.5)  # 五号: a table of eight columns does not fit in 三号
+SIZE_PAGE_NO = Pt(14)  # 四号
+LINE = Pt(28)  # fixed line pitch: 22 lines on a type area of 225 mm
+MARGINS_MM = {"top": 37, "bottom": 35, "left": 28, "right": 26}
 
 
-def _set_cjk_font(doc) -> None:
-    style = doc.styles["Normal"]
-    style.font.name = "Microsoft YaHei"
-    style.font.size = Pt(10)
-    rpr = style.element.get_or_add_rPr()
+def _fonts(rpr_owner, name: str, size=None, bold: bool | None = None) -> None:
+    """Name the font for Chinese (eastAsia) and Latin text alike, on a style or a run."""
+    font = rpr_owner.font
+    font.name = name
+    if size is not None:
+        font.size = size
+    if bold is not None:
+        font.bold = bold
+    font.color.rgb = RGBColor(0, 0, 0)
+    rpr = rpr_owner.element.get_or_add_rPr()
     fonts = rpr.find(qn("w:rFonts"))
     if fonts is None:
-        fonts = rpr.makeelement(qn("w:rFonts"), {})
-        rpr.append(fonts)
-    fonts.set(qn("w:eastAsia"), "Microsoft YaHei")
+        fonts = OxmlElement("w:rFonts")
+        rpr.insert(0, fonts)
+    for attr in ("w:eastAsia", "w:ascii", "w:hAnsi", "w:cs"):
+        fonts.set(qn(attr), name)
 
 
-def _table(doc, header: tuple[str, ...], rows: list[tuple[str, ...]]):
+def _page(section, *, landscape: bool = False) -> None:
+    section.orientation = WD_ORIENT.LANDSCAPE if landscape else WD_ORIENT.PORTRAIT
+    w, h = Mm(210), Mm(297)
+    section.page_width, section.page_height = (h, w) if landscape else (w, h)
+    section.top_margin = Mm(MARGINS_MM["top"])
+    section.bottom_margin = Mm(MARGINS_MM["bottom"])
+    section.left_margin = Mm(MARGINS_MM["left"])
+    section.right_margin = Mm(MARGINS_MM["right"])
+
+
+def _page_number(section) -> None:
+    """“— 1 —” centred in the footer, from a PAGE field so Word numbers every page."""
+    para = section.footer.paragraphs[0] if section.footer.paragraphs else section.footer.add_paragraph()
+    para.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    para.text = ""
+
+    def run(text: str | None = None):
+        r = para.add_run(text or "")
+        _fonts(r, "宋体", SIZE_PAGE_NO)
+        return r
+
+    run("— ")
+    for kind, instr in (("begin", None), (None, " PAGE "), ("separate", None), (None, "1"), ("end", None)):
+        r = run()
+        if kind:
+            el = OxmlElement("w:fldChar")
+            el.set(qn("w:fldCharType"), kind)
+            r._r.append(el)
+        elif instr == "1":
+            r.text = "1"
+        else:
+            el = OxmlElement("w:instrText")
+            el.set(qn("xml:space"), "preserve")
+            el.text = instr
+            r._r.append(el)
+    run(" —")
+
+
+def _styles(doc) -> None:
+    normal = doc.styles["Normal"]
+    _fonts(normal, BODY_FONT, SIZE_BODY, False)
+    pf = normal.paragraph_format
+    pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    pf.line_spacing = LINE
+    pf.space_before = pf.space_after = Pt(0)
+    for name, font in (("Title", TITLE_FONT), ("Heading 1", H1_FONT), ("Heading 2", H2_FONT)):
+        st = doc.styles[name]
+        _fonts(st, font, SIZE_TITLE if name == "Title" else SIZE_BODY, False)
+        st.font.italic = False
+        st.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        st.paragraph_format.line_spacing = Pt(36) if name == "Title" else LINE
+        st.paragraph_format.space_before = Pt(0)
+        st.paragraph_format.space_after = Pt(0)
+        st.paragraph_format.keep_with_next = True
+        # the built-in Title has a bottom border; a 公文 title has none
+        ppr = st.element.get_or_add_pPr()
+        for b in ppr.findall(qn("w:pBdr")):
+            ppr.remove(b)
+
+
+def _para(doc, text: str, *, indent: bool = True, align=None, bold: bool = False):
+    p = doc.add_paragraph()
+    if indent:
+        p.paragraph_format.first_line_indent = Pt(32)  # two characters of 三号
+    if align is not None:
+        p.alignment = align
+    r = p.add_run(text)
+    r.bold = bold
+    return p
+
+
+def _table(doc, header: tuple[str, ...], rows: list[tuple], widths_mm: tuple[float, ...] | None = None,
+           size=SIZE_TABLE):
     t = doc.add_table(rows=1, cols=len(header))
     t.style = "Table Grid"
-    for cell, text in zip(t.rows[0].cells, header):
-        cell.text = ""
-        run = cell.paragraphs[0].add_run(text)
-        run.bold = True
-    for row in rows:
-        cells = t.add_row().cells
+    t.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for k, row in enumerate([header, *rows]):
+        cells = t.rows[0].cells if k == 0 else t.add_row().cells
         for cell, text in zip(cells, row):
-            cell.text = text or "—"
+            cell.text = ""
+            p = cell.paragraphs[0]
+            p.paragraph_format.first_line_indent = Pt(0)
+            p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+            r = p.add_run("—" if text is None or text == "" else str(text))
+            _fonts(r, H1_FONT if k == 0 else BODY_FONT, size)
+    if widths_mm:
+        for row in t.rows:
+            for cell, w in zip(row.cells, widths_mm):
+                cell.width = Mm(w)
     return t
 
 
-def _findings_rows(findings: list[FindingView]) -> list[tuple[str, ...]]:
-    rows = []
-    for f in findings:
-        cites = "\n".join(c.text_zh() for c in f.citations) or "—"
-        rows.append((f"{SEVERITY_ZH[f.severity]} {f.severity}", f"{f.rule_id}\n{f.title_zh}",
-                     f"{f.message_zh}\n{f.message_en}\n[{f.variant or '—'}]", f.reported or "—",
-                     f.recomputed or "—", cites))
-    return rows
-
-
-def _project(doc, p: ProjectReview, unread: bool = False) -> None:
-    doc.add_heading(f"项目：{p.project}", level=1)
-    doc.add_paragraph(f"评分方案 Scoring scheme: {p.variant} — {p.evidence}")
-    doc.add_heading("资金与得分 Funds and scores", level=2)
-    _table(doc, ("项目 Item", "报告值 Reported", "复算值 Recomputed"),
-           [(f"{r.label_zh} {r.label_en}", r.reported, r.recomputed) for r in p.figures])
-    doc.add_heading("审核发现 Findings", level=2)
-    if not p.findings:
-        doc.add_paragraph(NO_FINDINGS_UNREAD if unread else "未发现问题。No findings.")
-    for sev in ("error", "warning", "info"):
-        fs = p.by_severity(sev)
-        if fs:
-            doc.add_heading(f"{SEVERITY_ZH[sev]} {SEVERITY_EN[sev]} ({len(fs)})", level=3)
-            _table(doc, FINDINGS_HEADER, _findings_rows(fs))
-    doc.add_heading("报告自述的问题与措施 The report's own problems and measures", level=2)
-    doc.add_paragraph(f"存在问题 Stated problems: {p.stated_problems or '（未填写 none stated）'}")
-    if p.problems_citation:
-        doc.add_paragraph(f"出处 Source: {p.problems_citation.text_zh()}")
-    doc.add_paragraph(f"改进措施 Stated measures: {p.stated_measures or '（未填写 none stated）'}")
-    if p.measures_citation:
-        doc.add_paragraph(f"出处 Source: {p.measures_citation.text_zh()}")
-
-
-def build_docx(review: Review) -> bytes:
+def opinion_docx(op: Opinion, *, appendix: bool = True) -> bytes:
     doc = Document()
-    _set_cjk_font(doc)
-    title = doc.add_heading("审核意见（草稿） Review draft", level=0)
+    _styles(doc)
+    sec = doc.sections[0]
+    _page(sec)
+    _page_number(sec)
+    title = doc.add_paragraph(op.title, style="Title")
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    c = review.counts()
-    statement = review.coverage_statement()
-    if statement:
-        para = doc.add_paragraph()
-        run = para.add_run(statement)
-        run.bold = True
-    doc.add_paragraph(f"文件 Document: {review.document} ({review.doc_id[:12]})")
-    doc.add_paragraph(f"项目数 Projects: {len(review.projects)}；错误 errors {c['error']}，警告 warnings "
-                      f"{c['warning']}，提示 info {c['info']}")
-    doc.add_paragraph(f"依据 Basis: jixiao 规则库 {review.rules_applied} 条规则的确定性复算（见 docs/RULEBOOK.md）；"
-                      f"本草稿需人工复核。")
-    if review.summary:
-        doc.add_heading("审核意见摘要 Summary", level=1)
-        doc.add_paragraph(review.summary)
-        doc.add_paragraph(f"（由模型 {review.summary_model or '?'} 依据审核发现撰写，数字已逐一核对）")
-    if review.projects:
-        doc.add_heading("概览 Overview", level=1)
-        rows = []
-        for p in review.projects:
-            tot = next((r for r in p.figures if r.label_en == "Total"), None)
-            pc = p.counts()
-            rows.append((p.project, p.variant, f"{tot.reported if tot else '—'} / {tot.recomputed if tot else '—'}",
-                         str(pc["error"]), str(pc["warning"]), str(pc["info"])))
-        _table(doc, ("项目 Project", "方案 Scheme", "总分 报告/复算", "错误", "警告", "提示"), rows)
-    for p in review.projects:
-        _project(doc, p, review.unread)
-    if review.unread and not review.projects and not review.other_findings:
-        doc.add_paragraph(NO_FINDINGS_UNREAD)
-    if review.other_findings:
-        doc.add_heading("汇总表与部门层面 Summary tables and department level", level=1)
-        for sev in ("error", "warning", "info"):
-            fs = [f for f in review.other_findings if f.severity == sev]
-            if fs:
-                doc.add_heading(f"{SEVERITY_ZH[sev]} {SEVERITY_EN[sev]} ({len(fs)})", level=2)
-                _table(doc, ("项目 Project",) + FINDINGS_HEADER,
-                       [(f.project or "—",) + row for f, row in zip(fs, _findings_rows(fs))])
+    doc.add_paragraph()
+    if op.coverage_statement:
+        _para(doc, op.coverage_statement, bold=True)
+    _para(doc, op.addressee, indent=False)
+    _para(doc, op.basis)
+    doc.add_heading("一、总体评价", level=1)
+    for text in op.overall:
+        _para(doc, text)
+    if op.summary:
+        _para(doc, op.summary)
+    doc.add_heading("二、存在的主要问题", level=1)
+    if op.no_problem_text:
+        _para(doc, op.no_problem_text)
+    for k, (cat, items) in enumerate(op.categories):
+        doc.add_heading(item_heading(k, cat, len(items)), level=2)
+        for j, item in enumerate(items, 1):
+            _para(doc, f"{j}. {item_text(item)}")
+            for f in item.related:  # set in by two characters: they follow from the item above
+                rel = _para(doc, f"相关问题：{related_text(f)}")
+                rel.paragraph_format.left_indent = Pt(32)
+    doc.add_heading("三、复核得分与等级调整表", level=1)
+    if op.score_rows:
+        _table(doc, SCORE_HEADER, [(k, r.project, r.reported, r.reviewed, r.change, r.reported_grade, r.reviewed_grade,
+                                    r.basis) for k, r in enumerate(op.score_rows, 1)],
+               (10, 40, 15, 17, 15, 13, 13, 33))
+    else:
+        _para(doc, "未读取到项目自评得分，无调整。")
+    doc.add_heading("四、整改要求与时限", level=1)
+    for k, text in enumerate(op.rectification, 1):
+        _para(doc, f"{k}. {text}")
+    _para(doc, op.deadline)
+    doc.add_paragraph()
+    doc.add_paragraph()
+    for text in (op.signature, op.date):
+        p = _para(doc, text, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        p.paragraph_format.right_indent = Pt(64)  # 落款 four characters from the right margin
+    if appendix:
+        sec2 = doc.add_section()
+        _page(sec2, landscape=True)
+        doc.add_heading("附表：审核依据明细（供审核人员使用，发文版不含）", level=1)
+        for text in op.appendix_intro:
+            _para(doc, text, indent=False)
+        if op.appendix:
+            _table(doc, APPENDIX_HEADER, [(r.item, r.project, r.rule_id, r.rule_title, r.severity, r.variant,
+                                           r.unit_id, r.source) for r in op.appendix],
+                   (18, 35, 25, 25, 15, 35, 30, 62), size=Pt(9))
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()
+
+
+def build_docx(review: Review, *, appendix: bool = True) -> bytes:
+    return opinion_docx(build_opinion(review), appendix=appendix)
+
+
+__all__ = ["build_docx", "opinion_docx", "MARGINS_MM", "TITLE_FONT", "BODY_FONT", "H1_FONT", "H2_FONT", "WD_BREAK"]

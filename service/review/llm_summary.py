@@ -36,7 +36,7 @@ def digest(review) -> str:
     for p in review.projects:
         lines.append(f"项目: {p.project} (评分方案 {p.variant})")
         for r in p.figures:
-            lines.append(f"  {r.label_zh}: 报告 {r.reported}; 复算 {r.recomputed}")
+            lines.append(f"  {r.label_zh}: 报告 {r.reported}; 复核 {r.recomputed}")
         for f in p.findings:
             if f.severity == "info":
                 continue

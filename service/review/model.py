@@ -12,12 +12,12 @@ from service.checks.numbers import D0, D100, fmt, fmt_pct, grade_of, raw_or
 from service.checks.rulebook import RULE_BY_ID, RULE_ORDER, RULES
 from service.checks.scheme import weight_sum
 from service.checks.text import category_of
-from service.checks.score import allowed_total
+from service.checks.score import ReviewedScore, reviewed_score
 from service.checks.totals import recompute_total
 from service.models import Coverage, DocumentExtraction, Finding, ProjectEvaluation, SourceRef
 
 SEVERITIES = ("error", "warning", "info")
-NO_FINDINGS_UNREAD = "未能复核：文件未被完整读取，不能认定无问题，须人工核对。Not checked: the document was not (fully) read."
+NO_FINDINGS_UNREAD = "未能复核：文件未被完整读取，不能认定无问题，须人工核对。"
 SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 SEVERITY_EN = {"error": "Errors", "warning": "Warnings", "info": "Info"}
 
@@ -73,6 +73,18 @@ class FigureRow:
         return True
 
 
+@dataclass(frozen=True)
+class Amounts:
+    """The funds and execution figures as numbers (万元, percent), for tables that store numbers."""
+
+    budget: Decimal | None = None
+    executed: Decimal | None = None
+    reported_rate: Decimal | None = None  # percent, as the report prints it
+    rate: Decimal | None = None  # percent, executed ÷ budget; None when the amounts are not printed
+    exec_weight: Decimal | None = None
+    exec_score: Decimal | None = None  # as reported
+
+
 @dataclass
 class ProjectReview:
     project: str
@@ -85,6 +97,11 @@ class ProjectReview:
     stated_measures: str | None
     problems_citation: Citation | None = None
     measures_citation: Citation | None = None
+    score: ReviewedScore | None = None  # the reviewed score (复核得分) and how it was obtained
+    reported_grade: str | None = None
+    amounts: Amounts = field(default_factory=Amounts)
+    page: int = 0  # where the project's table starts, for ordering
+    line: int = 0
 
     def by_severity(self, sev: str) -> list[FindingView]:
         return [f for f in self.findings if f.severity == sev]
@@ -103,6 +120,10 @@ class Review:
     summary: str | None = None  # optional LLM prose, kept only when every number checks out
     summary_model: str | None = None
     coverage: Coverage | None = None  # how much of the document was read; unread → never "no findings"
+    unit_name: str | None = None  # the reporting unit, only when the document names one unambiguously
+    year: int | None = None  # the evaluation year, only when every table that states one agrees
+    has_department: bool = False  # a 部门整体 evaluation or 部门决算 is part of the document
+    has_summary: bool = False  # a 项目自评汇总表 is part of the document
 
     @property
     def unread(self) -> bool:
@@ -116,7 +137,10 @@ class Review:
         c = self.coverage
         what = "未能读取该文件的绩效自评表" if c.status == "unrecognised" else "该文件的绩效自评表只读取了一部分"
         missing = f"（未读取：{'、'.join(c.missing[:6])}）" if c.missing else ""
-        return (f"读取情况：{what}{missing}。{c.reason_zh or ''}本审核意见未能复核未读取的表格，不能据此认定该文件"
+        reason = (c.reason_zh or "").strip()
+        if reason and not reason.endswith(("。", "；", "！")):
+            reason += "。"
+        return (f"读取情况：{what}{missing}。{reason}本审核意见未能复核未读取的表格，不能据此认定该文件"
                 f"没有问题；表格无法复核的部分须人工核对。")
 
     def all_findings(self) -> list[FindingView]:
@@ -185,9 +209,18 @@ def _project_review(p: ProjectEvaluation, findings: list[Finding], extraction: D
                     document: str) -> ProjectReview:
     ctx = unit_context(p, extraction)
     figures = figure_rows(ctx)
-    allowed = allowed_total(p, findings)
-    if allowed is not None:
-        figures.append(FigureRow("按规则复核总分", "Total the rules allow", raw_or(p.reported_total), fmt(allowed)))
+    score = reviewed_score(p, findings)
+    if score.value is not None:
+        figures.append(FigureRow("复核得分", "Reviewed score", raw_or(p.reported_total), fmt(score.value)))
+    elif score.status == "unreviewable":
+        figures.append(FigureRow("复核得分", "Reviewed score", raw_or(p.reported_total), "无法复核"))
+    f = p.funds
+    budget = f.adjusted_budget if (f.adjusted_budget and f.adjusted_budget.value) else f.initial_budget
+    amounts = Amounts(
+        budget=budget.value if budget else None, executed=f.executed.value if f.executed else None,
+        reported_rate=f.reported_rate.value if f.reported_rate else None,
+        rate=ctx.rate.value if ctx.rate is not None and ctx.rate.recomputed else None,
+        exec_weight=ctx.scheme.exec_weight, exec_score=f.exec_score.value if f.exec_score else None)
     return ProjectReview(
         project=p.project, unit_id=p.unit_id, variant=ctx.scheme.variant, evidence=ctx.scheme.evidence,
         figures=figures, findings=[finding_view(f, document) for f in _order(findings)],
@@ -195,7 +228,26 @@ def _project_review(p: ProjectEvaluation, findings: list[Finding], extraction: D
         stated_measures=p.stated_measures.text if p.stated_measures else None,
         problems_citation=citation(p.stated_problems.ref, document) if p.stated_problems and p.stated_problems.ref else None,
         measures_citation=citation(p.stated_measures.ref, document) if p.stated_measures and p.stated_measures.ref else None,
+        score=score, reported_grade=p.reported_grade.text if p.reported_grade else None, amounts=amounts,
+        page=p.ref.page if p.ref else 0, line=p.ref.line_start if p.ref else 0,
     )
+
+
+def _one(values) -> object | None:
+    """The value when all given (non-empty) values agree, else None: a title never guesses between two."""
+    vals = {v for v in values if v}
+    return vals.pop() if len(vals) == 1 else None
+
+
+def unit_and_year(extraction: DocumentExtraction) -> tuple[str | None, int | None]:
+    """The reporting unit and year the document states, or None where it states none or several."""
+    name = _one(d.department for d in extraction.departments)
+    if name is None and extraction.projects and all(p.department for p in extraction.projects):
+        # only when every project table names the same department; a document of several sections (003:
+        # 组织处, 人事处 …) leaves the addressee to the reviewer
+        name = _one(p.department for p in extraction.projects)
+    year = _one([p.year for p in extraction.projects] + [d.year for d in extraction.departments])
+    return name, year
 
 
 def build_review(extraction: DocumentExtraction, findings: list[Finding], *, document: str,
@@ -226,6 +278,8 @@ def build_review(extraction: DocumentExtraction, findings: list[Finding], *, doc
         other_findings=[finding_view(f, document) for f in _order(other)],
         rules_applied=sum(1 for r in RULES if r.check is not None),
         coverage=coverage if coverage is not None else extraction.coverage,
+        unit_name=unit_and_year(extraction)[0], year=unit_and_year(extraction)[1],
+        has_department=bool(extraction.departments), has_summary=bool(extraction.summaries),
     )
 
 

@@ -123,12 +123,12 @@ def _calc_document(store: CachedStore, doc_id: str) -> dict[str, _Calc]:
     detection looks at the other projects of the same document, hence per document."""
     try:
         from service.checks.engine import unit_context
-        from service.checks.numbers import grade_of
+        from service.checks.numbers import fmt, grade_of, raw_or
         from service.checks.totals import recompute_total
         from service.review.model import figure_rows
     except ModuleNotFoundError:  # pragma: no cover - checks and review ship with the product
         return {}
-    from service.checks.score import allowed_total
+    from service.checks.score import reviewed_score
 
     extraction = store.get_extraction(doc_id)
     by_unit: dict[str, list] = {}
@@ -140,17 +140,26 @@ def _calc_document(store: CachedStore, doc_id: str) -> dict[str, _Calc]:
             ctx = unit_context(p, extraction)
             # the score the rules allow (service.checks.score), the same number Q&A and the drafts give;
             # the Σ of the parts stays in the figure rows
-            total = allowed_total(p, by_unit.get(p.unit_id, []))
-            if total is None:
+            score = reviewed_score(p, by_unit.get(p.unit_id, []))
+            total = score.value
+            if total is None and score.status != "unreviewable":  # no grades-in-得分 column is ever summed
                 tot = recompute_total(ctx)
                 total = tot[0] if tot else None
+            # the reviewed score beside the figures, with how it was obtained (the drafts' 复核说明)
+            shown = fmt(score.value, None) if score.value is not None else (
+                "无法复核" if score.status == "unreviewable" else "—")
+            extra = (FigureRowOut(label_zh="复核得分", label_en="Reviewed score", reported=raw_or(p.reported_total),
+                                  recomputed=shown, differs=score.status in ("adjusted", "unreviewable")),
+                     FigureRowOut(label_zh="复核说明", label_en="How the reviewed score was obtained", reported="",
+                                  recomputed=score.basis_zh(), differs=False))
             reported = p.reported_total.value if p.reported_total is not None else None
             out[p.unit_id] = _Calc(
                 recomputed_total=total,
                 recomputed_grade=grade_of(reported) if reported is not None else None,
                 variant=ctx.scheme.variant, evidence=ctx.scheme.evidence,
                 figures=tuple(FigureRowOut(label_zh=r.label_zh, label_en=r.label_en, reported=r.reported,
-                                           recomputed=r.recomputed, differs=r.differs) for r in figure_rows(ctx)),
+                                           recomputed=r.recomputed, differs=r.differs) for r in figure_rows(ctx))
+                + extra,
             )
         except Exception:  # one odd project must not take the list down; it just shows no recomputation
             out[p.unit_id] = _Calc(None, None, None, None, ())

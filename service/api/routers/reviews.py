@@ -16,6 +16,7 @@ MEDIA_TYPES = {
     "md": "text/markdown; charset=utf-8",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
 }
 
 
@@ -38,10 +39,13 @@ def _label(text: str, limit: int = 60) -> str:
 def get_review(
     doc: str,
     store: StoreDep,
-    format: Annotated[Literal["md", "docx", "xlsx"], Query(description="md, docx or xlsx.")] = "md",
+    format: Annotated[Literal["md", "docx", "pdf", "xlsx"], Query(description="md, docx, pdf or xlsx.")] = "md",
     project: Annotated[str | None, Query(max_length=200, description="Only this project (name or unit id).")] = None,
+    edition: Annotated[Literal["working", "issue"], Query(
+        description="working: the reviewer's copy with an appendix of rule ids; issue: the 发文版 without it.")] = "working",
 ) -> Response:
-    """Funds and scores as reported vs recomputed, and the findings by severity with their citations."""
+    """The 审核意见: problems grouped by root cause with their pages and lines, reported vs reviewed scores,
+    整改要求 and 落款."""
     from service.review import build_review, render
 
     row = store.get_document(doc)
@@ -51,7 +55,7 @@ def get_review(
                           coverage=store.store.get_coverage(row.doc_id))
     if project and not review.projects:
         raise NotFoundError(f"no project matching it in {row.filename}", subject=project)
-    data = render(review, format)
+    data = render(review, format, edition)
     stem = row.filename.rsplit(".", 1)[0]
     one = review.projects[0] if project else None
     name = f"{stem}_审核意见" + (f"_{_label(one.project)}" if one else "") + f".{format}"

@@ -126,10 +126,10 @@
   }
 
   function reviewButtons(docId, project) {
-    return ["docx", "xlsx", "md"].map((fmt) => {
+    return ["docx", "pdf", "xlsx", "md"].map((fmt) => {
       const q = new URLSearchParams({ format: fmt });
       if (project) q.set("project", project);
-      const label = { docx: "Word", xlsx: "Excel", md: "Markdown" }[fmt];
+      const label = { docx: "Word", pdf: "PDF", xlsx: "Excel", md: "Markdown" }[fmt];
       const b = el("button", { type: "button", class: "btn small", dataset: { format: fmt }, title: `下载审核意见（${label}）` },
         fmt.toUpperCase());
       b.addEventListener("click", () => download(`/reviews/${encodeURIComponent(docId)}?${q}`, `review.${fmt}`, b));

@@ -31,7 +31,7 @@ from service.extraction.prose import (
 )
 from service.extraction.spans import Stream, line_ref, lines_ref
 from service.extraction.statements import stated_counts
-from service.extraction.targets import NUMBER_RE, exact_decimal, figure, parse_target
+from service.extraction.targets import NUMBER_RE, exact_decimal, figure, odd_score, parse_target
 from service.models import (
     DepartmentEvaluation,
     Figure,
@@ -237,7 +237,7 @@ def _indicators(doc_id: str, lines: list[Line]) -> list[Indicator]:
             level1=level1, level2=level2, level3=l3,
             target=parse_target(get["年度目标值"]) if get["年度目标值"] else None,
             actual=parse_target(get["实际完成值"]) if get["实际完成值"] else None,
-            weight=exact_decimal(get["分值"]), score=exact_decimal(get["得分"]),
+            weight=exact_decimal(get["分值"]), score=exact_decimal(get["得分"]), score_text=odd_score(get["得分"]),
             deviation_note=get["偏差原因分析"] or None,
             ref=lines_ref(doc_id, row_lines),
         ))

@@ -17,7 +17,7 @@ from retrieval.segment import first_cell, hebei_project, is_hebei_title
 from retrieval.types import Line
 from service.extraction.prose import claims_in, is_empty_statement
 from service.extraction.spans import Stream, line_ref
-from service.extraction.targets import exact_decimal, figure, parse_target
+from service.extraction.targets import exact_decimal, figure, odd_score, parse_target
 from service.models import Figure, Funds, FundsSource, Indicator, NarrativeClaim, ProjectEvaluation, TextField
 
 LAYOUT = "hebei"
@@ -218,7 +218,7 @@ def _indicator_row(c: list[str], header: list[str], level1, level2, ref):
             level1=level1, level2=level2, level3=l3,  # an empty 三级指标 cell stays empty (the 预算执行率 row)
             target=parse_target(target) if target else None,
             actual=parse_target(actual) if actual else None,
-            weight=None, score=exact_decimal(score), ref=ref,
+            weight=None, score=exact_decimal(score), score_text=odd_score(score), ref=ref,
         ),
         level1, level2, weight,
     )
