@@ -223,10 +223,11 @@ def build_messages(prompt: PromptTemplate, *, project: str, document: str, metho
 # One call, with retries on invalid output
 
 
-def read_unit(llm: StructuredChatModel, messages: list, *, method: str, max_retries: int
-              ) -> tuple[UnitReading | None, str | None, int]:
+def read_unit(llm: StructuredChatModel, messages: list, *, method: str, max_retries: int,
+              record: list[dict] | None = None) -> tuple[UnitReading | None, str | None, int]:
     """Ask the model; returns (reading, failure reason, attempts made)."""
-    return invoke_structured(llm, messages, UnitReading, method=method, max_retries=max_retries, what="reading")
+    return invoke_structured(llm, messages, UnitReading, method=method, max_retries=max_retries, what="reading",
+                             record=record)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -392,7 +393,8 @@ def merge_reading(rules: ProjectEvaluation, reading: UnitReading, lines: Sequenc
 
 
 def enrich_with_llm(extraction: DocumentExtraction, doc: LoadedDocument, settings: Settings, *,
-                    llm: StructuredChatModel | None = None, max_concurrency: int = 4) -> DocumentExtraction:
+                    llm: StructuredChatModel | None = None, max_concurrency: int = 4,
+                    record: list[dict] | None = None) -> DocumentExtraction:
     """Run the LLM chain on every project unit of a deterministic extraction and merge the results.
 
     `llm` is built from settings when not given (ConfigError on bad settings: a misconfiguration is the
@@ -417,7 +419,11 @@ def enrich_with_llm(extraction: DocumentExtraction, doc: LoadedDocument, setting
 
     def one(rules: ProjectEvaluation) -> ProjectEvaluation:
         stamp = rules.stamp.model_copy(update=base_stamp)
-        return _enrich_one(rules, units.get(rules.unit_id), doc, llm, prompt, method, settings, stamp)
+        attempts: list[dict] = []
+        out = _enrich_one(rules, units.get(rules.unit_id), doc, llm, prompt, method, settings, stamp, attempts)
+        if record is not None:
+            record.extend({**a, "unit": rules.unit_id} for a in attempts)  # list.extend is atomic under the GIL
+        return out
 
     if max_concurrency > 1 and len(extraction.projects) > 1:
         with ThreadPoolExecutor(max_workers=min(max_concurrency, len(extraction.projects)),
@@ -435,7 +441,8 @@ def _fallback(rules: ProjectEvaluation, stamp: ExtractionStamp, reason: str) -> 
 
 
 def _enrich_one(rules: ProjectEvaluation, unit: ReportUnit | None, doc: LoadedDocument, llm: StructuredChatModel,
-                prompt: PromptTemplate, method: str, settings: Settings, stamp: ExtractionStamp) -> ProjectEvaluation:
+                prompt: PromptTemplate, method: str, settings: Settings, stamp: ExtractionStamp,
+                record: list[dict] | None = None) -> ProjectEvaluation:
     if unit is not None:
         lines = unit_lines(doc, unit)
     elif rules.ref is not None:
@@ -449,7 +456,8 @@ def _enrich_one(rules: ProjectEvaluation, unit: ReportUnit | None, doc: LoadedDo
     if len(document) > MAX_UNIT_CHARS:
         return _fallback(rules, stamp, f"unit text too long for one call ({len(document)} > {MAX_UNIT_CHARS} chars)")
     messages = build_messages(prompt, project=rules.project, document=document, method=method)
-    reading, reason, _attempts = read_unit(llm, messages, method=method, max_retries=settings.llm_max_retries)
+    reading, reason, _attempts = read_unit(llm, messages, method=method, max_retries=settings.llm_max_retries,
+                                           record=record)
     if reading is None:
         return _fallback(rules, stamp, reason or "unknown failure")
     return merge_reading(rules, reading, lines, stamp=stamp)

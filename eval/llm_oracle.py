@@ -1,0 +1,210 @@
+"""A scripted "model" that answers the form prompt from a generated form's gold record.
+
+It sees only what a model sees — the rendered `[page:line] text` lines of one request — and cites each gold
+value at the line where that text is printed, as a careful model would. Whatever it cannot find in the lines
+it was sent it leaves out (null), so it never invents a value. Used three ways:
+
+* by the tests, behind the local OpenAI-compatible test server, to turn a form the rules cannot read into a
+  record through the real client stack;
+* by scripts/bench_llm_forms.py, to measure characters sent per form on a generated benchmark (its figures
+  are an upper bound on what a model could score: they measure the chain — chunking, verification, merging —
+  not a model's reading);
+* by scripts/make_form_examples.py, to write the few-shot examples of prompts/extract_form.toml from the
+  generator's forms.
+"""
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from service.extraction.form_reader import grade_of, number
+from service.extraction.vocabulary import TOTAL_SCORE_LABELS
+from service.prompts import CELL_DISPLAY_SEP, parse_rendered
+
+_DOC = re.compile(r"<document>\n(.*)\n</document>", re.S)
+
+
+def document_of(user_text: str) -> str:
+    m = _DOC.search(user_text)
+    return m.group(1) if m else ""
+
+
+class _Lines:
+    def __init__(self, rendered: str | None = None, rows: list | None = None):
+        self.rows: list[tuple[str, list[str]]] = list(rows or [])  # (marker, cells)
+        for page, line_no, text in parse_rendered(rendered) if rendered and rendered.strip() else []:
+            cells = [c.strip() for c in text.split(CELL_DISPLAY_SEP.strip())] if CELL_DISPLAY_SEP in text else [text.strip()]
+            self.rows.append((f"{page}:{line_no}", [c for c in cells if c]))
+
+    def sub(self, start: int, stop: int) -> _Lines:
+        return _Lines(rows=self.rows[max(0, start):stop])
+
+    def find(self, pred, start: int = 0, stop: int | None = None, backwards: bool = False):
+        rng = range(start, len(self.rows) if stop is None else min(stop, len(self.rows)))
+        for i in (reversed(rng) if backwards else rng):
+            marker, cells = self.rows[i]
+            for c in cells:
+                if pred(c):
+                    return i, {"text": c, "at": marker}
+        return None, None
+
+    def text_index(self, text: str, start: int = 0) -> tuple[int | None, dict | None]:
+        squashed = _sq(text)
+        return self.find(lambda c: _sq(c) == squashed, start)
+
+
+def _sq(s: str | None) -> str:
+    return re.sub(r"\s+", "", s or "")
+
+
+def _dec(s: Any) -> Decimal | None:
+    try:
+        return Decimal(str(s).replace(",", "").rstrip("%"))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _num_eq(cell: str, value: Any, rate: bool = False) -> bool:
+    v, n = _dec(value), number(cell)
+    if v is None or n is None:
+        return False
+    return n == v or (rate and "%" not in cell and n * 100 == v)
+
+
+def _cite_number(L: _Lines, value: Any, start: int, stop: int | None, rate: bool = False) -> dict | None:
+    if value is None:
+        return None
+    return L.find(lambda c: _num_eq(c, value, rate), start, stop)[1]
+
+
+def _contains_cell(L: _Lines, text: str | None, start: int = 0, stop: int | None = None, backwards=False):
+    if not text:
+        return None, None
+    t = _sq(text)
+    return L.find(lambda c: t in _sq(c) and len(_sq(c)) <= len(t) + 8, start, stop, backwards)
+
+
+def _target(L: _Lines, target: str | None, start: int, stop: int) -> dict:
+    """target (verbatim when printed so), else value + operator + unit cells of a split target."""
+    if not target:
+        return {}
+    _, c = L.text_index(target, start)
+    if c is not None and L.rows.index(next(r for r in L.rows if r[0] == c["at"])) < stop:
+        return {"target": c}
+    m = re.match(r"^([≥≤=<>]?)(\d+(?:\.\d+)?)(.*)$", target)
+    if not m:
+        _, c = _contains_cell(L, target, start, stop)
+        return {"target": c} if c else {}
+    out: dict = {}
+    _, out["target"] = L.find(lambda c: _sq(c) == m.group(2) or _sq(c) == m.group(2) + m.group(3), start, stop)
+    if m.group(1):
+        words = {"≥": ("≥", "≧", "大于等于", "正向"), "≤": ("≤", "≦", "小于等于", "反向"), "=": ("=", "﹦", "＝", "等于")}
+        _, op = L.find(lambda c: _sq(c) in words.get(m.group(1), ()), start, stop)
+        if op:
+            out["target_op"] = op
+    if m.group(3):
+        _, unit = L.find(lambda c: _sq(c) == m.group(3), start, stop)
+        if unit:
+            out["target_unit"] = unit
+    return {k: v for k, v in out.items() if v}
+
+
+def oracle_form(rec: dict, kind: str, L: _Lines) -> dict | None:
+    """The reading of one gold record from these lines, or None when its name is not among them."""
+    name_i, name = _contains_cell(L, rec["project"])
+    if name is None:
+        return None
+    form: dict[str, Any] = {"kind": kind, "name": name}
+    if rec.get("department") and kind == "project":
+        _, form["department"] = _contains_cell(L, rec["department"])
+    if rec.get("year"):
+        _, form["year"] = L.find(lambda c: str(rec["year"]) in c and len(c) <= 24)
+    ind_lines = []
+    for ind in rec.get("indicators") or []:
+        i, _ = L.text_index(ind["level3"])
+        ind_lines.append(i)
+    first_ind = min([i for i in ind_lines if i is not None], default=len(L.rows))
+    f = rec.get("funds") or {}
+    if any(f.get(k) for k in ("initial_budget", "adjusted_budget", "executed")):
+        funds: dict[str, Any] = {}
+        for k in ("initial_budget", "adjusted_budget", "executed", "exec_weight", "exec_score"):
+            funds[k] = _cite_number(L, f.get(k), 0, first_ind)
+        funds["reported_rate"] = _cite_number(L, f.get("reported_rate"), 0, first_ind, rate=True)
+        sources = []
+        for s in f.get("sources") or []:
+            i, label = _contains_cell(L, s["name"], 0, first_ind)
+            if label is None:
+                continue
+            row = {"name": label}
+            stop = i + (1 if len(L.rows[i][1]) > 2 else 5)
+            for k in ("initial_budget", "adjusted_budget", "executed"):
+                row[k] = _cite_number(L, s.get(k), i, stop)
+            sources.append(row)
+        funds["sources"] = sources
+        form["funds"] = funds
+    rows = []
+    for k, ind in enumerate(rec.get("indicators") or []):
+        i = ind_lines[k]
+        if i is None:
+            continue
+        nxt = next((j for j in ind_lines[k + 1:] if j is not None and j > i), None)
+        stop = nxt if nxt is not None else i + (1 if len(L.rows[i][1]) > 2 else 9)
+        row: dict[str, Any] = {"level3": L.text_index(ind["level3"])[1]}
+        for lvl in ("level1", "level2"):
+            if ind.get(lvl):
+                _, row[lvl] = L.find(lambda c, t=_sq(ind[lvl]): _sq(c).startswith(t) and len(_sq(c)) <= len(t) + 6,
+                                     0, i + 1, backwards=True)
+        row.update(_target(L, ind.get("target"), i, stop))
+        if ind.get("actual"):
+            _, row["actual"] = L.find(lambda c, t=_sq(ind["actual"]): _sq(c) == t, i, stop)
+            if row["actual"] is None:
+                _, row["actual"] = L.find(lambda c, t=ind["actual"]: _num_eq(c, re.sub(r"[^\d.]", "", t) or "x")
+                                          and c.strip() != (row.get("target") or {}).get("text"), i, stop)
+        # the weight is printed before the score; when they are equal both cite the same cell
+        wi, row["weight"] = (L.find(lambda c: _num_eq(c, ind["weight"]), i, stop) if ind.get("weight") else (None, None))
+        # a table copied one cell per line prints the score on the line after the weight
+        after = wi + 1 if wi is not None and len(L.rows[wi][1]) == 1 else (wi if wi is not None else i)
+        _, row["score"] = L.find(lambda c: _num_eq(c, ind["score"]), after, stop) if ind.get("score") else (None, None)
+        if ind.get("deviation_note"):
+            _, row["deviation_note"] = _contains_cell(L, ind["deviation_note"], i, stop + 1)
+        rows.append({k2: v for k2, v in row.items() if v is not None})
+    form["indicators"] = rows
+    if rec.get("reported_total") is not None:
+        ti, _ = L.find(lambda c: any(lab in c for lab in TOTAL_SCORE_LABELS + ("合计", "总计")), first_ind)
+        if ti is None:
+            ti, _ = L.find(lambda c: any(lab in c for lab in TOTAL_SCORE_LABELS))
+        if ti is not None:
+            form["reported_total"] = _cite_number(L, rec["reported_total"], ti, ti + 4)
+    if rec.get("reported_grade"):
+        _, form["reported_grade"] = L.find(lambda c: grade_of(c) == grade_of(rec["reported_grade"])
+                                           or _sq(c).endswith(rec["reported_grade"]) and len(_sq(c)) <= 8)
+    return {k: v for k, v in form.items() if v is not None}
+
+
+def oracle_answer(golds: list[dict], rendered: str) -> dict:
+    """A FormsReading (as JSON data) of every gold record whose name is in the rendered lines.
+    `golds` are eval gold files (their "extraction")."""
+    L = _Lines(rendered)
+    found = []
+    for gold in golds:
+        ex = gold.get("extraction", gold)
+        for kind, key in (("project", "projects"), ("department", "departments")):
+            for rec in ex.get(key) or []:
+                i, _ = _contains_cell(L, rec["project"])
+                if i is not None:
+                    found.append((i, kind, rec))
+    found.sort(key=lambda f: f[0])
+    forms = []
+    # each form is read from its own region: a few lines above its name (title, year) to just above the next
+    # form's name, so one form's figures are never cited for another's
+    for k, (i, kind, rec) in enumerate(found):
+        start = max(found[k - 1][0] + 1 if k else 0, i - 3)
+        stop = found[k + 1][0] - 2 if k + 1 < len(found) else len(L.rows)
+        form = oracle_form(rec, kind, L.sub(start, max(stop, i + 1)))
+        if form is not None:
+            forms.append(form)
+    return {"forms": forms}
+
+
+__all__ = ["document_of", "oracle_answer", "oracle_form"]
