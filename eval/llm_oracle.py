@@ -82,6 +82,9 @@ def _contains_cell(L: _Lines, text: str | None, start: int = 0, stop: int | None
     if not text:
         return None, None
     t = _sq(text)
+    i, c = L.find(lambda c: _sq(c) == t, start, stop, backwards)  # the cell itself before a longer one
+    if c is not None:
+        return i, c
     return L.find(lambda c: t in _sq(c) and len(_sq(c)) <= len(t) + 8, start, stop, backwards)
 
 
@@ -182,6 +185,14 @@ def oracle_form(rec: dict, kind: str, L: _Lines) -> dict | None:
     return {k: v for k, v in form.items() if v is not None}
 
 
+def _cited_count(x: Any) -> int:
+    if isinstance(x, dict):
+        return (1 if "at" in x and "text" in x else 0) + sum(_cited_count(v) for v in x.values())
+    if isinstance(x, list):
+        return sum(_cited_count(v) for v in x)
+    return 0
+
+
 def oracle_answer(golds: list[dict], rendered: str) -> dict:
     """A FormsReading (as JSON data) of every gold record whose name is in the rendered lines.
     `golds` are eval gold files (their "extraction")."""
@@ -190,20 +201,29 @@ def oracle_answer(golds: list[dict], rendered: str) -> dict:
     for gold in golds:
         ex = gold.get("extraction", gold)
         for kind, key in (("project", "projects"), ("department", "departments")):
+            if kind == "department" and "部门整体" not in rendered:
+                continue  # a department's name in a project form is its 主管部门, not a form of its own
             for rec in ex.get(key) or []:
                 i, _ = _contains_cell(L, rec["project"])
                 if i is not None:
                     found.append((i, kind, rec))
-    found.sort(key=lambda f: f[0])
+    # several gold files may hold a record of the same name (the generator draws names from a short list):
+    # at each name line the record whose values the lines print most is the one this text shows
+    by_line: dict[int, list[tuple[str, dict]]] = {}
+    for i, kind, rec in found:
+        by_line.setdefault(i, []).append((kind, rec))
+    starts = sorted(by_line)
     forms = []
     # each form is read from its own region: a few lines above its name (title, year) to just above the next
     # form's name, so one form's figures are never cited for another's
-    for k, (i, kind, rec) in enumerate(found):
-        start = max(found[k - 1][0] + 1 if k else 0, i - 3)
-        stop = found[k + 1][0] - 2 if k + 1 < len(found) else len(L.rows)
-        form = oracle_form(rec, kind, L.sub(start, max(stop, i + 1)))
-        if form is not None:
-            forms.append(form)
+    for k, i in enumerate(starts):
+        start = max(starts[k - 1] + 1 if k else 0, i - 3)
+        stop = starts[k + 1] - 2 if k + 1 < len(starts) else len(L.rows)
+        region = L.sub(start, max(stop, i + 1))
+        candidates = [oracle_form(rec, kind, region) for kind, rec in by_line[i]]
+        best = max((f for f in candidates if f is not None), key=_cited_count, default=None)
+        if best is not None:
+            forms.append(best)
     return {"forms": forms}
 
 
