@@ -170,7 +170,8 @@ def _records_of(job: Job, calls: list[_Call], doc_id: str, stamp: ExtractionStam
             if same is None:
                 records.append(built.record)
                 continue
-            merged, notes, _ = merge_records(same, built.record, first_name="part_a", second_name="part_b")
+            merged, notes, _ = merge_records(same, built.record, first_name="part_a", second_name="part_b",
+                                            parts=True)
             merged.stamp.dropped = same.stamp.dropped + built.record.stamp.dropped
             merged.stamp.disagreements = same.stamp.disagreements + notes
             records[records.index(same)] = merged

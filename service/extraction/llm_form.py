@@ -559,7 +559,17 @@ def merge_funds(first: Funds | None, second: Funds | None, notes: list[dict], fi
 
 
 def merge_indicators(first: list[Indicator], second: list[Indicator], notes: list[dict],
-                     filled: list[str]) -> list[Indicator]:
+                     filled: list[str], carry_levels: bool = False) -> list[Indicator]:
+    if carry_levels and first and second:
+        # the second part of a cut table: its first rows sit under a first/second-level cell printed (merged,
+        # once) in the part before, so a row without them belongs to the last group read there
+        second = [i.model_copy() for i in second]
+        for k, ind in enumerate(second):
+            if ind.level1 is not None:
+                break
+            ind.level1 = first[-1].level1
+            if ind.level2 is None:
+                ind.level2 = first[-1].level2 if k == 0 or second[k - 1].level2 is None else second[k - 1].level2
     if not first:
         if second:
             filled.append("indicators")
@@ -595,10 +605,11 @@ def merge_indicators(first: list[Indicator], second: list[Indicator], notes: lis
     return out
 
 
-def merge_records(first: Any, second: Any, *, first_name: str = "rules", second_name: str = "llm"
-                  ) -> tuple[Any, list[dict], list[str]]:
+def merge_records(first: Any, second: Any, *, first_name: str = "rules", second_name: str = "llm",
+                  parts: bool = False) -> tuple[Any, list[dict], list[str]]:
     """`first` with the gaps `second` fills; (record, disagreements, fields filled). Works on
-    ProjectEvaluation and DepartmentEvaluation alike (the fields one lacks are skipped)."""
+    ProjectEvaluation and DepartmentEvaluation alike (the fields one lacks are skipped). `parts`: second is
+    the next part of the same cut unit (level names carry over the cut)."""
     notes: list[dict] = []
     filled: list[str] = []
     updates: dict[str, Any] = {}
@@ -618,7 +629,7 @@ def merge_records(first: Any, second: Any, *, first_name: str = "rules", second_
     funds = merge_funds(first.funds, second.funds, notes, filled)
     if funds is not None:
         updates["funds"] = funds
-    updates["indicators"] = merge_indicators(first.indicators, second.indicators, notes, filled)
+    updates["indicators"] = merge_indicators(first.indicators, second.indicators, notes, filled, carry_levels=parts)
     if hasattr(first, "category_weights"):
         updates["category_weights"] = {**second.category_weights, **first.category_weights}
     if first_name != "rules" or second_name != "llm":
