@@ -166,6 +166,15 @@ def test_partial_form_is_filled_and_disagreements_are_kept(server: LLMReplayServ
     assert any(d.get("field") == "indicators" and d["kind"] == "rules_missing" for d in p.stamp.disagreements)
     assert x.llm_usage.filled_fields >= 1 and x.llm_usage.disagreements >= 1
 
+    # the reviewer sees both readings in the draft
+    from service.checks import run_checks
+    from service.review.markdown import build_markdown
+    from service.review.model import build_review
+
+    md = build_markdown(build_review(x, run_checks(x, doc), document=doc.filename))
+    assert "读取分歧" in md and "merged (replay-model)" in md
+    assert f"| reported_total | {format(rules_total, 'f')} | {form_weight(gold)} |" in md
+
 
 def form_weight(gold: dict) -> str:
     return format(Decimal(gold["extraction"]["projects"][0]["indicators"][0]["weight"]), "f")

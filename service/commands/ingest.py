@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -33,11 +33,18 @@ def ingest(
     json_out: Annotated[bool, typer.Option("--json", help="One JSON object per file on stdout.")] = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Exit 3 when any document looks like a form but could not be read (unrecognised).")] = False,
+    backend: Annotated[Literal["rules", "llm", "auto"] | None, typer.Option(
+        "--backend", help="Extraction backend (default JIXIAO_EXTRACTION_BACKEND, auto): rules, llm (the model reads "
+                          "every form) or auto (rules first, the model for what they could not read).")] = None,
 ) -> None:
     """Ingest report files: load, extract, check and store them. Exit code 1 if any file failed; with
     --strict, 3 if none failed but some document was unrecognised."""
     with one_line_errors():
         settings = cli_settings()
+        if backend is not None:
+            settings = settings.model_copy(update={"extraction_backend": backend})
+        if settings.extraction_backend == "llm" and not settings.llm_configured:
+            die("--backend llm needs JIXIAO_LLM_BASE_URL and JIXIAO_LLM_MODEL")
         files = expand_paths(paths)
         if not files:
             die("nothing to ingest: no supported files under " + ", ".join(str(p) for p in paths))

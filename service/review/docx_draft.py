@@ -56,6 +56,9 @@ def _project(doc, p: ProjectReview, unread: bool = False) -> None:
     doc.add_heading("资金与得分 Funds and scores", level=2)
     _table(doc, ("项目 Item", "报告值 Reported", "复算值 Recomputed"),
            [(f"{r.label_zh} {r.label_en}", r.reported, r.recomputed) for r in p.figures])
+    if p.disagreements:
+        doc.add_heading(f"读取分歧 Where the readers differ ({p.read_by})", level=2)
+        _table(doc, ("字段 Field", "规则读取 Rules", "模型读取 Model"), list(p.disagreements))
     doc.add_heading("审核发现 Findings", level=2)
     if not p.findings:
         doc.add_paragraph(NO_FINDINGS_UNREAD if unread else "未发现问题。No findings.")

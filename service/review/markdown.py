@@ -43,7 +43,13 @@ def _project_md(p: ProjectReview, unread: bool = False) -> list[str]:
     for r in p.figures:
         mark = " ⚠" if r.differs else ""
         out.append(f"| {r.label_zh} {r.label_en} | {_cell(r.reported)} | {_cell(r.recomputed)}{mark} |")
-    out += ["", "### 审核发现 Findings", ""]
+    out += [""]
+    if p.disagreements:
+        out += [f"### 读取分歧 Where the readers differ ({p.read_by})", "",
+                "| 字段 Field | 规则读取 Rules | 模型读取 Model |", "| --- | --- | --- |"]
+        out += [f"| {_cell(f)} | {_cell(a)} | {_cell(b)} |" for f, a, b in p.disagreements]
+        out += [""]
+    out += ["### 审核发现 Findings", ""]
     out += _findings_block(p.findings, "####", unread)
     out += ["### 报告自述的问题与措施 The report's own problems and measures", ""]
     out.append(f"- 存在问题 Stated problems: {p.stated_problems or '（未填写 none stated）'}")

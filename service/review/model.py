@@ -85,6 +85,10 @@ class ProjectReview:
     stated_measures: str | None
     problems_citation: Citation | None = None
     measures_citation: Citation | None = None
+    # who read the record (rules / llm / merged, with the model) and where two readers differ on a value or
+    # the model filled one the rules missed: the reviewer decides, the draft does not hide either reading
+    read_by: str = "rules"
+    disagreements: list[tuple[str, str, str]] = field(default_factory=list)  # (field, rules, model)
 
     def by_severity(self, sev: str) -> list[FindingView]:
         return [f for f in self.findings if f.severity == sev]
@@ -195,7 +199,21 @@ def _project_review(p: ProjectEvaluation, findings: list[Finding], extraction: D
         stated_measures=p.stated_measures.text if p.stated_measures else None,
         problems_citation=citation(p.stated_problems.ref, document) if p.stated_problems and p.stated_problems.ref else None,
         measures_citation=citation(p.stated_measures.ref, document) if p.stated_measures and p.stated_measures.ref else None,
+        read_by=p.stamp.backend + (f" ({p.stamp.model})" if p.stamp.model and p.stamp.backend != "rules" else ""),
+        disagreements=disagreement_rows(p.stamp.disagreements),
     )
+
+
+def disagreement_rows(items: list[dict]) -> list[tuple[str, str, str]]:
+    """(field, the rules' value, the model's value) per stamp disagreement; a field only the model read
+    shows the rules' side as 未读出."""
+    rows = []
+    for d in items:
+        if d.get("kind") == "rules_missing":
+            rows.append((str(d.get("field")), "未读出 not read", "已补读 " + str(d.get("llm") or "filled")))
+        else:
+            rows.append((str(d.get("field")), str(d.get("rules", "—")), str(d.get("llm", "—"))))
+    return rows
 
 
 def build_review(extraction: DocumentExtraction, findings: list[Finding], *, document: str,
