@@ -18,6 +18,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from retrieval.normalize import normalize_text
 from service.extraction.form_reader import grade_of, number
 from service.extraction.vocabulary import TOTAL_SCORE_LABELS
 from service.prompts import CELL_DISPLAY_SEP, parse_rendered
@@ -55,7 +56,8 @@ class _Lines:
 
 
 def _sq(s: str | None) -> str:
-    return re.sub(r"\s+", "", s or "")
+    # gold text is as generated (full-width punctuation); the lines a model sees are normalized
+    return re.sub(r"\s+", "", normalize_text(s or ""))
 
 
 def _dec(s: Any) -> Decimal | None:

@@ -22,7 +22,7 @@ from retrieval.normalize import normalize_text
 from retrieval.types import Line, LoadedDocument
 from service.extraction.coverage import unit_gaps
 from service.extraction.form_reader import grade_of, number, operator_of, rate_figure
-from service.extraction.llm_chain import canonical_quote, locate_quote
+from service.extraction.quotes import canonical_quote, locate_quote
 from service.extraction.targets import figure, parse_target
 from service.extraction.vocabulary import SELF_EVAL_TERMS, classify_header, level1_with_points
 from service.models import (
