@@ -147,6 +147,11 @@ def oracle_form(rec: dict, kind: str, L: _Lines) -> dict | None:
                 row[k] = _cite_number(L, s.get(k), i, stop)
             sources.append(row)
         funds["sources"] = sources
+        if f.get("unit"):
+            # the money unit as printed: 单位:元, 全年预算数(元), 项目资金(万元)
+            money = re.compile(rf"(?:单位[:：]?\s*|[(（]){f['unit']}(?:[)）]|$)" if f["unit"] != "元"
+                               else r"(?:单位[:：]?\s*|[(（])元(?:[)）]|$)")
+            _, funds["unit"] = L.find(lambda c: bool(money.search(c)), 0, first_ind)
         form["funds"] = funds
     rows = []
     for k, ind in enumerate(rec.get("indicators") or []):
@@ -175,6 +180,15 @@ def oracle_form(rec: dict, kind: str, L: _Lines) -> dict | None:
             _, row["deviation_note"] = _contains_cell(L, ind["deviation_note"], i, stop + 1)
         rows.append({k2: v for k2, v in row.items() if v is not None})
     form["indicators"] = rows
+    # the form's own problems / measures field: the text after its label (same row, or the next line)
+    li, label = L.find(lambda c: "存在问题" in c and len(c) <= 16)
+    if label is not None:
+        cells = L.rows[li][1]
+        k = cells.index(label["text"])
+        if k + 1 < len(cells):
+            form["stated_problems"] = {"text": cells[k + 1], "at": L.rows[li][0]}
+        elif li + 1 < len(L.rows) and len(L.rows[li + 1][1]) == 1 and len(L.rows[li + 1][1][0]) > 8:
+            form["stated_problems"] = {"text": L.rows[li + 1][1][0], "at": L.rows[li + 1][0]}
     if rec.get("reported_total") is not None:
         ti, _ = L.find(lambda c: any(lab in c for lab in TOTAL_SCORE_LABELS + ("合计", "总计")), first_ind)
         if ti is None:

@@ -6,6 +6,7 @@ Nothing here runs at import time: `langchain_openai` (about a second to import) 
 """
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -125,8 +126,9 @@ def _attempt_record(messages: list, out: Any) -> dict:
     received, usage = 0, getattr(raw, "usage_metadata", None) or {}
     if raw is not None:
         content = raw.content if isinstance(raw.content, str) else ""
-        calls = (getattr(raw, "additional_kwargs", None) or {}).get("tool_calls") or []
-        received = len(content) + sum(len(c.get("function", {}).get("arguments") or "") for c in calls)
+        # a function call's arguments arrive parsed (tool_calls) rather than as content
+        calls = getattr(raw, "tool_calls", None) or []
+        received = len(content) + sum(len(json.dumps(c.get("args") or {}, ensure_ascii=False)) for c in calls)
     return {"chars_sent": sent, "chars_received": received, "prompt_tokens": usage.get("input_tokens"),
             "completion_tokens": usage.get("output_tokens")}
 

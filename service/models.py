@@ -253,6 +253,9 @@ class LLMUsage(BaseModel):
     failed_calls: int = 0
     chars_sent: int = 0  # characters of message content sent, every attempt
     chars_received: int = 0
+    # json_schema and function_calling send the output schema beside the messages (response_format / tools),
+    # json_mode inside the system message (already in chars_sent): this counts the former, every attempt
+    schema_chars_sent: int = 0
     prompt_tokens: int | None = None  # as the endpoint reported (None when it reported nothing)
     completion_tokens: int | None = None
     records: int = 0  # records the model's reading produced

@@ -141,6 +141,9 @@ def test_unreadable_form_becomes_a_full_record(server: LLMReplayServer, method: 
     assert u.calls == 1 and u.records == 1 and u.dropped_values == 0 and u.kept_values > 50
     # the server counts prompt tokens as characters of message content: the two measures agree
     assert u.chars_sent == u.prompt_tokens == sum(len(m["content"] or "") for m in reqs[-1].messages)
+    assert u.chars_received == u.completion_tokens > 0
+    # the schema travels in response_format / tools, except in json_mode where it is in the system message
+    assert (u.schema_chars_sent == 0) == (method == "json_mode")
 
 
 def test_partial_form_is_filled_and_disagreements_are_kept(server: LLMReplayServer) -> None:
@@ -429,3 +432,21 @@ def test_eval_forms_prints_both_backends_side_by_side(server: LLMReplayServer, t
     assert "proj:rules" in table and "proj:llm" in table and "characters sent per document" in table
     assert llm["llm_usage"]["documents"] == 4 and llm["llm_usage"]["chars_sent"] > 0
     assert llm["overall"]["indicator_rows"] == 1.0 and llm["overall"]["project_recall"] == 1.0
+
+
+def test_plan_sends_only_what_the_rules_could_not_read() -> None:
+    from service.extraction.coverage import assess_coverage
+    from service.extraction.llm_form import plan_jobs
+    from service.extraction.rules import extract_rules
+
+    def plan(doc, backend):
+        x = extract_rules(doc)
+        return [(j.purpose, j.missing) for j in plan_jobs(doc, x, backend, assess_coverage(doc, x).status)]
+
+    read, _ = generated()
+    partial, _ = generated(renames=COLUMNS[:6])
+    unread, _ = generated(renames=COLUMNS + LABELS)
+    assert plan(read, "auto") == []
+    assert plan(partial, "auto") == [("fill", ["绩效指标"])]
+    assert plan(unread, "auto") == [("read", [])]
+    assert plan(read, "llm") == [("read", [])]

@@ -123,6 +123,7 @@ def usage_summary(usages: list, documents: int) -> dict:
         "documents": documents, "calls": sum(u.calls + u.narrative_calls for u in usages),
         "attempts": sum(u.attempts for u in usages), "failed_calls": sum(u.failed_calls for u in usages),
         "chars_sent": sum(sent), "chars_received": sum(u.chars_received for u in usages),
+        "schema_chars_sent": sum(u.schema_chars_sent for u in usages),
         "chars_sent_per_document": {
             "mean": round(sum(sent) / len(sent), 1) if sent else 0, "median": sent[len(sent) // 2] if sent else 0,
             "max": sent[-1] if sent else 0},
@@ -175,7 +176,8 @@ def format_side_by_side(rules: dict, other: dict) -> str:
         lines.append(f"{name}: {u['calls']} calls ({u['attempts']} requests, {u['failed_calls']} failed) for "
                      f"{u['documents']} documents; characters sent per document: mean {per['mean']}, median "
                      f"{per['median']}, max {per['max']}; total sent {u['chars_sent']}, received "
-                     f"{u['chars_received']}; prompt tokens reported by the endpoint: {u['prompt_tokens_reported']}")
+                     f"{u['chars_received']}; output schema sent beside the messages {u['schema_chars_sent']}; "
+                     f"prompt tokens reported by the endpoint: {u['prompt_tokens_reported']}")
         lines.append(f"{name}: cited values kept {u['kept_values']}, dropped {u['dropped_values']} (quote not in "
                      f"the form); fields filled where the rules had none {u['filled_fields']}; disagreements "
                      f"{u['disagreements']}")

@@ -106,7 +106,11 @@ def run_llm_backend(extraction: DocumentExtraction, doc: LoadedDocument, setting
 
         extraction = enrich_with_llm(extraction, doc, settings, llm=llm,
                                      max_concurrency=settings.llm_max_concurrency, record=narrative_calls)
-    jobs = plan_jobs(doc, extraction, "llm" if backend == "llm" else "auto")
+    from service.extraction.coverage import assess_coverage
+
+    # the rules' verdict decides what auto sends (computed on the rules' records, before the model adds any)
+    status = assess_coverage(doc, extraction).status if backend == "auto" else None
+    jobs = plan_jobs(doc, extraction, "llm" if backend == "llm" else "auto", status)
     calls: list[_Call] = []
     parts_of: dict[int, int] = {}
     for j, job in enumerate(jobs):
@@ -141,6 +145,8 @@ def run_llm_backend(extraction: DocumentExtraction, doc: LoadedDocument, setting
         _place(job, records, projects, departments, usage)
     for c in calls:
         usage.add_attempts(c.attempts)
+        if method != "json_mode":
+            usage.schema_chars_sent += len(c.attempts) * len(form_schema_json())
     usage.calls = len(calls)
     usage.units = len(jobs)
     usage.add_attempts(narrative_calls)

@@ -136,9 +136,12 @@ def unit_lines(doc: LoadedDocument, unit: ReportUnit) -> list[Line]:
 READ_MIN_TERMS = 3
 
 
-def plan_jobs(doc: LoadedDocument, extraction: DocumentExtraction, backend: Literal["llm", "auto"]) -> list[Job]:
+def plan_jobs(doc: LoadedDocument, extraction: DocumentExtraction, backend: Literal["llm", "auto"],
+              coverage_status: str | None = None) -> list[Job]:
     """Which units the model reads. `llm`: every project/department unit and every unit that reads like a
-    form. `auto`: only units the rules could not read (no record) or read partly (coverage's missing fields)."""
+    form. `auto`: only units the rules could not read (no record) or read partly (coverage's missing fields);
+    units without a record are read only when the verdict (`coverage_status`) says the document was not
+    fully read — a report whose announced forms were all read has nothing left for the model to find."""
     recorded = {p.unit_id for p in extraction.projects} | {
         d.unit_id for d in extraction.departments if d.indicators or d.funds is not None or d.score_rows}
     gaps = unit_gaps(doc, extraction)
@@ -154,6 +157,8 @@ def plan_jobs(doc: LoadedDocument, extraction: DocumentExtraction, backend: Lite
                 jobs.append(Job(unit, lines, "read"))
             elif gaps.get(unit.unit_id):
                 jobs.append(Job(unit, lines, "fill", gaps[unit.unit_id]))
+            continue
+        if backend == "auto" and coverage_status == "read":
             continue
         blob = "\n".join(ln.text for ln in lines)
         if unit.kind in ("project", "department") or sum(t in blob for t in SELF_EVAL_TERMS) >= READ_MIN_TERMS:
