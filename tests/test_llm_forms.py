@@ -450,3 +450,40 @@ def test_plan_sends_only_what_the_rules_could_not_read() -> None:
     assert plan(partial, "auto") == [("fill", ["绩效指标"])]
     assert plan(unread, "auto") == [("read", [])]
     assert plan(read, "llm") == [("read", [])]
+
+
+def test_cli_ingest_backend_llm_stores_the_models_record(server: LLMReplayServer, tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    from typer.testing import CliRunner
+
+    from service.cli import app
+    from service.settings import get_settings
+    from service.store import Store
+
+    doc, gold = generated(renames=COLUMNS + LABELS)
+    path = tmp_path / "odd-form.txt"
+    path.write_bytes(b"".join(f"{ln.raw}\n".encode() for ln in doc.iter_lines()))
+    for key in list(os.environ):
+        if key.startswith("JIXIAO_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("JIXIAO_DATA_DIR", str(tmp_path / "data"))
+    get_settings.cache_clear()
+    try:
+        res = CliRunner().invoke(app, ["ingest", "--backend", "llm", str(path)])
+        assert res.exit_code != 0 and "needs JIXIAO_LLM_BASE_URL" in res.output  # asked for, not configured
+
+        monkeypatch.setenv("JIXIAO_LLM_BASE_URL", server.base_url)
+        monkeypatch.setenv("JIXIAO_LLM_MODEL", "replay-model")
+        get_settings.cache_clear()
+        server.script(DOC, oracle(gold))
+        res = CliRunner().invoke(app, ["ingest", "--backend", "llm", str(path)])
+        assert res.exit_code == 0, res.output
+        assert "UNRECOGNISED" not in res.output
+        with Store(get_settings()) as store:
+            (row,) = store.list_documents()
+            usage = store.get_artifact(row.doc_id, "llm_usage", "document")
+            assert usage["backend"] == "llm" and usage["records"] == 1 and usage["chars_sent"] > 0
+            assert store.counts()["projects"] == 1
+    finally:
+        get_settings.cache_clear()
