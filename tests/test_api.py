@@ -678,3 +678,12 @@ def test_without_a_working_index_uploads_store_and_exact_questions_answer(tmp_pa
         a = c.post("/ask", json={"question": "城乡居民基本养老保险费财政补助资金的预算执行率是多少？"})
         assert a.status_code == 200 and "93.76" in a.json()["answer"]
         assert c.post("/ask", json={"question": "下一步改进措施有哪些？"}).status_code == 200
+
+
+def test_upload_backend_parameter(fresh):
+    data = (TXT / "002_soe_reform_medical.txt").read_bytes()
+    res = fresh.post("/documents?backend=llm", files={"file": ("r.txt", data, "text/plain")})
+    assert res.status_code == 400 and error_of(res) == "llm_not_configured"  # no model on this server
+    assert fresh.get("/documents").json() == []
+    res = fresh.post("/documents?backend=rules", files={"file": ("r.txt", data, "text/plain")})
+    assert res.status_code == 201 and res.json()["projects"] >= 1

@@ -212,7 +212,9 @@ def disagreement_rows(items: list[dict]) -> list[tuple[str, str, str]]:
         if d.get("kind") == "rules_missing":
             rows.append((str(d.get("field")), "未读出 not read", "已补读 " + str(d.get("llm") or "filled")))
         else:
-            rows.append((str(d.get("field")), str(d.get("rules", "—")), str(d.get("llm", "—"))))
+            # two parts of one cut unit that read a value differently name their sides part_a / part_b
+            rows.append((str(d.get("field")), str(d.get("rules", d.get("part_a", "—"))),
+                         str(d.get("llm", d.get("part_b", "—")))))
     return rows
 
 
