@@ -23,6 +23,25 @@ from service.extraction.form_reader import grade_of, number
 from service.extraction.vocabulary import TOTAL_SCORE_LABELS
 from service.prompts import CELL_DISPLAY_SEP, parse_rendered
 
+# Header words and labels no rule knows, with the words the generator prints: a form rewritten with them
+# keeps every figure and name but loses every column the rules recognise. The first six rename the indicator
+# table only (the rules still read funds and total: coverage `partial`); all of them, with the title and the
+# name labels, leave the rules nothing (`unrecognised`). Used to test and measure the model path on forms no
+# rule anticipated.
+UNKNOWN_COLUMNS = (("一级指标", "考核维度"), ("二级指标", "考核类别"), ("三级指标", "考核要点"),
+                   ("年度指标值", "预定标准"), ("实际完成值", "达成情况"), ("偏差原因分析及改进措施", "情况说明"),
+                   ("年初预算数", "年初安排"), ("全年预算数", "全年安排"), ("全年执行数", "全年支用"),
+                   ("执行率", "支用比例"), ("分值", "满分"), ("得分", "评定分"), ("项目资金（万元）", "资金（万元）"),
+                   ("总分", "合计评定"))
+UNKNOWN_LABELS = (("项目支出绩效自评表", "项目绩效情况一览"), ("项目名称", "项目"), ("主管部门", "主管"))
+
+
+def disguise(text: str, renames=UNKNOWN_COLUMNS + UNKNOWN_LABELS) -> str:
+    for a, b in renames:
+        text = text.replace(a, b)
+    return text
+
+
 _DOC = re.compile(r"<document>\n(.*)\n</document>", re.S)
 
 
@@ -127,18 +146,18 @@ def oracle_form(rec: dict, kind: str, L: _Lines) -> dict | None:
         _, form["year"] = L.find(lambda c: str(rec["year"]) in c and len(c) <= 24)
     ind_lines = []
     for ind in rec.get("indicators") or []:
-        i, _ = L.text_index(ind["level3"])
+        i, _ = L.text_index(ind["level3"], name_i)
         ind_lines.append(i)
     first_ind = min([i for i in ind_lines if i is not None], default=len(L.rows))
     f = rec.get("funds") or {}
     if any(f.get(k) for k in ("initial_budget", "adjusted_budget", "executed")):
         funds: dict[str, Any] = {}
         for k in ("initial_budget", "adjusted_budget", "executed", "exec_weight", "exec_score"):
-            funds[k] = _cite_number(L, f.get(k), 0, first_ind)
-        funds["reported_rate"] = _cite_number(L, f.get("reported_rate"), 0, first_ind, rate=True)
+            funds[k] = _cite_number(L, f.get(k), name_i, first_ind)
+        funds["reported_rate"] = _cite_number(L, f.get("reported_rate"), name_i, first_ind, rate=True)
         sources = []
         for s in f.get("sources") or []:
-            i, label = _contains_cell(L, s["name"], 0, first_ind)
+            i, label = _contains_cell(L, s["name"], name_i, first_ind)
             if label is None:
                 continue
             row = {"name": label}
@@ -151,7 +170,7 @@ def oracle_form(rec: dict, kind: str, L: _Lines) -> dict | None:
             # the money unit as printed: 单位:元, 全年预算数(元), 项目资金(万元)
             money = re.compile(rf"(?:单位[:：]?\s*|[(（]){f['unit']}(?:[)）]|$)" if f["unit"] != "元"
                                else r"(?:单位[:：]?\s*|[(（])元(?:[)）]|$)")
-            _, funds["unit"] = L.find(lambda c: bool(money.search(c)), 0, first_ind)
+            _, funds["unit"] = L.find(lambda c: bool(money.search(c)), 0, first_ind)  # also above the name
         form["funds"] = funds
     rows = []
     for k, ind in enumerate(rec.get("indicators") or []):
@@ -160,11 +179,11 @@ def oracle_form(rec: dict, kind: str, L: _Lines) -> dict | None:
             continue
         nxt = next((j for j in ind_lines[k + 1:] if j is not None and j > i), None)
         stop = nxt if nxt is not None else i + (1 if len(L.rows[i][1]) > 2 else 9)
-        row: dict[str, Any] = {"level3": L.text_index(ind["level3"])[1]}
+        row: dict[str, Any] = {"level3": L.text_index(ind["level3"], name_i)[1]}
         for lvl in ("level1", "level2"):
             if ind.get(lvl):
                 _, row[lvl] = L.find(lambda c, t=_sq(ind[lvl]): _sq(c).startswith(t) and len(_sq(c)) <= len(t) + 6,
-                                     0, i + 1, backwards=True)
+                                     name_i, i + 1, backwards=True)
         row.update(_target(L, ind.get("target"), i, stop))
         if ind.get("actual"):
             _, row["actual"] = L.find(lambda c, t=_sq(ind["actual"]): _sq(c) == t, i, stop)
@@ -181,7 +200,7 @@ def oracle_form(rec: dict, kind: str, L: _Lines) -> dict | None:
         rows.append({k2: v for k2, v in row.items() if v is not None})
     form["indicators"] = rows
     # the form's own problems / measures field: the text after its label (same row, or the next line)
-    li, label = L.find(lambda c: "存在问题" in c and len(c) <= 16)
+    li, label = L.find(lambda c: "存在问题" in c and len(c) <= 16, name_i)
     if label is not None:
         cells = L.rows[li][1]
         k = cells.index(label["text"])
@@ -192,12 +211,18 @@ def oracle_form(rec: dict, kind: str, L: _Lines) -> dict | None:
     if rec.get("reported_total") is not None:
         ti, _ = L.find(lambda c: any(lab in c for lab in TOTAL_SCORE_LABELS + ("合计", "总计")), first_ind)
         if ti is None:
-            ti, _ = L.find(lambda c: any(lab in c for lab in TOTAL_SCORE_LABELS))
+            ti, _ = L.find(lambda c: any(lab in c for lab in TOTAL_SCORE_LABELS), name_i)
         if ti is not None:
             form["reported_total"] = _cite_number(L, rec["reported_total"], ti, ti + 4)
+        if form.get("reported_total") is None:
+            # no label the rules know (a renamed 总分): the total as printed, after the last indicator row
+            # or, in a header block, before the first
+            last = max([i for i in ind_lines if i is not None], default=0)
+            form["reported_total"] = _cite_number(L, rec["reported_total"], last + 1, None) \
+                or _cite_number(L, rec["reported_total"], name_i, first_ind)
     if rec.get("reported_grade"):
         _, form["reported_grade"] = L.find(lambda c: grade_of(c) == grade_of(rec["reported_grade"])
-                                           or _sq(c).endswith(rec["reported_grade"]) and len(_sq(c)) <= 8)
+                                           or _sq(c).endswith(rec["reported_grade"]) and len(_sq(c)) <= 8, name_i)
     return {k: v for k, v in form.items() if v is not None}
 
 
@@ -207,6 +232,18 @@ def _cited_count(x: Any) -> int:
     if isinstance(x, list):
         return sum(_cited_count(v) for v in x)
     return 0
+
+
+def _expected(rec: dict) -> int:
+    """How many values a full reading of the record cites (its non-null gold values)."""
+    f = rec.get("funds") or {}
+    n = 1 + sum(1 for k in ("department", "year", "reported_total", "reported_grade") if rec.get(k))
+    n += sum(1 for k in ("initial_budget", "adjusted_budget", "executed", "reported_rate", "exec_weight",
+                         "exec_score") if f.get(k) is not None)
+    n += sum(1 + sum(1 for k in ("initial_budget", "adjusted_budget", "executed") if s.get(k) is not None)
+             for s in f.get("sources") or [])
+    n += sum(sum(1 for v in ind.values() if v is not None) for ind in rec.get("indicators") or [])
+    return n
 
 
 def oracle_answer(golds: list[dict], rendered: str) -> dict:
@@ -230,17 +267,21 @@ def oracle_answer(golds: list[dict], rendered: str) -> dict:
         by_line.setdefault(i, []).append((kind, rec))
     starts = sorted(by_line)
     forms = []
-    # each form is read from its own region: a few lines above its name (title, year) to just above the next
-    # form's name, so one form's figures are never cited for another's
+    # each form is read from its own region: a few lines above its name (title, year, unit) to just above the
+    # next form's name; its figures are looked for from its name on, so the previous form's last rows (in
+    # the lines above) are never cited for it
     for k, i in enumerate(starts):
-        start = max(starts[k - 1] + 1 if k else 0, i - 3)
-        stop = starts[k + 1] - 2 if k + 1 < len(starts) else len(L.rows)
+        start = max(starts[k - 1] + 1 if k else 0, i - 4)
+        stop = starts[k + 1] - 1 if k + 1 < len(starts) else len(L.rows)
         region = L.sub(start, max(stop, i + 1))
-        candidates = [oracle_form(rec, kind, region) for kind, rec in by_line[i]]
-        best = max((f for f in candidates if f is not None), key=_cited_count, default=None)
+        # the share of the record's values found, not their number: a longer record of the same name from
+        # another file must not win on common figures (10, 100%) alone
+        scored = [(oracle_form(rec, kind, region), rec) for kind, rec in by_line[i]]
+        best = max((f for f, _ in [(f, r) for f, r in scored if f is not None]), default=None,
+                   key=lambda f: _cited_count(f) / max(1, _expected(next(r for g, r in scored if g is f))))
         if best is not None:
             forms.append(best)
     return {"forms": forms}
 
 
-__all__ = ["document_of", "oracle_answer", "oracle_form"]
+__all__ = ["UNKNOWN_COLUMNS", "UNKNOWN_LABELS", "disguise", "document_of", "oracle_answer", "oracle_form"]

@@ -23,7 +23,7 @@ from pydantic import BaseModel
 from eval.extraction import to_gold_shape
 from eval.forms import make_form
 from eval.forms.render import render
-from eval.llm_oracle import document_of, oracle_answer
+from eval.llm_oracle import UNKNOWN_COLUMNS, UNKNOWN_LABELS, disguise, document_of, oracle_answer
 from llm_server import LLMReplayServer, answer, respond
 from retrieval.loaders.text import load_text
 from retrieval.types import Line, LoadedDocument
@@ -44,21 +44,15 @@ ROOT = Path(__file__).resolve().parents[1]
 METHODS = ["json_schema", "function_calling", "json_mode"]
 DOC = "<document>"  # in every user message: the scripts below answer every request
 
-# Header words no rule knows: the rules find the form's name but none of its columns (partial), or, with the
-# title and labels renamed too, nothing at all (unrecognised). The figures and names stay as generated.
-COLUMNS = [("一级指标", "考核维度"), ("二级指标", "考核类别"), ("三级指标", "考核要点"), ("年度指标值", "预定标准"),
-           ("实际完成值", "达成情况"), ("偏差原因分析及改进措施", "情况说明"), ("年初预算数", "年初安排"),
-           ("全年预算数", "全年安排"), ("全年执行数", "全年支用"), ("执行率", "支用比例"), ("分值", "满分"),
-           ("得分", "评定分"), ("项目资金（万元）", "资金（万元）"), ("总分", "合计评定")]
-LABELS = [("项目支出绩效自评表", "项目绩效情况一览"), ("项目名称", "项目"), ("主管部门", "主管")]
+# header words no rule knows (eval/llm_oracle.py): the indicator table's only -> partial; all -> unrecognised
+COLUMNS = list(UNKNOWN_COLUMNS)
+LABELS = list(UNKNOWN_LABELS)
 
 
 def generated(index: int = 0, seed: int = 2026, family: str = "national", renames=(), extra: str = ""
               ) -> tuple[LoadedDocument, dict]:
     _, _, made, flatten = make_form(index, seed, family)
-    text = render(made["sheets"], "txt", "tab").decode("utf-8")
-    for a, b in renames:
-        text = text.replace(a, b)
+    text = disguise(render(made["sheets"], "txt", "tab").decode("utf-8"), renames)
     data = (text + extra).encode("utf-8")
     doc = LoadedDocument(filename=f"{family}-{index}.txt", kind="txt", sha256=hashlib.sha256(data).hexdigest(),
                          size_bytes=len(data), pages=load_text(data))
