@@ -6,6 +6,7 @@ Nothing here runs at import time: `langchain_openai` (about a second to import) 
 """
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
@@ -117,11 +118,27 @@ def is_output_error(exc: BaseException) -> bool:
     return isinstance(exc, ValueError)
 
 
+def _attempt_record(messages: list, out: Any) -> dict:
+    """What one request cost: characters of message content sent and received, and the token counts the
+    endpoint reported (None when the answer never reached us, e.g. a timeout)."""
+    sent = sum(len(m.content) if isinstance(m.content, str) else len(str(m.content)) for m in messages)
+    raw = out.get("raw") if isinstance(out, dict) else None
+    received, usage = 0, getattr(raw, "usage_metadata", None) or {}
+    if raw is not None:
+        content = raw.content if isinstance(raw.content, str) else ""
+        # a function call's arguments arrive parsed (tool_calls) rather than as content
+        calls = getattr(raw, "tool_calls", None) or []
+        received = len(content) + sum(len(json.dumps(c.get("args") or {}, ensure_ascii=False)) for c in calls)
+    return {"chars_sent": sent, "chars_received": received, "prompt_tokens": usage.get("input_tokens"),
+            "completion_tokens": usage.get("output_tokens")}
+
+
 def invoke_structured(llm: StructuredChatModel, messages: list, schema: type, *, method: str, max_retries: int,
-                      what: str = "output") -> tuple[Any | None, str | None, int]:
+                      what: str = "output", record: list[dict] | None = None) -> tuple[Any | None, str | None, int]:
     """Ask for `schema`; returns (parsed, failure reason, attempts made). Transport errors (timeouts, 5xx)
     end at once — the openai client has already retried them; invalid output is retried up to
-    `max_retries` times with a message saying what was wrong, the original messages unchanged."""
+    `max_retries` times with a message saying what was wrong, the original messages unchanged.
+    `record`, when given, gets one entry per request sent (characters and reported tokens)."""
     import logging
 
     from langchain_core.messages import HumanMessage
@@ -136,10 +153,14 @@ def invoke_structured(llm: StructuredChatModel, messages: list, schema: type, *,
         try:
             out = structured.invoke(current)
         except Exception as exc:  # the LLM edge: anything the client raises becomes a fallback reason
+            if record is not None:
+                record.append(_attempt_record(current, None))
             if not is_output_error(exc):
                 return None, f"llm call failed: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}", attempt
             last_error = describe_output_error(exc)
         else:
+            if record is not None:
+                record.append(_attempt_record(current, out))
             parsed = out.get("parsed") if isinstance(out, dict) else out
             error = out.get("parsing_error") if isinstance(out, dict) else None
             if error is not None:

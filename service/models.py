@@ -241,6 +241,44 @@ class Coverage(BaseModel):
         return self.status in ("partial", "unrecognised")
 
 
+class LLMUsage(BaseModel):
+    """What the model backends cost for one document: calls, characters sent and received (the
+    tokenizer-free measure every endpoint can be compared on), the token counts the endpoint reported, and
+    what the verification kept, dropped and filled."""
+
+    backend: str
+    prompt_id: str | None = None
+    prompt_version: str | None = None
+    units: int = 0  # units read with the form prompt
+    calls: int = 0  # form-prompt calls (chunks), retries not counted
+    narrative_calls: int = 0  # narrative-chain calls (auto backend, rule-read projects)
+    attempts: int = 0  # every request sent, retries included
+    failed_calls: int = 0
+    chars_sent: int = 0  # characters of message content sent, every attempt
+    chars_received: int = 0
+    # json_schema and function_calling send the output schema beside the messages (response_format / tools),
+    # json_mode inside the system message (already in chars_sent): this counts the former, every attempt
+    schema_chars_sent: int = 0
+    prompt_tokens: int | None = None  # as the endpoint reported (None when it reported nothing)
+    completion_tokens: int | None = None
+    records: int = 0  # records the model's reading produced
+    kept_values: int = 0  # cited values found in the text
+    dropped_values: int = 0  # cited values not found (or not parseable) and dropped
+    filled_fields: int = 0  # fields the rules left empty that a verified reading filled (auto)
+    disagreements: int = 0
+    failures: list[str] = Field(default_factory=list)  # per unit part: why a call gave no reading
+    seconds: float = 0.0
+
+    def add_attempts(self, attempts: list[dict]) -> None:
+        for a in attempts:
+            self.attempts += 1
+            self.chars_sent += int(a.get("chars_sent") or 0)
+            self.chars_received += int(a.get("chars_received") or 0)
+            for name in ("prompt_tokens", "completion_tokens"):
+                if a.get(name) is not None:
+                    setattr(self, name, (getattr(self, name) or 0) + int(a[name]))
+
+
 class DocumentExtraction(BaseModel):
     """Everything extracted from one document."""
 
@@ -250,3 +288,4 @@ class DocumentExtraction(BaseModel):
     summaries: list[SummaryTable] = Field(default_factory=list)
     departments: list[DepartmentEvaluation] = Field(default_factory=list)
     coverage: Coverage | None = None
+    llm_usage: LLMUsage | None = None  # set when a model backend ran

@@ -36,6 +36,13 @@ class Settings(BaseSettings):
         "json_schema", description="How structured output is requested; many servers only accept some."
     )
     llm_temperature: float = Field(0.0, description="Sampling temperature for extraction and answers.")
+    extraction_backend: Literal["auto", "rules", "llm"] = Field(
+        "auto", description="rules: the offline reader only; llm: the model reads every form; auto: rules first, "
+                            "the model for what they could not read (auto without a model is rules).")
+    llm_max_concurrency: int = Field(4, description="Most model calls in flight at once for one document.")
+    llm_max_chunk_chars: int = Field(
+        12_000, description="Longest piece of a unit sent in one call; longer units are cut between lines with "
+                            "their head and table header repeated.")
 
     # Retrieval
     chroma_url: str | None = Field(None, description="Chroma server URL; empty = embedded PersistentClient.")
@@ -83,7 +90,8 @@ class Settings(BaseSettings):
         """Stable hash of everything that changes results (never secrets, never paths)."""
         relevant = self.model_dump(
             include={
-                "llm_base_url", "llm_model", "llm_structured_method", "llm_temperature",
+                "llm_base_url", "llm_model", "llm_structured_method", "llm_temperature", "extraction_backend",
+                "llm_max_chunk_chars",
                 "embedding_backend", "embedding_dim", "embedding_model", "chunk_max_chars",
             }
         )

@@ -702,3 +702,12 @@ def test_reviewed_score_of_an_unreadable_score_column(client, docs):
     fig = {f["label_zh"]: f for f in client.get(f"/projects/{ok['id']}").json()["figures"]}
     assert float(fig["复核得分"]["recomputed"]) == ok["recomputed_total"] < ok["reported_total"]
     assert "预算执行得分" in fig["复核说明"]["recomputed"]
+
+
+def test_upload_backend_parameter(fresh):
+    data = (TXT / "002_soe_reform_medical.txt").read_bytes()
+    res = fresh.post("/documents?backend=llm", files={"file": ("r.txt", data, "text/plain")})
+    assert res.status_code == 400 and error_of(res) == "llm_not_configured"  # no model on this server
+    assert fresh.get("/documents").json() == []
+    res = fresh.post("/documents?backend=rules", files={"file": ("r.txt", data, "text/plain")})
+    assert res.status_code == 201 and res.json()["projects"] >= 1

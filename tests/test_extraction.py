@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,6 +11,7 @@ from pydantic import BaseModel
 from eval.extraction import score_document, summarize, to_gold_shape
 from retrieval.loaders import load_bytes, load_path
 from service.extraction import extract_document
+from service.errors import ConfigError
 from service.extraction.names import link_names, loose_key, match_name
 from service.extraction.spans import quote_is_valid
 from service.models import Figure, Indicator, NarrativeClaim, SourceRef, StatedCount, SummaryRow, TextField
@@ -299,20 +298,26 @@ def test_settings_hash_is_stamped(seeds):
 
 
 def test_llm_chain_only_when_configured(seeds, monkeypatch):
-    calls = []
-    fake = types.ModuleType("service.extraction.llm_chain")
+    import service.extraction.llm_backend as backend_mod
 
-    def enrich_with_llm(extraction, doc, settings):
-        calls.append(settings.llm_model)
+    calls = []
+
+    def run_llm_backend(extraction, doc, settings, *, backend, llm=None):
+        calls.append((settings.llm_model, backend))
         return extraction
 
-    fake.enrich_with_llm = enrich_with_llm
-    monkeypatch.setitem(sys.modules, "service.extraction.llm_chain", fake)
+    monkeypatch.setattr(backend_mod, "run_llm_backend", run_llm_backend)
     doc = seeds["000_shangjie_retiree_medical"][0]
     extract_document(doc, Settings.model_construct())
     assert calls == []
-    extract_document(doc, Settings.model_construct(llm_base_url="http://127.0.0.1:9/v1", llm_model="m"))
-    assert calls == ["m"]
+    configured = Settings.model_construct(llm_base_url="http://127.0.0.1:9/v1", llm_model="m")
+    extract_document(doc, configured)
+    assert calls == [("m", "auto")]
+    extract_document(doc, configured, backend="rules")
+    extract_document(doc, configured, backend="llm")
+    assert calls == [("m", "auto"), ("m", "llm")]
+    with pytest.raises(ConfigError):
+        extract_document(doc, Settings.model_construct(), backend="llm")  # asked for, not configured: an error
 
 
 def test_layout_detected_from_content_not_name():

@@ -14,7 +14,9 @@ PURE = {
     "retrieval (except the index edge)": [p for p in (ROOT / "retrieval").rglob("*.py") if p.name != "index.py"],
     "service.checks": list((ROOT / "service" / "checks").rglob("*.py")),
     "service.accounts": list((ROOT / "service" / "accounts").rglob("*.py")),
-    "service.extraction (rules)": [p for p in (ROOT / "service" / "extraction").rglob("*.py") if p.name != "llm_chain.py"],
+    # llm_chain and llm_backend are the model edge; llm_form (what is sent, verification, merging) stays pure
+    "service.extraction (rules)": [p for p in (ROOT / "service" / "extraction").rglob("*.py")
+                                   if p.name not in ("llm_chain.py", "llm_backend.py")],
     "service.qa (structured, names, intents, extractive, citations)": [
         ROOT / "service" / "qa" / n for n in ("structured.py", "names.py", "intents.py", "extractive.py", "citations.py")],
 }

@@ -1,13 +1,17 @@
 """`jixiao eval forms`: the form reader and the checks on generated forms of many template families.
 
     jixiao eval forms [--dir DIR] [--count N] [--seed S] [--split tuning|heldout|all] [--formats a,b]
-                      [--backend rules|llm] [--format table|json] [--misses N]
+                      [--backend rules|llm|auto] [--format table|json] [--misses N]
 
 Without --dir the forms are generated (eval.forms, deterministic from the seed) into .cache/forms/<seed>-<count>
 and reused from there. Every document is loaded, read and checked exactly as `jixiao ingest` would, then
 scored by eval.forms_score per split (tuning families vs held-out families, never tuned on), per family and
 per format. The held-out split is reported apart and first-class: it is the figure that says whether the
 reader generalises.
+
+With --backend llm (or auto) the same forms are read twice, by the rules and by the configured endpoint, and
+the same figures are printed side by side, with what the model calls cost (characters sent per form, calls,
+the token counts the endpoint reported, values dropped because their quote was not in the form).
 """
 from __future__ import annotations
 
@@ -59,7 +63,7 @@ def ensure_forms(count: int, seed: int, split: str) -> Path:
 
 
 def evaluate(folder: Path, backend: str = "rules", formats: list[str] | None = None,
-             split: str = "all") -> tuple[dict, list]:
+             split: str = "all", settings=None) -> tuple[dict, list]:
     from eval.extraction import to_gold_shape
     from eval.forms_score import report, score_form
     from retrieval.loaders import load_path
@@ -68,9 +72,11 @@ def evaluate(folder: Path, backend: str = "rules", formats: list[str] | None = N
     from service.extraction import extract_document
     from service.extraction.coverage import assess_coverage
 
-    settings = cli_settings() if backend == "llm" else None
-    if backend == "llm" and not settings.llm_configured:
-        die("--backend llm needs JIXIAO_LLM_BASE_URL and JIXIAO_LLM_MODEL")
+    if backend != "rules":
+        settings = settings or cli_settings()
+        if not settings.llm_configured:
+            die(f"--backend {backend} needs JIXIAO_LLM_BASE_URL and JIXIAO_LLM_MODEL")
+    usages: list = []
     from eval.naive_reader import flag_low_rates, flag_nothing, naive_read
 
     scores, naive, nothing, low = [], [], [], []
@@ -84,7 +90,9 @@ def evaluate(folder: Path, backend: str = "rules", formats: list[str] | None = N
         gold = golds.setdefault(e["gold"], json.loads(e["gold"].read_text(encoding="utf-8")))
         try:
             doc = load_path(e["path"], max_bytes=100_000_000)
-            extraction = extract_document(doc, settings)
+            extraction = extract_document(doc, settings, backend=backend if settings is not None else None)
+            if extraction.llm_usage is not None:
+                usages.append(extraction.llm_usage)
             findings = run_checks(extraction, doc)
             shape, cov = to_gold_shape(extraction), assess_coverage(doc, extraction).status
             base_shape, low_flags = naive_read(doc), flag_low_rates(extraction)
@@ -102,7 +110,78 @@ def evaluate(folder: Path, backend: str = "rules", formats: list[str] | None = N
                         "flag_low_rates": report(low)}
     rep["seconds"] = round(time.perf_counter() - started, 1)
     rep["backend"] = backend
+    if backend != "rules":
+        rep["llm_usage"] = usage_summary(usages, len(scores))
     return rep, scores
+
+
+def usage_summary(usages: list, documents: int) -> dict:
+    """What the model calls cost over a benchmark: totals and characters sent per document."""
+    sent = sorted(u.chars_sent for u in usages)
+    reported = [u.prompt_tokens for u in usages if u.prompt_tokens is not None]
+    return {
+        "documents": documents, "calls": sum(u.calls + u.narrative_calls for u in usages),
+        "attempts": sum(u.attempts for u in usages), "failed_calls": sum(u.failed_calls for u in usages),
+        "chars_sent": sum(sent), "chars_received": sum(u.chars_received for u in usages),
+        "schema_chars_sent": sum(u.schema_chars_sent for u in usages),
+        "chars_sent_per_document": {
+            "mean": round(sum(sent) / len(sent), 1) if sent else 0, "median": sent[len(sent) // 2] if sent else 0,
+            "max": sent[-1] if sent else 0},
+        "prompt_tokens_reported": sum(reported) if reported else None,
+        "kept_values": sum(u.kept_values for u in usages), "dropped_values": sum(u.dropped_values for u in usages),
+        "filled_fields": sum(u.filled_fields for u in usages), "disagreements": sum(u.disagreements for u in usages),
+    }
+
+
+_FIGURES = (("project_recall", "proj"), ("header_fields", "header"), ("indicator_rows", "rows"),
+            ("exact_fields", "fields"))
+
+
+def format_side_by_side(rules: dict, other: dict) -> str:
+    """The same figures for the rules and the model backend, one pair of columns per figure."""
+    name = other["backend"]
+    head = f"{'':26} {'docs':>5} " + " ".join(f"{c:>13}" for _, short in _FIGURES
+                                              for c in (f"{short}:rules", f"{short}:{name}"))
+
+    def pair(a: dict, b: dict) -> str:
+        cells = []
+        for key, _ in _FIGURES:
+            cells += [f"{a[key]:13.4f}", f"{b[key]:13.4f}"]
+        ca, cb = a["checks"], b["checks"]
+        cells += [f"{ca['precision']:.3f}/{ca['recall']:.3f}".rjust(13), f"{cb['precision']:.3f}/{cb['recall']:.3f}".rjust(13),
+                  f"{a['unread_documents']:>6d}", f"{b['unread_documents']:>6d}"]
+        return " ".join(cells)
+
+    head += f" {'chkP/R:rules':>13} {'chkP/R:' + name:>13} {'unread':>6} {name[:6]:>6}"
+    lines = []
+    for split in sorted(set(rules["splits"]) | set(other["splits"])):
+        a, b = rules["splits"].get(split), other["splits"].get(split)
+        if a is None or b is None:
+            continue
+        lines += [f"== split: {split}", head, f"{'ALL':26} {a['all']['documents']:5d} " + pair(a["all"], b["all"])]
+        lines.append("-- per family")
+        for fam in a["families"]:
+            if fam in b["families"]:
+                lines.append(f"{'  ' + fam:26} {a['families'][fam]['documents']:5d} "
+                             + pair(a["families"][fam], b["families"][fam]))
+        lines.append("-- per format")
+        for fmt in a["formats"]:
+            if fmt in b["formats"]:
+                lines.append(f"{'  ' + fmt:26} {a['formats'][fmt]['documents']:5d} "
+                             + pair(a["formats"][fmt], b["formats"][fmt]))
+        lines.append("")
+    u = other.get("llm_usage")
+    if u:
+        per = u["chars_sent_per_document"]
+        lines.append(f"{name}: {u['calls']} calls ({u['attempts']} requests, {u['failed_calls']} failed) for "
+                     f"{u['documents']} documents; characters sent per document: mean {per['mean']}, median "
+                     f"{per['median']}, max {per['max']}; total sent {u['chars_sent']}, received "
+                     f"{u['chars_received']}; output schema sent beside the messages {u['schema_chars_sent']}; "
+                     f"prompt tokens reported by the endpoint: {u['prompt_tokens_reported']}")
+        lines.append(f"{name}: cited values kept {u['kept_values']}, dropped {u['dropped_values']} (quote not in "
+                     f"the form); fields filled where the rules had none {u['filled_fields']}; disagreements "
+                     f"{u['disagreements']}")
+    return "\n".join(lines)
 
 
 @eval_app.command("forms")
@@ -112,8 +191,9 @@ def eval_forms(
     seed: Annotated[int, typer.Option(help="Generator seed.")] = 2026,
     split: Annotated[Literal["tuning", "heldout", "all"], typer.Option(help="Which families to score.")] = "all",
     formats: Annotated[str | None, typer.Option(help="Comma-separated formats to score (default: all).")] = None,
-    backend: Annotated[Literal["rules", "llm"], typer.Option(help="rules: the offline reader; llm: the configured "
-                                                                  "endpoint as well.")] = "rules",
+    backend: Annotated[Literal["rules", "llm", "auto"], typer.Option(
+        help="rules: the offline reader; llm: the configured endpoint reads every form; auto: rules first, the "
+             "endpoint for what they could not read. llm/auto print the rules' figures beside theirs.")] = "rules",
     fmt: Annotated[Literal["table", "json"], typer.Option("--format")] = "table",
     misses: Annotated[int, typer.Option(help="Show this many misses per split (table format).")] = 0,
 ) -> None:
@@ -121,11 +201,20 @@ def eval_forms(
     exact fields, check precision/recall on injected errors — per split, family and format."""
     with one_line_errors():
         folder = folder or ensure_forms(count, seed, "all")
-        rep, scores = evaluate(folder, backend, formats.split(",") if formats else None, split)
+        fmts = formats.split(",") if formats else None
+        rep, scores = evaluate(folder, backend, fmts, split)
+        rules_rep = evaluate(folder, "rules", fmts, split)[0] if backend != "rules" else None
         if fmt == "json":
-            typer.echo(json.dumps(rep, ensure_ascii=False, indent=1))
+            typer.echo(json.dumps(rep if rules_rep is None else {"rules": rules_rep, backend: rep},
+                                  ensure_ascii=False, indent=1))
             return
         from eval.forms_score import format_table
+
+        if rules_rep is not None:
+            typer.echo(f"backend=rules vs {backend}  documents={rep['overall']['documents']}  "
+                       f"seconds={rules_rep['seconds']} / {rep['seconds']}")
+            typer.echo(format_side_by_side(rules_rep, rep))
+            return
 
         typer.echo(f"backend={rep['backend']}  documents={rep['overall']['documents']}  seconds={rep['seconds']}")
         typer.echo(format_table(rep, rep["baselines"]))

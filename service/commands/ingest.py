@@ -5,7 +5,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -37,11 +37,18 @@ def ingest(
     workers: Annotated[int | None, typer.Option(
         "--workers", help="Worker processes for loading, extraction and checks (default: the machine's cores; "
                           "1 for fewer than 4 files). This process alone writes.")] = None,
+    backend: Annotated[Literal["rules", "llm", "auto"] | None, typer.Option(
+        "--backend", help="Extraction backend (default JIXIAO_EXTRACTION_BACKEND, auto): rules, llm (the model reads "
+                          "every form) or auto (rules first, the model for what they could not read).")] = None,
 ) -> None:
     """Ingest report files: load, extract, check and store them. Exit code 1 if any file failed; with
     --strict, 3 if none failed but some document was unrecognised."""
     with one_line_errors():
         settings = cli_settings()
+        if backend is not None:
+            settings = settings.model_copy(update={"extraction_backend": backend})
+        if settings.extraction_backend == "llm" and not settings.llm_configured:
+            die("--backend llm needs JIXIAO_LLM_BASE_URL and JIXIAO_LLM_MODEL")
         files = expand_paths(paths)
         if not files:
             die("nothing to ingest: no supported files under " + ", ".join(str(p) for p in paths))

@@ -1,12 +1,13 @@
 """Structured extraction: `extract_document(doc, settings=None) -> DocumentExtraction`.
 
-The deterministic rules always run (service.extraction.rules, pure). When an LLM endpoint is configured,
-the LLM chain then enriches their output (service.extraction.llm_chain, the network edge), imported only in
-that branch so the offline path never loads LangChain.
+The deterministic rules always run (service.extraction.rules, pure): they segment the document and, in the
+rules and auto backends, give the records. With a model configured the backend (settings.extraction_backend,
+default auto) decides what the model reads (service.extraction.llm_backend, the network edge), imported only
+in that branch so the offline path never loads LangChain.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from service.extraction.coverage import assess_coverage
 from service.extraction.rules import extract_rules
@@ -24,12 +25,20 @@ def _settings_hash(settings: Settings | None) -> str:
     return (settings or Settings.model_construct()).settings_hash()
 
 
-def extract_document(doc: LoadedDocument, settings: Settings | None = None) -> DocumentExtraction:
+def extract_document(doc: LoadedDocument, settings: Settings | None = None, *, backend: str | None = None,
+                     llm: Any = None) -> DocumentExtraction:
+    """`backend` (rules | llm | auto) overrides settings.extraction_backend; `llm` overrides the model
+    built from settings (tests pass one)."""
     extraction = extract_rules(doc, settings_hash=_settings_hash(settings))
-    if settings is not None and settings.llm_configured:
-        from service.extraction.llm_chain import enrich_with_llm
+    chosen = "rules" if settings is None and backend in (None, "auto") else None
+    if chosen is None:
+        from service.extraction.llm_backend import resolve_backend
 
-        extraction = enrich_with_llm(extraction, doc, settings)
+        chosen = resolve_backend(settings, backend)
+    if chosen != "rules":
+        from service.extraction.llm_backend import run_llm_backend
+
+        extraction = run_llm_backend(extraction, doc, settings, backend=chosen, llm=llm)
     # the verdict on what was read travels with the extraction; the pipeline refines it once it knows
     # whether the document also holds 部门决算 tables
     extraction.coverage = assess_coverage(doc, extraction)

@@ -103,6 +103,24 @@ def _department_missing(d: DepartmentEvaluation, shown: set[str]) -> list[str]:
     return missing
 
 
+def unit_gaps(doc: LoadedDocument, extraction: DocumentExtraction) -> dict[str, list[str]]:
+    """unit_id -> the required fields its form prints but its record lacks (the `missing` of the verdict,
+    keyed by unit so a second reader can be sent to exactly those units)."""
+    units = {u.unit_id: u for u in extraction.units}
+    out: dict[str, list[str]] = {}
+    for p in extraction.projects:
+        missing = _project_missing(p, _fields_shown(_unit_lines(doc, units.get(p.unit_id))))
+        if missing:
+            out.setdefault(p.unit_id, []).extend(missing)
+    for d in extraction.departments:
+        if not (d.indicators or d.funds is not None or d.score_rows):
+            continue
+        missing = _department_missing(d, _fields_shown(_unit_lines(doc, units.get(d.unit_id))))
+        if missing:
+            out.setdefault(d.unit_id, []).extend(missing)
+    return out
+
+
 def assess_coverage(doc: LoadedDocument, extraction: DocumentExtraction, *, accounts_tables: int = 0) -> Coverage:
     all_lines = list(doc.iter_lines())
     texts = [ln.text for ln in all_lines]
@@ -168,4 +186,4 @@ def assess_coverage(doc: LoadedDocument, extraction: DocumentExtraction, *, acco
                     reason_en="read: " + ", ".join(forms), **base)
 
 
-__all__ = ["assess_coverage", "announced_forms", "vocabulary_hits", "LOOKS_LIKE_MIN_TERMS"]
+__all__ = ["assess_coverage", "unit_gaps", "announced_forms", "vocabulary_hits", "LOOKS_LIKE_MIN_TERMS"]

@@ -23,15 +23,15 @@ import math
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.normalize import join_broken, normalize_cell, normalize_text
-from retrieval.types import CELL_SEP, Line, LoadedDocument
+from retrieval.normalize import normalize_text
+from retrieval.types import Line, LoadedDocument
 from service.errors import ExtractionError
+from service.extraction.quotes import MAX_QUOTE_LINES, Located, canonical_quote, locate_quote  # noqa: F401 (re-exported)
 from service.llm import StructuredChatModel, build_chat_model, invoke_structured, model_name_of
 from service.models import (
     ClaimKind,
@@ -53,9 +53,6 @@ PROMPT_ID = "extract_narrative"
 # A unit longer than this is not sent: a project report is a few thousand characters; anything far
 # larger is a segmentation problem, and truncating would silently hide text from the model.
 MAX_UNIT_CHARS = 30_000
-# Longest run of lines one quote may span (prose wraps every ~25 characters in the Henan PDFs).
-MAX_QUOTE_LINES = 20
-_MIN_QUOTE_CHARS = 2
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -116,54 +113,8 @@ def get_prompt() -> PromptTemplate:
 # ---------------------------------------------------------------------------------------------------
 # Quote verification (pure)
 
-_MARKER_ANY = re.compile(r"\[\d+:\d+\]\s*")
-_CELL_SPLIT = re.compile(r"\s*\|\s*")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DIGIT_GROUP = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-
-
-def canonical_quote(quote: str) -> str:
-    """A model's quote in the form SourceRef quotes take: normalized text, table cells joined by TAB.
-    Undoes what display_text did (' | ' between cells, full-width angle brackets) and drops any
-    [page:line] markers the model copied."""
-    quote = _MARKER_ANY.sub("", quote).strip()
-    pieces = _CELL_SPLIT.split(quote)
-    if len(pieces) > 1:
-        return CELL_SEP.join(normalize_cell(p) for p in pieces)
-    return normalize_text(quote)
-
-
-@dataclass(frozen=True)
-class Located:
-    page: int
-    line_start: int
-    line_end: int
-    quote: str
-
-
-def locate_quote(quote: str, lines: Sequence[Line]) -> Located | None:
-    """Where the quote is in these lines: one line, or a run of consecutive prose lines on one page
-    joined as join_broken joins them (the SourceRef contract). The smallest such run wins."""
-    q = canonical_quote(quote)
-    if len(q) < _MIN_QUOTE_CHARS:
-        return None
-    for ln in lines:
-        if q in ln.text:
-            return Located(ln.page, ln.line_no, ln.line_no, q)
-    for i, first in enumerate(lines):
-        if first.kind != "text":
-            continue
-        run = [first.text]
-        for j in range(i + 1, min(len(lines), i + MAX_QUOTE_LINES)):
-            ln, prev = lines[j], lines[j - 1]
-            if ln.kind != "text" or ln.page != first.page or ln.line_no != prev.line_no + 1:
-                break
-            run.append(ln.text)
-            if q in join_broken(run):
-                if q in join_broken(run[1:]):
-                    break  # also found starting later: a later start gives the smaller run
-                return Located(first.page, first.line_no, ln.line_no, q)
-    return None
 
 
 def _dec(value: float | int | str | Decimal | None) -> Decimal | None:
@@ -223,10 +174,11 @@ def build_messages(prompt: PromptTemplate, *, project: str, document: str, metho
 # One call, with retries on invalid output
 
 
-def read_unit(llm: StructuredChatModel, messages: list, *, method: str, max_retries: int
-              ) -> tuple[UnitReading | None, str | None, int]:
+def read_unit(llm: StructuredChatModel, messages: list, *, method: str, max_retries: int,
+              record: list[dict] | None = None) -> tuple[UnitReading | None, str | None, int]:
     """Ask the model; returns (reading, failure reason, attempts made)."""
-    return invoke_structured(llm, messages, UnitReading, method=method, max_retries=max_retries, what="reading")
+    return invoke_structured(llm, messages, UnitReading, method=method, max_retries=max_retries, what="reading",
+                             record=record)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -392,7 +344,8 @@ def merge_reading(rules: ProjectEvaluation, reading: UnitReading, lines: Sequenc
 
 
 def enrich_with_llm(extraction: DocumentExtraction, doc: LoadedDocument, settings: Settings, *,
-                    llm: StructuredChatModel | None = None, max_concurrency: int = 4) -> DocumentExtraction:
+                    llm: StructuredChatModel | None = None, max_concurrency: int = 4,
+                    record: list[dict] | None = None) -> DocumentExtraction:
     """Run the LLM chain on every project unit of a deterministic extraction and merge the results.
 
     `llm` is built from settings when not given (ConfigError on bad settings: a misconfiguration is the
@@ -417,7 +370,11 @@ def enrich_with_llm(extraction: DocumentExtraction, doc: LoadedDocument, setting
 
     def one(rules: ProjectEvaluation) -> ProjectEvaluation:
         stamp = rules.stamp.model_copy(update=base_stamp)
-        return _enrich_one(rules, units.get(rules.unit_id), doc, llm, prompt, method, settings, stamp)
+        attempts: list[dict] = []
+        out = _enrich_one(rules, units.get(rules.unit_id), doc, llm, prompt, method, settings, stamp, attempts)
+        if record is not None:
+            record.extend({**a, "unit": rules.unit_id} for a in attempts)  # list.extend is atomic under the GIL
+        return out
 
     if max_concurrency > 1 and len(extraction.projects) > 1:
         with ThreadPoolExecutor(max_workers=min(max_concurrency, len(extraction.projects)),
@@ -435,7 +392,8 @@ def _fallback(rules: ProjectEvaluation, stamp: ExtractionStamp, reason: str) -> 
 
 
 def _enrich_one(rules: ProjectEvaluation, unit: ReportUnit | None, doc: LoadedDocument, llm: StructuredChatModel,
-                prompt: PromptTemplate, method: str, settings: Settings, stamp: ExtractionStamp) -> ProjectEvaluation:
+                prompt: PromptTemplate, method: str, settings: Settings, stamp: ExtractionStamp,
+                record: list[dict] | None = None) -> ProjectEvaluation:
     if unit is not None:
         lines = unit_lines(doc, unit)
     elif rules.ref is not None:
@@ -449,7 +407,8 @@ def _enrich_one(rules: ProjectEvaluation, unit: ReportUnit | None, doc: LoadedDo
     if len(document) > MAX_UNIT_CHARS:
         return _fallback(rules, stamp, f"unit text too long for one call ({len(document)} > {MAX_UNIT_CHARS} chars)")
     messages = build_messages(prompt, project=rules.project, document=document, method=method)
-    reading, reason, _attempts = read_unit(llm, messages, method=method, max_retries=settings.llm_max_retries)
+    reading, reason, _attempts = read_unit(llm, messages, method=method, max_retries=settings.llm_max_retries,
+                                           record=record)
     if reading is None:
         return _fallback(rules, stamp, reason or "unknown failure")
     return merge_reading(rules, reading, lines, stamp=stamp)

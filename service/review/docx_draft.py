@@ -194,6 +194,10 @@ def opinion_docx(op: Opinion, *, appendix: bool = True) -> bytes:
             _table(doc, APPENDIX_HEADER, [(r.item, r.project, r.rule_id, r.rule_title, r.severity, r.variant,
                                            r.unit_id, r.source) for r in op.appendix],
                    (18, 35, 25, 25, 15, 35, 30, 62), size=Pt(9))
+        if op.readings:
+            doc.add_heading("读取分歧（规则与模型读取不一致或由模型补读的值，须人工核对）", level=2)
+            _table(doc, ("项目", "读取方", "字段", "规则读取", "模型读取"), list(op.readings),
+                   (50, 35, 40, 60, 60), size=Pt(9))
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

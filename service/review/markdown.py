@@ -18,6 +18,9 @@ def _table(header: tuple[str, ...], rows: list[tuple]) -> list[str]:
     return out
 
 
+READINGS_HEADER = ("项目", "读取方", "字段", "规则读取", "模型读取")
+
+
 def opinion_markdown(op: Opinion, *, appendix: bool = True) -> str:
     out = [f"# {op.title}", ""]
     if op.coverage_statement:
@@ -53,6 +56,9 @@ def opinion_markdown(op: Opinion, *, appendix: bool = True) -> str:
         if op.appendix:
             out += _table(APPENDIX_HEADER, [(r.item, r.project, r.rule_id, r.rule_title, r.severity, r.variant,
                                              r.unit_id, r.source) for r in op.appendix])
+        if op.readings:
+            out += ["", "### 读取分歧（规则与模型读取不一致或由模型补读的值，须人工核对）", ""]
+            out += _table(READINGS_HEADER, op.readings)
         if op.summary:
             out += ["", "总体评价中的概述段落由模型依据审核发现撰写，其中数字已逐一核对。"]
     return "\n".join(out).rstrip() + "\n"

@@ -102,6 +102,10 @@ class ProjectReview:
     amounts: Amounts = field(default_factory=Amounts)
     page: int = 0  # where the project's table starts, for ordering
     line: int = 0
+    # who read the record (rules / llm / merged, with the model) and where two readers differ on a value or
+    # the model filled one the rules missed: the reviewer decides, the draft does not hide either reading
+    read_by: str = "rules"
+    disagreements: list[tuple[str, str, str]] = field(default_factory=list)  # (field, rules, model)
 
     def by_severity(self, sev: str) -> list[FindingView]:
         return [f for f in self.findings if f.severity == sev]
@@ -230,6 +234,8 @@ def _project_review(p: ProjectEvaluation, findings: list[Finding], extraction: D
         measures_citation=citation(p.stated_measures.ref, document) if p.stated_measures and p.stated_measures.ref else None,
         score=score, reported_grade=p.reported_grade.text if p.reported_grade else None, amounts=amounts,
         page=p.ref.page if p.ref else 0, line=p.ref.line_start if p.ref else 0,
+        read_by=p.stamp.backend + (f" ({p.stamp.model})" if p.stamp.model and p.stamp.backend != "rules" else ""),
+        disagreements=disagreement_rows(p.stamp.disagreements),
     )
 
 
@@ -248,6 +254,20 @@ def unit_and_year(extraction: DocumentExtraction) -> tuple[str | None, int | Non
         name = _one(p.department for p in extraction.projects)
     year = _one([p.year for p in extraction.projects] + [d.year for d in extraction.departments])
     return name, year
+
+
+def disagreement_rows(items: list[dict]) -> list[tuple[str, str, str]]:
+    """(field, the rules' value, the model's value) per stamp disagreement; a field only the model read
+    shows the rules' side as 未读出."""
+    rows = []
+    for d in items:
+        if d.get("kind") == "rules_missing":
+            rows.append((str(d.get("field")), "未读出 not read", "已补读 " + str(d.get("llm") or "filled")))
+        else:
+            # two parts of one cut unit that read a value differently name their sides part_a / part_b
+            rows.append((str(d.get("field")), str(d.get("rules", d.get("part_a", "—"))),
+                         str(d.get("llm", d.get("part_b", "—")))))
+    return rows
 
 
 def build_review(extraction: DocumentExtraction, findings: list[Finding], *, document: str,

@@ -140,6 +140,9 @@ class Opinion:
     date: str
     appendix_intro: list[str]
     appendix: list[AppendixRow]
+    # who read each project when a model took part, and where the rules and the model read a value
+    # differently (project, read by, field, rules' value, model's value): the reviewer decides
+    readings: list[tuple[str, str, str, str, str]] = field(default_factory=list)
 
     def items(self) -> list[Item]:
         return [i for _, items in self.categories for i in items]
@@ -361,6 +364,7 @@ def build_opinion(review: Review) -> Opinion:
         no_problem_text=no_problem, score_rows=rows, rectification=rect, deadline=deadline,
         signature="××××（审核单位）", date="____年__月__日", appendix_intro=intro,
         appendix=_appendix(review, categories),
+        readings=[(p.project, p.read_by, f, a, b) for p in review.projects for f, a, b in p.disagreements],
     )
 
 

@@ -213,6 +213,8 @@ class Store:
             extra += [("department", d.unit_id, _json(d)) for d in extraction.departments]
             if coverage is not None:
                 extra.append(("coverage", "document", _json(coverage)))
+            if extraction.llm_usage is not None:  # what the model backends cost for this document
+                extra.append(("llm_usage", "document", _json(extraction.llm_usage)))
         try:
             with self._write() as conn:
                 # The document row goes first: a concurrent writer of the same bytes fails here, before any work.

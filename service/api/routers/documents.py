@@ -121,9 +121,18 @@ WRITER_WAIT_SECONDS = 60.0
                         400: {"description": "invalid_input, empty_file, corrupt_pdf, no_text_layer, …"},
                         413: {"description": "too_large"}, 415: {"description": "unsupported_type"}})
 async def upload_document(request: Request, response: Response, settings: SettingsDep, store: StoreDep,
-                          steps: StepsDep, index: IndexDep) -> UploadOut:
+                          steps: StepsDep, index: IndexDep,
+                          backend: Annotated[Literal["rules", "llm", "auto"] | None, Query(
+                              description="Extraction backend for this upload (default: the server's "
+                                          "JIXIAO_EXTRACTION_BACKEND): rules, llm or auto.")] = None) -> UploadOut:
     """Upload one report (multipart field `file`). It goes through the same pipeline as `jixiao ingest`:
     validate, load, extract, check, store, index. The same bytes twice are stored once."""
+    if backend is not None:
+        if backend == "llm" and not settings.llm_configured:
+            # refused before the body is read: the caller asked for a reader this server does not have
+            raise InputError("backend=llm needs a model configured on the server (JIXIAO_LLM_BASE_URL, "
+                             "JIXIAO_LLM_MODEL)", subject="backend", code="llm_not_configured")
+        settings = settings.model_copy(update={"extraction_backend": backend})
     limit = settings.max_upload_bytes
     upload = await read_upload(request, limit)
     if len(upload.data) > limit:  # pragma: no cover - read_upload stops first
