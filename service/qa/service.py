@@ -237,3 +237,14 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
             return _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store)
     return _open_answer(q, intent, store, index, flt, llm, settings, names, records, docs)
+
+
+def ask_extractive(question: Any, *, settings: Settings, store, index) -> AskAnswer:
+    """Retrieval only: the best cited sentences of the top passages, no question understanding, no
+    structured store. The baseline `jixiao eval qa` reports next to `ask` in the same run."""
+    q = clean_question(question)
+    docs = {d.doc_id: d.filename for d in store.list_documents()}
+    from service.qa.intents import detect_lang
+
+    intent = Intent("open", detect_lang(q))
+    return _open_answer(q, intent, store, index, {}, None, settings, [], [], docs)
