@@ -320,13 +320,19 @@ def score(items: Sequence[dict], answers: dict[str, dict], spans: dict[tuple[str
 # everyday questions (eval/gold/qa_everyday.json): figures right, every citation supporting the answer
 
 EVERYDAY_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday.json"
+EVERYDAY_TUNING_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday_tuning.json"
 EVERYDAY_TARGETS = {"correct": 0.90, "citation_support": 0.95, "refusal_precision": 0.95, "refusal_recall": 0.95}
 
 
-def load_everyday(path: Path = EVERYDAY_PATH) -> list[dict]:
-    data = json.loads(Path(path).read_text("utf-8"))
-    split = data.get("split", "tuning")
-    return [{**q, "split": q.get("split", split)} for q in data["questions"]]
+def load_everyday(*paths: Path) -> list[dict]:
+    """Everyday questions of the given files (default: the held-out set and the tuning set), each marked
+    with its file's split."""
+    out = []
+    for path in paths or (EVERYDAY_PATH, EVERYDAY_TUNING_PATH):
+        data = json.loads(Path(path).read_text("utf-8"))
+        split = data.get("split", "tuning")
+        out += [{**q, "split": q.get("split", split)} for q in data["questions"]]
+    return out
 
 
 _MARKER = re.compile(r"\[\d+\]")
@@ -359,15 +365,23 @@ def answer_figures(answer_text: str, question: str = "", names: Sequence[str] = 
     return {n for n in _numbers(text) if n not in asked}
 
 
+_GRADE_CTX = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)\W{0,4}(优|良|中|差)", re.I)
+
+
 def citation_supports(quote: str, answer_text: str, question: str = "", names: Sequence[str] = ()) -> bool:
-    """A citation supports an answer when the cited line carries a figure the answer states; an answer
-    with no figure of its own (a grade, a list of names) is supported by a line carrying one of its
-    names. A true quote about something else does not support."""
+    """A citation supports an answer when the cited line carries a figure the answer states, the grade the
+    answer states (on a line stating a grade), or is quoted by the answer; an answer with none of these
+    is supported by a line carrying one of its names. A true quote about something else does not support."""
     figs = answer_figures(answer_text, question, names)
+    sq = _squash(quote)
+    if len(sq) >= 6 and sq in _squash(_spaced(answer_text)):
+        return True  # the answer quotes the line
+    grades = set(_GRADE_CTX.findall(_spaced(answer_text)))
+    if grades & set(_GRADE_CTX.findall(_spaced(quote))):
+        return True  # the grade the answer states, on a line that states a grade
     if figs:
         return bool(figs & set(_numbers(_spaced(quote))))
-    q = _squash(quote)
-    return any(_squash(n) and _squash(n) in q for n in names)
+    return any(_squash(n) and _squash(n) in sq for n in names)
 
 
 def score_everyday(item: dict, answer: dict) -> dict:
