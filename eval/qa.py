@@ -321,14 +321,15 @@ def score(items: Sequence[dict], answers: dict[str, dict], spans: dict[tuple[str
 
 EVERYDAY_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday.json"
 EVERYDAY_TUNING_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday_tuning.json"
+EVERYDAY_FRESH_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday_fresh.json"
 EVERYDAY_TARGETS = {"correct": 0.90, "citation_support": 0.95, "refusal_precision": 0.95, "refusal_recall": 0.95}
 
 
 def load_everyday(*paths: Path) -> list[dict]:
-    """Everyday questions of the given files (default: the held-out set and the tuning set), each marked
-    with its file's split."""
+    """Everyday questions of the given files (default: the held-out set, the second held-out set written
+    after the code, and the tuning set), each marked with its file's split."""
     out = []
-    for path in paths or (EVERYDAY_PATH, EVERYDAY_TUNING_PATH):
+    for path in paths or (EVERYDAY_PATH, EVERYDAY_FRESH_PATH, EVERYDAY_TUNING_PATH):
         data = json.loads(Path(path).read_text("utf-8"))
         split = data.get("split", "tuning")
         out += [{**q, "split": q.get("split", split)} for q in data["questions"]]

@@ -294,3 +294,18 @@ def test_english_question_with_a_partial_chinese_name(qa):
     a = _ask(qa, "What was the execution rate of 创业扶持?")
     assert a.lang == "en" and "52.73%" in a.answer
     _holds(qa, a)
+
+
+def test_relaxed_linking_inside_a_narrowed_scope():
+    names = {"城乡居民基本养老保险费财政补助资金": "城乡居民基本养老保险费财政补助资金", "集体破产(困难)企业退休人员医疗费": "集体破产(困难)企业退休人员医疗费"}
+    assert link_projects("养老保险补助项目的得分", names) == []  # 4 of 13 core characters: not a link in general
+    got = link_projects("养老保险补助项目的得分", names, relaxed=True)  # but among one department's two projects
+    assert [m.project for m in got] == ["城乡居民基本养老保险费财政补助资金"]
+
+
+def test_english_grade_verbs_and_top_one_with_ties():
+    p = parse_part("How many projects did the bureau grade 良?")
+    assert p.op == "count" and [(c.metric, c.value) for c in p.conditions] == [("grade", "良")]
+    assert parse_part("执行率最高的项目").limit == 1
+    assert parse_part("执行率最高的项目有哪些").limit == 5
+    assert parse_part("执行率最高的3个项目").limit == 3

@@ -150,12 +150,14 @@ def _fragments(q: str, c: str, taken: set[int], min_len: int = 2) -> list[tuple[
         used_c |= set(range(j, j + k))
 
 
-def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.6) -> list[Mention]:
+def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.6, relaxed: bool = False) -> list[Mention]:
     """Projects the question names. `names` maps every spelling (name and aliases) to its canonical name.
 
     A spelling is linked when the question covers at least `threshold` of its core with common runs of two
     or more characters, or when the question holds a run of three or more characters of its core that no
-    other project's core contains (distinctive). Best-covered names claim their characters first."""
+    other project's core contains (distinctive). Best-covered names claim their characters first.
+    `relaxed` (the caller already narrowed the candidates to one department's projects): a run of four or
+    more non-generic characters anywhere in a core is enough (上街区…养老保险补助 → 城乡居民基本养老保险费财政补助资金)."""
     q = name_key(expand(question))
     cores = {sp: core(sp) for sp in names}
     keys = {sp: name_key(sp) for sp in names}
@@ -183,7 +185,8 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
             # other project's name has
             others = [keys[o] for o in keys if names[o] != names[sp]]
             if not any(k >= 3 and (j == 0 or j + k == len(c)) and len(set(q[i:i + k]) - _GENERIC_CHARS) >= 2
-                       and not any(q[i:i + k] in o for o in others) for i, k, j in frags):
+                       and not any(q[i:i + k] in o for o in others) for i, k, j in frags) \
+                    and not (relaxed and any(sum(ch not in _GENERIC_CHARS for ch in q[i:i + k]) >= 4 for i, k, _ in frags)):
                 return None
             score = threshold
         start = min(i for i, _, _ in frags)

@@ -118,7 +118,7 @@ def _metrics(q: str) -> list[str]:
 def _grade_words(q: str) -> list[str]:
     out = []
     # 优、良、中各有几个 / 等级为良 / 被评为“中” / graded 良
-    for m in re.finditer(r"(?:等级[为是]?|评为|评级为|属于|graded|rated)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
+    for m in re.finditer(r"(?:等级[为是]?|评为|评级为|属于|grade[ds]?(?: as)?|rated)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
         g = _GRADES[m.group(1).lower()]
         if g not in out:
             out.append(g)
@@ -179,7 +179,8 @@ def parse_part(text: str) -> Part:
     elif re.search(r"最高|最低|最多|最少|最大|最小|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|highest|lowest|largest|smallest|most|least|top\s*\d|rank", q, re.I):
         p.op = "rank"
         p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|least|bottom", q, re.I) else "desc"
-        p.limit = _limit(q) or (1 if re.search(r"哪个|哪一个|哪项|是什么|which project|what project|\bwhich\b(?!.*projects)", q, re.I) else 5)
+        # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
+        p.limit = _limit(q) or (5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
     elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|how many (?:\w+ )?projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
     elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:

@@ -404,6 +404,12 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         docs = in_year
     doc_ids = {p.doc_id for p in docs}
     scoped = [r for r in records if r.doc_id in doc_ids and (not years or r.evaluation.year in years or r.evaluation.year is None)]
+    if (asked or years) and mentions:
+        # a name read within the scope asked: 上街区…养老保险补助 is the 上街区 pension subsidy, not another
+        # department's project whose name shares more words
+        local = {sp: c for sp, c in spellings.items()
+                 if any(r.evaluation.project == c for r in scoped)}
+        mentions = link_projects(q, local) or (link_projects(q, local, relaxed=True) if asked else []) or mentions
     named: list[ProjectRecord] = []
     for m in sorted(mentions, key=lambda m: m.span[0]):
         for name in [m.project, *m.ambiguous_with]:
