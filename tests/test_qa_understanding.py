@@ -309,3 +309,18 @@ def test_english_grade_verbs_and_top_one_with_ties():
     assert parse_part("执行率最高的项目").limit == 1
     assert parse_part("执行率最高的项目有哪些").limit == 5
     assert parse_part("执行率最高的3个项目").limit == 3
+
+
+def test_parsed_records_are_not_served_stale_after_a_delete(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    pipeline = Pipeline(settings)
+    txt = ROOT / "corpus" / "rendered" / "txt"
+    ids = [pipeline.ingest_path(txt / f"{stem}.txt").doc_id for stem in ("000_shangjie_retiree_medical", "001_shangjie_pension_subsidy")]
+    index = HybridIndex(settings)
+    q = "上街区人社局2020年评了几个项目？"
+    first = ask(q, None, settings=settings, store=pipeline.store, index=index)
+    assert "共2个" in first.answer
+    pipeline.store.delete_document(ids[1])
+    again = ask(q, None, settings=settings, store=pipeline.store, index=index)
+    assert "共1个" in again.answer and {r["project"] for r in again.rows} == {"集体破产(困难)企业退休人员医疗费"}
+    pipeline.close()

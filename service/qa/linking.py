@@ -163,8 +163,12 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
     keys = {sp: name_key(sp) for sp in names}
     latin = {i for i, ch in enumerate(q) if "a" <= ch <= "z"}
 
+    q_pairs = {q[i:i + 2] for i in range(len(q) - 1)}
+
     def evaluate(sp: str, taken: set[int]) -> tuple[float, int, tuple[int, int]] | None:
         c, key = cores[sp], keys[sp]
+        if not any(c[i:i + 2] in q_pairs for i in range(len(c) - 1)):
+            return None  # not one pair of characters in common: cannot be linked (and cheap to tell)
         free = "".join(ch if i not in taken else "\0" for i, ch in enumerate(q))
         if key and key in free:  # the name as printed: always the best link
             i = free.index(key)

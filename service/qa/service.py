@@ -73,24 +73,46 @@ def clean_filters(filters: dict | None) -> dict:
     return out
 
 
-def _records(store, filters: dict, docs: dict[str, str]) -> list[ProjectRecord]:
-    rows = store.list_projects(doc_id=filters.get("doc_id"), year=filters.get("year"))
+_RECORDS: dict[tuple, list[ProjectRecord]] = {}
+
+
+def _records(store, filters: dict, docs: dict[str, str], doc_rows=()) -> list[ProjectRecord]:
+    """The stored projects with their findings. Parsing every stored record is most of a structured
+    answer's time, so the parsed records are kept per store state: the documents, when each was ingested,
+    and how many projects and findings of each severity it has (any ingest, delete or re-check changes it)."""
+    state = tuple((d.doc_id, str(d.ingested_at), d.projects, tuple(sorted(d.findings.items()))) for d in doc_rows)
+    key = (id(store), state, filters.get("doc_id"), filters.get("year")) if doc_rows else None
+    out = _RECORDS.get(key) if key else None
+    if out is None:
+        rows = store.list_projects(doc_id=filters.get("doc_id"), year=filters.get("year"))
+        by_unit: dict[str, list] = defaultdict(list)
+        for f in store.list_findings(doc_id=filters.get("doc_id")):
+            by_unit[f.unit_id].append(f.finding)
+        out = [ProjectRecord(r.id, r.doc_id, docs.get(r.doc_id), r.evaluation, by_unit.get(r.unit_id, [])) for r in rows]
+        if key:
+            if len(_RECORDS) > 16:
+                _RECORDS.clear()
+            _RECORDS[key] = out
     if filters.get("project"):
-        rows = [r for r in rows if filters["project"] in r.name]
-    by_unit: dict[str, list] = defaultdict(list)
-    for f in store.list_findings(doc_id=filters.get("doc_id")):
-        by_unit[f.unit_id].append(f.finding)
-    return [ProjectRecord(r.id, r.doc_id, docs.get(r.doc_id), r.evaluation, by_unit.get(r.unit_id, [])) for r in rows]
+        out = [r for r in out if filters["project"] in r.evaluation.project]
+    return list(out)
+
+
+_LINES: dict[tuple[str, int], list] = {}
 
 
 def _fetch_lines(store):
-    cache: dict[tuple[str, int], list] = {}
+    """Lines of a page, kept across questions: a doc_id is the hash of the document's bytes, so the lines
+    of (doc_id, page) never change while the document exists; verifying a citation needs them again and again."""
 
     def fetch(doc_id: str, page: int, line_start: int, line_end: int):
         key = (doc_id, page)
-        if key not in cache:
-            cache[key] = store.get_lines(doc_id, page=page)
-        return [ln for ln in cache[key] if line_start <= ln.line_no <= line_end]
+        if key not in _LINES:
+            lines = store.get_lines(doc_id, page=page)
+            if len(_LINES) > 2048:
+                _LINES.clear()
+            _LINES[key] = lines
+        return [ln for ln in _LINES[key] if line_start <= ln.line_no <= line_end]
 
     return fetch
 
@@ -433,7 +455,7 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
     flt = clean_filters(filters)
     doc_rows = store.list_documents()  # once per question, shared below
     docs = {d.doc_id: d.filename for d in doc_rows}
-    all_records = _records(store, flt, docs)
+    all_records = _records(store, flt, docs, doc_rows)
     lang = detect_lang(q)
     scope = _scope(q, lang, all_records, _profiles(store, doc_rows, all_records))
     if scope.refusal is not None:
