@@ -324,3 +324,17 @@ def test_parsed_records_are_not_served_stale_after_a_delete(tmp_path):
     again = ask(q, None, settings=settings, store=pipeline.store, index=index)
     assert "共1个" in again.answer and {r["project"] for r in again.rows} == {"集体破产(困难)企业退休人员医疗费"}
     pipeline.close()
+
+
+def test_ranges_exact_figures_and_the_way_a_comparison_is_asked():
+    a = _run("哪些项目的执行率在20%到50%之间？")
+    assert {r["project"] for r in a.rows} == {"甲项目资金", "丙项目资金"}  # 40% and 25%; 100% and 90% are out
+    a = _run("有几个项目执行率为100%？")
+    assert {r["project"] for r in a.rows} == {"乙项目资金"}
+    a = _run("甲和乙的执行率哪个低？", named=[RECS[0], RECS[1]])
+    assert "甲项目资金的预算执行率较低" in a.answer
+
+
+def test_a_document_without_a_stated_year_is_dated_by_its_opening_text_not_its_document_numbers():
+    p = profile("d", ["某项目绩效评价报告"], [], [], ["根据《关于拨付…的请示》(五人社〔2015〕82号文件", "2023年共完成120名人员缴费工作。"])
+    assert p.years == [2023]

@@ -251,7 +251,8 @@ class DocProfile:
                    for d in self.departments)
 
 
-def profile(doc_id: str, title_lines: list[str], fields: list[str], years: list[int]) -> DocProfile:
+def profile(doc_id: str, title_lines: list[str], fields: list[str], years: list[int],
+            body_lines: list[str] = ()) -> DocProfile:
     """A document's departments come from its title lines and the department/implementer fields of its
     records (not from its body, which names the bureaus it worked with); a kind known without a place
     takes the place the same document gives that kind elsewhere."""
@@ -267,4 +268,8 @@ def profile(doc_id: str, title_lines: list[str], fields: list[str], years: list[
         if d not in out:
             out.append(d)
     ys = sorted(set(years) | {y for t in title_lines for y in years_in(t)})
+    if not ys:
+        # no year in the records or the title: the years the opening text reports on, not those inside a
+        # document number (五人社〔2015〕82号)
+        ys = sorted({y for t in body_lines for y in years_in(re.sub(r"[〔\[【(（][^〕\]】)）]*[〕\]】)）]", " ", t))})
     return DocProfile(doc_id, out, ys)

@@ -60,6 +60,8 @@ class Condition:
             return v == self.value
         if self.op == "in":
             return v in self.value
+        if self.op in ("ge", "le"):
+            return v >= self.value if self.op == "ge" else v <= self.value
         return v < self.value if self.op == "lt" else v > self.value
 
     def text(self, zh: bool) -> str:
@@ -67,7 +69,8 @@ class Condition:
             g = "、".join(self.value) if isinstance(self.value, tuple) else self.value
             return f"评价等级为{g}" if zh else f"graded {g}"
         unit = "%" if self.metric == "rate" else ("分" if zh and self.metric == "total" else "")
-        word = ("低于" if self.op == "lt" else "高于") if zh else ("below" if self.op == "lt" else "above")
+        word = {"lt": ("低于", "below"), "gt": ("高于", "above"), "ge": ("不低于", "at least"), "le": ("不高于", "at most"),
+                "eq": ("为", "of")}[self.op][0 if zh else 1]
         return f"{_LABEL[self.metric][0 if zh else 1]}{word}{_d(self.value)}{unit}" if zh else \
             f"{_LABEL[self.metric][1]} {word} {_d(self.value)}{unit}"
 
@@ -156,6 +159,16 @@ def parse_part(text: str) -> Part:
             cond = Condition(m_, op, Decimal(num))
             if not any(c.metric == cond.metric and c.op == cond.op and c.value == cond.value for c in p.conditions):
                 p.conditions.append(cond)
+    # a range: 执行率在50%到90%之间 / between 50% and 90%
+    for metric in ("rate", "total"):
+        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\D{{0,6}}?(?:在|介于|between)?\s*{_NUM}\s*(?:%|分)?\s*"
+                             rf"(?:到|至|~|-|—|and)\s*{_NUM}\s*(?:%|分)?", q, re.I):
+            p.conditions = [c for c in p.conditions if c.metric != metric]
+            lo, hi = sorted((Decimal(m.group(1)), Decimal(m.group(2))))
+            p.conditions += [Condition(metric, "ge", lo), Condition(metric, "le", hi)]
+    # 执行率为0 / 执行率是100%: an exact figure narrows the set
+    for m in re.finditer(rf"(?:{_METRIC_WORDS['rate']})\s*(?:为|是|等于|=|of)\s*{_NUM}\s*%?", q, re.I):
+        p.conditions.append(Condition("rate", "eq", Decimal(m.group(1))))
     # "总分90分却被评为良": a stated score narrows the set
     for m in re.finditer(rf"(?:总分|自评得分|得分|scored?)\s*(?:为|是|of)?\s*{_NUM}\s*分", q, re.I):
         if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE})\s*$", q[:m.start(1)], re.I):
@@ -282,8 +295,8 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
         if p.op == "lookup":
             if not metrics or not base:
                 return None
-            if not named and prev is None:
-                return None  # a figure of nothing in particular: not an operation over the store
+            if not named and prev is None and not (whole_scope and len(base) <= 10):
+                return None  # a figure of nothing in particular (a department's few projects are particular)
             items = []
             for r in sel:
                 avail = [m for m in metrics if _has(r, m)]
@@ -300,8 +313,8 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
         elif p.op in ("list", "count"):
             if not p.conditions and not (p.op == "count" and (named or whole_scope)):
                 return None
-            show = [m for m in metrics if m not in {c.metric for c in p.conditions}] or \
-                [c.metric for c in p.conditions if c.metric in METRICS] or ["total"]
+            show = list(dict.fromkeys([m for m in metrics if m not in {c.metric for c in p.conditions}] or
+                                      [c.metric for c in p.conditions if c.metric in METRICS] or ["total"]))
             items = [f"{_name(r)}（{'，'.join(_fmt(r, m, zh) for m in show if _has(r, m))}）" if zh else
                      f"{_name(r)} ({', '.join(_fmt(r, m, zh) for m in show if _has(r, m))})" for r in sel]
             for r in sel:
@@ -380,8 +393,11 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
             else:
                 items = [f"{_name(r)}{_fmt(r, m, zh)}" if zh else f"{_name(r)} {_fmt(r, m, zh)}" for r in ordered]
                 hi, lo = ordered[0], ordered[-1]
-                verdict = (f"{_name(hi)}的{_LABEL[m][0]}较高" if metric_value(hi, m) != metric_value(lo, m) else "两者相同") if zh else \
-                    (f"{_name(hi)} is higher" if metric_value(hi, m) != metric_value(lo, m) else "they are equal")
+                # the verdict answers the way the question asks: 哪个低 → the lower one
+                low = re.search(r"低|少|小|lower|less|smaller", p.text, re.I) and not re.search(r"高|多|大|higher|more|larger", p.text, re.I)
+                pick_, word_ = (lo, ("较低", "lower")) if low else (hi, ("较高", "higher"))
+                verdict = (f"{_name(pick_)}的{_LABEL[m][0]}{word_[0]}" if metric_value(hi, m) != metric_value(lo, m) else "两者相同") if zh else \
+                    (f"{_name(pick_)} is {word_[1]}" if metric_value(hi, m) != metric_value(lo, m) else "they are equal")
                 out.texts.append(f"{_LABEL[m][0]}：" + "；".join(items) + f"。{verdict}。" if zh else
                                  f"{_LABEL[m][1]}: " + "; ".join(items) + f". {verdict}.")
                 chosen = ordered

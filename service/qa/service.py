@@ -353,11 +353,12 @@ def _profiles(store, doc_rows, records: list[ProjectRecord]) -> dict[str, DocPro
             if len(_PROFILES) > 256:
                 _PROFILES.clear()
             try:
-                head = [ln.text for ln in store.get_lines(d.doc_id, page=1)[:3]]
+                first = [ln.text for ln in store.get_lines(d.doc_id, page=1)]
             except Exception:  # a document without readable lines is profiled from its records only
-                head = []
-            head = [d.title or "", *head]
-            prof = _PROFILES[key] = profile(d.doc_id, head, sorted(set(fields[d.doc_id])), sorted(years[d.doc_id]))
+                first = []
+            head = [d.title or "", *first[:3]]
+            prof = _PROFILES[key] = profile(d.doc_id, head, sorted(set(fields[d.doc_id])), sorted(years[d.doc_id]),
+                                            first[:60])
         out[d.doc_id] = prof
     return out
 
@@ -415,7 +416,7 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
             return _Scope(records=[], named=[], doc_ids=[], label=dept_label, refusal=msg)
     if years:
         in_year = [p for p in docs if not p.years or set(p.years) & set(years)]
-        if not any(p.years for p in in_year) and all(p.years for p in docs):
+        if not any(p.years for p in in_year):
             have = sorted({y for p in docs for y in p.years})
             ys = "、".join(str(y) for y in years)
             who = dept_label or ("语料" if zh else "the corpus")
@@ -486,7 +487,8 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
     simple_list = len(parts) == 1 and parts[0].op == "list" and len(parts[0].conditions) <= 1 \
         and intent.kind in ("low_execution", "grade") and not scope.named
     if intent.kind not in ("findings", "shortfall", "score_inflation") and not (_WHY_Q.search(q) or _HOW_Q.search(q)) \
-            and not simple_list and (scope.named or any(p.op != "lookup" for p in parts)):
+            and not simple_list and (scope.named or any(p.op != "lookup" for p in parts)
+                                     or scope.by_department and any(p.metrics for p in parts)):
         pa = execute(parts, records, scope.named, zh=lang == "zh", scope_label=scope.label,
                      whole_scope=scope.by_department)
         if pa is not None:
