@@ -338,3 +338,16 @@ def test_ranges_exact_figures_and_the_way_a_comparison_is_asked():
 def test_a_document_without_a_stated_year_is_dated_by_its_opening_text_not_its_document_numbers():
     p = profile("d", ["某项目绩效评价报告"], [], [], ["根据《关于拨付…的请示》(五人社〔2015〕82号文件", "2023年共完成120名人员缴费工作。"])
     assert p.years == [2023]
+
+
+def test_counts_per_department_and_only_when_projects_are_what_is_counted():
+    recs = RECS[:2] + [_rec(5, "戊项目资金", "30", "3", "70", "中")]
+    recs[2].doc_id = "d2"
+    parts = [parse_part(t) for t in split_parts("甲局和乙局各有几个项目执行率低于50%？")]
+    a = execute(parts, recs, [], zh=True, whole_scope=True, groups_of={"d1": "甲局", "d2": "乙局"})
+    assert a.route == "structured:count_by_department"
+    assert "甲局1个" in a.answer and "乙局1个" in a.answer and "40%" in a.answer and "10%" in a.answer
+    # a number a report states about its work is not a count of the project records we hold
+    stated = [parse_part("该局对多少个项目开展了预算绩效管理？")]
+    assert execute(stated, recs, [], zh=True, whole_scope=True) is None
+    assert "共3个" in execute([parse_part("该局一共有多少个项目？")], recs, [], zh=True, whole_scope=True).answer

@@ -67,7 +67,7 @@ class Condition:
     def text(self, zh: bool) -> str:
         if self.metric == "grade":
             g = "、".join(self.value) if isinstance(self.value, tuple) else self.value
-            return f"评价等级为{g}" if zh else f"graded {g}"
+            return f"评价等级为{g}" if zh else f"grade {g}"
         unit = "%" if self.metric == "rate" else ("分" if zh and self.metric == "total" else "")
         word = {"lt": ("低于", "below"), "gt": ("高于", "above"), "ge": ("不低于", "at least"), "le": ("不高于", "at most"),
                 "eq": ("为", "of")}[self.op][0 if zh else 1]
@@ -278,11 +278,13 @@ def _join(items: list[str], zh: bool) -> str:
 
 
 def execute(parts: list[Part], records: list[ProjectRecord], named: list[ProjectRecord], *, zh: bool,
-            scope_label: str = "", whole_scope: bool = False) -> StructuredAnswer | None:
+            scope_label: str = "", whole_scope: bool = False,
+            groups_of: dict[str, str] | None = None) -> StructuredAnswer | None:
     """Answer every part over `records` (already scoped); `named` are the projects the question names, in
     the order it names them. `whole_scope`: the question names a department, so "几个项目" counts its
-    projects (without one, "how many projects" usually asks a number a report states in prose). None when
-    no part is an operation over the store."""
+    projects (without one, "how many projects" usually asks a number a report states in prose).
+    `groups_of`: doc_id → department, when the question names several departments (各有几个 per department).
+    None when no part is an operation over the store."""
     records = dedupe(records)
     out = _Out()
     prev: list[ProjectRecord] | None = None
@@ -311,10 +313,32 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
             out.texts.append(_join(items, zh) + ("。" if zh else "."))
             out.routes.append("lookup")
         elif p.op in ("list", "count"):
-            if not p.conditions and not (p.op == "count" and (named or whole_scope)):
+            # counting a department's projects needs a "have / evaluated" question: "对多少个项目开展了预算绩效管理"
+            # asks a number the report states, not how many project records we hold
+            asks_count = re.search(r"(?:有|评了?|评价了?|自评了?|包含|包括|列了?)\s*(?:几|多少)|how many projects (?:are|were|did|does|do|has|have)",
+                                   p.text, re.I)
+            if not p.conditions and not (p.op == "count" and (named or whole_scope and asks_count)):
                 return None
             show = list(dict.fromkeys([m for m in metrics if m not in {c.metric for c in p.conditions}] or
                                       [c.metric for c in p.conditions if c.metric in METRICS] or ["total"]))
+            if groups_of and p.op == "count" and re.search(r"各|分别|每个|each|per ", p.text, re.I):
+                # 高新区人社局和中原区医保局各有几个项目: one count per department
+                by: dict[str, list[ProjectRecord]] = {g: [] for g in dict.fromkeys(groups_of.values())}
+                for r in sel:
+                    by.setdefault(groups_of.get(r.doc_id, "?"), []).append(r)
+                items = []
+                for g, rs in by.items():
+                    members = "、".join(f"{_name(r)}（{'，'.join(_fmt(r, m, zh) for m in show if _has(r, m))}）" for r in rs)
+                    items.append(f"{g}{len(rs)}个" + (f"：{members}" if rs else "") if zh else
+                                 f"{g}: {len(rs)}" + (f" ({members})" if rs else ""))
+                    for r in rs:
+                        out.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})
+                        out.cite(r, [m for m in show if _has(r, m)])
+                out.texts.append((f"{cond_txt + '的' if cond_txt else ''}项目数：" if zh else "Projects per department: ")
+                                 + _join(items, zh) + ("。" if zh else "."))
+                out.routes.append("count_by_department")
+                prev = sel
+                continue
             items = [f"{_name(r)}（{'，'.join(_fmt(r, m, zh) for m in show if _has(r, m))}）" if zh else
                      f"{_name(r)} ({', '.join(_fmt(r, m, zh) for m in show if _has(r, m))})" for r in sel]
             for r in sel:

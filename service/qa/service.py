@@ -384,6 +384,7 @@ class _Scope(BaseModel):
     label: str
     refusal: str | None = None
     by_department: bool = False  # the question names a department the corpus covers
+    groups_of: dict[str, str] | None = None  # doc_id → the department named, when several are named
 
 
 def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, DocProfile]) -> _Scope:
@@ -447,8 +448,15 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                f"{'for ' + ', '.join(str(y) for y in ys) if ys else 'elsewhere'} only.")
         return _Scope(records=[], named=[], doc_ids=[], label=dept_label, refusal=msg)
     label = f"{dept_label}{'、'.join(str(y) for y in years)}{'年' if years and zh else ''}".strip()
+    groups_of = None
+    if len({(d.place, d.kind) for d in asked}) > 1:
+        groups_of = {}
+        for d, (a, b) in found:
+            for p in docs:
+                if p.covers(d):
+                    groups_of.setdefault(p.doc_id, nq[a:b])
     return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
-                  label=label, by_department=bool(asked))
+                  label=label, by_department=bool(asked), groups_of=groups_of)
 
 
 def ask(question: Any, filters: dict | None = None, *, settings: Settings, store, index=None, llm=None) -> AskAnswer:
@@ -490,7 +498,7 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
             and not simple_list and (scope.named or any(p.op != "lookup" for p in parts)
                                      or scope.by_department and any(p.metrics for p in parts)):
         pa = execute(parts, records, scope.named, zh=lang == "zh", scope_label=scope.label,
-                     whole_scope=scope.by_department)
+                     whole_scope=scope.by_department, groups_of=scope.groups_of)
         if pa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in pa.refs]
