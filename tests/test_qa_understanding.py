@@ -351,3 +351,16 @@ def test_counts_per_department_and_only_when_projects_are_what_is_counted():
     stated = [parse_part("该局对多少个项目开展了预算绩效管理？")]
     assert execute(stated, recs, [], zh=True, whole_scope=True) is None
     assert "共3个" in execute([parse_part("该局一共有多少个项目？")], recs, [], zh=True, whole_scope=True).answer
+
+
+def test_a_name_with_words_the_stored_name_lacks_is_another_project():
+    assert _link("2024年“河道清淤设备购置资金”的执行率") == []  # 设备购置: not 河道清淤工程
+    assert _link("乡村道路维修补助的预算") == []  # 维修 where the stored name says 养护
+    assert _link("河道清淤工程的执行率") == ["河道清淤工程经费(专项)"]
+
+
+def test_close_names_are_suggested_only_when_close():
+    from service.qa.linking import close_names
+
+    assert close_names("乡村道路维修资金", NAMES)[:2] == ["乡村道路养护专项资金", "乡村道路养护专项资金追加"]
+    assert close_names("人才公寓建设专项资金", NAMES) == []

@@ -195,6 +195,8 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
             score = threshold
         start = min(i for i, _, _ in frags)
         end = max(i + k for i, k, _ in frags)
+        if _other_words(q, frags, start, end) >= 2:
+            return None  # the question names something else: 公务员体检补助 is not 公务员医疗补助
         return score, covered, _absorb_tail(q, start, end)
 
     found: list[Mention] = []
@@ -217,6 +219,27 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
         if all(o.project != m.project for o in out):
             out.append(m)
     return out
+
+
+# where a project's name in a question ends: particles, conjunctions and the words asked about it
+_NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
+                       r"共|比较|哪|多少|几|分别|各|情况|绩效|[^\u4e00-\u9fff]")
+
+
+def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int) -> int:
+    """Non-generic characters of the question's name phrase that the stored name does not have: inside
+    the matched span, and running on after it up to where the phrase ends (设备购置 in 远程教育设备购置资金)."""
+    matched = {i for i, k, _ in frags for i in range(i, i + k)}
+    inside = sum(1 for i in range(start, end) if i not in matched and q[i] not in _GENERIC_CHARS)
+    tail_start, tail_end = _absorb_tail(q, end, end)
+    j = tail_end if tail_end > tail_start else end
+    after = 0
+    while j < len(q) and not _NAME_END.match(q, j):
+        if any(q.startswith(w, j) for w in _TAIL_WORDS):
+            break
+        after += q[j] not in _GENERIC_CHARS
+        j += 1
+    return inside + after
 
 
 _TAIL_WORDS = ("专项资金", "补助资金", "补贴资金", "专项经费", "工作经费", "资金", "经费", "专项", "项目")
@@ -273,3 +296,22 @@ def profile(doc_id: str, title_lines: list[str], fields: list[str], years: list[
         # document number (五人社〔2015〕82号)
         ys = sorted({y for t in body_lines for y in years_in(re.sub(r"[〔\[【(（][^〕\]】)）]*[〕\]】)）]", " ", t))})
     return DocProfile(doc_id, out, ys)
+
+
+def close_names(text: str, names: list[str], k: int = 3, floor: float = 0.35) -> list[str]:
+    """Stored names closest to a name we do not hold (shared character pairs of the cores, Dice), for a
+    not-found answer to suggest; nothing when nothing is close."""
+    def pairs(s: str) -> set[str]:
+        return {s[i:i + 2] for i in range(len(s) - 1)}
+
+    want = pairs(core(text))
+    if not want:
+        return []
+    scored = []
+    for n in dict.fromkeys(names):
+        have = pairs(core(n))
+        if have:
+            score = 2 * len(want & have) / (len(want) + len(have))
+            if score >= floor:
+                scored.append((score, n))
+    return [n for _, n in sorted(scored, key=lambda x: -x[0])[:k]]

@@ -21,8 +21,8 @@ from service.qa.citations import Citation, supports, verify
 from service.qa.extractive import (Sentence, bridge_english, coverage, display, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
-from service.qa.linking import (DocProfile, Department, departments_in, expand, link_projects, name_key, places_in,
-                                profile, strip_spans, years_in)
+from service.qa.linking import (DocProfile, Department, close_names, departments_in, expand, link_projects, name_key,
+                                places_in, profile, strip_spans, years_in)
 from service.qa.plan import execute, parse_part, split_parts
 from service.qa.structured import ProjectRecord, answer_structured, dedupe
 from service.settings import Settings
@@ -317,9 +317,15 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
     year_question = question
     for name in intent.projects:  # "提前下达2022年…资金" carries its year in its name
         year_question = year_question.replace(name, " ")
-    if unknown_names(question, known_projects, index) or unsupported_years(year_question, texts) \
-            or coverage(question, texts, intent.projects) < 0.25:
-        return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:not_found", lang=lang)
+    missing = unknown_names(question, known_projects, index)
+    if missing or unsupported_years(year_question, texts) or coverage(question, texts, intent.projects) < 0.25:
+        text = NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN
+        near = [n for m in missing for n in close_names(m, known_projects) if n not in intent.projects]
+        if near:  # a name we do not hold: the stored names closest to it, so the asker can rephrase
+            near = list(dict.fromkeys(near))[:3]
+            text += (f"语料中名称相近的项目：{'、'.join(near)}。" if lang == "zh" else
+                     f" Stored projects with similar names: {', '.join(near)}.")
+        return AskAnswer(answer=text, route="open:not_found", lang=lang)
     chosen = pick(question, sentences, names=intent.projects)
     if not chosen:
         return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:not_found", lang=lang)
