@@ -364,3 +364,10 @@ def test_close_names_are_suggested_only_when_close():
 
     assert close_names("乡村道路维修资金", NAMES)[:2] == ["乡村道路养护专项资金", "乡村道路养护专项资金追加"]
     assert close_names("人才公寓建设专项资金", NAMES) == []
+
+
+def test_grade_lists_and_english_questions_around_chinese_names():
+    assert parse_part("How many grade 优, 良 and 中 projects are there?").op == "group"
+    assert parse_part("评为优的项目有哪些").op == "list"  # one grade: a filter, not a grouping
+    a = execute([parse_part("What is the average score of all projects?")], RECS, [], zh=False)
+    assert "87.13" in a.answer and "甲项目资金 82" in a.answer  # the members' figures: what the citations carry

@@ -125,7 +125,8 @@ def _grade_words(q: str) -> list[str]:
         g = _GRADES[m.group(1).lower()]
         if g not in out:
             out.append(g)
-    listed = re.search(r"((?:[优良中差][、,，和及与]\s*){1,3}[优良中差])(?:等级)?\S{0,3}?(?:各|分别)", q)
+    # 优、良、中各有几个 / how many 优, 良 and 中 projects: two or more grade words in a list
+    listed = re.search(r"((?:[优良中差]\s*(?:[、,，和及与]|and)\s*){1,3}[优良中差])(?:(?![\u4e00-\u9fff])|(?=[各等级项的个分]))", q)
     if listed:
         for ch in re.findall(r"[优良中差]", listed.group(1)):
             if ch not in out:
@@ -175,7 +176,8 @@ def parse_part(text: str) -> Part:
             p.conditions.append(Condition("total", "eq", Decimal(m.group(1))))
     grades = _grade_words(q)
     group = bool(re.search(r"各有?几|各多少|分别有?几|各等级|按等级|每个等级|by grade|each grade", q, re.I)) and \
-        (len(grades) > 1 or "等级" in q or "grade" in q)
+        (len(grades) > 1 or "等级" in q or "grade" in q) or \
+        len(grades) > 1 and bool(re.search(r"几|多少|how many", q, re.I))  # how many 优, 良 and 中
     if grades and not group:
         p.conditions.append(Condition("grade", "eq", grades[0]) if len(grades) == 1 else
                             Condition("grade", "in", tuple(grades)))
@@ -345,9 +347,9 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 out.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})
                 out.cite(r, [m for m in show if _has(r, m)])
             head = (f"{where}{cond_txt + '的' if cond_txt else ''}项目共{len(sel)}个" if zh else
-                    f"{len(sel)} projects{' ' + where if where else ''}{' with ' + cond_txt if cond_txt else ''}")
+                    f"{len(sel)} projects{' (' + where + ')' if where else ''}{' with ' + cond_txt if cond_txt else ''}")
             if not sel:
-                out.texts.append(f"{where}没有{cond_txt}的项目。" if zh else f"No project{' ' + where if where else ''} has {cond_txt}.")
+                out.texts.append(f"{where}没有{cond_txt}的项目。" if zh else f"No project{' (' + where + ')' if where else ''} has {cond_txt}.")
             else:
                 out.texts.append(head + ("：" if zh else ": ") + _join(items, zh) + ("。" if zh else "."))
             out.routes.append(p.op)
@@ -367,7 +369,7 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                     out.row(r, grade=g, total=metric_value(r, "total"))
                     out.cite(r, ["total"])
             total = sum(len(v) for v in groups.values())
-            out.texts.append((f"{where}共{total}个评定了等级的项目，其中" if zh else f"{total} graded projects{' ' + where if where else ''}: ")
+            out.texts.append((f"{where}共{total}个评定了等级的项目，其中" if zh else f"{total} graded projects{' (' + where + ')' if where else ''}: ")
                              + _join(items, zh) + ("。" if zh else "."))
             out.routes.append("group")
         elif p.op in ("sum", "average"):
@@ -392,8 +394,8 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 avg = total / len(vals)
                 out.texts.append(f"{where}{len(vals)}个项目的平均{_LABEL[m][0]}为{_d(avg)}{unit}（合计{_d(total)}÷{len(vals)}；"
                                  + "、".join(f"{_name(r)}{_d(metric_value(r, m))}" for r in have) + "）。" if zh else
-                                 f"Average {_LABEL[m][1]} of {len(vals)} projects{' ' + where if where else ''}: {_d(avg)}{unit} "
-                                 f"(total {_d(total)} ÷ {len(vals)}).")
+                                 f"Average {_LABEL[m][1]} of {len(vals)} projects{' (' + where + ')' if where else ''}: {_d(avg)}{unit} "
+                                 f"(total {_d(total)} ÷ {len(vals)}; " + ", ".join(f"{_name(r)} {_d(metric_value(r, m))}" for r in have) + ").")
             out.routes.append(p.op)
         elif p.op in ("rank", "compare"):
             m = next((x for x in metrics if x != "grade"), "rate" if p.op == "compare" else None)
@@ -411,7 +413,7 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 items = [f"{_name(r)}（{_fmt(r, m, zh)}）" if zh else f"{_name(r)} ({_fmt(r, m, zh)})" for r in top]
                 tie = len(top) > k
                 head = (f"{where}{_LABEL[m][0]}{word}的项目" + (f"（并列{len(top)}个）" if tie else "") + "：" if zh else
-                        f"{'Projects' if len(top) > 1 else 'Project'}{' ' + where if where else ''} with the {word} {_LABEL[m][1]}: ")
+                        f"{'Projects' if len(top) > 1 else 'Project'}{' (' + where + ')' if where else ''} with the {word} {_LABEL[m][1]}: ")
                 out.texts.append(head + _join(items, zh) + ("。" if zh else "."))
                 chosen = top
             else:

@@ -472,6 +472,8 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
     docs = {d.doc_id: d.filename for d in doc_rows}
     all_records = _records(store, flt, docs, doc_rows)
     lang = detect_lang(q)
+    if lang == "zh" and re.match(r"\s*[A-Za-z]", q) and len(re.findall(r"[A-Za-z]{2,}", q)) >= 3:
+        lang = "en"  # an English question around long Chinese names ("Compare the budgets of …")
     scope = _scope(q, lang, all_records, _profiles(store, doc_rows, all_records))
     if scope.refusal is not None:
         return AskAnswer(answer=scope.refusal, route="scope:not_covered", lang=lang)
@@ -483,6 +485,7 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
             scoped_flt["doc_id"] = scope.doc_ids[0]
     names = sorted({r.evaluation.project for r in records})
     intent = parse_question(q, names)
+    intent.lang = lang
     if scope.named and not intent.projects:
         intent.projects = list(dict.fromkeys(r.evaluation.project for r in scope.named))
 
