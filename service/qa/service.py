@@ -1,15 +1,20 @@
 """POST /ask and `jixiao ask`: route, answer, cite, verify.
 
-Structured questions are answered from the stored records (exact); 部门决算 questions from the parsed
-accounts tables; everything else from hybrid retrieval — extractively offline, or by the LLM answer chain
-when a model is configured. Every citation is checked against the stored lines before it is returned; an
-unverifiable citation is dropped together with the sentence that relied on it.
+A question is first scoped (service.qa.linking: the projects it names however loosely, the department
+and year it asks about; a scope the corpus does not cover is refused with what it does cover). Structured
+questions are answered from the stored records (exact; service.qa.plan cuts a question into its parts and
+runs lookups, filters, counts, sums, averages, ranks, comparisons and groupings); 部门决算 questions from the
+parsed accounts tables; everything else from hybrid retrieval — extractively offline, or by the LLM answer
+chain when a model is configured. Every citation is checked against the stored lines before it is
+returned; an unverifiable citation is dropped together with the sentence that relied on it, and a composed
+answer keeps only citations whose line carries a figure or grade it states.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -381,11 +386,13 @@ def _covered(profiles: list[DocProfile], lang: str) -> str:
     return "、".join(items) if lang == "zh" else ", ".join(items)
 
 
-class _Scope(BaseModel):
-    model_config = {"arbitrary_types_allowed": True}
+@dataclass
+class _Scope:
+    """What a question is about, resolved against the store: the records in its department/year scope,
+    the projects it names (in the order it names them), and a refusal when the scope is not covered."""
 
-    records: list[Any]
-    named: list[Any]
+    records: list[ProjectRecord]
+    named: list[ProjectRecord]
     doc_ids: list[str] | None
     label: str
     refusal: str | None = None
@@ -466,6 +473,9 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
 
 
 def ask(question: Any, filters: dict | None = None, *, settings: Settings, store, index=None, llm=None) -> AskAnswer:
+    """Scope first (department, year, named projects — refused with what is covered when the corpus does
+    not cover them), then 部门整体 and 部门决算 questions, then the operations over the scoped records, then
+    the rule-specific structured answers, then retrieval (extractive, or the LLM when configured)."""
     q = clean_question(question)
     flt = clean_filters(filters)
     doc_rows = store.list_documents()  # once per question, shared below
