@@ -317,6 +317,136 @@ def score(items: Sequence[dict], answers: dict[str, dict], spans: dict[tuple[str
 
 
 # ---------------------------------------------------------------------------------------------------------
+# everyday questions (eval/gold/qa_everyday.json): figures right, every citation supporting the answer
+
+EVERYDAY_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday.json"
+EVERYDAY_TUNING_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday_tuning.json"
+EVERYDAY_FRESH_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday_fresh.json"
+EVERYDAY_TARGETS = {"correct": 0.90, "citation_support": 0.95, "refusal_precision": 0.95, "refusal_recall": 0.95}
+
+
+def load_everyday(*paths: Path) -> list[dict]:
+    """Everyday questions of the given files (default: the held-out set, the second held-out set written
+    after the code, and the tuning set), each marked with its file's split."""
+    out = []
+    for path in paths or (EVERYDAY_PATH, EVERYDAY_FRESH_PATH, EVERYDAY_TUNING_PATH):
+        data = json.loads(Path(path).read_text("utf-8"))
+        split = data.get("split", "tuning")
+        out += [{**q, "split": q.get("split", split)} for q in data["questions"]]
+    return out
+
+
+_MARKER = re.compile(r"\[\d+\]")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?=\s*年|\D|$)")
+
+
+def _squash(text: str) -> str:
+    from retrieval.normalize import normalize_text
+
+    return "".join(normalize_text(text or "").split())
+
+
+def _spaced(text: str) -> str:
+    """Normalized, cells (TABs) and spaced figures kept apart: squashing "500\t263.65" would read 500263.65."""
+    from retrieval.normalize import normalize_text
+
+    t = normalize_text(text or "").replace("\t", " ")
+    return re.sub(r"(?<=[\u4e00-\u9fff]) +| +(?=[\u4e00-\u9fff])", "", t)
+
+
+def answer_figures(answer_text: str, question: str = "", names: Sequence[str] = ()) -> set[Decimal]:
+    """The figures an answer states: its numbers without citation markers ([1]), without the digits inside
+    project names (提前下达2022年…资金2) and without the numbers the question itself carried (a year, a
+    threshold) — those say nothing about whether a line supports the answer."""
+    text = _spaced(_MARKER.sub(" ", answer_text or ""))
+    for n in sorted(names, key=len, reverse=True):
+        if _spaced(n):
+            text = text.replace(_spaced(n), " ")
+    asked = set(_numbers(_spaced(question)))
+    return {n for n in _numbers(text) if n not in asked}
+
+
+_GRADE_CTX = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)\W{0,4}(优|良|中|差)", re.I)
+
+
+def citation_supports(quote: str, answer_text: str, question: str = "", names: Sequence[str] = ()) -> bool:
+    """A citation supports an answer when the cited line carries a figure the answer states, the grade the
+    answer states (on a line stating a grade), or is quoted by the answer; an answer with none of these
+    is supported by a line carrying one of its names. A true quote about something else does not support."""
+    figs = answer_figures(answer_text, question, names)
+    sq = _squash(quote)
+    if len(sq) >= 6 and sq in _squash(_spaced(answer_text)):
+        return True  # the answer quotes the line
+    grades = set(_GRADE_CTX.findall(_spaced(answer_text)))
+    if grades & set(_GRADE_CTX.findall(_spaced(quote))):
+        return True  # the grade the answer states, on a line that states a grade
+    if figs:
+        return bool(figs & set(_numbers(_spaced(quote))))
+    return any(_squash(n) and _squash(n) in sq for n in names)
+
+
+def score_everyday(item: dict, answer: dict) -> dict:
+    text = answer.get("answer") or ""
+    cits = answer.get("citations") or []
+    rows = answer.get("rows") or []
+    reasons: list[str] = []
+    names = answer_projects(answer)
+    support = [citation_supports(c.get("quote") or "", text, item["question"], names) for c in cits]
+    refused = says_not_found(text) and not rows and not cits
+    if item["kind"] == "refuse":
+        ok = refused
+        if not refused:
+            reasons.append("did not refuse (not-found statement, no rows, no citations)")
+        m = item.get("must_mention")
+        if m and m not in text:
+            ok = False
+            reasons.append(f"does not say what is covered ({m!r})")
+    else:
+        ok = True
+        if answer.get("error"):
+            ok = False
+            reasons.append(f"error: {answer['error']}")
+        if not value_matches(item.get("expected_value") or "", text):
+            ok = False
+            reasons.append(f"value {item.get('expected_value')!r} not in the answer")
+        exp = item.get("expected_projects")
+        if exp is not None and set(names) != {normalize_name(p) for p in exp}:
+            ok = False
+            reasons.append("rows name other projects")
+        if not cits:
+            ok = False
+            reasons.append("no citation")
+        if not all(support):
+            ok = False
+            reasons.append(f"{support.count(False)} of {len(cits)} citations do not support the answer")
+    out = {"id": item["id"], "kind": item["kind"], "op": item.get("op", "?"), "lang": item.get("lang", "zh"),
+           "split": item.get("split", "tuning"), "question": item["question"], "route": answer.get("route"),
+           "ok": ok, "refused": refused, "citations": len(cits), "supporting": sum(support),
+           "answer": text[:300]}
+    if reasons:
+        out["reason"] = "; ".join(reasons)
+    return out
+
+
+def summarize_everyday(results: Sequence[dict]) -> dict:
+    def share(rs) -> float | None:
+        return round(sum(1 for r in rs if r["ok"]) / len(rs), 4) if rs else None
+
+    n_cit = sum(r["citations"] for r in results)
+    refused = [r for r in results if r["refused"]]
+    refuse_items = [r for r in results if r["kind"] == "refuse"]
+    return {
+        "questions": len(results),
+        "correct": share(results),
+        "by_op": {op: share([r for r in results if r["op"] == op]) for op in sorted({r["op"] for r in results})},
+        "citation_support": round(sum(r["supporting"] for r in results) / n_cit, 4) if n_cit else None,
+        "citations": n_cit,
+        "refusal_precision": round(sum(1 for r in refused if r["kind"] == "refuse") / len(refused), 4) if refused else None,
+        "refusal_recall": round(sum(1 for r in refuse_items if r["refused"]) / len(refuse_items), 4) if refuse_items else None,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
 # running
 
 
@@ -339,15 +469,18 @@ def _files(rendering: str, corpus_dir: Path) -> list[Path]:
 
 def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, corpus_dir: Path = RENDERED,
         data_dir: Path | None = None, llm=None, items: Sequence[dict] | None = None,
-        progress: Callable[[str], None] | None = None) -> dict:
-    """Ingest one rendering of the corpus into a scratch data dir, ask every gold question, score."""
+        everyday: Sequence[dict] | None = None, progress: Callable[[str], None] | None = None) -> dict:
+    """Ingest one rendering of the corpus into a scratch data dir, ask every gold question, score. The
+    everyday questions (default eval/gold/qa_everyday.json; [] to skip) are asked through `ask` and through
+    the retrieval-only extractive baseline in the same run, and reported per split."""
     from retrieval.index import HybridIndex
     from service.pipeline import Pipeline
-    from service.qa.service import ask
+    from service.qa.service import ask, ask_extractive
     from service.settings import Settings
     from service.store import Store
 
     items = list(items) if items is not None else load_gold(gold_path)
+    everyday = list(everyday) if everyday is not None else load_everyday()
     spans, problems = resolve_gold(items, load_corpus_txt(Path(corpus_dir) / "txt"))
     if problems:
         raise ValueError("gold does not resolve:\n" + "\n".join(problems))
@@ -379,6 +512,19 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
                 except Exception as exc:  # a crash is a wrong answer, not the end of the benchmark
                     answers[item["id"]] = {"error": f"{type(exc).__name__}: {exc}"}
             info.ask_seconds = time.perf_counter() - t0
+            every: dict[str, list[dict]] = {"system": [], "baseline": []}
+            latencies: list[float] = []
+            for item in everyday:
+                for which, fn in (("system", lambda q: ask(q, None, settings=cfg, store=store, index=index, llm=llm)),
+                                  ("baseline", lambda q: ask_extractive(q, settings=cfg, store=store, index=index))):
+                    t1 = time.perf_counter()
+                    try:
+                        a = fn(item["question"]).model_dump(mode="json")
+                    except Exception as exc:  # a crash is a wrong answer
+                        a = {"error": f"{type(exc).__name__}: {exc}"}
+                    if which == "system":
+                        latencies.append(time.perf_counter() - t1)
+                    every[which].append(score_everyday(item, a))
 
             cache: dict[tuple[str, int], list] = {}
 
@@ -397,6 +543,16 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
     finally:
         if not data_dir:
             shutil.rmtree(scratch, ignore_errors=True)
+    if everyday:
+        splits = sorted({r["split"] for r in every["system"]})
+        report["everyday"] = {
+            sp: {"system": summarize_everyday([r for r in every["system"] if r["split"] == sp]),
+                 "baseline": summarize_everyday([r for r in every["baseline"] if r["split"] == sp])}
+            for sp in splits}
+        lat = sorted(latencies)
+        report["everyday_latency_ms"] = {"p50": round(lat[len(lat) // 2] * 1000, 1),
+                                         "p95": round(lat[min(len(lat) - 1, int(len(lat) * 0.95))] * 1000, 1)}
+        report["everyday_questions"] = every["system"]
     report["rendering"] = rendering
     report["documents"] = len(info.documents)
     report["ingest_seconds"] = round(info.ingest_seconds, 2)
@@ -450,7 +606,41 @@ def format_table(report: dict) -> str:
                 lines.append(f"      answer: {_short(r['answer'], 200)}")
         for b in r["invalid_citations"]:
             lines.append(f"      invalid citation p{b['page']} l{b['lines']}: {b['why']}: {b['quote']!r}")
+    lines.extend(format_everyday(report))
     return "\n".join(lines)
+
+
+def format_everyday(report: dict) -> list[str]:
+    """The everyday questions, one block per split (held-out apart), each next to the retrieval-only
+    extractive baseline asked in the same run."""
+    if not report.get("everyday"):
+        return []
+
+    def pct(v):
+        return "  n/a" if v is None else f"{v * 100:5.1f}%"
+
+    lines = [""]
+    for split, both in report["everyday"].items():
+        s, b = both["system"], both["baseline"]
+        lines.append(f"everyday questions, split {split} ({s['questions']} questions; "
+                     f"correct = figures exact, all parts, every citation supports):")
+        lines.append(f"  {'':22}{'ask':>8}{'baseline':>10}   (baseline: retrieval-only extractive, same run)")
+        for key in ("correct", "citation_support", "refusal_precision", "refusal_recall"):
+            t = EVERYDAY_TARGETS.get(key)
+            lines.append(f"  {key:22}{pct(s[key]):>8}{pct(b[key]):>10}" + (f"   (target {t * 100:.0f}%)" if t else ""))
+        for op in s["by_op"]:
+            lines.append(f"    {op:20}{pct(s['by_op'][op]):>8}{pct(b['by_op'].get(op)):>10}")
+    lat = report.get("everyday_latency_ms")
+    if lat:
+        lines.append(f"  latency in process: p50 {lat['p50']} ms, p95 {lat['p95']} ms")
+    wrong = [r for r in report.get("everyday_questions", []) if not r["ok"]]
+    if wrong:
+        lines.append("  wrong:")
+    for r in wrong:
+        lines.append(f"  [{r['id']}] {r['op']}/{r['lang']} route={r.get('route')}  {r['question']}")
+        lines.append(f"      why: {r.get('reason')}")
+        lines.append(f"      answer: {_short(r.get('answer'), 200)}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> int:

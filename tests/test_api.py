@@ -662,6 +662,7 @@ def test_questions_take_the_lane_of_their_route(client):
     store = client.app.state.store
     for question, lane in [("哪些项目未完成绩效目标？", "exact"), ("2022年度收入合计是多少？", "exact"),
                            ("劳动监察专项资金的预算执行率是多少？", "exact"), ("下一步改进措施有哪些？", "open"),
+                           ("预算最多的项目是哪个？", "exact"), ("创业扶持的执行率", "exact"),
                            ("", "exact"), ("问" * 1000, "exact")]:
         assert lane_of(question, store) == lane, question
     for question in ("哪些项目未完成绩效目标？", "下一步改进措施有哪些？"):

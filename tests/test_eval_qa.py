@@ -14,6 +14,8 @@ from retrieval.normalize import join_broken
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD = bench.load_gold()
+EVERYDAY = bench.load_everyday(bench.EVERYDAY_PATH)
+TUNING = bench.load_everyday(bench.EVERYDAY_TUNING_PATH)
 EXTRACTION = ROOT / "eval" / "gold" / "extraction"
 
 
@@ -255,12 +257,20 @@ def test_run_small_subset_end_to_end(tmp_path):
 
     pick = {"s01", "s21", "o21", "n03"}
     items = [q for q in GOLD if q["id"] in pick]
-    rep = bench.run(Settings(data_dir=tmp_path / "unused"), rendering="txt", items=items, data_dir=tmp_path / "scratch")
+    every = [q for q in EVERYDAY if q["id"] in {"e01", "e17"}] + [q for q in TUNING if q["id"] == "t01"]
+    rep = bench.run(Settings(data_dir=tmp_path / "unused"), rendering="txt", items=items, everyday=every,
+                    data_dir=tmp_path / "scratch")
     assert list(rep)[:3] == ["structured_accuracy", "open_passage_recall", "citation_validity"]
     assert rep["documents"] == 5 and len(rep["questions"]) == 4
     assert {r["id"] for r in rep["questions"]} == pick
     for r in rep["questions"]:
         assert "ok" in r and "route" in r
+    # the everyday questions: held-out and tuning reported apart, each next to the extractive baseline
+    assert set(rep["everyday"]) == {"heldout", "tuning"}
+    assert rep["everyday"]["heldout"]["system"]["questions"] == 2
+    assert set(rep["everyday"]["heldout"]) == {"system", "baseline"}
+    text = bench.format_table(rep)
+    assert "split heldout" in text and "split tuning" in text and "baseline" in text
 
 
 def test_cli_registers_eval_qa():
@@ -273,3 +283,56 @@ def test_cli_registers_eval_qa():
     assert "--rendering" in res.output and "--format" in res.output
     bad = CliRunner().invoke(app, ["eval", "qa", "--rendering", "xlsx"])
     assert bad.exit_code != 0
+
+
+# ---------------------------------------------------------------------------------------------------------
+# everyday questions (issue 15)
+
+
+def test_everyday_gold_is_held_out_and_well_formed():
+    assert len(EVERYDAY) >= 30 and {q["split"] for q in EVERYDAY} == {"heldout"}
+    assert {q["split"] for q in TUNING} == {"tuning"}
+    ids = [q["id"] for q in EVERYDAY + TUNING]
+    assert len(ids) == len(set(ids))
+    names = _gold_project_names()
+    for q in EVERYDAY + TUNING:
+        assert q["kind"] in ("value", "refuse") and q["why"].strip() and q["lang"] in ("zh", "en"), q["id"]
+        if q["kind"] == "value":
+            assert q["expected_value"], q["id"]
+        for name in q.get("expected_projects") or []:
+            assert name in names and name == bench.normalize_name(name), (q["id"], name)
+    ops = Counter(q["op"] for q in EVERYDAY)
+    assert {"lookup", "two_part", "count", "sum", "average", "compare", "rank", "filter", "group", "scope"} <= set(ops)
+    assert sum(q["kind"] == "refuse" for q in EVERYDAY) >= 3 and sum(q["lang"] == "en" for q in EVERYDAY) >= 3
+
+
+def _ans(text, cits=(), projects=()):
+    return {"answer": text, "citations": [{"quote": c} for c in cits], "rows": [{"project": p} for p in projects]}
+
+
+def test_citation_support_needs_the_figure_the_answer_uses():
+    ans = "创业扶持资金的预算执行率52.73%（执行数263.65万元÷全年预算数500万元）。"
+    assert bench.citation_supports("预算数:\t500\t到位数:\t500\t执行数:\t263.65\t52.73%", ans)
+    assert not bench.citation_supports("总分\t100", ans)  # true, same project, but not what the answer says
+    assert not bench.citation_supports("2020年度工作总结", "2020年共0个", "2020年有几个")  # the question's own year
+    assert bench.citation_supports("评价等级\t良", "评价等级良（自评得分82分）")
+    assert bench.citation_supports("主要原因是疫情", "根据报告原文：主要原因是疫情[1]")  # quoted by the answer
+
+
+def test_score_everyday_value_and_refusal():
+    item = {"id": "x", "kind": "value", "op": "lookup", "question": "创业扶持的执行率？", "expected_value": "52.73%"}
+    good = bench.score_everyday(item, _ans("执行率52.73%（执行数263.65÷500）", ["执行数:\t263.65\t52.73%"]))
+    assert good["ok"] and good["supporting"] == 1
+    unsupported = bench.score_everyday(item, _ans("执行率52.73%", ["执行数:\t263.65\t52.73%", "总分\t100"]))
+    assert not unsupported["ok"] and "do not support" in unsupported["reason"]
+    assert not bench.score_everyday(item, _ans("执行率52.73%"))["ok"]  # no citation
+    assert not bench.score_everyday(item, _ans("执行率50.5%", ["执行数\t10.1\t50.5%"]))["ok"]  # wrong figure
+    two = {**item, "expected_value": "970万元; 909.50万元"}
+    assert not bench.score_everyday(two, _ans("全年预算数970万元", ["预算\t970"]))["ok"]  # one part missing
+    ref = {"id": "r", "kind": "refuse", "op": "scope", "question": "2019年…？", "must_mention": "2020"}
+    assert bench.score_everyday(ref, _ans("没有找到2019年度的报告：语料中该单位只有2020年度报告。"))["ok"]
+    assert not bench.score_everyday(ref, _ans("没有找到2019年度的报告。"))["ok"]  # does not say what is covered
+    assert not bench.score_everyday(ref, _ans("执行率93.76%", ["执行率\t93.76%"]))["ok"]  # another year's figure
+    s = bench.summarize_everyday([good, unsupported, bench.score_everyday(ref, _ans("没有找到…2020…"))])
+    assert s["correct"] == round(2 / 3, 4) and s["refusal_precision"] == 1.0 and s["refusal_recall"] == 1.0
+    assert s["citation_support"] == round(2 / 3, 4)  # 2 of 3 citations support

@@ -1,7 +1,9 @@
 """Citation verification: a citation stands only if its quote is found at the place it names."""
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
 
 from pydantic import BaseModel
 
@@ -52,3 +54,58 @@ def verify(citations: Sequence[Citation], fetch_lines: LinesFetcher) -> list[Cit
             lines = []
         out.append(c.model_copy(update={"verified": quote_found(c.quote, lines)}))
     return out
+
+
+# ---------------------------------------------------------------------------------------------------------
+# support: a true quote about something else is not evidence for the answer
+
+_NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+_CIT_MARK = re.compile(r"\[\d+\]")
+_GRADE_IN_CONTEXT = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)\W{0,4}(优秀|良好|优|良|中|差)", re.I)
+_GRADE_NORM = {"优秀": "优", "良好": "良"}
+
+
+def _spaced(text: str) -> str:
+    """Normalized with cells kept apart: squashing "500\t263.65" would read 500263.65."""
+    t = normalize_text(text or "").replace("\t", " ")
+    return re.sub(r"(?<=[\u4e00-\u9fff]) +| +(?=[\u4e00-\u9fff])", "", t)
+
+
+def _figures(text: str) -> set[Decimal]:
+    out = set()
+    for m in _NUMBER.finditer(text):
+        try:
+            out.add(Decimal(m.group(0).replace(",", "")))
+        except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
+            pass
+    return out
+
+
+def _grades(text: str) -> set[str]:
+    return {_GRADE_NORM.get(g, g) for g in _GRADE_IN_CONTEXT.findall(normalize_text(text or ""))}
+
+
+def answer_tokens(answer: str, question: str = "", names: Sequence[str] = ()) -> tuple[set[Decimal], set[str]]:
+    """The figures an answer states (without citation markers, digits inside project names, and numbers the
+    question itself carried: a year, a threshold) and the grades it states."""
+    text = _spaced(_CIT_MARK.sub(" ", answer or ""))
+    for n in sorted(names, key=len, reverse=True):
+        if _spaced(n):
+            text = text.replace(_spaced(n), " ")
+    figs = _figures(text) - _figures(_spaced(question))
+    return figs, _grades(text)
+
+
+def supports(quote: str, answer: str, question: str = "", names: Sequence[str] = ()) -> bool:
+    """Does the cited line carry a figure (or a grade) the answer states? An answer without either is
+    supported by a line naming one of its projects."""
+    figs, grades = answer_tokens(answer, question, names)
+    q = _spaced(quote)
+    if figs & _figures(q) or grades & _grades(q):
+        return True
+    if len(_squash(q)) >= 6 and _squash(q) in _squash(_spaced(answer)):
+        return True  # the answer quotes the line (a stated problem, a measure)
+    if figs or grades:
+        return False
+    sq = _squash(q)
+    return any(_squash(normalize_text(n)) and _squash(normalize_text(n)) in sq for n in names)

@@ -1,25 +1,35 @@
 """POST /ask and `jixiao ask`: route, answer, cite, verify.
 
-Structured questions are answered from the stored records (exact); 部门决算 questions from the parsed
-accounts tables; everything else from hybrid retrieval — extractively offline, or by the LLM answer chain
-when a model is configured. Every citation is checked against the stored lines before it is returned; an
-unverifiable citation is dropped together with the sentence that relied on it.
+A question is first scoped (service.qa.linking: the projects it names however loosely, the department
+and year it asks about; a scope the corpus does not cover is refused with what it does cover). Structured
+questions are answered from the stored records (exact; service.qa.plan cuts a question into its parts and
+runs lookups, filters, counts, sums, averages, ranks, comparisons and groupings); 部门决算 questions from the
+parsed accounts tables; everything else from hybrid retrieval — extractively offline, or by the LLM answer
+chain when a model is configured. Every citation is checked against the stored lines before it is
+returned; an unverifiable citation is dropped together with the sentence that relied on it, and a composed
+answer keeps only citations whose line carries a figure or grade it states.
 """
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, Field
 
+from retrieval.normalize import normalize_text
+
 from service.errors import InputError
-from service.qa.citations import Citation, verify
+from service.qa.citations import Citation, supports, verify
 from service.qa.extractive import (Sentence, bridge_english, coverage, display, pick, split_sentences, unknown_names,
                                    unsupported_years)
-from service.qa.intents import MAX_QUESTION_CHARS, Intent, parse_question
-from service.qa.structured import ProjectRecord, answer_structured
+from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
+from service.qa.linking import (DocProfile, Department, close_names, departments_in, expand, link_projects, name_key,
+                                places_in, profile, strip_spans, years_in)
+from service.qa.plan import execute, parse_part, split_parts
+from service.qa.structured import ProjectRecord, answer_structured, dedupe
 from service.settings import Settings
 
 NOT_FOUND_ZH = "在已入库的报告中没有找到能够支持回答该问题的内容。"
@@ -68,34 +78,61 @@ def clean_filters(filters: dict | None) -> dict:
     return out
 
 
-def _records(store, filters: dict, docs: dict[str, str]) -> list[ProjectRecord]:
-    rows = store.list_projects(doc_id=filters.get("doc_id"), year=filters.get("year"))
+_RECORDS: dict[tuple, list[ProjectRecord]] = {}
+
+
+def _records(store, filters: dict, docs: dict[str, str], doc_rows=()) -> list[ProjectRecord]:
+    """The stored projects with their findings. Parsing every stored record is most of a structured
+    answer's time, so the parsed records are kept per store state: the documents, when each was ingested,
+    and how many projects and findings of each severity it has (any ingest, delete or re-check changes it)."""
+    state = tuple((d.doc_id, str(d.ingested_at), d.projects, tuple(sorted(d.findings.items()))) for d in doc_rows)
+    key = (id(store), state, filters.get("doc_id"), filters.get("year")) if doc_rows else None
+    out = _RECORDS.get(key) if key else None
+    if out is None:
+        rows = store.list_projects(doc_id=filters.get("doc_id"), year=filters.get("year"))
+        by_unit: dict[str, list] = defaultdict(list)
+        for f in store.list_findings(doc_id=filters.get("doc_id")):
+            by_unit[f.unit_id].append(f.finding)
+        out = [ProjectRecord(r.id, r.doc_id, docs.get(r.doc_id), r.evaluation, by_unit.get(r.unit_id, [])) for r in rows]
+        if key:
+            if len(_RECORDS) > 16:
+                _RECORDS.clear()
+            _RECORDS[key] = out
     if filters.get("project"):
-        rows = [r for r in rows if filters["project"] in r.name]
-    by_unit: dict[str, list] = defaultdict(list)
-    for f in store.list_findings(doc_id=filters.get("doc_id")):
-        by_unit[f.unit_id].append(f.finding)
-    return [ProjectRecord(r.id, r.doc_id, docs.get(r.doc_id), r.evaluation, by_unit.get(r.unit_id, [])) for r in rows]
+        out = [r for r in out if filters["project"] in r.evaluation.project]
+    return list(out)
+
+
+_LINES: dict[tuple[str, int], list] = {}
 
 
 def _fetch_lines(store):
-    cache: dict[tuple[str, int], list] = {}
+    """Lines of a page, kept across questions: a doc_id is the hash of the document's bytes, so the lines
+    of (doc_id, page) never change while the document exists; verifying a citation needs them again and again."""
 
     def fetch(doc_id: str, page: int, line_start: int, line_end: int):
         key = (doc_id, page)
-        if key not in cache:
-            cache[key] = store.get_lines(doc_id, page=page)
-        return [ln for ln in cache[key] if line_start <= ln.line_no <= line_end]
+        if key not in _LINES:
+            lines = store.get_lines(doc_id, page=page)
+            if len(_LINES) > 2048:
+                _LINES.clear()
+            _LINES[key] = lines
+        return [ln for ln in _LINES[key] if line_start <= ln.line_no <= line_end]
 
     return fetch
 
 
-def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str, lang: str, store) -> AskAnswer:
+def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str, lang: str, store,
+            question: str | None = None) -> AskAnswer:
     checked = verify(citations, _fetch_lines(store))
     kept = [c for c in checked if c.verified]
     if len(kept) < len(checked):
         answer += ("（部分引用无法在原文对应位置核实，已删除。）" if lang == "zh" else
                    " (Citations that could not be verified at their place were removed.)")
+    if question is not None:
+        # a composed answer: a true quote that does not carry what the answer says is not evidence for it
+        names = [str(r.get("project")) for r in rows if isinstance(r, dict) and r.get("project")]
+        kept = [c for c in kept if supports(c.quote, answer, question, names)]
     return AskAnswer(answer=answer, citations=kept, rows=rows, route=route, lang=lang)
 
 
@@ -121,16 +158,98 @@ def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[
     for doc_id, filename in docs.items():
         if filters.get("doc_id") and doc_id != filters["doc_id"]:
             continue
+        if filters.get("doc_ids") is not None and doc_id not in filters["doc_ids"]:
+            continue
         for art in store.list_artifacts(doc_id, kind="accounts"):
             acc = _parsed_accounts(doc_id, art.key, art.updated_at, art.payload)
-            ans = answer_accounts_question(question, acc)
-            if ans is None:
+            answers = [a for a in (answer_accounts_question(sub, acc) for sub in accounts_parts(question)) if a is not None]
+            answers = [a for i, a in enumerate(answers) if all(a.answer_zh != b.answer_zh for b in answers[:i])]
+            if not answers:
                 continue
             cits = [Citation(doc_id=r.doc_id, filename=filename, page=r.page, line_start=r.line_start,
-                             line_end=r.line_end, quote=r.quote) for r in ans.citations]
-            text = ans.answer_zh if lang == "zh" else ans.answer_en
-            return _finish(text, cits, ans.data, f"accounts:{ans.kind}", lang, store)
+                             line_end=r.line_end, quote=r.quote) for a in answers for r in a.citations]
+            text = ("" if lang == "zh" else " ").join(a.answer_zh if lang == "zh" else a.answer_en for a in answers)
+            data = [d for a in answers for d in a.data]
+            return _finish(text, cits, data, "accounts:" + "+".join(a.kind for a in answers), lang, store, question)
     return None
+
+
+_DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|department(?:-wide| as a whole|'s overall| overall)|overall (?:department|self-evaluation)", re.I)
+
+
+def _department_answer(question: str, store, filters: dict, lang: str, docs: dict[str, str]) -> AskAnswer | None:
+    """部门整体 (department-wide) self-evaluation: its total and grade as the stored department record reads
+    them, cited to the line that prints each."""
+    from service.models import DepartmentEvaluation
+
+    zh = lang == "zh"
+    wants_total = re.search(r"得分|分数|总分|多少分|score|points", question, re.I)
+    wants_grade = re.search(r"等级|评级|评为|grade|rated", question, re.I)
+    if not (wants_total or wants_grade):
+        return None
+    texts, cits, rows = [], [], []
+    for doc_id, filename in docs.items():
+        if filters.get("doc_id") and doc_id != filters["doc_id"]:
+            continue
+        if filters.get("doc_ids") is not None and doc_id not in filters["doc_ids"]:
+            continue
+        for art in store.list_artifacts(doc_id, kind="department"):
+            dep = DepartmentEvaluation.model_validate(art.payload)
+            t, g = dep.reported_total, dep.reported_grade
+            bits = []
+            if (wants_total or not g) and t is not None:
+                bits.append(f"部门整体绩效自评得分{t.raw}分" if zh else f"department-wide self-evaluation score {t.raw}")
+                if t.ref:
+                    cits.append(Citation(doc_id=doc_id, filename=filename, page=t.ref.page, line_start=t.ref.line_start,
+                                         line_end=t.ref.line_end, quote=t.ref.quote))
+                # the report usually states the figure in prose too (…自评得分为95.04分): cite where it says so
+                for ln in _stated_lines(store, doc_id, t.raw, t.ref):
+                    cits.append(Citation(doc_id=doc_id, filename=filename, page=ln.page, line_start=ln.line_no,
+                                         line_end=ln.line_no, quote=ln.text))
+            if (wants_grade or not t) and g is not None:
+                bits.append(f"评价等级{g.text}" if zh else f"grade {g.text}")
+                if g.ref:
+                    cits.append(Citation(doc_id=doc_id, filename=filename, page=g.ref.page, line_start=g.ref.line_start,
+                                         line_end=g.ref.line_end, quote=g.ref.quote))
+            if not bits or t is None and g is None:
+                continue
+            who = dep.department or filename
+            year = f"{dep.year}年度" if dep.year and zh else (f" ({dep.year})" if dep.year else "")
+            texts.append(f"{who}{year}" + "，".join(bits) + "。" if zh else f"{who}{year}: " + ", ".join(bits) + ".")
+            rows.append({"department": dep.department, "year": dep.year, "doc_id": doc_id,
+                         "reported_total": t.raw if t else None, "reported_grade": g.text if g else None})
+    if not texts:
+        return None
+    return _finish(("" if zh else " ").join(texts), cits, rows, "structured:department", lang, store, question)
+
+
+def _stated_lines(store, doc_id: str, raw: str, ref, limit: int = 2) -> list:
+    """Lines of the document that state a department-wide score in words (整体 … raw 分), other than `ref`."""
+    out = []
+    pat = re.compile(rf"整体.{{0,30}}?(?<![\d.]){re.escape(raw)}\s*分")
+    for ln in store.get_lines(doc_id):
+        if pat.search(ln.text) and not (ref and ln.page == ref.page and ref.line_start <= ln.line_no <= ref.line_end):
+            out.append(ln)
+            if len(out) >= limit:
+                break
+    return out
+
+
+def accounts_parts(question: str) -> list[str]:
+    """"基本支出和项目支出各是多少" asks two amounts: one sub-question per amount named, the others blanked out
+    (the accounts answerer answers the first amount it recognises)."""
+    from service.accounts.qa import _NARRATIVE_TOTALS, _TOTALS
+
+    q = question
+    spans: list[tuple[int, int]] = []
+    for pat, *_ in [*_TOTALS, *_NARRATIVE_TOTALS]:
+        for m in re.finditer(pat, q, re.I):
+            if not any(a < m.end() and m.start() < b for a, b in spans):
+                spans.append(m.span())
+    if len(spans) < 2 or not re.search(r"和|与|及|、|以及|分别|各|\band\b", q):
+        return [question]
+    spans.sort()
+    return [re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])) for keep in spans]
 
 
 _WHY_Q = re.compile(r"为什么|为何|原因|why|reason", re.I)
@@ -203,9 +322,15 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
     year_question = question
     for name in intent.projects:  # "提前下达2022年…资金" carries its year in its name
         year_question = year_question.replace(name, " ")
-    if unknown_names(question, known_projects, index) or unsupported_years(year_question, texts) \
-            or coverage(question, texts, intent.projects) < 0.25:
-        return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:not_found", lang=lang)
+    missing = unknown_names(question, known_projects, index)
+    if missing or unsupported_years(year_question, texts) or coverage(question, texts, intent.projects) < 0.25:
+        text = NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN
+        near = [n for m in missing for n in close_names(m, known_projects) if n not in intent.projects]
+        if near:  # a name we do not hold: the stored names closest to it, so the asker can rephrase
+            near = list(dict.fromkeys(near))[:3]
+            text += (f"语料中名称相近的项目：{'、'.join(near)}。" if lang == "zh" else
+                     f" Stored projects with similar names: {', '.join(near)}.")
+        return AskAnswer(answer=text, route="open:not_found", lang=lang)
     chosen = pick(question, sentences, names=intent.projects)
     if not chosen:
         return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:not_found", lang=lang)
@@ -218,22 +343,201 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
     return _finish(head + " ".join(parts), cits, [], "open:extractive", lang, store)
 
 
+_PROFILES: dict[tuple, DocProfile] = {}
+
+
+def _profiles(store, doc_rows, records: list[ProjectRecord]) -> dict[str, DocProfile]:
+    """Departments and years each stored document covers: its first lines (the title block) and its
+    records' department fields; cached per stored version."""
+    fields: dict[str, list[str]] = defaultdict(list)
+    years: dict[str, set[int]] = defaultdict(set)
+    for r in records:
+        e = r.evaluation
+        fields[r.doc_id] += [x for x in (e.department, e.implementer) if x]
+        if e.year:
+            years[r.doc_id].add(e.year)
+    out = {}
+    for d in doc_rows:
+        key = (d.doc_id, str(d.ingested_at), tuple(sorted(set(fields[d.doc_id]))), tuple(sorted(years[d.doc_id])))
+        prof = _PROFILES.get(key)
+        if prof is None:
+            if len(_PROFILES) > 256:
+                _PROFILES.clear()
+            try:
+                first = [ln.text for ln in store.get_lines(d.doc_id, page=1)]
+            except Exception:  # a document without readable lines is profiled from its records only
+                first = []
+            head = [d.title or "", *first[:3]]
+            prof = _PROFILES[key] = profile(d.doc_id, head, sorted(set(fields[d.doc_id])), sorted(years[d.doc_id]),
+                                            first[:60])
+        out[d.doc_id] = prof
+    return out
+
+
+def _covered(profiles: list[DocProfile], lang: str) -> str:
+    """What the corpus covers, one entry per department: 上街区人社局（2020年度）."""
+    seen: dict[str, set[int]] = {}
+    for p in profiles:
+        label = next((d.label() for d in p.departments if d.place), None)
+        if label:
+            seen.setdefault(label, set()).update(p.years)
+    items = [f"{k}（{'、'.join(str(y) for y in sorted(v))}年度）" if v and lang == "zh" else
+             (f"{k} ({', '.join(str(y) for y in sorted(v))})" if v else k) for k, v in seen.items()]
+    return "、".join(items) if lang == "zh" else ", ".join(items)
+
+
+@dataclass
+class _Scope:
+    """What a question is about, resolved against the store: the records in its department/year scope,
+    the projects it names (in the order it names them), and a refusal when the scope is not covered."""
+
+    records: list[ProjectRecord]
+    named: list[ProjectRecord]
+    doc_ids: list[str] | None
+    label: str
+    refusal: str | None = None
+    by_department: bool = False  # the question names a department the corpus covers
+    groups_of: dict[str, str] | None = None  # doc_id → the department named, when several are named
+
+
+def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, DocProfile]) -> _Scope:
+    """Department, year and projects the question asks about, resolved against what is stored. A
+    department or year the corpus does not cover is refused with what it does cover, never answered with
+    another year's or another department's figures."""
+    zh = lang == "zh"
+    spellings: dict[str, str] = {}
+    for r in records:
+        e = r.evaluation
+        spellings.setdefault(e.project, e.project)
+        for a in e.aliases:
+            spellings.setdefault(a, e.project)
+    mentions = link_projects(q, spellings)
+    qkey = name_key(expand(q))
+    years = years_in(strip_spans(qkey, [m.span for m in mentions]))
+    known_places = {d.place for p in profiles.values() for d in p.departments if d.place}
+    nq = normalize_text(q)
+    found = [(d, sp) for d, sp in departments_in(q) if d.place]
+    found += [(Department(pl, None), sp) for pl, sp in places_in(q)
+              if pl in known_places and not any(d.place == pl for d, _ in found)]
+    asked = [d for d, _ in found]
+    docs = list(profiles.values())
+    dept_label = "、".join(dict.fromkeys(nq[a:b] for _, (a, b) in found))  # as the question names it
+    if asked:
+        docs = [p for p in docs if any(p.covers(d) for d in asked)]
+        if not docs:
+            msg = (f"没有找到{dept_label}的报告：语料中的单位为{_covered(list(profiles.values()), lang)}。" if zh else
+                   f"Not found: the reports do not cover {dept_label}; they cover {_covered(list(profiles.values()), lang)}.")
+            return _Scope(records=[], named=[], doc_ids=[], label=dept_label, refusal=msg)
+    if years:
+        in_year = [p for p in docs if not p.years or set(p.years) & set(years)]
+        if not any(p.years for p in in_year):
+            have = sorted({y for p in docs for y in p.years})
+            ys = "、".join(str(y) for y in years)
+            who = dept_label or ("语料" if zh else "the corpus")
+            msg = (f"没有找到{dept_label}{ys}年度的报告：语料中{'该单位' if asked else ''}只有"
+                   f"{'、'.join(str(y) for y in have)}年度报告。" if zh else
+                   f"Not found: no {ys} report of {who}; the corpus has {', '.join(str(y) for y in have)} only.")
+            return _Scope(records=[], named=[], doc_ids=[], label=dept_label, refusal=msg)
+        docs = in_year
+    doc_ids = {p.doc_id for p in docs}
+    scoped = [r for r in records if r.doc_id in doc_ids and (not years or r.evaluation.year in years or r.evaluation.year is None)]
+    if (asked or years) and mentions:
+        # a name read within the scope asked: 上街区…养老保险补助 is the 上街区 pension subsidy, not another
+        # department's project whose name shares more words
+        local = {sp: c for sp, c in spellings.items()
+                 if any(r.evaluation.project == c for r in scoped)}
+        mentions = link_projects(q, local) or (link_projects(q, local, relaxed=True) if asked else []) or mentions
+    named: list[ProjectRecord] = []
+    for m in sorted(mentions, key=lambda m: m.span[0]):
+        for name in [m.project, *m.ambiguous_with]:
+            named += [r for r in scoped if r.evaluation.project == name and r not in named]
+    if mentions and not named:
+        where = [r for r in records if r.evaluation.project in {m.project for m in mentions}]
+        ys = sorted({r.evaluation.year for r in where if r.evaluation.year})
+        asked_txt = f"{dept_label}{'、'.join(str(y) for y in years)}{'年度' if years else ''}"
+        msg = (f"没有找到{asked_txt}的{mentions[0].project}：语料中该项目只有"
+               f"{'、'.join(str(y) for y in ys) + '年度的' if ys else ''}报告数据。" if zh else
+               f"Not found: {mentions[0].project} is not in the {asked_txt} reports; the corpus has it "
+               f"{'for ' + ', '.join(str(y) for y in ys) if ys else 'elsewhere'} only.")
+        return _Scope(records=[], named=[], doc_ids=[], label=dept_label, refusal=msg)
+    label = f"{dept_label}{'、'.join(str(y) for y in years)}{'年' if years and zh else ''}".strip()
+    groups_of = None
+    if len({(d.place, d.kind) for d in asked}) > 1:
+        groups_of = {}
+        for d, (a, b) in found:
+            for p in docs:
+                if p.covers(d):
+                    groups_of.setdefault(p.doc_id, nq[a:b])
+    return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
+                  label=label, by_department=bool(asked), groups_of=groups_of)
+
+
 def ask(question: Any, filters: dict | None = None, *, settings: Settings, store, index=None, llm=None) -> AskAnswer:
+    """Scope first (department, year, named projects — refused with what is covered when the corpus does
+    not cover them), then 部门整体 and 部门决算 questions, then the operations over the scoped records, then
+    the rule-specific structured answers, then retrieval (extractive, or the LLM when configured)."""
     q = clean_question(question)
     flt = clean_filters(filters)
-    docs = {d.doc_id: d.filename for d in store.list_documents()}  # once per question, shared below
-    records = _records(store, flt, docs)
+    doc_rows = store.list_documents()  # once per question, shared below
+    docs = {d.doc_id: d.filename for d in doc_rows}
+    all_records = _records(store, flt, docs, doc_rows)
+    lang = detect_lang(q)
+    if lang == "zh" and re.match(r"\s*[A-Za-z]", q) and len(re.findall(r"[A-Za-z]{2,}", q)) >= 3:
+        lang = "en"  # an English question around long Chinese names ("Compare the budgets of …")
+    scope = _scope(q, lang, all_records, _profiles(store, doc_rows, all_records))
+    if scope.refusal is not None:
+        return AskAnswer(answer=scope.refusal, route="scope:not_covered", lang=lang)
+    records = scope.records
+    scoped_flt = dict(flt)
+    if scope.doc_ids is not None:
+        scoped_flt["doc_ids"] = scope.doc_ids
+        if len(scope.doc_ids) == 1:
+            scoped_flt["doc_id"] = scope.doc_ids[0]
     names = sorted({r.evaluation.project for r in records})
     intent = parse_question(q, names)
+    intent.lang = lang
+    if scope.named and not intent.projects:
+        intent.projects = list(dict.fromkeys(r.evaluation.project for r in scope.named))
 
-    if intent.kind == "accounts":
-        ans = _accounts_answer(q, store, flt, intent.lang, docs)
+    if _DEPT_WHOLE.search(q) and not scope.named:
+        ans = _department_answer(q, store, scoped_flt, lang, docs)
         if ans is not None:
             return ans
-    elif intent.kind != "open":
+    if intent.kind == "accounts":
+        ans = _accounts_answer(q, store, scoped_flt, intent.lang, docs)
+        if ans is not None:
+            return ans
+    parts = [parse_part(t) for t in split_parts(q)]
+    # Reasons and measures are prose (retrieval). Rule findings, shortfalls and score inflation have their
+    # own structured answers below, and so does a plain one-condition list (低于X%的项目, 等级为良的项目):
+    # the operations take everything else that is a question about the store's figures.
+    simple_list = len(parts) == 1 and parts[0].op == "list" and len(parts[0].conditions) <= 1 \
+        and intent.kind in ("low_execution", "grade") and not scope.named
+    if intent.kind not in ("findings", "shortfall", "score_inflation") and not (_WHY_Q.search(q) or _HOW_Q.search(q)) \
+            and not simple_list and (scope.named or any(p.op != "lookup" for p in parts)
+                                     or scope.by_department and any(p.metrics for p in parts)):
+        pa = execute(parts, records, scope.named, zh=lang == "zh", scope_label=scope.label,
+                     whole_scope=scope.by_department, groups_of=scope.groups_of)
+        if pa is not None:
+            cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
+                             line_end=ref.line_end, quote=ref.quote) for ref, fn in pa.refs]
+            return _finish(pa.answer, cits, pa.rows, pa.route, lang, store, q)
+    if intent.kind not in ("open", "accounts"):
         sa = answer_structured(intent, records)
         if sa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
-            return _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store)
-    return _open_answer(q, intent, store, index, flt, llm, settings, names, records, docs)
+            return _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store, q)
+    open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}
+    return _open_answer(q, intent, store, index, open_flt, llm, settings, names, records, docs)
+
+
+def ask_extractive(question: Any, *, settings: Settings, store, index) -> AskAnswer:
+    """Retrieval only: the best cited sentences of the top passages, no question understanding, no
+    structured store. The baseline `jixiao eval qa` reports next to `ask` in the same run."""
+    q = clean_question(question)
+    docs = {d.doc_id: d.filename for d in store.list_documents()}
+    from service.qa.intents import detect_lang
+
+    intent = Intent("open", detect_lang(q))
+    return _open_answer(q, intent, store, index, {}, None, settings, [], [], docs)

@@ -12,6 +12,8 @@ or removed. `Cache-Control: no-cache` on the request recomputes; the `X-Jixiao-C
 """
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
@@ -89,7 +91,15 @@ def lane_of(question: str, store: CachedStore) -> Literal["exact", "open"]:
     def kind() -> str:
         names = store.memo(("project_names",), lambda: sorted({p.name for p in store.list_projects()}))
         try:
-            return parse_question(q, names).kind
+            k = parse_question(q, names).kind
+            if k == "open" and not re.search(r"为什么|为何|原因|措施|建议|why|reason|measure", q, re.I):
+                # an operation over the store (count, sum, rank, …) or a loosely named project: answered exactly
+                from service.qa.linking import link_projects
+                from service.qa.plan import parse_part, split_parts
+
+                if any(parse_part(t).op != "lookup" for t in split_parts(q)) or link_projects(q, {n: n for n in names}):
+                    return "exact"
+            return k
         except Exception:  # routing is ask()'s job; here it only picks a lane
             return "open"
 

@@ -1,0 +1,317 @@
+"""Entity linking for everyday questions (pure): projects named partly or loosely, departments named by
+their usual abbreviations, and the years a question asks about.
+
+People do not use the extracted names verbatim: they drop a bracketed qualifier (基层党建工作经费 for
+基层党建工作经费(专项)), a generic tail (创业扶持 for 创业扶持资金), abbreviate (国企, 医保, 社保费) or keep only
+the distinctive words (大督查经费 for 组织人事及重点工作大督查). So a project is linked when the question
+covers most of its *core* (the name without bracketed qualifiers and generic tails), or contains a
+distinctive fragment of it that no other project's name has. Longer, better-covered names claim their part
+of the question first, so 公务员医疗补助追加 does not also link 公务员医疗补助 unless that is named again.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from retrieval.normalize import normalize_text
+
+# Common abbreviations of Chinese public-administration words, applied to the question only (names keep
+# their spelling; the question is rewritten towards the long form the reports print).
+_EXPANSIONS = (("国企", "国有企业"), ("社保费", "社会保障费"), ("医保费", "医疗保险费"), ("医保", "医疗保险"))
+
+# Bureau kinds: every spelling a question or a report uses for the same kind of department.
+DEPARTMENT_KINDS: dict[str, tuple[str, ...]] = {
+    "人社": ("人力资源和社会保障局", "人力资源与社会保障局", "人力资源社会保障局", "人社局"),
+    "医保": ("医疗保障局", "医保局"),
+    "财政": ("财政局",),
+    "民政": ("民政局",),
+    "卫健": ("卫生健康委员会", "卫生健康委", "卫健委", "卫健局"),
+    "教育": ("教育局", "教体局", "教育体育局"),
+    "住建": ("住房和城乡建设局", "住建局"),
+    "农业": ("农业农村局", "农业局"),
+    "水利": ("水利局",),
+    "交通": ("交通运输局", "交通局"),
+    "退役": ("退役军人事务局", "退役军人局"),
+    "社保": ("社会保险事业管理局", "社会保险中心", "社保中心", "社保局"),
+}
+_KIND_WORDS = sorted(((w, k) for k, ws in DEPARTMENT_KINDS.items() for w in ws), key=lambda x: -len(x[0]))
+_KIND_RE = "|".join(re.escape(w) for w, _ in _KIND_WORDS)
+# a place is the two characters before 区/县 (上街区, 中原区, 高新区); "我区", "全区" are not places
+_PLACE_KIND = re.compile(rf"([\u4e00-\u9fff]{{2}})(区|县)?({_KIND_RE})")
+_PLACE_ONLY = re.compile(r"([\u4e00-\u9fff]{2})(区|县)")
+_NOT_PLACES = {"我区", "全区", "本区", "该区", "辖区", "城区", "社区", "园区", "景区", "市区", "地区", "各区", "我县",
+               "全县", "本县", "该县", "各县", "郡县", "城乡", "省市", "市县"}
+_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)\s*(?:年|年度|\b|(?=[^\d]))")
+
+# generic tails and qualifiers people drop when they name a project
+_GENERIC_TAIL = re.compile(r"(?:专项资金|补助资金|补贴资金|专项经费|工作经费|资金|经费|专项|项目)+$")
+_BRACKETED = re.compile(r"[(（][^()（）]{0,12}[)）]")
+_NAME_PUNCT = re.compile(r"[\s、,，.。:：;；·\-—_“”\"'‘’《》<>()（）]+")
+
+
+@dataclass(frozen=True)
+class Department:
+    place: str | None  # 上街, 高新, 中原 (without 区/县)
+    kind: str | None  # a key of DEPARTMENT_KINDS
+
+    def label(self) -> str:
+        kind = DEPARTMENT_KINDS[self.kind][-1] if self.kind else ""
+        return f"{self.place + '区' if self.place else ''}{kind}" or "该单位"
+
+
+def expand(question: str) -> str:
+    q = normalize_text(question).replace("医保局", "医疗保障局")  # the bureau, before 医保 means insurance
+    for short, long in _EXPANSIONS:
+        q = q.replace(short, long)
+    return q
+
+
+def departments_in(text: str) -> list[tuple[Department, tuple[int, int]]]:
+    """Departments a text names (place + kind, or a kind alone), with their spans."""
+    t = normalize_text(text)
+    out: list[tuple[Department, tuple[int, int]]] = []
+    kinds = dict(_KIND_WORDS)
+    for m in _PLACE_KIND.finditer(t):
+        place = m.group(1)
+        if m.group(2) is not None:
+            place = None if f"{place}{m.group(2)}" in _NOT_PLACES else place
+        elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度]", place):
+            place = None  # 我区人社局, 的人社局: no place named
+        # else "高新人社局": a place written without 区
+        out.append((Department(place, kinds[m.group(3)]), m.span()))
+    return out
+
+
+def places_in(text: str) -> list[tuple[str, tuple[int, int]]]:
+    t = normalize_text(text)
+    return [(m.group(1), m.span()) for m in _PLACE_ONLY.finditer(t) if m.group(0) not in _NOT_PLACES]
+
+
+def years_in(text: str, exclude_spans: list[tuple[int, int]] = ()) -> list[int]:
+    """Years a question asks about; a year inside a project name it mentions (提前下达2022年…) is not one."""
+    out = []
+    for m in _YEAR.finditer(text):
+        if any(a <= m.start(1) < b for a, b in exclude_spans):
+            continue
+        y = int(m.group(1))
+        if y not in out:
+            out.append(y)
+    return out
+
+
+def name_key(name: str) -> str:
+    return _NAME_PUNCT.sub("", normalize_text(name)).lower()
+
+
+_GENERIC_HEAD = re.compile(r"^提前下达(?:\d{4}年?)?")  # "advance allocation of …": the fund is the rest
+_GENERIC_CHARS = set("资金经费专项补助贴目工作财政")
+
+
+def core(name: str) -> str:
+    """The name without bracketed qualifiers, an advance-allocation head, a trailing number and generic
+    tails: what a person keeps when naming it."""
+    n = _BRACKETED.sub("", normalize_text(name))
+    n = _NAME_PUNCT.sub("", n).lower()
+    c = _GENERIC_TAIL.sub("", re.sub(r"\d+$", "", _GENERIC_HEAD.sub("", n)))
+    return c or n
+
+
+@dataclass
+class Mention:
+    project: str  # canonical name
+    score: float
+    span: tuple[int, int]  # in the expanded question
+    ambiguous_with: list[str] = field(default_factory=list)
+
+
+def _fragments(q: str, c: str, taken: set[int], min_len: int = 2) -> list[tuple[int, int, int]]:
+    """Greedy longest common substrings of q (positions not taken) and c: (q_start, length, c_start)."""
+    out = []
+    used_c: set[int] = set()
+    while True:
+        best = (0, -1, -1)
+        for i in range(len(q)):
+            if i in taken:
+                continue
+            for j in range(len(c)):
+                if j in used_c:
+                    continue
+                k = 0
+                while i + k < len(q) and j + k < len(c) and q[i + k] == c[j + k] and (i + k) not in taken \
+                        and (j + k) not in used_c:
+                    k += 1
+                if k > best[0]:
+                    best = (k, i, j)
+        k, i, j = best
+        if k < min_len:
+            return out
+        out.append((i, k, j))
+        taken = taken | set(range(i, i + k))
+        used_c |= set(range(j, j + k))
+
+
+def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.6, relaxed: bool = False) -> list[Mention]:
+    """Projects the question names. `names` maps every spelling (name and aliases) to its canonical name.
+
+    A spelling is linked when the question covers at least `threshold` of its core with common runs of two
+    or more characters, or when the question holds a run of three or more characters of its core that no
+    other project's core contains (distinctive). Best-covered names claim their characters first.
+    `relaxed` (the caller already narrowed the candidates to one department's projects): a run of four or
+    more non-generic characters anywhere in a core is enough (上街区…养老保险补助 → 城乡居民基本养老保险费财政补助资金)."""
+    q = name_key(expand(question))
+    cores = {sp: core(sp) for sp in names}
+    keys = {sp: name_key(sp) for sp in names}
+    latin = {i for i, ch in enumerate(q) if "a" <= ch <= "z"}
+
+    q_pairs = {q[i:i + 2] for i in range(len(q) - 1)}
+
+    def evaluate(sp: str, taken: set[int]) -> tuple[float, int, tuple[int, int]] | None:
+        c, key = cores[sp], keys[sp]
+        if not any(c[i:i + 2] in q_pairs for i in range(len(c) - 1)):
+            return None  # not one pair of characters in common: cannot be linked (and cheap to tell)
+        free = "".join(ch if i not in taken else "\0" for i, ch in enumerate(q))
+        if key and key in free:  # the name as printed: always the best link
+            i = free.index(key)
+            return 2.0, len(key), (i, i + len(key))
+        if len(c) < 3:
+            # a short core (就业 of 就业专项资金) links only when the question names it as a fund: 就业资金
+            m = re.search(re.escape(c) + r"(?=专项|资金|经费|补助|补贴|项目)", free) if c else None
+            return (1.0, len(c), _absorb_tail(q, m.start(), m.end())) if m else None
+        # Latin letters link nothing by themselves: "and" in an English question is not 检查and专项
+        frags = _fragments(q, c, taken | latin)
+        if not frags:
+            return None
+        covered = sum(k for _, k, _ in frags)
+        score = covered / len(c)
+        if score < threshold:
+            # a distinctive run: three or more characters at the head or the tail of the core (people keep
+            # a name's first or last words: 大督查 of 组织人事及重点工作大督查), not all generic, that no
+            # other project's name has
+            others = [keys[o] for o in keys if names[o] != names[sp]]
+            if not any(k >= 3 and (j == 0 or j + k == len(c)) and len(set(q[i:i + k]) - _GENERIC_CHARS) >= 2
+                       and not any(q[i:i + k] in o for o in others) for i, k, j in frags) \
+                    and not (relaxed and any(sum(ch not in _GENERIC_CHARS for ch in q[i:i + k]) >= 4 for i, k, _ in frags)):
+                return None
+            score = threshold
+        start = min(i for i, _, _ in frags)
+        end = max(i + k for i, k, _ in frags)
+        if _other_words(q, frags, start, end) >= 2:
+            return None  # the question names something else: 公务员体检补助 is not 公务员医疗补助
+        return score, covered, _absorb_tail(q, start, end)
+
+    found: list[Mention] = []
+    taken: set[int] = set()
+    pending = set(names)
+    while pending:
+        results = {sp: r for sp in pending if (r := evaluate(sp, taken)) is not None}
+        if not results:
+            break
+        sp = max(results, key=lambda o: (results[o][0], results[o][1], len(cores[o]), o))
+        score, covered, span = results[sp]
+        canon = names[sp]
+        ties = sorted({names[o] for o, r in results.items()
+                       if names[o] != canon and r[0] == score and r[1] == covered and r[2] == span})
+        found.append(Mention(canon, min(score, 1.0), span, ties))
+        taken |= set(range(*span))
+        pending -= {o for o in pending if names[o] == canon or names[o] in ties}
+    out: list[Mention] = []
+    for m in found:
+        if all(o.project != m.project for o in out):
+            out.append(m)
+    return out
+
+
+# where a project's name in a question ends: particles, conjunctions and the words asked about it
+_NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
+                       r"共|比较|哪|多少|几|分别|各|情况|绩效|[^\u4e00-\u9fff]")
+
+
+def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int) -> int:
+    """Non-generic characters of the question's name phrase that the stored name does not have: inside
+    the matched span, and running on after it up to where the phrase ends (设备购置 in 远程教育设备购置资金)."""
+    matched = {i for i, k, _ in frags for i in range(i, i + k)}
+    inside = sum(1 for i in range(start, end) if i not in matched and q[i] not in _GENERIC_CHARS)
+    tail_start, tail_end = _absorb_tail(q, end, end)
+    j = tail_end if tail_end > tail_start else end
+    after = 0
+    while j < len(q) and not _NAME_END.match(q, j):
+        if any(q.startswith(w, j) for w in _TAIL_WORDS):
+            break
+        after += q[j] not in _GENERIC_CHARS
+        j += 1
+    return inside + after
+
+
+_TAIL_WORDS = ("专项资金", "补助资金", "补贴资金", "专项经费", "工作经费", "资金", "经费", "专项", "项目")
+
+
+def _absorb_tail(q: str, start: int, end: int) -> tuple[int, int]:
+    """A mention's span includes the generic tail the question put after it (创业扶持|资金)."""
+    for w in _TAIL_WORDS:
+        if q.startswith(w, end):
+            return start, end + len(w)
+    return start, end
+
+
+def strip_spans(text: str, spans: list[tuple[int, int]]) -> str:
+    chars = list(text)
+    for a, b in spans:
+        for i in range(a, min(b, len(chars))):
+            chars[i] = " "
+    return "".join(chars)
+
+
+@dataclass
+class DocProfile:
+    """What a stored document covers: its departments and years, from its title and its records."""
+
+    doc_id: str
+    departments: list[Department]
+    years: list[int]
+
+    def covers(self, dept: Department) -> bool:
+        return any((dept.place is None or d.place == dept.place) and (dept.kind is None or d.kind == dept.kind)
+                   for d in self.departments)
+
+
+def profile(doc_id: str, title_lines: list[str], fields: list[str], years: list[int],
+            body_lines: list[str] = ()) -> DocProfile:
+    """A document's departments come from its title lines and the department/implementer fields of its
+    records (not from its body, which names the bureaus it worked with); a kind known without a place
+    takes the place the same document gives that kind elsewhere."""
+    depts: list[Department] = []
+    for text in [*title_lines, *fields]:
+        for d, _ in departments_in(text):
+            if d not in depts:
+                depts.append(d)
+    placed = {d.kind: d.place for d in depts if d.place}
+    depts = [Department(placed.get(d.kind), d.kind) if d.place is None else d for d in depts]
+    out: list[Department] = []
+    for d in depts:
+        if d not in out:
+            out.append(d)
+    ys = sorted(set(years) | {y for t in title_lines for y in years_in(t)})
+    if not ys:
+        # no year in the records or the title: the years the opening text reports on, not those inside a
+        # document number (五人社〔2015〕82号)
+        ys = sorted({y for t in body_lines for y in years_in(re.sub(r"[〔\[【(（][^〕\]】)）]*[〕\]】)）]", " ", t))})
+    return DocProfile(doc_id, out, ys)
+
+
+def close_names(text: str, names: list[str], k: int = 3, floor: float = 0.35) -> list[str]:
+    """Stored names closest to a name we do not hold (shared character pairs of the cores, Dice), for a
+    not-found answer to suggest; nothing when nothing is close."""
+    def pairs(s: str) -> set[str]:
+        return {s[i:i + 2] for i in range(len(s) - 1)}
+
+    want = pairs(core(text))
+    if not want:
+        return []
+    scored = []
+    for n in dict.fromkeys(names):
+        have = pairs(core(n))
+        if have:
+            score = 2 * len(want & have) / (len(want) + len(have))
+            if score >= floor:
+                scored.append((score, n))
+    return [n for _, n in sorted(scored, key=lambda x: -x[0])[:k]]

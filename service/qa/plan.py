@@ -1,0 +1,439 @@
+"""Operations over the structured store for everyday questions (pure).
+
+A question is cut into its parts (two questions in one, or several figures asked of the same projects);
+each part becomes a plan — which projects (named, or all in scope), which conditions (执行率低于, 得分低于,
+等级为), which figures (budget, executed, execution rate, score, grade) and which operation (lookup,
+count, sum, average, min/max/rank, compare, group by grade) — executed over the records the caller scoped
+(department, year, document). Every figure the answer states comes with the stored line that prints it
+(or, for an execution rate, the lines printing the executed amount and the budget it is computed from).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from retrieval.normalize import normalize_text
+from service.checks.numbers import normalize_grade
+from service.models import SourceRef
+from service.qa.structured import ProjectRecord, StructuredAnswer, _row, dedupe, execution_rate
+
+def _d(value: Decimal | None, places: int = 2) -> str:
+    """Two decimals at most, rounded half up as a person rounds (87.125 → 87.13), trailing zeros dropped."""
+    if value is None:
+        return "—"
+    s = format(value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP), "f")
+    return s.rstrip("0").rstrip(".") if "." in s else s
+
+
+METRICS = ("budget", "executed", "rate", "total", "grade")
+_LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "executed"), "rate": ("预算执行率", "execution rate"),
+          "total": ("自评得分", "self-evaluation score"), "grade": ("评价等级", "grade")}
+
+_METRIC_WORDS = {
+    "rate": r"执行率|执行进度|支出进度|支出率|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%",
+    "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|用了多少"
+                r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|actual spending",
+    "budget": r"预算(?!执行)|budget(?!\s+execution)",
+    "total": r"得分|分数|总分|多少分|score|points",
+    "grade": r"等级|评级|评为|graded|grade|rated|rating",
+}
+_GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等": "中", "合格": "中", "中": "中", "差": "差",
+           "excellent": "优", "good": "良", "fair": "中", "poor": "差"}
+_CMP_BELOW = r"低于|不足|小于|少于|未达到?|不到|below|under|less than|lower than|<"
+_CMP_ABOVE = r"高于|超过|大于|多于|above|over|more than|higher than|>"
+_NUM = r"(\d+(?:\.\d+)?)"
+_CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+
+
+@dataclass
+class Condition:
+    metric: str  # rate | total | budget | executed | grade
+    op: str  # lt | gt | eq
+    value: Decimal | str | tuple
+
+    def holds(self, r: ProjectRecord) -> bool:
+        v = metric_value(r, self.metric)
+        if v is None:
+            return False
+        if self.op == "eq":
+            return v == self.value
+        if self.op == "in":
+            return v in self.value
+        if self.op in ("ge", "le"):
+            return v >= self.value if self.op == "ge" else v <= self.value
+        return v < self.value if self.op == "lt" else v > self.value
+
+    def text(self, zh: bool) -> str:
+        if self.metric == "grade":
+            g = "、".join(self.value) if isinstance(self.value, tuple) else self.value
+            return f"评价等级为{g}" if zh else f"grade {g}"
+        unit = "%" if self.metric == "rate" else ("分" if zh and self.metric == "total" else "")
+        word = {"lt": ("低于", "below"), "gt": ("高于", "above"), "ge": ("不低于", "at least"), "le": ("不高于", "at most"),
+                "eq": ("为", "of")}[self.op][0 if zh else 1]
+        return f"{_LABEL[self.metric][0 if zh else 1]}{word}{_d(self.value)}{unit}" if zh else \
+            f"{_LABEL[self.metric][1]} {word} {_d(self.value)}{unit}"
+
+
+@dataclass
+class Part:
+    text: str
+    op: str = "lookup"  # lookup | list | count | sum | average | rank | compare | group
+    metrics: list[str] = field(default_factory=list)
+    conditions: list[Condition] = field(default_factory=list)
+    order: str = "desc"
+    limit: int | None = None
+
+
+def metric_value(r: ProjectRecord, metric: str):
+    e = r.evaluation
+    if metric == "rate":
+        return execution_rate(e)
+    if metric == "total":
+        return e.reported_total.value if e.reported_total else None
+    if metric == "budget":
+        return e.funds.adjusted_budget.value if e.funds.adjusted_budget else None
+    if metric == "executed":
+        return e.funds.executed.value if e.funds.executed else None
+    if metric == "grade":
+        return normalize_grade(e.reported_grade.text) if e.reported_grade else None
+    return None
+
+
+def split_parts(question: str) -> list[str]:
+    """Two questions in one ("评了几个项目？分别得了多少分？") become two parts; one question stays one."""
+    q = normalize_text(question)
+    parts = [p.strip() for p in re.split(r"(?<=[?？;；])", q) if p.strip(" ?？;；")]
+    return parts or [q]
+
+
+def _metrics(q: str) -> list[str]:
+    found = []
+    for m, pat in _METRIC_WORDS.items():
+        hit = re.search(pat, q, re.I)
+        if hit:
+            found.append((hit.start(), m))
+    out = [m for _, m in sorted(found)]
+    # 得分/等级 asked together or a grade filter: the score is what a grade rests on; keep both only if asked
+    return out
+
+
+def _grade_words(q: str) -> list[str]:
+    out = []
+    # 优、良、中各有几个 / 等级为良 / 被评为“中” / graded 良
+    for m in re.finditer(r"(?:等级[为是]?|评为|评级为|属于|grade[ds]?(?: as)?|rated)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
+        g = _GRADES[m.group(1).lower()]
+        if g not in out:
+            out.append(g)
+    # 优、良、中各有几个 / how many 优, 良 and 中 projects: two or more grade words in a list
+    listed = re.search(r"((?:[优良中差]\s*(?:[、,，和及与]|and)\s*){1,3}[优良中差])(?:(?![\u4e00-\u9fff])|(?=[各等级项的个分]))", q)
+    if listed:
+        for ch in re.findall(r"[优良中差]", listed.group(1)):
+            if ch not in out:
+                out.append(ch)
+    return out
+
+
+def _limit(q: str) -> int | None:
+    m = re.search(r"(?:前|top\s*|最\S{0,4}的\s*)(\d+|[一二两三四五六七八九十])\s*(?:个|项|名|projects?)", q, re.I) \
+        or re.search(r"(\d+|[一二两三四五六七八九十])\s*(?:个|项)(?:项目)?", q)
+    if not m:
+        return None
+    tok = m.group(1)
+    return int(tok) if tok.isdigit() else _CN_NUM.get(tok)
+
+
+def parse_part(text: str) -> Part:
+    q = normalize_text(text).lower()
+    p = Part(text, metrics=_metrics(q))
+    # conditions: 执行率低于30% / 得分低于85分 / 预算超过100万元
+    for metric in ("rate", "total", "budget", "executed"):
+        pat = _METRIC_WORDS[metric]
+        hits = [(m.group(m.lastindex - 1), m.group(m.lastindex), m.end()) for m in re.finditer(
+            rf"(?:{pat})[^\d。？?]{{0,8}}?({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}", q, re.I)]
+        hits += [(m.group(1), m.group(2), m.end(2)) for m in re.finditer(
+            rf"({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}\s*(?:%|分)?\s*的?(?:{pat})", q, re.I)]
+        for word, num, end in hits:
+            op = "lt" if re.fullmatch(_CMP_BELOW, word, re.I) else "gt"
+            # "spent less than 30% of the budget": a percentage of an amount is an execution rate
+            m_ = "rate" if metric in ("budget", "executed") and re.match(r"\s*%", q[end:]) else metric
+            cond = Condition(m_, op, Decimal(num))
+            if not any(c.metric == cond.metric and c.op == cond.op and c.value == cond.value for c in p.conditions):
+                p.conditions.append(cond)
+    # a range: 执行率在50%到90%之间 / between 50% and 90%
+    for metric in ("rate", "total"):
+        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\D{{0,6}}?(?:在|介于|between)?\s*{_NUM}\s*(?:%|分)?\s*"
+                             rf"(?:到|至|~|-|—|and)\s*{_NUM}\s*(?:%|分)?", q, re.I):
+            p.conditions = [c for c in p.conditions if c.metric != metric]
+            lo, hi = sorted((Decimal(m.group(1)), Decimal(m.group(2))))
+            p.conditions += [Condition(metric, "ge", lo), Condition(metric, "le", hi)]
+    # 执行率为0 / 执行率是100%: an exact figure narrows the set
+    for m in re.finditer(rf"(?:{_METRIC_WORDS['rate']})\s*(?:为|是|等于|=|of)\s*{_NUM}\s*%?", q, re.I):
+        p.conditions.append(Condition("rate", "eq", Decimal(m.group(1))))
+    # "总分90分却被评为良": a stated score narrows the set
+    for m in re.finditer(rf"(?:总分|自评得分|得分|scored?)\s*(?:为|是|of)?\s*{_NUM}\s*分", q, re.I):
+        if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE})\s*$", q[:m.start(1)], re.I):
+            p.conditions.append(Condition("total", "eq", Decimal(m.group(1))))
+    grades = _grade_words(q)
+    group = bool(re.search(r"各有?几|各多少|分别有?几|各等级|按等级|每个等级|by grade|each grade", q, re.I)) and \
+        (len(grades) > 1 or "等级" in q or "grade" in q) or \
+        len(grades) > 1 and bool(re.search(r"几|多少|how many", q, re.I))  # how many 优, 良 and 中
+    if grades and not group:
+        p.conditions.append(Condition("grade", "eq", grades[0]) if len(grades) == 1 else
+                            Condition("grade", "in", tuple(grades)))
+    cond_metrics = {c.metric for c in p.conditions}
+    if group:
+        p.op = "group"
+    elif re.search(r"平均|均值|average|mean", q, re.I):
+        p.op = "average"
+    elif re.search(r"合计|一共|总共|总计|加起来|之和|总和|共计|in total|combined|altogether|sum of|total (?:budget|executed|spending)", q, re.I) \
+            and not re.search(r"多少个|几个|how many", q, re.I):
+        p.op = "sum"
+    elif re.search(r"比较|对比|相比|哪个(?:更|的)?\S{0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)", q, re.I):
+        p.op = "compare"
+    elif re.search(r"最高|最低|最多|最少|最大|最小|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|highest|lowest|largest|smallest|most|least|top\s*\d|rank", q, re.I):
+        p.op = "rank"
+        p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|least|bottom", q, re.I) else "desc"
+        # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
+        p.limit = _limit(q) or (5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
+    elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|how many (?:\w+ )?projects", q, re.I):
+        p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
+    elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:
+        p.op = "list"
+    if p.op in ("list", "count"):  # the condition's figure is shown anyway; other figures asked are shown too
+        p.metrics = [m for m in p.metrics if m not in cond_metrics]
+    return p
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def _fmt(r: ProjectRecord, metric: str, zh: bool) -> str:
+    e = r.evaluation
+    u = e.funds.unit or "万元"
+    if metric == "budget":
+        return f"{e.funds.adjusted_budget.raw}{u}" if zh else f"{e.funds.adjusted_budget.raw} {u}"
+    if metric == "executed":
+        return f"{e.funds.executed.raw}{u}" if zh else f"{e.funds.executed.raw} {u}"
+    if metric == "rate":
+        rate = execution_rate(e)
+        b, x = e.funds.adjusted_budget or e.funds.initial_budget, e.funds.executed
+        if b is not None and x is not None:
+            return (f"{_d(rate)}%（执行数{x.raw}{u}÷全年预算数{b.raw}{u}）" if zh else
+                    f"{_d(rate)}% (executed {x.raw} ÷ budget {b.raw} {u})")
+        return f"{_d(rate)}%"
+    if metric == "total":
+        return f"{e.reported_total.raw}分" if zh else f"{e.reported_total.raw} points"
+    if metric == "grade":
+        g = metric_value(r, "grade") or e.reported_grade.text
+        tot = f"（自评得分{e.reported_total.raw}分）" if zh and e.reported_total else \
+            (f" (score {e.reported_total.raw})" if e.reported_total else "")
+        return f"{g}{tot}"
+    return "—"
+
+
+def _refs(r: ProjectRecord, metric: str) -> list[SourceRef]:
+    e, f = r.evaluation, r.evaluation.funds
+    if metric == "budget":
+        items = [f.adjusted_budget]
+    elif metric == "executed":
+        items = [f.executed]
+    elif metric == "rate":
+        items = [f.executed, f.adjusted_budget or f.initial_budget]
+    elif metric == "total":
+        items = [e.reported_total]
+    else:
+        items = [e.reported_total, e.reported_grade]
+    return [x.ref for x in items if x is not None and getattr(x, "ref", None) is not None]
+
+
+def _has(r: ProjectRecord, metric: str) -> bool:
+    return metric_value(r, metric) is not None
+
+
+@dataclass
+class _Out:
+    texts: list[str] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    refs: list[tuple[SourceRef, str | None]] = field(default_factory=list)
+    routes: list[str] = field(default_factory=list)
+
+    def cite(self, r: ProjectRecord, metrics: list[str]) -> None:
+        for m in metrics:
+            for ref in _refs(r, m):
+                if (ref, r.filename) not in self.refs:
+                    self.refs.append((ref, r.filename))
+
+    def row(self, r: ProjectRecord, **values) -> None:
+        """The same row the other structured answers give (project, figures, grade), plus the values used."""
+        name = r.evaluation.project
+        if not any(x["project"] == name and x["doc_id"] == r.doc_id for x in self.rows):
+            self.rows.append(_row(r, **{f"value_{k}": (_d(v) if isinstance(v, Decimal) else v) for k, v in values.items()}))
+
+
+def _name(r: ProjectRecord) -> str:
+    return r.evaluation.project
+
+
+def _join(items: list[str], zh: bool) -> str:
+    return ("；" if zh else "; ").join(items)
+
+
+def execute(parts: list[Part], records: list[ProjectRecord], named: list[ProjectRecord], *, zh: bool,
+            scope_label: str = "", whole_scope: bool = False,
+            groups_of: dict[str, str] | None = None) -> StructuredAnswer | None:
+    """Answer every part over `records` (already scoped); `named` are the projects the question names, in
+    the order it names them. `whole_scope`: the question names a department, so "几个项目" counts its
+    projects (without one, "how many projects" usually asks a number a report states in prose).
+    `groups_of`: doc_id → department, when the question names several departments (各有几个 per department).
+    None when no part is an operation over the store."""
+    records = dedupe(records)
+    out = _Out()
+    prev: list[ProjectRecord] | None = None
+    where = scope_label
+    for p in parts:
+        base = named or (prev if prev is not None and not p.conditions and p.op == "lookup" else records)
+        sel = [r for r in base if all(c.holds(r) for c in p.conditions)]
+        metrics = [m for m in p.metrics if m in METRICS]
+        cond_txt = "、".join(c.text(zh) for c in p.conditions) if zh else " and ".join(c.text(zh) for c in p.conditions)
+        if p.op == "lookup":
+            if not metrics or not base:
+                return None
+            if not named and prev is None and not (whole_scope and len(base) <= 10):
+                return None  # a figure of nothing in particular (a department's few projects are particular)
+            items = []
+            for r in sel:
+                avail = [m for m in metrics if _has(r, m)]
+                if not avail:
+                    items.append(f"{_name(r)}未填报{'、'.join(_LABEL[m][0] for m in metrics)}" if zh else
+                                 f"{_name(r)} does not report its {', '.join(_LABEL[m][1] for m in metrics)}")
+                    continue
+                bits = [f"{_LABEL[m][0]}{_fmt(r, m, zh)}" if zh else f"{_LABEL[m][1]} {_fmt(r, m, zh)}" for m in avail]
+                items.append((f"{_name(r)}的" + "，".join(bits)) if zh else f"{_name(r)}: " + ", ".join(bits))
+                out.row(r, **{m: metric_value(r, m) for m in avail})
+                out.cite(r, avail)
+            out.texts.append(_join(items, zh) + ("。" if zh else "."))
+            out.routes.append("lookup")
+        elif p.op in ("list", "count"):
+            # counting a department's projects needs a "have / evaluated" question: "对多少个项目开展了预算绩效管理"
+            # asks a number the report states, not how many project records we hold
+            asks_count = re.search(r"(?:有|评了?|评价了?|自评了?|包含|包括|列了?)\s*(?:几|多少)|how many projects (?:are|were|did|does|do|has|have)",
+                                   p.text, re.I)
+            if not p.conditions and not (p.op == "count" and (named or whole_scope and asks_count)):
+                return None
+            show = list(dict.fromkeys([m for m in metrics if m not in {c.metric for c in p.conditions}] or
+                                      [c.metric for c in p.conditions if c.metric in METRICS] or ["total"]))
+            if groups_of and p.op == "count" and re.search(r"各|分别|每个|each|per ", p.text, re.I):
+                # 高新区人社局和中原区医保局各有几个项目: one count per department
+                by: dict[str, list[ProjectRecord]] = {g: [] for g in dict.fromkeys(groups_of.values())}
+                for r in sel:
+                    by.setdefault(groups_of.get(r.doc_id, "?"), []).append(r)
+                items = []
+                for g, rs in by.items():
+                    members = "、".join(f"{_name(r)}（{'，'.join(_fmt(r, m, zh) for m in show if _has(r, m))}）" for r in rs)
+                    items.append(f"{g}{len(rs)}个" + (f"：{members}" if rs else "") if zh else
+                                 f"{g}: {len(rs)}" + (f" ({members})" if rs else ""))
+                    for r in rs:
+                        out.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})
+                        out.cite(r, [m for m in show if _has(r, m)])
+                out.texts.append((f"{cond_txt + '的' if cond_txt else ''}项目数：" if zh else "Projects per department: ")
+                                 + _join(items, zh) + ("。" if zh else "."))
+                out.routes.append("count_by_department")
+                prev = sel
+                continue
+            items = [f"{_name(r)}（{'，'.join(_fmt(r, m, zh) for m in show if _has(r, m))}）" if zh else
+                     f"{_name(r)} ({', '.join(_fmt(r, m, zh) for m in show if _has(r, m))})" for r in sel]
+            for r in sel:
+                out.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})
+                out.cite(r, [m for m in show if _has(r, m)])
+            head = (f"{where}{cond_txt + '的' if cond_txt else ''}项目共{len(sel)}个" if zh else
+                    f"{len(sel)} projects{' (' + where + ')' if where else ''}{' with ' + cond_txt if cond_txt else ''}")
+            if not sel:
+                out.texts.append(f"{where}没有{cond_txt}的项目。" if zh else f"No project{' (' + where + ')' if where else ''} has {cond_txt}.")
+            else:
+                out.texts.append(head + ("：" if zh else ": ") + _join(items, zh) + ("。" if zh else "."))
+            out.routes.append(p.op)
+        elif p.op == "group":
+            groups: dict[str, list[ProjectRecord]] = {}
+            for r in sel:
+                g = metric_value(r, "grade")
+                if g:
+                    groups.setdefault(g, []).append(r)
+            wanted = _grade_words(normalize_text(p.text)) or ["优", "良", "中", "差"]
+            items = []
+            for g in wanted:
+                rs = groups.get(g, [])
+                names = "、".join(f"{_name(r)}（{r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'}）" for r in rs)
+                items.append(f"{g}{len(rs)}个" + (f"：{names}" if rs else "") if zh else f"{g}: {len(rs)}" + (f" ({names})" if rs else ""))
+                for r in rs:
+                    out.row(r, grade=g, total=metric_value(r, "total"))
+                    out.cite(r, ["total"])
+            total = sum(len(v) for v in groups.values())
+            out.texts.append((f"{where}共{total}个评定了等级的项目，其中" if zh else f"{total} graded projects{' (' + where + ')' if where else ''}: ")
+                             + _join(items, zh) + ("。" if zh else "."))
+            out.routes.append("group")
+        elif p.op in ("sum", "average"):
+            m = next((x for x in metrics if x != "grade"), None)
+            if m is None:
+                return None
+            have = [r for r in sel if _has(r, m)]
+            if not have:
+                return None
+            vals = [metric_value(r, m) for r in have]
+            total = sum(vals, Decimal(0))
+            unit = "%" if m == "rate" else ("分" if m == "total" and zh else (have[0].evaluation.funds.unit or "万元") if m in ("budget", "executed") else "")
+            for r in have:
+                out.row(r, **{m: metric_value(r, m)})
+                out.cite(r, [m])
+            terms = "＋".join(f"{_d(v)}" for v in vals) if zh else " + ".join(_d(v) for v in vals)
+            if p.op == "sum":
+                listing = "、".join(f"{_name(r)}{_d(metric_value(r, m))}{unit}" for r in have)
+                out.texts.append(f"{listing}，{_LABEL[m][0]}合计{_d(total)}{unit}（{terms}）。" if zh else
+                                 f"{_LABEL[m][1]} in total: {_d(total)} {unit} ({terms}; {', '.join(_name(r) for r in have)}).")
+            else:
+                avg = total / len(vals)
+                out.texts.append(f"{where}{len(vals)}个项目的平均{_LABEL[m][0]}为{_d(avg)}{unit}（合计{_d(total)}÷{len(vals)}；"
+                                 + "、".join(f"{_name(r)}{_d(metric_value(r, m))}" for r in have) + "）。" if zh else
+                                 f"Average {_LABEL[m][1]} of {len(vals)} projects{' (' + where + ')' if where else ''}: {_d(avg)}{unit} "
+                                 f"(total {_d(total)} ÷ {len(vals)}; " + ", ".join(f"{_name(r)} {_d(metric_value(r, m))}" for r in have) + ").")
+            out.routes.append(p.op)
+        elif p.op in ("rank", "compare"):
+            m = next((x for x in metrics if x != "grade"), "rate" if p.op == "compare" else None)
+            if m is None:
+                m = "rate"
+            have = [r for r in sel if _has(r, m)]
+            if not have or (p.op == "compare" and len(have) < 2):
+                return None
+            ordered = sorted(have, key=lambda r: metric_value(r, m), reverse=p.order == "desc" or p.op == "compare")
+            if p.op == "rank":
+                k = p.limit or 1
+                cut = metric_value(ordered[min(k, len(ordered)) - 1], m)
+                top = [r for r in ordered if (metric_value(r, m) >= cut if p.order == "desc" else metric_value(r, m) <= cut)]
+                word = ("最低" if p.order == "asc" else "最高") if zh else ("lowest" if p.order == "asc" else "highest")
+                items = [f"{_name(r)}（{_fmt(r, m, zh)}）" if zh else f"{_name(r)} ({_fmt(r, m, zh)})" for r in top]
+                tie = len(top) > k
+                head = (f"{where}{_LABEL[m][0]}{word}的项目" + (f"（并列{len(top)}个）" if tie else "") + "：" if zh else
+                        f"{'Projects' if len(top) > 1 else 'Project'}{' (' + where + ')' if where else ''} with the {word} {_LABEL[m][1]}: ")
+                out.texts.append(head + _join(items, zh) + ("。" if zh else "."))
+                chosen = top
+            else:
+                items = [f"{_name(r)}{_fmt(r, m, zh)}" if zh else f"{_name(r)} {_fmt(r, m, zh)}" for r in ordered]
+                hi, lo = ordered[0], ordered[-1]
+                # the verdict answers the way the question asks: 哪个低 → the lower one
+                low = re.search(r"低|少|小|lower|less|smaller", p.text, re.I) and not re.search(r"高|多|大|higher|more|larger", p.text, re.I)
+                pick_, word_ = (lo, ("较低", "lower")) if low else (hi, ("较高", "higher"))
+                verdict = (f"{_name(pick_)}的{_LABEL[m][0]}{word_[0]}" if metric_value(hi, m) != metric_value(lo, m) else "两者相同") if zh else \
+                    (f"{_name(pick_)} is {word_[1]}" if metric_value(hi, m) != metric_value(lo, m) else "they are equal")
+                out.texts.append(f"{_LABEL[m][0]}：" + "；".join(items) + f"。{verdict}。" if zh else
+                                 f"{_LABEL[m][1]}: " + "; ".join(items) + f". {verdict}.")
+                chosen = ordered
+            for r in chosen:
+                out.row(r, **{m: metric_value(r, m)})
+                out.cite(r, [m])
+            out.routes.append(p.op)
+        else:
+            return None
+        prev = sel
+    if not out.texts:
+        return None
+    return StructuredAnswer(("" if zh else " ").join(out.texts), out.rows, out.refs, "structured:" + "+".join(out.routes))

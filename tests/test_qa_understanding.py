@@ -1,0 +1,373 @@
+"""Everyday questions (issue 15): entity linking, scope, question parts, operations over the store and
+citation support. The pure parts are tested on hand-made names and records (not the bundled reports, so a
+rule cannot pass by knowing them); the service end to end on the ingested corpus."""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from retrieval.index import HybridIndex
+from service.models import Figure, Funds, ProjectEvaluation, SourceRef, TextField
+from service.pipeline import Pipeline
+from service.qa.citations import quote_found, supports
+from service.qa.linking import (Department, core, departments_in, link_projects, name_key, profile, strip_spans,
+                                years_in)
+from service.qa.plan import execute, parse_part, split_parts
+from service.qa.service import accounts_parts, ask
+from service.qa.structured import ProjectRecord
+from service.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# names in the style of the reports, but not theirs
+NAMES = ["乡村道路养护专项资金", "乡村道路养护专项资金追加", "河道清淤工程经费(专项)", "“春风行动”就业补贴",
+         "提前下达2023年省级财政农田水利补助的资金", "提前下达2023年省级财政农田水利补助资金", "农村饮水安全工程",
+         "防汛物资储备and应急演练费", "困难群众(低保)医疗保险补贴资金", "就业专项资金", "就业培训扶持专项资金"]
+
+
+def _link(q: str, extra: dict | None = None) -> list[str]:
+    names = {n: n for n in NAMES}
+    names.update(extra or {})
+    return [m.project for m in link_projects(q, names)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# linking
+
+
+def test_core_drops_qualifiers_heads_and_generic_tails():
+    assert core("河道清淤工程经费(专项)") == "河道清淤工程"
+    assert core("提前下达2023年省级财政农田水利补助资金") == "省级财政农田水利"
+    assert core("乡村道路养护专项资金") == "乡村道路养护"
+    assert core("就业专项资金") == "就业"
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("河道清淤工程经费自评得了多少分？", ["河道清淤工程经费(专项)"]),  # bracketed suffix dropped
+    ("河道清淤经费的等级？", ["河道清淤工程经费(专项)"]),  # a word dropped from the middle
+    ("春风行动的执行率", ["“春风行动”就业补贴"]),  # quotes and tail dropped
+    ("乡村道路养护专项资金追加的执行率", ["乡村道路养护专项资金追加"]),  # the longer name claims its words
+    ("农村饮水安全工程的预算", ["农村饮水安全工程"]),
+    ("困难群众医保补贴的预算", ["困难群众(低保)医疗保险补贴资金"]),  # 医保 = 医疗保险, (低保) dropped
+    ("就业资金执行率", ["就业专项资金"]),  # a short core linked when named as a fund
+    ("就业培训扶持资金的预算", ["就业培训扶持专项资金"]),
+])
+def test_partial_and_abbreviated_names_link(question, expected):
+    assert _link(question) == expected
+
+
+def test_two_names_sharing_words_both_link_when_both_are_named():
+    got = _link("比较乡村道路养护专项资金和乡村道路养护专项资金追加的执行率")
+    assert sorted(got) == ["乡村道路养护专项资金", "乡村道路养护专项资金追加"]
+
+
+def test_unrelated_or_generic_questions_link_nothing():
+    assert _link("哪些项目执行率低于60%？") == []
+    assert _link("带动就业人数是多少？") == []  # 就业 alone is not 就业专项资金
+    assert _link("部门整体绩效自评得分是多少？") == []
+
+
+def test_latin_words_do_not_link_a_name_with_latin_in_it():
+    assert _link("What were the budget and the executed amount of 农村饮水安全工程?") == ["农村饮水安全工程"]
+
+
+def test_tied_names_are_reported_as_ambiguous():
+    ms = link_projects("省级农田水利补助资金的执行率", {n: n for n in NAMES})
+    assert ms and ms[0].project.startswith("提前下达2023年省级财政农田水利补助")
+    assert len({ms[0].project, *ms[0].ambiguous_with}) >= 1
+    # the exact name always wins over its near twin
+    exact = link_projects("提前下达2023年省级财政农田水利补助资金的执行率", {n: n for n in NAMES})
+    assert [m.project for m in exact] == ["提前下达2023年省级财政农田水利补助资金"] and not exact[0].ambiguous_with
+
+
+def test_aliases_link_to_their_canonical_name():
+    got = _link("河道清淤工程经费专项得分", {"河道清淤工程专项经费": "河道清淤工程经费(专项)"})
+    assert got == ["河道清淤工程经费(专项)"]
+
+
+def test_departments_abbreviated_and_full_are_the_same():
+    (a, _), = departments_in("金水区人社局2021年的项目")
+    (b, _), = departments_in("郑州市金水区人力资源和社会保障局")
+    assert a == b == Department("金水", "人社")
+    (c, _), = departments_in("惠济区医保局")
+    (d, _), = departments_in("惠济区医疗保障局部门决算")
+    assert c == d == Department("惠济", "医保")
+    assert [x for x, _ in departments_in("我区人社局")] == [Department(None, "人社")]  # 我区 is not a place
+
+
+def test_years_inside_a_named_project_are_not_asked_years():
+    q = "提前下达2023年省级财政农田水利补助资金2024年的执行率"
+    ms = link_projects(q, {n: n for n in NAMES})
+    key = name_key(q)
+    assert years_in(strip_spans(key, [m.span for m in ms])) == [2024]
+    assert years_in("2019年度和2020年") == [2019, 2020]
+
+
+def test_profile_gives_a_placeless_kind_the_place_the_document_states():
+    p = profile("d", ["人社局2021年度财政专项资金", "绩效自评报告"], ["金水区人社局", "人社局"], [2021])
+    assert p.departments == [Department("金水", "人社")]
+    assert p.years == [2021]
+    assert p.covers(Department("金水", "人社")) and p.covers(Department("金水", None))
+    assert not p.covers(Department("惠济", "人社")) and not p.covers(Department("金水", "医保"))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# parts and operations on hand-made records
+
+
+def _ref(n: int, quote: str) -> SourceRef:
+    return SourceRef(doc_id="d1", page=1, line_start=n, line_end=n, quote=quote)
+
+
+def _rec(n: int, name: str, budget: str, executed: str, total: str, grade: str, year: int = 2021) -> ProjectRecord:
+    funds = Funds(adjusted_budget=Figure(raw=budget, value=Decimal(budget), ref=_ref(n * 10, f"预算数\t{budget}\t执行数\t{executed}")),
+                  executed=Figure(raw=executed, value=Decimal(executed), ref=_ref(n * 10, f"预算数\t{budget}\t执行数\t{executed}")))
+    e = ProjectEvaluation(unit_id=f"u{n}", doc_id="d1", project=name, year=year, funds=funds,
+                          reported_total=Figure(raw=total, value=Decimal(total), ref=_ref(n * 10 + 1, f"总分\t{total}")),
+                          reported_grade=TextField(text=grade, ref=_ref(n * 10 + 2, f"评价等级\t{grade}")))
+    return ProjectRecord(n, "d1", "f.txt", e)
+
+
+RECS = [_rec(1, "甲项目资金", "100", "40", "82", "良"), _rec(2, "乙项目资金", "50", "50", "95", "优"),
+        _rec(3, "丙项目资金", "20", "5", "76.5", "中"), _rec(4, "丁项目资金", "10", "9", "95", "优")]
+
+
+def _run(q: str, named=()):
+    parts = [parse_part(t) for t in split_parts(q)]
+    return execute(parts, RECS, list(named), zh=True)
+
+
+def test_parse_part_reads_operation_metrics_and_conditions():
+    p = parse_part("哪些项目执行率低于30%？")
+    assert p.op == "list" and [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "lt", Decimal(30))]
+    p = parse_part("Which projects spent less than 30% of their budget?")
+    assert [(c.metric, c.op) for c in p.conditions] == [("rate", "lt")]  # a percentage of an amount is a rate
+    p = parse_part("得分低于85分的项目有几个？")
+    assert p.op == "count" and p.conditions[0].metric == "total"
+    assert parse_part("预算多少、实际执行了多少？").metrics == ["budget", "executed"]
+    assert parse_part("执行了多少，执行率是多少").metrics == ["executed", "rate"]
+    assert parse_part("优、良、中各有几个？").op == "group"
+    assert parse_part("平均自评得分").op == "average"
+    assert parse_part("两个项目的预算合计").op == "sum"
+    assert parse_part("预算最多的项目是哪个").op == "rank"
+    assert parse_part("保障了多少名退休人员？").op == "lookup"  # a stated figure, not a count of projects
+
+
+def test_split_parts():
+    assert split_parts("评了几个项目？分别得了多少分？") == ["评了几个项目?", "分别得了多少分?"]  # normalized
+    assert split_parts("预算多少、实际执行了多少？") == ["预算多少、实际执行了多少?"]
+
+
+def test_filter_count_and_list_with_condition():
+    a = _run("有几个项目执行率低于50%？")
+    assert {r["project"] for r in a.rows} == {"甲项目资金", "丙项目资金"}
+    assert "共2个" in a.answer and "40%" in a.answer and "25%" in a.answer
+    a = _run("哪些项目自评得分低于90分？")
+    assert {r["project"] for r in a.rows} == {"甲项目资金", "丙项目资金"}
+    a = _run("哪些项目评价等级为优？")
+    assert {r["project"] for r in a.rows} == {"乙项目资金", "丁项目资金"}
+
+
+def test_sum_average_rank_ties_compare_and_group():
+    a = _run("甲和丁的预算合计是多少？", named=[RECS[0], RECS[3]])
+    assert "110" in a.answer and a.route == "structured:sum"
+    a = _run("所有项目的平均自评得分是多少？")
+    assert "87.13" in a.answer  # (82 + 95 + 76.5 + 95) / 4 = 87.125
+    a = _run("自评得分最高的项目是哪个？")
+    assert {r["project"] for r in a.rows} == {"乙项目资金", "丁项目资金"} and "并列" in a.answer  # a tie is shown
+    a = _run("预算最少的项目是哪个？")
+    assert [r["project"] for r in a.rows] == ["丁项目资金"]
+    a = _run("比较甲和乙的执行率", named=[RECS[0], RECS[1]])
+    assert "40%" in a.answer and "100%" in a.answer and "乙项目资金的预算执行率较高" in a.answer
+    a = _run("优、良、中各有几个？")
+    assert "优2个" in a.answer and "良1个" in a.answer and "中1个" in a.answer
+
+
+def test_every_part_of_a_two_part_question_is_answered():
+    a = _run("甲的预算多少、实际执行了多少？", named=[RECS[0]])
+    assert "100" in a.answer and "40" in a.answer
+    # the second part applies to the projects the first part found
+    a = execute([parse_part(t) for t in split_parts("评了几个项目？分别得了多少分？")], RECS[:2], [], zh=True,
+                whole_scope=True)
+    assert "共2个" in a.answer and "82分" in a.answer and "95分" in a.answer
+
+
+def test_rate_answers_show_what_they_are_computed_from_and_cite_those_lines():
+    a = _run("甲的执行率", named=[RECS[0]])
+    assert "40%" in a.answer and "执行数40" in a.answer and "100" in a.answer
+    assert all("执行数" in ref.quote for ref, _ in a.refs)
+
+
+def test_no_operation_means_no_structured_answer():
+    assert _run("报告的主要经验做法是什么？") is None
+    assert _run("哪些项目？") is None  # a list without a condition is not an operation
+
+
+# ---------------------------------------------------------------------------------------------------------
+# citation support
+
+
+def test_support_needs_the_answers_figure_on_the_line():
+    ans = "甲项目资金的预算执行率40%（执行数40万元÷全年预算数100万元）。"
+    assert supports("预算数\t100\t执行数\t40", ans, "甲的执行率")
+    assert not supports("总分\t82", ans, "甲的执行率")  # a true line of the same project, about something else
+    # cells are kept apart: "500\t263.65" is not 500263.65
+    assert supports("预算数:\t500\t执行数:\t263.65\t52.73%", "执行率52.73%", "")
+    # the question's own numbers (a year, a threshold) are not evidence
+    assert not supports("2020年度工作总结", "2020年执行率低于30%的项目共0个", "2020年执行率低于30%的项目")
+
+
+def test_support_by_grade_or_by_quoting():
+    assert supports("评价等级\t良", "甲项目资金的评价等级良（自评得分82分）。", "")
+    assert not supports("评价等级\t优", "甲项目资金的评价等级良。", "")
+    assert supports("因验收较晚资金结转使用", "报告自述存在的问题：因验收较晚资金结转使用", "")
+
+
+def test_accounts_questions_are_cut_into_one_amount_each():
+    parts = accounts_parts("2022年基本支出和项目支出各是多少？")
+    assert len(parts) == 2 and "基本支出" in parts[0] and "项目支出" not in parts[0] and "项目支出" in parts[1]
+    assert accounts_parts("基本支出是多少？") == ["基本支出是多少？"]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the service on the ingested corpus
+
+
+@pytest.fixture(scope="module")
+def qa(tmp_path_factory):
+    settings = Settings(data_dir=tmp_path_factory.mktemp("qa_everyday"))
+    pipeline = Pipeline(settings)
+    for path in sorted((ROOT / "corpus" / "rendered" / "txt").glob("*.txt")):
+        assert pipeline.ingest_path(path).ok
+    yield settings, pipeline.store, HybridIndex(settings)
+    pipeline.close()
+
+
+def _ask(qa, q):
+    settings, store, index = qa
+    return ask(q, None, settings=settings, store=store, index=index)
+
+
+def _holds(qa, a):
+    _, store, _ = qa
+    assert a.citations
+    for c in a.citations:
+        lines = [ln for ln in store.get_lines(c.doc_id, page=c.page) if c.line_start <= ln.line_no <= c.line_end]
+        assert quote_found(c.quote, lines), c
+        assert supports(c.quote, a.answer, "", [r["project"] for r in a.rows if r.get("project")]), c
+
+
+def test_department_and_year_scope_every_route(qa):
+    a = _ask(qa, "高新区人社局2020年哪些项目的评价等级是良？")
+    assert {r["year"] for r in a.rows} == {2020} and len(a.rows) == 3  # none of the 2022 中原区 projects
+    _holds(qa, a)
+
+
+def test_uncovered_year_or_department_is_refused_with_what_is_covered(qa):
+    a = _ask(qa, "上街区人社局2019年城乡居民基本养老保险费财政补助资金执行率是多少？")
+    assert a.route == "scope:not_covered" and not a.citations and not a.rows
+    assert "2020" in a.answer and "93.76" not in a.answer  # never the 2020 figure as if it were 2019's
+    a = _ask(qa, "金水区人社局2020年就业专项资金执行率是多少？")
+    assert a.route == "scope:not_covered" and "上街区" in a.answer and "13.38" not in a.answer
+
+
+def test_partial_name_two_part_question(qa):
+    a = _ask(qa, "基层党建经费的预算和执行数分别是多少？")
+    assert "20" in a.answer and "10.1" in a.answer and a.route == "structured:lookup"
+    _holds(qa, a)
+
+
+def test_department_wide_score_is_answered_not_refused(qa):
+    a = _ask(qa, "部门整体绩效自评得分是多少？")
+    assert "95.04" in a.answer and a.route == "structured:department"
+    _holds(qa, a)
+
+
+def test_accounts_two_amounts_both_answered(qa):
+    a = _ask(qa, "基本支出和项目支出各是多少？")
+    assert "617.86" in a.answer and "119.02" in a.answer
+
+
+def test_english_question_with_a_partial_chinese_name(qa):
+    a = _ask(qa, "What was the execution rate of 创业扶持?")
+    assert a.lang == "en" and "52.73%" in a.answer
+    _holds(qa, a)
+
+
+def test_relaxed_linking_inside_a_narrowed_scope():
+    names = {"城乡居民基本养老保险费财政补助资金": "城乡居民基本养老保险费财政补助资金", "集体破产(困难)企业退休人员医疗费": "集体破产(困难)企业退休人员医疗费"}
+    assert link_projects("养老保险补助项目的得分", names) == []  # 4 of 13 core characters: not a link in general
+    got = link_projects("养老保险补助项目的得分", names, relaxed=True)  # but among one department's two projects
+    assert [m.project for m in got] == ["城乡居民基本养老保险费财政补助资金"]
+
+
+def test_english_grade_verbs_and_top_one_with_ties():
+    p = parse_part("How many projects did the bureau grade 良?")
+    assert p.op == "count" and [(c.metric, c.value) for c in p.conditions] == [("grade", "良")]
+    assert parse_part("执行率最高的项目").limit == 1
+    assert parse_part("执行率最高的项目有哪些").limit == 5
+    assert parse_part("执行率最高的3个项目").limit == 3
+
+
+def test_parsed_records_are_not_served_stale_after_a_delete(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    pipeline = Pipeline(settings)
+    txt = ROOT / "corpus" / "rendered" / "txt"
+    ids = [pipeline.ingest_path(txt / f"{stem}.txt").doc_id for stem in ("000_shangjie_retiree_medical", "001_shangjie_pension_subsidy")]
+    index = HybridIndex(settings)
+    q = "上街区人社局2020年评了几个项目？"
+    first = ask(q, None, settings=settings, store=pipeline.store, index=index)
+    assert "共2个" in first.answer
+    pipeline.store.delete_document(ids[1])
+    again = ask(q, None, settings=settings, store=pipeline.store, index=index)
+    assert "共1个" in again.answer and {r["project"] for r in again.rows} == {"集体破产(困难)企业退休人员医疗费"}
+    pipeline.close()
+
+
+def test_ranges_exact_figures_and_the_way_a_comparison_is_asked():
+    a = _run("哪些项目的执行率在20%到50%之间？")
+    assert {r["project"] for r in a.rows} == {"甲项目资金", "丙项目资金"}  # 40% and 25%; 100% and 90% are out
+    a = _run("有几个项目执行率为100%？")
+    assert {r["project"] for r in a.rows} == {"乙项目资金"}
+    a = _run("甲和乙的执行率哪个低？", named=[RECS[0], RECS[1]])
+    assert "甲项目资金的预算执行率较低" in a.answer
+
+
+def test_a_document_without_a_stated_year_is_dated_by_its_opening_text_not_its_document_numbers():
+    p = profile("d", ["某项目绩效评价报告"], [], [], ["根据《关于拨付…的请示》(五人社〔2015〕82号文件", "2023年共完成120名人员缴费工作。"])
+    assert p.years == [2023]
+
+
+def test_counts_per_department_and_only_when_projects_are_what_is_counted():
+    recs = RECS[:2] + [_rec(5, "戊项目资金", "30", "3", "70", "中")]
+    recs[2].doc_id = "d2"
+    parts = [parse_part(t) for t in split_parts("甲局和乙局各有几个项目执行率低于50%？")]
+    a = execute(parts, recs, [], zh=True, whole_scope=True, groups_of={"d1": "甲局", "d2": "乙局"})
+    assert a.route == "structured:count_by_department"
+    assert "甲局1个" in a.answer and "乙局1个" in a.answer and "40%" in a.answer and "10%" in a.answer
+    # a number a report states about its work is not a count of the project records we hold
+    stated = [parse_part("该局对多少个项目开展了预算绩效管理？")]
+    assert execute(stated, recs, [], zh=True, whole_scope=True) is None
+    assert "共3个" in execute([parse_part("该局一共有多少个项目？")], recs, [], zh=True, whole_scope=True).answer
+
+
+def test_a_name_with_words_the_stored_name_lacks_is_another_project():
+    assert _link("2024年“河道清淤设备购置资金”的执行率") == []  # 设备购置: not 河道清淤工程
+    assert _link("乡村道路维修补助的预算") == []  # 维修 where the stored name says 养护
+    assert _link("河道清淤工程的执行率") == ["河道清淤工程经费(专项)"]
+
+
+def test_close_names_are_suggested_only_when_close():
+    from service.qa.linking import close_names
+
+    assert close_names("乡村道路维修资金", NAMES)[:2] == ["乡村道路养护专项资金", "乡村道路养护专项资金追加"]
+    assert close_names("人才公寓建设专项资金", NAMES) == []
+
+
+def test_grade_lists_and_english_questions_around_chinese_names():
+    assert parse_part("How many grade 优, 良 and 中 projects are there?").op == "group"
+    assert parse_part("评为优的项目有哪些").op == "list"  # one grade: a filter, not a grouping
+    a = execute([parse_part("What is the average score of all projects?")], RECS, [], zh=False)
+    assert "87.13" in a.answer and "甲项目资金 82" in a.answer  # the members' figures: what the citations carry
