@@ -179,6 +179,22 @@ def validate_findings_gold(data: Any, path: str = "<gold>") -> dict:
     return data
 
 
+def read_golds(files, validate) -> tuple[list[tuple[Path, dict]], list[str]]:
+    """Every gold file read and validated: (the good ones, one line per problem of every bad one), so that
+    an evaluator sees all the mistakes at once."""
+    import json
+
+    good, problems = [], []
+    for p in files:
+        try:
+            good.append((p, validate(json.loads(Path(p).read_text(encoding="utf-8")), str(p))))
+        except json.JSONDecodeError as exc:
+            problems.append(f"{p}: not valid JSON ({exc})")
+        except GoldError as exc:
+            problems.append(str(exc))
+    return good, problems
+
+
 def find_document(gold: dict, docs: Path) -> Path:
     """The document a gold file names, inside `docs`: `document` (a file name or a relative path), else the
     one file whose name without extension is `stem`. Raises FileNotFoundError naming what was looked for."""
@@ -197,4 +213,4 @@ def find_document(gold: dict, docs: Path) -> Path:
     return hits[0]
 
 
-__all__ = ["GoldError", "find_document", "validate_extraction_gold", "validate_findings_gold"]
+__all__ = ["GoldError", "find_document", "read_golds", "validate_extraction_gold", "validate_findings_gold"]

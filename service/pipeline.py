@@ -285,26 +285,19 @@ class Pipeline:
                 if k in done:
                     yield done.pop(k)
                     continue
-                started = time.perf_counter()
-                result = IngestResult(status="error", filename=f.name or str(f), path=str(f),
-                                      skipped=list(self.steps.skipped))
-                try:
-                    outcome = futures.pop(k).result()
+                future = futures.pop(k)
+
+                def commit(result: IngestResult, future=future) -> IngestResult:
+                    outcome = future.result()  # raises what killed a worker (memory, signal): fails this file
                     if not isinstance(outcome, Prepared):  # (code, message) of a failure in the worker
-                        result = _failed(result, *outcome)
-                    elif self.store.has_document(outcome.doc.doc_id):
+                        return _failed(result, *outcome)
+                    if self.store.has_document(outcome.doc.doc_id):
                         self._fill_unchanged(result, outcome.doc.doc_id)
                     else:
                         self._commit(result, outcome)
-                except JixiaoError as exc:
-                    result = _failed(result, exc.code, exc.message)
-                except _StageError as exc:
-                    result = _failed(result, exc.code, str(exc))
-                except Exception as exc:  # a worker that died (memory, signal) fails its file, not the batch
-                    log.debug("ingest of %s failed", f, exc_info=True)
-                    result = _failed(result, "internal_error", f"{type(exc).__name__}: {exc}")
-                result.seconds = round(time.perf_counter() - started, 3)
-                yield result
+                    return result
+
+                yield self._guarded(f.name or str(f), str(f), commit)
 
     def run_checks_for(self, doc_ref: str) -> ChecksResult:
         """Re-run the checks on a stored document and make its stored findings exactly their output."""
@@ -321,13 +314,22 @@ class Pipeline:
 
     def _ingest(self, filename: str, path: str | None, known_sha: str | None,
                 load: Callable[[], LoadedDocument]) -> IngestResult:
-        started = time.perf_counter()
-        result = IngestResult(status="error", filename=filename, path=path, skipped=list(self.steps.skipped))
-        try:
+        def run(result: IngestResult) -> IngestResult:
             if known_sha is not None and self.store.has_document(known_sha):
                 self._fill_unchanged(result, known_sha)
             else:
                 self._ingest_new(result, load)
+            return result
+
+        return self._guarded(filename, path, run)
+
+    def _guarded(self, filename: str, path: str | None, run: Callable[[IngestResult], IngestResult]) -> IngestResult:
+        """One file's ingest, timed, with every failure turned into its result: a batch goes on past anything
+        one file does."""
+        started = time.perf_counter()
+        result = IngestResult(status="error", filename=filename, path=path, skipped=list(self.steps.skipped))
+        try:
+            result = run(result)
         except JixiaoError as exc:
             result = _failed(result, exc.code, exc.message)
         except _StageError as exc:

@@ -77,18 +77,6 @@ def test_a_summary_list_header_does_not_announce_a_form():
 
 # --- CLI ------------------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("JIXIAO_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("JIXIAO_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    get_settings.cache_clear()
-
-
 def test_cli_says_unrecognised_in_ingest_docs_and_check(cli, tmp_path):
     form = tmp_path / "自评表.txt"
     form.write_bytes(UNREADABLE)

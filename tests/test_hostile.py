@@ -174,18 +174,6 @@ def test_nul_and_escape_sequences_never_reach_stored_text():
 
 # --- CLI: a refused file harms nothing already stored ---------------------------------------------------------
 
-@pytest.fixture
-def cli(tmp_path, monkeypatch):
-    for key in list(os.environ):
-        if key.startswith("JIXIAO_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("JIXIAO_DATA_DIR", str(tmp_path / "data"))
-    get_settings.cache_clear()
-    runner = CliRunner()
-    yield lambda *args: runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
-    get_settings.cache_clear()
-
-
 def test_bad_files_are_refused_and_the_store_keeps_working(cli, tmp_path):
     assert cli("ingest", SEED).exit_code == 0
     bad = tmp_path / "bad"

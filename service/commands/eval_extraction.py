@@ -49,19 +49,12 @@ def git_commit(root: Path = ROOT) -> str:
 
 def load_golds(gold_dir: Path) -> list[tuple[Path, dict]]:
     """Every gold file, validated; all problems of all files in one error (file: field: problem)."""
-    from eval.gold_format import GoldError, validate_extraction_gold
+    from eval.gold_format import read_golds, validate_extraction_gold
 
-    out, problems = [], []
-    for p in gold_files(gold_dir):
-        try:
-            out.append((p, validate_extraction_gold(json.loads(p.read_text(encoding="utf-8")), str(p))))
-        except json.JSONDecodeError as exc:
-            problems.append(f"{p}: not valid JSON ({exc})")
-        except GoldError as exc:
-            problems.append(str(exc))
+    good, problems = read_golds(gold_files(gold_dir), validate_extraction_gold)
     if problems:
         die("invalid gold:\n" + "\n".join(problems))
-    return out
+    return good
 
 
 def evaluate(backend: str = "rules", rendering: str = "txt", gold_dir: Path = GOLD_DIR,
