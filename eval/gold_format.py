@@ -7,6 +7,12 @@ findings gold     {"document": "...", "stem": "...", "split": ..., "method": "..
                    "units": [{"project": "...", "expected": [{"rule_id", "severity", "why"}], "consistent": bool}],
                    "departments": [{"department": "...", "expected": [...], "consistent": bool}]}
 
+qa gold           {"split": "heldout"|"tuning", "questions": [{"id", "question", "kind": "value"|"refuse",
+                   "expected_value" (kind value), "expected_projects"?, "document"?, "must_mention"?, "op"?,
+                   "lang"?, "split"?}]}   (the everyday format of eval/gold/qa_everyday.json, plus `document`)
+retrieval gold    {"questions": [{"id", "question", "split": "dev"|"test", "lang"?, "tags"?,
+                   "gold": [{"document": "<file name or stem in --docs>", "quote": "<exact text>"}]}]}
+
 `split` says when the gold was written: "heldout" for gold written before the rules were tuned on those
 documents, "tuning" (the default) otherwise; the benchmarks report the two apart.
 """
@@ -197,4 +203,117 @@ def find_document(gold: dict, docs: Path) -> Path:
     return hits[0]
 
 
-__all__ = ["GoldError", "find_document", "validate_extraction_gold", "validate_findings_gold"]
+QA_TOP = {"version", "split", "written", "description", "questions", "notes"}
+QA_ITEM = {"id", "question", "kind", "expected_value", "expected_projects", "document", "must_mention", "op", "lang",
+           "split", "why", "notes"}
+RETRIEVAL_TOP = {"version", "description", "questions", "notes"}
+RETRIEVAL_ITEM = {"id", "question", "split", "lang", "tags", "gold", "notes"}
+RETRIEVAL_SPLITS = {"dev", "test"}
+
+
+def document_in(name: str, docs: Path) -> Path:
+    """The file a gold entry names inside `docs`: an exact file name (or relative path), else the one file whose
+    name without extension is `name`. FileNotFoundError says what was looked for and where."""
+    p = (docs / name).resolve()
+    if docs.resolve() not in p.parents:
+        raise FileNotFoundError(f"document {name!r} is outside {docs}")
+    if p.is_file():
+        return p
+    # documents may sit in sub-folders (eval make-forms writes <family>/<stem>-<fmt>.*): match by name anywhere
+    hits = sorted(f for f in docs.rglob("*") if f.is_file() and name in (f.name, f.stem))
+    if len(hits) != 1:
+        raise FileNotFoundError(f"document {name!r} not found in {docs}" if not hits
+                                else f"document {name!r} is ambiguous in {docs}: {', '.join(h.name for h in hits)}")
+    return hits[0]
+
+
+def _ids(items: list, where: str, out: list[str]) -> None:
+    seen: set = set()
+    for i, q in enumerate(items):
+        if isinstance(q, dict) and q.get("id") in seen:
+            out.append(f"{where}[{i}].id: {q.get('id')!r} used twice")
+        if isinstance(q, dict):
+            seen.add(q.get("id"))
+
+
+def validate_qa_gold(data: Any, path: str = "<gold>") -> dict:
+    """Q&A gold for one's own documents (the everyday format), or GoldError listing every problem."""
+    out: list[str] = []
+    if not isinstance(data, dict):
+        raise GoldError(path, ["top level: must be a JSON object with a \"questions\" list"])
+    _unknown(data, QA_TOP, "", out)
+    if data.get("split", "tuning") not in SPLITS:
+        out.append(f"split: {data.get('split')!r} is not one of heldout, tuning")
+    qs = data.get("questions")
+    if not isinstance(qs, list) or not qs:
+        out.append("questions: missing, empty or not a list")
+        qs = []
+    _ids(qs, "questions", out)
+    for i, q in enumerate(qs):
+        w = f"questions[{i}]"
+        if not isinstance(q, dict):
+            out.append(f"{w}: must be an object")
+            continue
+        _unknown(q, QA_ITEM, w, out)
+        for k in ("id", "question"):
+            if not isinstance(q.get(k), str) or not q.get(k, "").strip():
+                out.append(f"{w}.{k}: missing or empty")
+        if q.get("kind") not in ("value", "refuse"):
+            out.append(f"{w}.kind: {q.get('kind')!r} is not one of value, refuse")
+        if q.get("kind") == "value" and (not isinstance(q.get("expected_value"), str) or not q["expected_value"].strip()):
+            out.append(f"{w}.expected_value: missing (the figure(s) the answer must state, e.g. \"92.5\" or \"500;良\")")
+        ep = q.get("expected_projects")
+        if ep is not None and (not isinstance(ep, list) or not all(isinstance(x, str) for x in ep)):
+            out.append(f"{w}.expected_projects: must be a list of project names")
+        for k in ("document", "must_mention", "op", "lang"):
+            if k in q and q[k] is not None and not isinstance(q[k], str):
+                out.append(f"{w}.{k}: must be a string")
+        if q.get("split", "tuning") not in SPLITS:
+            out.append(f"{w}.split: {q.get('split')!r} is not one of heldout, tuning")
+    if out:
+        raise GoldError(path, out)
+    return data
+
+
+def validate_retrieval_gold(data: Any, path: str = "<gold>") -> dict:
+    """Retrieval gold for one's own documents, or GoldError listing every problem."""
+    out: list[str] = []
+    if not isinstance(data, dict):
+        raise GoldError(path, ["top level: must be a JSON object with a \"questions\" list"])
+    _unknown(data, RETRIEVAL_TOP, "", out)
+    qs = data.get("questions")
+    if not isinstance(qs, list) or not qs:
+        out.append("questions: missing, empty or not a list")
+        qs = []
+    _ids(qs, "questions", out)
+    for i, q in enumerate(qs):
+        w = f"questions[{i}]"
+        if not isinstance(q, dict):
+            out.append(f"{w}: must be an object")
+            continue
+        _unknown(q, RETRIEVAL_ITEM, w, out)
+        for k in ("id", "question"):
+            if not isinstance(q.get(k), str) or not q.get(k, "").strip():
+                out.append(f"{w}.{k}: missing or empty")
+        if q.get("split", "dev") not in RETRIEVAL_SPLITS:
+            out.append(f"{w}.split: {q.get('split')!r} is not one of dev, test")
+        gold = q.get("gold")
+        if not isinstance(gold, list) or not gold:
+            out.append(f"{w}.gold: missing or empty (a list of {{\"document\", \"quote\"}})")
+            continue
+        for j, g in enumerate(gold):
+            wg = f"{w}.gold[{j}]"
+            if not isinstance(g, dict):
+                out.append(f"{wg}: must be an object")
+                continue
+            _unknown(g, {"document", "quote"}, wg, out)
+            for k in ("document", "quote"):
+                if not isinstance(g.get(k), str) or not g.get(k, "").strip():
+                    out.append(f"{wg}.{k}: missing or empty")
+    if out:
+        raise GoldError(path, out)
+    return data
+
+
+__all__ = ["GoldError", "document_in", "find_document", "validate_extraction_gold", "validate_findings_gold",
+           "validate_qa_gold", "validate_retrieval_gold"]

@@ -1,0 +1,116 @@
+"""`jixiao eval qa|retrieval --docs DIR --gold …` on a folder the tests generate (eval.forms.generate writes
+forms and the extraction gold, from which the Q&A/retrieval gold is written here): the scores are real (a
+wrong gold answer lowers them), held-out questions are reported apart, and bad gold fails naming file and field."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from eval import qa as bench
+from eval.forms import generate
+from eval.gold_format import GoldError, validate_qa_gold, validate_retrieval_gold
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> tuple[Path, list[dict]]:
+    """Three txt forms; per form its file name, first project, score and grade as the generator wrote them."""
+    out = tmp_path_factory.mktemp("docs")
+    manifest = generate(out, count=3, seed=5, formats=["txt"])
+    facts = []
+    for form in manifest["forms"]:
+        gold = json.loads((out / form["gold"]).read_text("utf-8"))
+        rec = gold["extraction"]["projects"][0]
+        facts.append({"file": Path(form["files"][0]["path"]).name, "stem": form["stem"], "project": rec["project"],
+                      "total": rec["reported_total"], "grade": rec["reported_grade"]})
+    return out, facts
+
+
+def qa_gold(facts: list[dict], wrong_total: bool = False) -> dict:
+    qs = []
+    for i, f in enumerate(facts):
+        total = str(round(float(f["total"]) + 7.13, 2)) if wrong_total and i == 0 else f["total"]
+        qs.append({"id": f"s{i}", "kind": "value", "question": f"{f['project']}自评得了多少分？",
+                   "expected_value": total, "document": f["file"], "split": "heldout" if i == 0 else "tuning"})
+        qs.append({"id": f"g{i}", "kind": "value", "question": f"{f['project']}的评价等级是什么？",
+                   "expected_value": f["grade"], "document": f["stem"] + "-txt"})
+    qs.append({"id": "r0", "kind": "refuse", "question": "2019年火星基地建设项目的预算是多少？"})
+    return {"split": "tuning", "questions": qs}
+
+
+def cli(*args: str, data: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "JIXIAO_DATA_DIR": str(data)}
+    return subprocess.run([sys.executable, "-m", "service.cli", "eval", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_qa_docs_scores_and_a_wrong_gold_lowers_them(folder, tmp_path: Path) -> None:
+    docs, facts = folder
+    right = bench.run_docs(docs=docs, gold=_write(tmp_path / "right.json", qa_gold(facts)))
+    assert right["documents"] == 3
+    assert set(right["everyday"]) == {"heldout", "tuning"}  # held-out reported apart
+    assert right["everyday"]["heldout"]["system"]["questions"] == 1
+    assert right["everyday"]["tuning"]["system"]["questions"] == 6
+    assert right["everyday"]["heldout"]["system"]["correct"] == 1.0
+    assert right["everyday"]["tuning"]["system"]["correct"] == 1.0
+    assert "baseline" in right["everyday"]["tuning"]  # baseline in the same run
+    wrong = bench.run_docs(docs=docs, gold=_write(tmp_path / "wrong.json", qa_gold(facts, wrong_total=True)))
+    assert wrong["everyday"]["heldout"]["system"]["correct"] == 0.0
+    (bad,) = [r for r in wrong["everyday_questions"] if not r["ok"]]
+    assert bad["id"] == "s0" and "not in the answer" in bad["reason"]
+
+
+def test_qa_docs_citation_into_another_document_is_wrong() -> None:
+    item = {"id": "x", "kind": "value", "question": "甲项目得分？", "expected_value": "90", "document": "a.txt",
+            "document_stem": "a"}
+    answer = {"answer": "甲项目得分 90 分[1]", "rows": [],
+              "citations": [{"quote": "总分 90", "stem": "a", "doc_id": "1"}]}
+    assert bench.score_everyday(item, answer)["ok"]
+    answer["citations"][0]["stem"] = "b"
+    r = bench.score_everyday(item, answer)
+    assert not r["ok"] and "other than 'a.txt'" in r["reason"]
+
+
+def test_qa_docs_gold_naming_a_missing_file_fails_clearly(folder, tmp_path: Path) -> None:
+    docs, facts = folder
+    gold = qa_gold(facts)
+    gold["questions"][2]["document"] = "no-such-report.pdf"
+    path = _write(tmp_path / "missing.json", gold)
+    with pytest.raises(GoldError) as exc:
+        bench.load_docs_gold(path, docs)
+    msg = str(exc.value)
+    assert str(path) in msg and "questions[2].document" in msg and "no-such-report.pdf" in msg
+    r = cli("qa", "--docs", str(docs), "--gold", str(path), data=tmp_path / "data")
+    assert r.returncode != 0 and "questions[2].document" in r.stderr + r.stdout
+
+
+def test_qa_gold_validation_names_the_field() -> None:
+    with pytest.raises(GoldError) as exc:
+        validate_qa_gold({"questions": [{"id": "a", "question": "q", "kind": "value"},
+                                        {"id": "a", "question": "q", "kind": "maybe", "split": "later"}]}, "f.json")
+    msg = str(exc.value)
+    assert "f.json: questions[0].expected_value: missing" in msg
+    assert "questions[1].id: 'a' used twice" in msg
+    assert "questions[1].kind" in msg and "questions[1].split" in msg
+    ok = {"questions": [{"id": "a", "question": "q", "kind": "refuse"}]}
+    assert validate_qa_gold(ok) is ok
+
+
+def test_retrieval_gold_validation_names_the_field() -> None:
+    with pytest.raises(GoldError) as exc:
+        validate_retrieval_gold({"questions": [{"id": "a", "question": "q", "split": "x", "gold": [{"quote": "q"}]}]},
+                                "r.json")
+    msg = str(exc.value)
+    assert "r.json: questions[0].split" in msg and "questions[0].gold[0].document: missing" in msg
+
+
+def _write(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return path
