@@ -114,3 +114,54 @@ def test_retrieval_gold_validation_names_the_field() -> None:
 def _write(path: Path, data: dict) -> Path:
     path.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
     return path
+
+
+def retrieval_gold(docs: Path, wrong: bool = False) -> dict:
+    """One question per unique line of at least 12 characters (up to 3 per document), asked in the line's own
+    words; `wrong` points every first question at a unique line of the *next* document instead."""
+    from eval import retrieval as rbench
+
+    per_doc = []
+    for f in bench.document_files(docs):
+        d = rbench.load_document(f)
+        lines = [ln.text for ln in d.iter_lines() if len(ln.text) >= 12 and len(rbench.resolve_quote(d, ln.text)) == 1]
+        per_doc.append((f.name, lines[:3]))
+    qs = []
+    for n, (name, lines) in enumerate(per_doc):
+        for i, text in enumerate(lines):
+            target = (per_doc[(n + 1) % len(per_doc)][0], per_doc[(n + 1) % len(per_doc)][1][-1]) if wrong and i == 0 \
+                else (name, text)
+            qs.append({"id": f"{n}-{i}", "question": text, "split": "test" if i == 0 else "dev",
+                       "gold": [{"document": target[0], "quote": target[1]}]})
+    return {"questions": qs}
+
+
+@pytest.mark.slow
+def test_retrieval_docs_scores_and_a_wrong_gold_lowers_them(folder, tmp_path: Path) -> None:
+    from eval import retrieval as rbench
+
+    docs, _ = folder
+    right = {r.system: r for r in rbench.run_docs(docs=docs, gold=_write(tmp_path / "r.json", retrieval_gold(docs)))}
+    assert set(right) == {"hybrid", "baseline"}  # the baseline in the same run
+    assert set(right["hybrid"].splits) == {"dev", "test"}  # held-out (test) apart
+    assert right["hybrid"].recall_at_5 == 1.0 and right["hybrid"].splits["test"]["questions"] == 3
+    wrong = {r.system: r for r in rbench.run_docs(docs=docs, gold=_write(tmp_path / "w.json", retrieval_gold(docs, True)))}
+    assert wrong["hybrid"].splits["test"]["mrr"] < right["hybrid"].splits["test"]["mrr"]
+    assert wrong["hybrid"].splits["dev"] == right["hybrid"].splits["dev"]  # only the corrupted questions moved
+
+
+def test_retrieval_docs_gold_naming_a_missing_file_or_quote_fails_clearly(folder, tmp_path: Path) -> None:
+    from eval import retrieval as rbench
+
+    docs, _ = folder
+    gold = retrieval_gold(docs)
+    gold["questions"][1]["gold"][0]["document"] = "absent.docx"
+    path = _write(tmp_path / "g.json", gold)
+    with pytest.raises(GoldError, match=r"g\.json: questions\[1\]\.gold\[0\]\.document: .*absent\.docx.* not found"):
+        rbench.load_docs_gold(path, docs)
+    gold = retrieval_gold(docs)
+    gold["questions"][0]["gold"][0]["quote"] = "这句话不在任何文件里"
+    with pytest.raises(GoldError, match="quote not found"):
+        rbench.load_docs_gold(_write(tmp_path / "q.json", gold), docs)
+    r = cli("retrieval", "--docs", str(docs), "--gold", str(path), data=tmp_path / "data")
+    assert r.returncode != 0 and "absent.docx" in r.stderr + r.stdout
