@@ -10,6 +10,10 @@ findings gold     {"document": "...", "stem": "...", "split": ..., "method": "..
 qa gold           {"split": "heldout"|"tuning", "questions": [{"id", "question", "kind": "value"|"refuse",
                    "expected_value" (kind value), "expected_projects"?, "document"?, "must_mention"?, "op"?,
                    "lang"?, "split"?}]}   (the everyday format of eval/gold/qa_everyday.json, plus `document`)
+accounts gold     {"document": "<部门决算 file in --docs>", "renderings"?: [other files of it], "split"?,
+                   "tables": {"01": {"rows": n}, ...}, "rows"?: [{"table", "code"|"name", "side"?, "values": {col: "n"}}],
+                   "checks"?/"dept"?: [{"check_id", "expected": "pass"|"within_rounding"|"fail"}],
+                   "narrative"?: [{"section", "kind", "stated", "expected", "quote"?}]}
 retrieval gold    {"questions": [{"id", "question", "split": "dev"|"test", "lang"?, "tags"?,
                    "gold": [{"document": "<file name or stem in --docs>", "quote": "<exact text>"}]}]}
 
@@ -315,5 +319,67 @@ def validate_retrieval_gold(data: Any, path: str = "<gold>") -> dict:
     return data
 
 
-__all__ = ["GoldError", "document_in", "find_document", "validate_extraction_gold", "validate_findings_gold",
+ACCOUNTS_TOP = {"document", "stem", "source", "renderings", "split", "note", "notes", "department", "year", "tables",
+                "rows", "checks", "dept", "narrative"}
+CHECK_STATUSES = {"pass", "within_rounding", "fail"}
+
+
+def validate_accounts_gold(data: Any, path: str = "<gold>") -> dict:
+    """部门决算 gold for one's own documents (the eval/gold/accounts format, `document` instead of `source`)."""
+    out: list[str] = []
+    if not isinstance(data, dict):
+        raise GoldError(path, ["top level: must be a JSON object"])
+    _unknown(data, ACCOUNTS_TOP, "", out)
+    if not isinstance(data.get("document"), str) or not data.get("document"):
+        out.append("document: missing (the file name of the 部门决算 in --docs)")
+    if not isinstance(data.get("renderings", []), list) or not all(isinstance(r, str) for r in data.get("renderings", [])):
+        out.append("renderings: must be a list of file names in --docs")
+    if data.get("split", "tuning") not in SPLITS:
+        out.append(f"split: {data.get('split')!r} is not one of heldout, tuning")
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        out.append("tables: missing or empty (e.g. {\"01\": {\"rows\": 42}})")
+        tables = {}
+    for tid, t in tables.items():
+        if not isinstance(t, dict) or not isinstance(t.get("rows"), int) or isinstance(t.get("rows"), bool):
+            out.append(f"tables.{tid}.rows: must be a whole number of rows")
+    for i, r in enumerate(data.get("rows") or []):
+        w = f"rows[{i}]"
+        if not isinstance(r, dict):
+            out.append(f"{w}: must be an object")
+            continue
+        if r.get("table") not in tables:
+            out.append(f"{w}.table: {r.get('table')!r} is not one of the gold's tables")
+        if not isinstance(r.get("values"), dict) or not r["values"]:
+            out.append(f"{w}.values: missing (column name -> number as a string)")
+        else:
+            for k, v in r["values"].items():
+                if v is None or not _is_decimal(str(v).replace(",", "")):
+                    out.append(f"{w}.values.{k}: {v!r} is not a number")
+    for key in ("checks", "dept"):
+        for i, c in enumerate(data.get(key) or []):
+            w = f"{key}[{i}]"
+            if not isinstance(c, dict) or not isinstance(c.get("check_id"), str):
+                out.append(f"{w}.check_id: missing")
+                continue
+            if c.get("expected") not in CHECK_STATUSES:
+                out.append(f"{w}.expected: {c.get('expected')!r} is not one of fail, pass, within_rounding")
+    for i, n in enumerate(data.get("narrative") or []):
+        w = f"narrative[{i}]"
+        if not isinstance(n, dict):
+            out.append(f"{w}: must be an object")
+            continue
+        for k in ("section", "kind", "stated"):
+            if not isinstance(n.get(k), str) or not n.get(k):
+                out.append(f"{w}.{k}: missing")
+        if n.get("stated") and not _is_decimal(str(n["stated"]).replace(",", "")):
+            out.append(f"{w}.stated: {n['stated']!r} is not a number")
+        if n.get("expected") not in CHECK_STATUSES:
+            out.append(f"{w}.expected: {n.get('expected')!r} is not one of fail, pass, within_rounding")
+    if out:
+        raise GoldError(path, out)
+    return data
+
+
+__all__ = ["GoldError", "document_in", "validate_accounts_gold", "find_document", "validate_extraction_gold", "validate_findings_gold",
            "validate_qa_gold", "validate_retrieval_gold"]

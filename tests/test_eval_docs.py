@@ -165,3 +165,52 @@ def test_retrieval_docs_gold_naming_a_missing_file_or_quote_fails_clearly(folder
         rbench.load_docs_gold(_write(tmp_path / "q.json", gold), docs)
     r = cli("retrieval", "--docs", str(docs), "--gold", str(path), data=tmp_path / "data")
     assert r.returncode != 0 and "absent.docx" in r.stderr + r.stdout
+
+
+def accounts_folder(tmp_path: Path, **change) -> tuple[Path, Path]:
+    """A copy of the bundled 部门决算 seed under an evaluator's own file name, and its gold rewritten to name it
+    (`document`, no bundled `source`/`stem`), with `change` applied to the gold."""
+    docs, gold_dir = tmp_path / "docs", tmp_path / "gold"
+    docs.mkdir(parents=True)
+    gold_dir.mkdir(parents=True)
+    (docs / "我的决算.txt").write_bytes((ROOT / "corpus" / "seeds" / "004_zhongyuan_medsec_accounts.txt").read_bytes())
+    gold = json.loads((ROOT / "eval" / "gold" / "accounts" / "004_zhongyuan_medsec_accounts.json").read_text("utf-8"))
+    for k in ("stem", "source", "renderings"):
+        gold.pop(k)
+    gold.update({"document": "我的决算.txt", "split": "heldout", **change})
+    _write(gold_dir / "mine.json", gold)
+    return docs, gold_dir
+
+
+@pytest.mark.slow
+def test_accounts_docs_scores_and_a_wrong_gold_lowers_them(tmp_path: Path) -> None:
+    from eval import accounts as abench
+
+    docs, gold_dir = accounts_folder(tmp_path / "right")
+    (right,) = abench.run_docs(docs, gold_dir)
+    assert right.split == "heldout" and right.recognized
+    assert right.metrics()["value_exact"] == 1.0 and right.metrics()["check_agree"] == 1.0
+    gold = json.loads((gold_dir / "mine.json").read_text("utf-8"))
+    rows = gold["rows"]
+    rows[0] = {**rows[0], "values": {k: "1.23" for k in rows[0]["values"]}}  # a wrong figure
+    docs, gold_dir = accounts_folder(tmp_path / "wrong", rows=rows)
+    (wrong,) = abench.run_docs(docs, gold_dir)
+    assert wrong.metrics()["value_exact"] < 1.0
+    assert any("!= 1.23" in m for m in wrong.misses)
+    table = abench.report([right], "table")
+    assert "heldout" in table.splitlines()[0] + table.splitlines()[1] and "mean (1 files)" in table
+
+
+def test_accounts_docs_gold_naming_a_missing_file_fails_clearly(tmp_path: Path) -> None:
+    from eval import accounts as abench
+
+    docs, gold_dir = accounts_folder(tmp_path, document="其他.pdf")
+    with pytest.raises(GoldError, match=r"mine\.json: document: document '其他\.pdf' not found"):
+        abench.run_docs(docs, gold_dir)
+    docs2, gold_dir2 = accounts_folder(tmp_path / "b", tables={"01": {"rows": "many"}},
+                                       checks=[{"check_id": "X", "expected": "ok"}])
+    with pytest.raises(GoldError) as exc:
+        abench.run_docs(docs2, gold_dir2)
+    assert "tables.01.rows" in str(exc.value) and "checks[0].expected" in str(exc.value)
+    r = cli("accounts", "--docs", str(docs), "--gold", str(gold_dir), data=tmp_path / "data")
+    assert r.returncode != 0 and "其他.pdf" in r.stderr + r.stdout
