@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -214,3 +215,23 @@ def test_accounts_docs_gold_naming_a_missing_file_fails_clearly(tmp_path: Path) 
     assert "tables.01.rows" in str(exc.value) and "checks[0].expected" in str(exc.value)
     r = cli("accounts", "--docs", str(docs), "--gold", str(gold_dir), data=tmp_path / "data")
     assert r.returncode != 0 and "其他.pdf" in r.stderr + r.stdout
+
+
+def test_readme_examples_are_valid_gold_for_the_generated_folder(folder, tmp_path: Path) -> None:
+    """eval/README.md's qa, retrieval and accounts examples validate, and the first two resolve against the
+    folder the tests generate (same seed as the README's file names)."""
+    from eval import retrieval as rbench
+    from eval.gold_format import validate_accounts_gold
+
+    docs, facts = folder
+    blocks = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", (ROOT / "eval" / "README.md").read_text("utf-8"), re.S)]
+    qa = [b for b in blocks if "questions" in b and "kind" in b["questions"][0]]
+    ret = [b for b in blocks if "questions" in b and "gold" in b["questions"][0]]
+    acc = [b for b in blocks if "tables" in b]
+    assert len(qa) == len(ret) == len(acc) == 1
+    assert qa[0]["questions"][0]["expected_value"] == facts[0]["total"]  # the example states the true score
+    items = bench.load_docs_gold(_write(tmp_path / "qa.json", qa[0]), docs)
+    assert [i["split"] for i in items] == ["heldout", "tuning", "heldout"]
+    questions, _ = rbench.load_docs_gold(_write(tmp_path / "r.json", ret[0]), docs)
+    assert questions[0].gold[0].span is not None
+    validate_accounts_gold(acc[0], "README")
