@@ -235,3 +235,18 @@ def test_readme_examples_are_valid_gold_for_the_generated_folder(folder, tmp_pat
     questions, _ = rbench.load_docs_gold(_write(tmp_path / "r.json", ret[0]), docs)
     assert questions[0].gold[0].span is not None
     validate_accounts_gold(acc[0], "README")
+
+
+@pytest.mark.slow
+def test_init_gold_task_qa_writes_a_valid_uncorrected_skeleton(folder, tmp_path: Path) -> None:
+    docs, facts = folder
+    doc = next(docs.rglob(facts[0]["file"]))
+    r = cli("init-gold", str(doc), "--task", "qa", "--out", str(tmp_path / "g"), data=tmp_path / "data")
+    assert r.returncode == 0, r.stderr
+    path = tmp_path / "g" / "qa" / f"{doc.stem}.json"
+    gold = json.loads(path.read_text("utf-8"))
+    validate_qa_gold(gold, str(path))
+    assert "NOT YET CORRECTED" in gold["written"] and not (tmp_path / "g" / "extraction").exists()
+    first = gold["questions"][0]
+    assert first["question"].startswith(facts[0]["project"]) and first["expected_value"] == facts[0]["total"]
+    assert first["document"] == doc.name and gold["questions"][-1]["kind"] == "refuse"
