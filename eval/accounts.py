@@ -42,6 +42,7 @@ class DocScore:
     narrative_agree: int = 0
     narrative_gold: int = 0
     misses: list[str] = field(default_factory=list)
+    split: str = ""  # own-documents gold only ("heldout" / "tuning"); the bundled gold has none
 
     @staticmethod
     def _r(a: int, b: int) -> float:
@@ -160,6 +161,41 @@ def run(gold_dir: Path = GOLD_DIR) -> list[DocScore]:
     return out
 
 
+def run_docs(docs: Path, gold_dir: Path) -> list[DocScore]:
+    """An evaluator's own folder: every gold file of `gold_dir` (validated; GoldError names file and field) names
+    its document (and other renderings) by file name or stem in `docs`; each is parsed, checked and scored."""
+    from eval.gold_format import GoldError, document_in, validate_accounts_gold
+
+    paths = sorted(Path(gold_dir).glob("*.json")) if Path(gold_dir).is_dir() else [Path(gold_dir)]
+    if not paths or not paths[0].is_file():
+        raise FileNotFoundError(f"--gold {gold_dir}: no *.json gold files")
+    todo = []
+    for gp in paths:
+        try:
+            gold = json.loads(gp.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise GoldError(str(gp), [f"not JSON: {exc}"]) from exc
+        validate_accounts_gold(gold, str(gp))
+        files, problems = [], []
+        for where, name in [("document", gold["document"]),
+                            *((f"renderings[{i}]", r) for i, r in enumerate(gold.get("renderings", [])))]:
+            try:
+                files.append(document_in(name, Path(docs)))
+            except FileNotFoundError as exc:
+                problems.append(f"{where}: {exc}")
+        if problems:
+            raise GoldError(str(gp), problems)
+        # score_document names a document by the gold's stem: the file's, when the gold gives none
+        todo.append(({**gold, "stem": gold.get("stem") or files[0].stem}, files))
+    out: list[DocScore] = []
+    for gold, files in todo:  # all gold validated before the (slow) parsing starts
+        for f in files:
+            s = score_document(gold, f)
+            s.split = gold.get("split", "tuning")
+            out.append(s)
+    return out
+
+
 def report(scores: list[DocScore], fmt: str = "table") -> str:
     if fmt == "json":
         return json.dumps([{"stem": s.stem, "path": s.path, "kind": s.kind, "recognized": s.recognized,
@@ -168,10 +204,18 @@ def report(scores: list[DocScore], fmt: str = "table") -> str:
                                 "selected_rows": [s.sel_rows_found, s.sel_rows_gold],
                                 "values": [s.values_equal, s.values_gold], "checks": [s.checks_agree, s.checks_gold],
                                 "narrative": [s.narrative_agree, s.narrative_gold]},
-                            "misses": s.misses} for s in scores], ensure_ascii=False, indent=2)
+                            "misses": s.misses, **({"split": s.split} if s.split else {})} for s in scores],
+                          ensure_ascii=False, indent=2)
     cols = ["table_recall", "row_recall", "selected_rows_found", "value_exact", "check_agree", "narrative_agree"]
     head = ["document", "kind", *cols]
     rows = [["/".join(Path(s.path).parts[-2:]), s.kind, *[f"{s.metrics()[c]:.4f}" for c in cols]] for s in scores]
+    if any(s.split for s in scores):  # own-documents gold: which documents were held out, and per-split means
+        head.append("split")
+        rows = [[*r, s.split] for r, s in zip(rows, scores)]
+        for sp in sorted({s.split for s in scores}):
+            group = [s for s in scores if s.split == sp]
+            rows.append([f"mean ({len(group)} files)", "", *[f"{sum(s.metrics()[c] for s in group) / len(group):.4f}"
+                                                            for c in cols], sp])
     widths = [max(len(str(x)) for x in col) for col in zip(head, *rows)]
     lines = ["  ".join(str(x).ljust(w) for x, w in zip(r, widths)) for r in [head, *rows]]
     for s in scores:

@@ -7,6 +7,16 @@ findings gold     {"document": "...", "stem": "...", "split": ..., "method": "..
                    "units": [{"project": "...", "expected": [{"rule_id", "severity", "why"}], "consistent": bool}],
                    "departments": [{"department": "...", "expected": [...], "consistent": bool}]}
 
+qa gold           {"split": "heldout"|"tuning", "questions": [{"id", "question", "kind": "value"|"refuse",
+                   "expected_value" (kind value), "expected_projects"?, "document"?, "must_mention"?, "op"?,
+                   "lang"?, "split"?}]}   (the everyday format of eval/gold/qa_everyday.json, plus `document`)
+accounts gold     {"document": "<部门决算 file in --docs>", "renderings"?: [other files of it], "split"?,
+                   "tables": {"01": {"rows": n}, ...}, "rows"?: [{"table", "code"|"name", "side"?, "values": {col: "n"}}],
+                   "checks"?/"dept"?: [{"check_id", "expected": "pass"|"within_rounding"|"fail"}],
+                   "narrative"?: [{"section", "kind", "stated", "expected", "quote"?}]}
+retrieval gold    {"questions": [{"id", "question", "split": "dev"|"test", "lang"?, "tags"?,
+                   "gold": [{"document": "<file name or stem in --docs>", "quote": "<exact text>"}]}]}
+
 `split` says when the gold was written: "heldout" for gold written before the rules were tuned on those
 documents, "tuning" (the default) otherwise; the benchmarks report the two apart.
 """
@@ -213,4 +223,179 @@ def find_document(gold: dict, docs: Path) -> Path:
     return hits[0]
 
 
-__all__ = ["GoldError", "find_document", "read_golds", "validate_extraction_gold", "validate_findings_gold"]
+QA_TOP = {"version", "split", "written", "description", "questions", "notes"}
+QA_ITEM = {"id", "question", "kind", "expected_value", "expected_projects", "document", "must_mention", "op", "lang",
+           "split", "why", "notes"}
+RETRIEVAL_TOP = {"version", "description", "questions", "notes"}
+RETRIEVAL_ITEM = {"id", "question", "split", "lang", "tags", "gold", "notes"}
+RETRIEVAL_SPLITS = {"dev", "test"}
+
+
+def document_in(name: str, docs: Path) -> Path:
+    """The file a gold entry names inside `docs`: an exact file name (or relative path), else the one file whose
+    name without extension is `name`. FileNotFoundError says what was looked for and where."""
+    p = (docs / name).resolve()
+    if docs.resolve() not in p.parents:
+        raise FileNotFoundError(f"document {name!r} is outside {docs}")
+    if p.is_file():
+        return p
+    # documents may sit in sub-folders (eval make-forms writes <family>/<stem>-<fmt>.*): match by name anywhere
+    hits = sorted(f for f in docs.rglob("*") if f.is_file() and name in (f.name, f.stem))
+    if len(hits) != 1:
+        raise FileNotFoundError(f"document {name!r} not found in {docs}" if not hits
+                                else f"document {name!r} is ambiguous in {docs}: {', '.join(h.name for h in hits)}")
+    return hits[0]
+
+
+def _ids(items: list, where: str, out: list[str]) -> None:
+    seen: set = set()
+    for i, q in enumerate(items):
+        if isinstance(q, dict) and q.get("id") in seen:
+            out.append(f"{where}[{i}].id: {q.get('id')!r} used twice")
+        if isinstance(q, dict):
+            seen.add(q.get("id"))
+
+
+def validate_qa_gold(data: Any, path: str = "<gold>") -> dict:
+    """Q&A gold for one's own documents (the everyday format), or GoldError listing every problem."""
+    out: list[str] = []
+    if not isinstance(data, dict):
+        raise GoldError(path, ["top level: must be a JSON object with a \"questions\" list"])
+    _unknown(data, QA_TOP, "", out)
+    if data.get("split", "tuning") not in SPLITS:
+        out.append(f"split: {data.get('split')!r} is not one of heldout, tuning")
+    qs = data.get("questions")
+    if not isinstance(qs, list) or not qs:
+        out.append("questions: missing, empty or not a list")
+        qs = []
+    _ids(qs, "questions", out)
+    for i, q in enumerate(qs):
+        w = f"questions[{i}]"
+        if not isinstance(q, dict):
+            out.append(f"{w}: must be an object")
+            continue
+        _unknown(q, QA_ITEM, w, out)
+        for k in ("id", "question"):
+            if not isinstance(q.get(k), str) or not q.get(k, "").strip():
+                out.append(f"{w}.{k}: missing or empty")
+        if q.get("kind") not in ("value", "refuse"):
+            out.append(f"{w}.kind: {q.get('kind')!r} is not one of value, refuse")
+        if q.get("kind") == "value" and (not isinstance(q.get("expected_value"), str) or not q["expected_value"].strip()):
+            out.append(f"{w}.expected_value: missing (the figure(s) the answer must state, e.g. \"92.5\" or \"500;良\")")
+        ep = q.get("expected_projects")
+        if ep is not None and (not isinstance(ep, list) or not all(isinstance(x, str) for x in ep)):
+            out.append(f"{w}.expected_projects: must be a list of project names")
+        for k in ("document", "must_mention", "op", "lang"):
+            if k in q and q[k] is not None and not isinstance(q[k], str):
+                out.append(f"{w}.{k}: must be a string")
+        if q.get("split", "tuning") not in SPLITS:
+            out.append(f"{w}.split: {q.get('split')!r} is not one of heldout, tuning")
+    if out:
+        raise GoldError(path, out)
+    return data
+
+
+def validate_retrieval_gold(data: Any, path: str = "<gold>") -> dict:
+    """Retrieval gold for one's own documents, or GoldError listing every problem."""
+    out: list[str] = []
+    if not isinstance(data, dict):
+        raise GoldError(path, ["top level: must be a JSON object with a \"questions\" list"])
+    _unknown(data, RETRIEVAL_TOP, "", out)
+    qs = data.get("questions")
+    if not isinstance(qs, list) or not qs:
+        out.append("questions: missing, empty or not a list")
+        qs = []
+    _ids(qs, "questions", out)
+    for i, q in enumerate(qs):
+        w = f"questions[{i}]"
+        if not isinstance(q, dict):
+            out.append(f"{w}: must be an object")
+            continue
+        _unknown(q, RETRIEVAL_ITEM, w, out)
+        for k in ("id", "question"):
+            if not isinstance(q.get(k), str) or not q.get(k, "").strip():
+                out.append(f"{w}.{k}: missing or empty")
+        if q.get("split", "dev") not in RETRIEVAL_SPLITS:
+            out.append(f"{w}.split: {q.get('split')!r} is not one of dev, test")
+        gold = q.get("gold")
+        if not isinstance(gold, list) or not gold:
+            out.append(f"{w}.gold: missing or empty (a list of {{\"document\", \"quote\"}})")
+            continue
+        for j, g in enumerate(gold):
+            wg = f"{w}.gold[{j}]"
+            if not isinstance(g, dict):
+                out.append(f"{wg}: must be an object")
+                continue
+            _unknown(g, {"document", "quote"}, wg, out)
+            for k in ("document", "quote"):
+                if not isinstance(g.get(k), str) or not g.get(k, "").strip():
+                    out.append(f"{wg}.{k}: missing or empty")
+    if out:
+        raise GoldError(path, out)
+    return data
+
+
+ACCOUNTS_TOP = {"document", "stem", "source", "renderings", "split", "note", "notes", "department", "year", "tables",
+                "rows", "checks", "dept", "narrative"}
+CHECK_STATUSES = {"pass", "within_rounding", "fail"}
+
+
+def validate_accounts_gold(data: Any, path: str = "<gold>") -> dict:
+    """部门决算 gold for one's own documents (the eval/gold/accounts format, `document` instead of `source`)."""
+    out: list[str] = []
+    if not isinstance(data, dict):
+        raise GoldError(path, ["top level: must be a JSON object"])
+    _unknown(data, ACCOUNTS_TOP, "", out)
+    if not isinstance(data.get("document"), str) or not data.get("document"):
+        out.append("document: missing (the file name of the 部门决算 in --docs)")
+    if not isinstance(data.get("renderings", []), list) or not all(isinstance(r, str) for r in data.get("renderings", [])):
+        out.append("renderings: must be a list of file names in --docs")
+    if data.get("split", "tuning") not in SPLITS:
+        out.append(f"split: {data.get('split')!r} is not one of heldout, tuning")
+    tables = data.get("tables")
+    if not isinstance(tables, dict) or not tables:
+        out.append("tables: missing or empty (e.g. {\"01\": {\"rows\": 42}})")
+        tables = {}
+    for tid, t in tables.items():
+        if not isinstance(t, dict) or not isinstance(t.get("rows"), int) or isinstance(t.get("rows"), bool):
+            out.append(f"tables.{tid}.rows: must be a whole number of rows")
+    for i, r in enumerate(data.get("rows") or []):
+        w = f"rows[{i}]"
+        if not isinstance(r, dict):
+            out.append(f"{w}: must be an object")
+            continue
+        if r.get("table") not in tables:
+            out.append(f"{w}.table: {r.get('table')!r} is not one of the gold's tables")
+        if not isinstance(r.get("values"), dict) or not r["values"]:
+            out.append(f"{w}.values: missing (column name -> number as a string)")
+        else:
+            for k, v in r["values"].items():
+                if v is None or not _is_decimal(str(v).replace(",", "")):
+                    out.append(f"{w}.values.{k}: {v!r} is not a number")
+    for key in ("checks", "dept"):
+        for i, c in enumerate(data.get(key) or []):
+            w = f"{key}[{i}]"
+            if not isinstance(c, dict) or not isinstance(c.get("check_id"), str):
+                out.append(f"{w}.check_id: missing")
+                continue
+            if c.get("expected") not in CHECK_STATUSES:
+                out.append(f"{w}.expected: {c.get('expected')!r} is not one of fail, pass, within_rounding")
+    for i, n in enumerate(data.get("narrative") or []):
+        w = f"narrative[{i}]"
+        if not isinstance(n, dict):
+            out.append(f"{w}: must be an object")
+            continue
+        for k in ("section", "kind", "stated"):
+            if not isinstance(n.get(k), str) or not n.get(k):
+                out.append(f"{w}.{k}: missing")
+        if n.get("stated") and not _is_decimal(str(n["stated"]).replace(",", "")):
+            out.append(f"{w}.stated: {n['stated']!r} is not a number")
+        if n.get("expected") not in CHECK_STATUSES:
+            out.append(f"{w}.expected: {n.get('expected')!r} is not one of fail, pass, within_rounding")
+    if out:
+        raise GoldError(path, out)
+    return data
+
+
+__all__ = ["GoldError", "document_in", "find_document", "read_golds", "validate_accounts_gold",
+           "validate_extraction_gold", "validate_findings_gold", "validate_qa_gold", "validate_retrieval_gold"]

@@ -419,6 +419,12 @@ def score_everyday(item: dict, answer: dict) -> dict:
         if not all(support):
             ok = False
             reasons.append(f"{support.count(False)} of {len(cits)} citations do not support the answer")
+        # own-documents gold may say which document answers; a citation into another one does not support
+        # (annotated by `run` as citation["stem"]; absent on the bundled gold, which never names a document)
+        want = item.get("document_stem")
+        if want and any(c.get("stem") != want for c in cits):
+            ok = False
+            reasons.append(f"cites a document other than {item.get('document')!r}")
     out = {"id": item["id"], "kind": item["kind"], "op": item.get("op", "?"), "lang": item.get("lang", "zh"),
            "split": item.get("split", "tuning"), "question": item["question"], "route": answer.get("route"),
            "ok": ok, "refused": refused, "citations": len(cits), "supporting": sum(support),
@@ -469,7 +475,8 @@ def _files(rendering: str, corpus_dir: Path) -> list[Path]:
 
 def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, corpus_dir: Path = RENDERED,
         data_dir: Path | None = None, llm=None, items: Sequence[dict] | None = None,
-        everyday: Sequence[dict] | None = None, progress: Callable[[str], None] | None = None) -> dict:
+        everyday: Sequence[dict] | None = None, progress: Callable[[str], None] | None = None,
+        files: Sequence[Path] | None = None) -> dict:
     """Ingest one rendering of the corpus into a scratch data dir, ask every gold question, score. The
     everyday questions (default eval/gold/qa_everyday.json; [] to skip) are asked through `ask` and through
     the retrieval-only extractive baseline in the same run, and reported per split."""
@@ -481,10 +488,11 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
 
     items = list(items) if items is not None else load_gold(gold_path)
     everyday = list(everyday) if everyday is not None else load_everyday()
-    spans, problems = resolve_gold(items, load_corpus_txt(Path(corpus_dir) / "txt"))
+    # no bundled questions (own-documents run): nothing to resolve against the bundled corpus
+    spans, problems = resolve_gold(items, load_corpus_txt(Path(corpus_dir) / "txt") if items else {})
     if problems:
         raise ValueError("gold does not resolve:\n" + "\n".join(problems))
-    files = _files(rendering, Path(corpus_dir))
+    files = list(files) if files is not None else _files(rendering, Path(corpus_dir))
     base = settings or Settings()
     scratch = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="jixiao-eval-qa-"))
     info = RunInfo(rendering)
@@ -522,6 +530,8 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
                         a = fn(item["question"]).model_dump(mode="json")
                     except Exception as exc:  # a crash is a wrong answer
                         a = {"error": f"{type(exc).__name__}: {exc}"}
+                    for c in a.get("citations") or []:  # which file each citation points into
+                        c["stem"] = info.documents.get(c.get("doc_id"))
                     if which == "system":
                         latencies.append(time.perf_counter() - t1)
                     every[which].append(score_everyday(item, a))
@@ -559,6 +569,75 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
     report["ask_seconds"] = round(info.ask_seconds, 2)
     questions = report.pop("questions")
     return {**report, "questions": questions}
+
+
+DOC_SUFFIXES = (".pdf", ".txt", ".docx")
+
+
+def document_files(docs: Path) -> list[Path]:
+    """The documents of an evaluator's folder (sub-folders included; gold JSON and other files left out)."""
+    docs = Path(docs)
+    if not docs.is_dir():
+        raise FileNotFoundError(f"--docs {docs}: not a directory")
+    files = sorted(p for p in docs.rglob("*") if p.is_file() and p.suffix.lower() in DOC_SUFFIXES)
+    if not files:
+        raise FileNotFoundError(f"no .pdf, .txt or .docx documents under {docs}")
+    return files
+
+
+def gold_paths(gold: Path) -> list[Path]:
+    gold = Path(gold)
+    if gold.is_dir():
+        paths = sorted(gold.glob("*.json"))
+        if not paths:
+            raise FileNotFoundError(f"--gold {gold}: no *.json gold files")
+        return paths
+    if not gold.is_file():
+        raise FileNotFoundError(f"--gold {gold}: no such file or directory")
+    return [gold]
+
+
+def load_docs_gold(gold: Path, docs: Path) -> list[dict]:
+    """Everyday-format questions of every gold file (validated: GoldError names file and field), each with its
+    split (the question's, else the file's) and, when it names a `document`, that file's stem in `docs`."""
+    from eval.gold_format import GoldError, document_in, validate_qa_gold
+
+    out: list[dict] = []
+    for path in gold_paths(gold):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise GoldError(str(path), [f"not JSON: {exc}"]) from exc
+        validate_qa_gold(data, str(path))
+        problems = []
+        for i, q in enumerate(data["questions"]):
+            item = {"op": "lookup", **q, "split": q.get("split", data.get("split", "tuning"))}
+            if q.get("document"):
+                try:
+                    item["document_stem"] = document_in(q["document"], Path(docs)).stem
+                except FileNotFoundError as exc:
+                    problems.append(f"questions[{i}].document: {exc}")
+            out.append(item)
+        if problems:
+            raise GoldError(str(path), problems)
+    return out
+
+
+def run_docs(settings=None, *, docs: Path, gold: Path, llm=None,
+             progress: Callable[[str], None] | None = None) -> dict:
+    """The everyday benchmark (ask vs the retrieval-only baseline, per split) on an evaluator's own folder:
+    every document under `docs` ingested into a scratch data dir, the questions of `gold` (a file or a folder
+    of files) asked. The bundled structured/open/none gold is not used here."""
+    items = load_docs_gold(Path(gold), Path(docs))
+    report = run(settings, items=[], everyday=items, files=document_files(Path(docs)), llm=llm, progress=progress)
+    report["rendering"] = str(docs)
+    return report
+
+
+def format_docs_table(report: dict) -> str:
+    """Own-documents run: only the everyday blocks (the bundled metrics have no questions here)."""
+    head = f"documents: {report.get('documents')} from {report.get('rendering')}"
+    return "\n".join([head, *format_everyday(report)])
 
 
 def _short(v: Any, n: int = 160) -> str:

@@ -345,6 +345,45 @@ def run(settings=None, *, systems: Sequence[str] = SYSTEMS, gold_path: Path = GO
     return sorted(results, key=lambda r: order.get(r.system, 99))
 
 
+def load_docs_gold(gold: Path, docs: Path) -> tuple[list[Question], dict[str, LoadedDocument]]:
+    """An evaluator's own folder: the questions of `gold` (a file or a folder of *.json, validated: GoldError names
+    file and field) and every document under `docs`, keyed by file stem (the gold's `document` is a file name or
+    a stem). Each quote must occur exactly once in its document; otherwise GoldError names the question."""
+    from eval.gold_format import GoldError, document_in, validate_retrieval_gold
+    from eval.qa import document_files, gold_paths
+
+    loaded = {p.stem: load_document(p) for p in document_files(Path(docs))}
+    questions: list[Question] = []
+    for path in gold_paths(Path(gold)):
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise GoldError(str(path), [f"not JSON: {exc}"]) from exc
+        validate_retrieval_gold(data, str(path))
+        problems, mine = [], []
+        for i, q in enumerate(data["questions"]):
+            passages = []
+            for j, g in enumerate(q["gold"]):
+                try:
+                    passages.append(GoldPassage(document_in(g["document"], Path(docs)).stem, g["quote"]))
+                except FileNotFoundError as exc:
+                    problems.append(f"questions[{i}].gold[{j}].document: {exc}")
+            mine.append(Question(q["id"], q["question"], q.get("lang", "zh"), passages, q.get("tags") or [],
+                                 q.get("split", "dev")))
+        problems += [f"questions: {p}" for p in resolve_gold(mine, loaded)] if not problems else []
+        if problems:
+            raise GoldError(str(path), problems)
+        questions += mine
+    return questions, loaded
+
+
+def run_docs(settings=None, *, docs: Path, gold: Path, systems: Sequence[str] = SYSTEMS,
+             embedder: Embedder | None = None, splits: Sequence[str] | None = None) -> list[SystemResult]:
+    """`run` on an evaluator's own documents and gold (hybrid and the baseline in the same run, per split)."""
+    questions, loaded = load_docs_gold(Path(gold), Path(docs))
+    return run(settings, systems=systems, embedder=embedder, questions=questions, docs=loaded, splits=splits)
+
+
 def stamp(settings=None) -> dict:
     from retrieval.chunking import chunking_signature
     from retrieval.embedding import make_embedder

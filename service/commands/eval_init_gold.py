@@ -6,6 +6,8 @@ the skeleton against the document — every value the reader got wrong, every fi
 problem, every problem it missed — and scores with
 `jixiao eval extraction --docs <folder of FILE> --gold DIR/extraction` (and `eval checks … DIR/findings`).
 A skeleton that nobody corrected scores 100% by construction: it is a starting point, not gold.
+`--task qa` writes DIR/qa/<stem>.json instead: score, grade and execution-rate questions about the first projects
+read, with the values the product read, for `jixiao eval qa --docs … --gold DIR/qa`.
 """
 from __future__ import annotations
 
@@ -59,6 +61,29 @@ def skeletons(path: Path, split: str = "tuning") -> tuple[dict, dict]:
     return extraction_gold, findings_gold
 
 
+QA_PER_PROJECT = (("reported_total", "{p}自评得了多少分？"), ("reported_grade", "{p}的评价等级是什么？"),
+                  ("reported_rate", "{p}的预算执行率是多少？"))
+
+
+def qa_skeleton(path: Path, split: str = "tuning", projects: int = 3) -> dict:
+    """Q&A gold skeleton (the everyday format, eval/README.md): for the first few projects read, their score,
+    grade and execution rate as the product read them, and one question the document cannot answer. The
+    expected values are the product's reading, so the file says NOT YET CORRECTED until a person checks them."""
+    ex, _ = skeletons(path, split)
+    questions: list[dict] = []
+    for rec in ex["projects"][:projects]:
+        name = rec.get("project")
+        for key, text in QA_PER_PROJECT:
+            value = (rec.get("funds") or {}).get(key) if key == "reported_rate" else rec.get(key)
+            if name and value not in (None, ""):
+                questions.append({"id": f"q{len(questions) + 1}", "kind": "value", "question": text.format(p=name),
+                                  "expected_value": str(value), "document": path.name,
+                                  "why": f"{key} as the product read it: NOT YET CORRECTED"})
+    questions.append({"id": f"q{len(questions) + 1}", "kind": "refuse", "question": "2019年火星基地建设项目的预算是多少？",
+                      "why": "nothing in the document supports an answer"})
+    return {"split": split, "written": ex["method"], "questions": questions}
+
+
 @eval_app.command("init-gold")
 def init_gold(
     file: Annotated[Path, typer.Argument(help="The document to write gold for.")],
@@ -66,13 +91,18 @@ def init_gold(
     split: Annotated[Literal["tuning", "heldout"], typer.Option(
         help="heldout when this gold is written before anyone tunes the rules on the document.")] = "tuning",
     force: Annotated[bool, typer.Option("--force", help="Overwrite existing gold files.")] = False,
+    task: Annotated[Literal["extraction", "qa"], typer.Option(
+        "--task", help="extraction: extraction/ and findings/ skeletons; qa: a qa/ question skeleton.")] = "extraction",
 ) -> None:
     """Write a gold skeleton for FILE from what the product read, for a person to correct."""
     with one_line_errors():
         if not file.is_file():
             die(f"{file}: no such file")
-        ex, fi = skeletons(file, split)
-        targets = [(out / "extraction" / f"{file.stem}.json", ex), (out / "findings" / f"{file.stem}.json", fi)]
+        if task == "qa":
+            targets = [(out / "qa" / f"{file.stem}.json", qa_skeleton(file, split))]
+        else:
+            ex, fi = skeletons(file, split)
+            targets = [(out / "extraction" / f"{file.stem}.json", ex), (out / "findings" / f"{file.stem}.json", fi)]
         existing = [str(t) for t, _ in targets if t.exists()]
         if existing and not force:
             die(f"{', '.join(existing)} already exist: corrected gold is not overwritten (use --force)")
@@ -80,6 +110,10 @@ def init_gold(
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
             typer.echo(f"wrote {target}")
+        if task == "qa":
+            typer.echo(f"next: correct every expected_value against {file.name}, then run "
+                       f"`jixiao eval qa --docs {file.parent} --gold {out / 'qa'}`")
+            return
         typer.echo(f"next: correct both files against {file.name}, then run "
                    f"`jixiao eval extraction --docs {file.parent} --gold {out / 'extraction'}` and "
                    f"`jixiao eval checks --docs {file.parent} --gold {out / 'findings'}`")

@@ -2,10 +2,12 @@
 
 One rendering of the bundled corpus is ingested into a scratch data dir through the pipeline and every
 question of eval/gold/qa.json is asked through service.qa.service.ask. Offline by default; --llm uses the
-configured model for open questions, as `jixiao ask` does."""
+configured model for open questions, as `jixiao ask` does. With --docs DIR --gold FILE_OR_DIR: your own
+documents and everyday-format questions (eval/README.md), ask vs the retrieval-only baseline, per split."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +20,8 @@ def eval_qa(
     rendering: Annotated[str, typer.Option("--rendering", help="Which rendering to ingest: pdf, txt or docx.")] = "pdf",
     fmt: Annotated[str, typer.Option("--format", help="table or json (json: metrics and per-question results).")] = "table",
     use_llm: Annotated[bool, typer.Option("--llm/--no-llm", help="Answer open questions with the configured model.")] = False,
+    docs: Annotated[Path | None, typer.Option("--docs", help="Your own folder of documents (with --gold).")] = None,
+    gold: Annotated[Path | None, typer.Option("--gold", help="With --docs: a Q&A gold file or folder (eval/README.md).")] = None,
 ) -> None:
     """Structured accuracy, open-question passage recall, citation validity and unanswerable handling."""
     with one_line_errors():
@@ -35,11 +39,23 @@ def eval_qa(
             from service.llm import build_chat_model
 
             llm = build_chat_model(settings)
-        report = bench.run(settings, rendering=rendering, llm=llm)
+        if (docs is None) != (gold is None):
+            raise typer.BadParameter("--docs and --gold go together")
+        if docs is not None:
+            from eval.gold_format import GoldError
+
+            try:
+                report = bench.run_docs(settings, docs=docs, gold=gold, llm=llm)
+            except (GoldError, FileNotFoundError) as exc:
+                raise typer.BadParameter(str(exc)) from exc
+            table = bench.format_docs_table
+        else:
+            report = bench.run(settings, rendering=rendering, llm=llm)
+            table = bench.format_table
         if fmt == "json":
             typer.echo(json.dumps(report, ensure_ascii=False, indent=1, default=str))
         else:
-            typer.echo(bench.format_table(report))
+            typer.echo(table(report))
 
 
 def register(app: typer.Typer) -> None:  # noqa: ARG001 - `jixiao eval …` commands hang off eval_app
