@@ -96,10 +96,12 @@ def answer_tokens(answer: str, question: str = "", names: Sequence[str] = ()) ->
     return figs, _grades(text)
 
 
-def supports(quote: str, answer: str, question: str = "", names: Sequence[str] = ()) -> bool:
+def supports(quote: str, answer: str, question: str = "", names: Sequence[str] = (),
+             tokens: tuple[set[Decimal], set[str]] | None = None) -> bool:
     """Does the cited line carry a figure (or a grade) the answer states? An answer without either is
-    supported by a line naming one of its projects."""
-    figs, grades = answer_tokens(answer, question, names)
+    supported by a line naming one of its projects. `tokens`: answer_tokens(answer, question, names), when
+    the caller checks many quotes against one answer (computing them is most of the check's time)."""
+    figs, grades = tokens if tokens is not None else answer_tokens(answer, question, names)
     q = _spaced(quote)
     if figs & _figures(q) or grades & _grades(q):
         return True

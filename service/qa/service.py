@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 from retrieval.normalize import normalize_text
 
 from service.errors import InputError
-from service.qa.citations import Citation, supports, verify
+from service.qa.citations import Citation, answer_tokens, supports, verify
 from service.qa.extractive import (Sentence, bridge_english, coverage, display, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
@@ -136,7 +136,8 @@ def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str
     if question is not None:
         # a composed answer: a true quote that does not carry what the answer says is not evidence for it
         names = [str(r.get("project")) for r in rows if isinstance(r, dict) and r.get("project")]
-        kept = [c for c in kept if supports(c.quote, answer, question, names)]
+        tokens = answer_tokens(answer, question, names)
+        kept = [c for c in kept if supports(c.quote, answer, question, names, tokens)]
     return AskAnswer(answer=answer, citations=kept, rows=rows, route=route, lang=lang)
 
 
@@ -365,7 +366,9 @@ def _profiles(store, doc_rows, records: list[ProjectRecord]) -> dict[str, DocPro
         key = (d.doc_id, str(d.ingested_at), tuple(sorted(set(fields[d.doc_id]))), tuple(sorted(years[d.doc_id])))
         prof = _PROFILES.get(key)
         if prof is None:
-            if len(_PROFILES) > 256:
+            # a profile is a few hundred bytes: room for a province's year of reports, so a warm question
+            # never re-reads every document's first page (a cap below the corpus size cleared it every question)
+            if len(_PROFILES) > 50_000:
                 _PROFILES.clear()
             try:
                 first = [ln.text for ln in store.get_lines(d.doc_id, page=1)]
