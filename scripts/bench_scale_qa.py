@@ -104,6 +104,8 @@ def main() -> int:
                             print(f"  e.g. {q} → {a.route}, {len(a.answer)} chars, total={a.total}, "
                                   f"{len(a.citations)} citations", flush=True)
             results[label] = warm
+            slow = max(range(len(qs)), key=lambda k: warm[k])
+            print(f"  slowest warm: {qs[slow]} {warm[slow]:.0f} ms", flush=True)
             print(f"{label}: {len(qs)} questions, first (cold) {cold:.0f} ms; warm p50 {_pct(warm, .5):.0f} ms, "
                   f"p95 {_pct(warm, .95):.0f} ms, max {max(warm):.0f} ms "
                   f"(target p95 < {TARGETS[label + '_p95_ms']} ms)", flush=True)

@@ -258,17 +258,22 @@ class _Out:
     rows: list[dict] = field(default_factory=list)
     refs: list[tuple[SourceRef, str | None]] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)
+    # membership by hash: testing the lists (pydantic __eq__ per element) was quadratic in a 1000-project answer
+    _cited: set = field(default_factory=set)
+    _rowed: set = field(default_factory=set)
 
     def cite(self, r: ProjectRecord, metrics: list[str]) -> None:
         for m in metrics:
             for ref in _refs(r, m):
-                if (ref, r.filename) not in self.refs:
+                if (ref, r.filename) not in self._cited:
+                    self._cited.add((ref, r.filename))
                     self.refs.append((ref, r.filename))
 
     def row(self, r: ProjectRecord, **values) -> None:
         """The same row the other structured answers give (project, figures, grade), plus the values used."""
         name = r.evaluation.project
-        if not any(x["project"] == name and x["doc_id"] == r.doc_id for x in self.rows):
+        if (name, r.doc_id) not in self._rowed:
+            self._rowed.add((name, r.doc_id))
             self.rows.append(_row(r, **{f"value_{k}": (_d(v) if isinstance(v, Decimal) else v) for k, v in values.items()}))
 
 

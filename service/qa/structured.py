@@ -180,9 +180,12 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
     refs: list[tuple[SourceRef, str | None]] = []
     rows: list[dict] = []
 
+    cited: set = set()  # SourceRef is frozen: a set, not list membership (pydantic __eq__, quadratic)
+
     def cite(r: ProjectRecord, items: list[SourceRef]) -> None:
         for ref in items:
-            if ref is not None and (ref, r.filename) not in refs:
+            if ref is not None and (ref, r.filename) not in cited:
+                cited.add((ref, r.filename))
                 refs.append((ref, r.filename))
 
     if intent.kind == "shortfall":
