@@ -17,6 +17,9 @@ def register(app: typer.Typer) -> None:
         project: Annotated[str | None, typer.Option("--project", help="Only projects whose name contains this.")] = None,
         year: Annotated[int | None, typer.Option("--year", help="Only this year.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+        page: Annotated[int, typer.Option("--page", min=1, help="Which page of a list answer.")] = 1,
+        page_size: Annotated[int, typer.Option("--page-size", min=1, help="Items per page of a list answer.")] = 20,
+        show_all: Annotated[bool, typer.Option("--all", help="Every item of a list answer, not one page.")] = False,
     ) -> None:
         """Answer a question from the ingested reports, with citations to document, page and line."""
         with one_line_errors():
@@ -34,7 +37,8 @@ def register(app: typer.Typer) -> None:
                 filters = {"project": project, "year": year}
                 if doc:
                     filters["doc_id"] = store.get_document(doc).doc_id
-                answer = ask(question, filters, settings=settings, store=store, index=HybridIndex(settings), llm=llm)
+                answer = ask(question, filters, settings=settings, store=store, index=HybridIndex(settings), llm=llm,
+                             page=page, page_size=None if show_all else page_size)
             if as_json:
                 typer.echo(json.dumps(answer.model_dump(mode="json"), ensure_ascii=False, indent=2, default=str))
                 return

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
 
@@ -96,14 +97,23 @@ def answer_tokens(answer: str, question: str = "", names: Sequence[str] = ()) ->
     return figs, _grades(text)
 
 
-def supports(quote: str, answer: str, question: str = "", names: Sequence[str] = ()) -> bool:
+@lru_cache(maxsize=8)
+def _squashed_answer(answer: str) -> str:
+    # one answer is checked against each of its citations: normalising a 15k-character answer per citation
+    # was most of a long answer's time
+    return _squash(_spaced(answer))
+
+
+def supports(quote: str, answer: str, question: str = "", names: Sequence[str] = (),
+             tokens: tuple[set[Decimal], set[str]] | None = None) -> bool:
     """Does the cited line carry a figure (or a grade) the answer states? An answer without either is
-    supported by a line naming one of its projects."""
-    figs, grades = answer_tokens(answer, question, names)
+    supported by a line naming one of its projects. `tokens`: answer_tokens(answer, question, names), when
+    the caller checks many quotes against one answer (computing them is most of the check's time)."""
+    figs, grades = tokens if tokens is not None else answer_tokens(answer, question, names)
     q = _spaced(quote)
     if figs & _figures(q) or grades & _grades(q):
         return True
-    if len(_squash(q)) >= 6 and _squash(q) in _squash(_spaced(answer)):
+    if len(_squash(q)) >= 6 and _squash(q) in _squashed_answer(answer):
         return True  # the answer quotes the line (a stated problem, a measure)
     if figs or grades:
         return False

@@ -16,7 +16,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from retrieval.normalize import normalize_text
 from service.checks.numbers import normalize_grade
 from service.models import SourceRef
-from service.qa.structured import ProjectRecord, StructuredAnswer, _row, dedupe, execution_rate
+from service.qa.structured import (DEFAULT_PAGE_SIZE, ListItem, ProjectRecord, StructuredAnswer, _row, dedupe,
+                                   execution_rate, paged)
 
 def _d(value: Decimal | None, places: int = 2) -> str:
     """Two decimals at most, rounded half up as a person rounds (87.125 → 87.13), trailing zeros dropped."""
@@ -257,17 +258,22 @@ class _Out:
     rows: list[dict] = field(default_factory=list)
     refs: list[tuple[SourceRef, str | None]] = field(default_factory=list)
     routes: list[str] = field(default_factory=list)
+    # membership by hash: testing the lists (pydantic __eq__ per element) was quadratic in a 1000-project answer
+    _cited: set = field(default_factory=set)
+    _rowed: set = field(default_factory=set)
 
     def cite(self, r: ProjectRecord, metrics: list[str]) -> None:
         for m in metrics:
             for ref in _refs(r, m):
-                if (ref, r.filename) not in self.refs:
+                if (ref, r.filename) not in self._cited:
+                    self._cited.add((ref, r.filename))
                     self.refs.append((ref, r.filename))
 
     def row(self, r: ProjectRecord, **values) -> None:
         """The same row the other structured answers give (project, figures, grade), plus the values used."""
         name = r.evaluation.project
-        if not any(x["project"] == name and x["doc_id"] == r.doc_id for x in self.rows):
+        if (name, r.doc_id) not in self._rowed:
+            self._rowed.add((name, r.doc_id))
             self.rows.append(_row(r, **{f"value_{k}": (_d(v) if isinstance(v, Decimal) else v) for k, v in values.items()}))
 
 
@@ -281,7 +287,8 @@ def _join(items: list[str], zh: bool) -> str:
 
 def execute(parts: list[Part], records: list[ProjectRecord], named: list[ProjectRecord], *, zh: bool,
             scope_label: str = "", whole_scope: bool = False,
-            groups_of: dict[str, str] | None = None) -> StructuredAnswer | None:
+            groups_of: dict[str, str] | None = None, page: int = 1,
+            page_size: int | None = DEFAULT_PAGE_SIZE) -> StructuredAnswer | None:
     """Answer every part over `records` (already scoped); `named` are the projects the question names, in
     the order it names them. `whole_scope`: the question names a department, so "几个项目" counts its
     projects (without one, "how many projects" usually asks a number a report states in prose).
@@ -343,11 +350,20 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 continue
             items = [f"{_name(r)}（{'，'.join(_fmt(r, m, zh) for m in show if _has(r, m))}）" if zh else
                      f"{_name(r)} ({', '.join(_fmt(r, m, zh) for m in show if _has(r, m))})" for r in sel]
+            head = (f"{where}{cond_txt + '的' if cond_txt else ''}项目共{len(sel)}个" if zh else
+                    f"{len(sel)} projects{' (' + where + ')' if where else ''}{' with ' + cond_txt if cond_txt else ''}")
+            if len(parts) == 1 and p.op == "list" and sel:
+                # a list on its own is paged: one item per line, the rows and citations of the shown items only
+                listed = []
+                for r, text in zip(sel, items):
+                    one = _Out()
+                    one.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})
+                    one.cite(r, [m for m in show if _has(r, m)])
+                    listed.append(ListItem(text, one.rows, one.refs))
+                return paged(head, listed, "structured:list", zh, page, page_size)
             for r in sel:
                 out.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})
                 out.cite(r, [m for m in show if _has(r, m)])
-            head = (f"{where}{cond_txt + '的' if cond_txt else ''}项目共{len(sel)}个" if zh else
-                    f"{len(sel)} projects{' (' + where + ')' if where else ''}{' with ' + cond_txt if cond_txt else ''}")
             if not sel:
                 out.texts.append(f"{where}没有{cond_txt}的项目。" if zh else f"No project{' (' + where + ')' if where else ''} has {cond_txt}.")
             else:

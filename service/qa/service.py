@@ -22,14 +22,14 @@ from pydantic import BaseModel, Field
 from retrieval.normalize import normalize_text
 
 from service.errors import InputError
-from service.qa.citations import Citation, supports, verify
+from service.qa.citations import Citation, answer_tokens, supports, verify
 from service.qa.extractive import (Sentence, bridge_english, coverage, display, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
 from service.qa.linking import (DocProfile, Department, close_names, departments_in, expand, link_projects, name_key,
                                 places_in, profile, strip_spans, years_in)
 from service.qa.plan import execute, parse_part, split_parts
-from service.qa.structured import ProjectRecord, answer_structured, dedupe
+from service.qa.structured import DEFAULT_PAGE_SIZE, ProjectRecord, answer_structured, dedupe
 from service.settings import Settings
 
 NOT_FOUND_ZH = "在已入库的报告中没有找到能够支持回答该问题的内容。"
@@ -43,6 +43,10 @@ class AskAnswer(BaseModel):
     rows: list[dict[str, Any]] = Field(default_factory=list)
     route: str
     lang: str = "zh"
+    # a list answer shows one page of its items: total = how many in all, page/page_size = which are shown
+    total: int | None = None
+    page: int | None = None
+    page_size: int | None = None
 
 
 def clean_question(question: Any) -> str:
@@ -132,7 +136,8 @@ def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str
     if question is not None:
         # a composed answer: a true quote that does not carry what the answer says is not evidence for it
         names = [str(r.get("project")) for r in rows if isinstance(r, dict) and r.get("project")]
-        kept = [c for c in kept if supports(c.quote, answer, question, names)]
+        tokens = answer_tokens(answer, question, names)
+        kept = [c for c in kept if supports(c.quote, answer, question, names, tokens)]
     return AskAnswer(answer=answer, citations=kept, rows=rows, route=route, lang=lang)
 
 
@@ -361,7 +366,9 @@ def _profiles(store, doc_rows, records: list[ProjectRecord]) -> dict[str, DocPro
         key = (d.doc_id, str(d.ingested_at), tuple(sorted(set(fields[d.doc_id]))), tuple(sorted(years[d.doc_id])))
         prof = _PROFILES.get(key)
         if prof is None:
-            if len(_PROFILES) > 256:
+            # a profile is a few hundred bytes: room for a province's year of reports, so a warm question
+            # never re-reads every document's first page (a cap below the corpus size cleared it every question)
+            if len(_PROFILES) > 50_000:
                 _PROFILES.clear()
             try:
                 first = [ln.text for ln in store.get_lines(d.doc_id, page=1)]
@@ -472,8 +479,10 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                   label=label, by_department=bool(asked), groups_of=groups_of)
 
 
-def ask(question: Any, filters: dict | None = None, *, settings: Settings, store, index=None, llm=None) -> AskAnswer:
-    """Scope first (department, year, named projects — refused with what is covered when the corpus does
+def ask(question: Any, filters: dict | None = None, *, settings: Settings, store, index=None, llm=None,
+        page: int = 1, page_size: int | None = DEFAULT_PAGE_SIZE) -> AskAnswer:
+    """A list answer shows page `page` of `page_size` items (None = all) and says how many there are.
+    Scope first (department, year, named projects — refused with what is covered when the corpus does
     not cover them), then 部门整体 and 部门决算 questions, then the operations over the scoped records, then
     the rule-specific structured answers, then retrieval (extractive, or the LLM when configured)."""
     q = clean_question(question)
@@ -517,17 +526,19 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
             and not simple_list and (scope.named or any(p.op != "lookup" for p in parts)
                                      or scope.by_department and any(p.metrics for p in parts)):
         pa = execute(parts, records, scope.named, zh=lang == "zh", scope_label=scope.label,
-                     whole_scope=scope.by_department, groups_of=scope.groups_of)
+                     whole_scope=scope.by_department, groups_of=scope.groups_of, page=page, page_size=page_size)
         if pa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in pa.refs]
-            return _finish(pa.answer, cits, pa.rows, pa.route, lang, store, q)
+            out = _finish(pa.answer, cits, pa.rows, pa.route, lang, store, q)
+            return out.model_copy(update={"total": pa.total, "page": pa.page, "page_size": pa.page_size})
     if intent.kind not in ("open", "accounts"):
-        sa = answer_structured(intent, records)
+        sa = answer_structured(intent, records, page=page, page_size=page_size)
         if sa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
-            return _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store, q)
+            out = _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store, q)
+            return out.model_copy(update={"total": sa.total, "page": sa.page, "page_size": sa.page_size})
     open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}
     return _open_answer(q, intent, store, index, open_flt, llm, settings, names, records, docs)
 

@@ -31,6 +31,54 @@ class StructuredAnswer:
     rows: list[dict]
     refs: list[tuple[SourceRef, str | None]]  # (ref, filename)
     route: str
+    total: int | None = None  # a list answer: how many items in all (the answer shows one page of them)
+    page: int | None = None
+    page_size: int | None = None
+
+
+DEFAULT_PAGE_SIZE = 20
+
+
+@dataclass
+class ListItem:
+    """One line of a list answer with the rows and citations that belong to it, so a page carries only the
+    citations of the items it shows."""
+
+    text: str
+    rows: list[dict]
+    refs: list[tuple[SourceRef, str | None]]
+
+
+def page_bounds(total: int, page: int, page_size: int | None) -> tuple[int, int, int]:
+    """(start, end, pages) of page `page` (1-based; clamped into range); page_size None or < 1 = everything."""
+    if not page_size or page_size < 1 or total == 0:
+        return 0, total, 1
+    pages = -(-total // page_size)
+    page = min(max(1, page), pages)
+    return (page - 1) * page_size, min(total, page * page_size), pages
+
+
+def paged(head: str, items: list[ListItem], route: str, zh: bool, page: int = 1,
+          page_size: int | None = DEFAULT_PAGE_SIZE) -> StructuredAnswer:
+    """A list answer: the head, then one item per line (a list of hundreds must stay readable, not one
+    paragraph), then when not everything is shown "共 M 项" and how to get the rest."""
+    start, end, pages = page_bounds(len(items), page, page_size)
+    shown = items[start:end]
+    lines = [head.rstrip("：: ")] + [f"{k}. {it.text}" for k, it in enumerate(shown, start + 1)]
+    number = start // page_size + 1 if page_size and page_size > 0 and items else 1
+    if end - start < len(items):
+        nxt = number + 1 if number < pages else 1
+        lines.append(f"（共 {len(items)} 项，本页第 {start + 1}–{end} 项，第 {number}/{pages} 页；其余各项：命令行 "
+                     f"--page {nxt} 或 --all，接口 page={nxt}。）" if zh else
+                     f"({len(items)} items in all; showing {start + 1}–{end}, page {number} of {pages}; for the rest "
+                     f"use --page {nxt} or --all on the command line, page={nxt} in the API.)")
+    rows: list[dict] = []
+    refs: list[tuple[SourceRef, str | None]] = []
+    for it in shown:
+        rows.extend(it.rows)
+        refs.extend(x for x in it.refs if x not in refs)
+    return StructuredAnswer("\n".join(lines), rows, refs, route, total=len(items), page=number,
+                            page_size=page_size if page_size and page_size > 0 else None)
 
 
 def _d(value: Decimal | None, places: int = 2) -> str:
@@ -105,19 +153,39 @@ def _total_refs(e: ProjectEvaluation) -> list[SourceRef]:
         [x.ref for x in (e.reported_grade,) if x is not None and x.ref is not None][:1]
 
 
+def _rate_text(e: ProjectEvaluation, rate: Decimal, zh: bool) -> str:
+    """"名称（52.73%，执行数263.65万元÷全年预算数500万元）": the two amounts are what the cited lines carry, so
+    the citations of a rate survive the check that a quote carries a figure the answer states."""
+    b, x, u = e.funds.adjusted_budget, e.funds.executed, e.funds.unit or ""
+    if b is None or x is None or b.raw is None or x.raw is None:
+        return f"{e.project}（{_d(rate)}%）" if zh else f"{e.project} ({_d(rate)}%)"
+    return (f"{e.project}（{_d(rate)}%，执行数{x.raw}{u}÷全年预算数{b.raw}{u}）" if zh else
+            f"{e.project} ({_d(rate)}%, executed {x.raw} ÷ budget {b.raw} {u})")
+
+
 def _join(items: list[str], lang: str) -> str:
     return ("；" if lang == "zh" else "; ").join(items)
 
 
-def answer_structured(intent: Intent, records: list[ProjectRecord]) -> StructuredAnswer | None:
+def _refs(r: ProjectRecord, items: list[SourceRef | None]) -> list[tuple[SourceRef, str | None]]:
+    return [(ref, r.filename) for ref in items if ref is not None]
+
+
+def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 1,
+                      page_size: int | None = DEFAULT_PAGE_SIZE) -> StructuredAnswer | None:
+    """page/page_size cut list answers (low execution, grades, shortfalls, score inflation, findings, all
+    projects) to one page; None = everything."""
     records = dedupe(records)
     zh = intent.lang == "zh"
     refs: list[tuple[SourceRef, str | None]] = []
     rows: list[dict] = []
 
+    cited: set = set()  # SourceRef is frozen: a set, not list membership (pydantic __eq__, quadratic)
+
     def cite(r: ProjectRecord, items: list[SourceRef]) -> None:
         for ref in items:
-            if ref is not None and (ref, r.filename) not in refs:
+            if ref is not None and (ref, r.filename) not in cited:
+                cited.add((ref, r.filename))
                 refs.append((ref, r.filename))
 
     if intent.kind == "shortfall":
@@ -127,42 +195,40 @@ def answer_structured(intent: Intent, records: list[ProjectRecord]) -> Structure
         by_project: dict[str, list[tuple[ProjectRecord, Indicator]]] = {}
         for r, ind in hits:
             by_project.setdefault(f"{r.doc_id}|{r.evaluation.project}", []).append((r, ind))
-            rows.append(_row(r, indicator=ind.level3, target=ind.target.raw if ind.target else None,
-                             actual=ind.actual.raw if ind.actual else None,
-                             weight=_d(ind.weight) if ind.weight is not None else None,
-                             score=_d(ind.score) if ind.score is not None else None))
-            cite(r, [ind.ref])
         if not hits:
             return StructuredAnswer(
                 "在已入库的报告中，没有发现实际完成值低于目标值的绩效指标。" if zh else
                 "No indicator in the ingested reports has an actual value that misses its target.", [], [],
                 "structured:shortfall")
-        parts = []
+        listed = []
         for items in by_project.values():
             r = items[0][0]
             inds = "、".join(f"{i.level3}（目标{i.target.raw if i.target else '—'}，实际{i.actual.raw if i.actual else '—'}）"
                             if zh else f"{i.level3} (target {i.target.raw if i.target else '—'}, actual {i.actual.raw if i.actual else '—'})"
                             for _, i in items)
-            parts.append(f"{r.evaluation.project}：{inds}" if zh else f"{r.evaluation.project}: {inds}")
+            listed.append(ListItem(
+                f"{r.evaluation.project}：{inds}" if zh else f"{r.evaluation.project}: {inds}",
+                [_row(r, indicator=i.level3, target=i.target.raw if i.target else None,
+                      actual=i.actual.raw if i.actual else None, weight=_d(i.weight) if i.weight is not None else None,
+                      score=_d(i.score) if i.score is not None else None) for _, i in items],
+                _refs(r, [i.ref for _, i in items])))
         head = (f"共有{len(by_project)}个项目存在未完成目标的绩效指标（实际完成值未达到指标值）：" if zh else
                 f"{len(by_project)} projects have indicators whose actual value misses the target: ")
-        return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:shortfall")
+        return paged(head, listed, "structured:shortfall", zh, page, page_size)
 
     if intent.kind == "low_execution":
         th = intent.threshold or Decimal(90)
         hits = [(r, execution_rate(r.evaluation)) for r in records]
         hits = [(r, rate) for r, rate in hits if rate is not None and rate < th]
         hits.sort(key=lambda x: x[1])
-        for r, rate in hits:
-            rows.append(_row(r))
-            cite(r, _funds_refs(r.evaluation))
         if not hits:
             return StructuredAnswer(f"没有预算执行率低于{_d(th)}%的项目。" if zh else
                                     f"No project executed less than {_d(th)}% of its budget.", [], [], "structured:low_execution")
-        parts = [f"{r.evaluation.project}（{_d(rate)}%）" if zh else f"{r.evaluation.project} ({_d(rate)}%)" for r, rate in hits]
+        listed = [ListItem(_rate_text(r.evaluation, rate, zh), [_row(r)], _refs(r, _funds_refs(r.evaluation)))
+                  for r, rate in hits]
         head = (f"预算执行率低于{_d(th)}%的项目共{len(hits)}个（执行数÷全年预算数）：" if zh else
                 f"{len(hits)} projects executed less than {_d(th)}% of their budget (executed ÷ adjusted budget): ")
-        return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:low_execution")
+        return paged(head, listed, "structured:low_execution", zh, page, page_size)
 
     if intent.kind == "score_inflation":
         hits = []
@@ -171,35 +237,34 @@ def answer_structured(intent: Intent, records: list[ProjectRecord]) -> Structure
             rep = r.evaluation.reported_total.value if r.evaluation.reported_total else None
             if rec is not None and rep is not None and rep - rec >= Decimal("0.01"):
                 hits.append((r, rep, rec))
-        for r, rep, rec in hits:
-            infl = [f for f in r.findings if f.rule_id in INFLATION_RULES and f.severity != "info"]
-            rows.append(_row(r, recomputed_total=_d(rec), rules=sorted({f.rule_id for f in infl})))
-            cite(r, _total_refs(r.evaluation) + [ref for f in infl for ref in f.refs][:3])
         if not hits:
             return StructuredAnswer("没有发现自评得分高于复核得分的项目。" if zh else
                                     "No project scored itself higher than the recomputed score.", [], [], "structured:score_inflation")
-        parts = [f"{r.evaluation.project}（自评{_d(rep)}分，复核{_d(rec)}分）" if zh else
-                 f"{r.evaluation.project} (self-score {_d(rep)}, recomputed {_d(rec)})" for r, rep, rec in hits]
+        listed = []
+        for r, rep, rec in hits:
+            infl = [f for f in r.findings if f.rule_id in INFLATION_RULES and f.severity != "info"]
+            listed.append(ListItem(
+                f"{r.evaluation.project}（自评{_d(rep)}分，复核{_d(rec)}分）" if zh else
+                f"{r.evaluation.project} (self-score {_d(rep)}, recomputed {_d(rec)})",
+                [_row(r, recomputed_total=_d(rec), rules=sorted({f.rule_id for f in infl}))],
+                _refs(r, _total_refs(r.evaluation) + [ref for f in infl for ref in f.refs][:3])))
         head = (f"自评得分高于复核得分的项目共{len(hits)}个：" if zh else
                 f"{len(hits)} projects scored themselves higher than the recomputed score: ")
-        return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:score_inflation")
+        return paged(head, listed, "structured:score_inflation", zh, page, page_size)
 
     if intent.kind == "grade":
         hits = [r for r in records if r.evaluation.reported_grade and
                 normalize_grade(r.evaluation.reported_grade.text) in intent.grades]
         if intent.threshold is not None:  # "总分90分却被评为良": the stated total narrows the set
             hits = [r for r in hits if r.evaluation.reported_total and r.evaluation.reported_total.value == intent.threshold]
-        for r in hits:
-            rows.append(_row(r))
-            cite(r, _total_refs(r.evaluation))
         g = "、".join(intent.grades)
         if not hits:
             return StructuredAnswer(f"没有自评等级为{g}的项目。" if zh else f"No project is graded {g}.", [], [], "structured:grade")
-        parts = [f"{r.evaluation.project}（{r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'}分）"
-                 if zh else f"{r.evaluation.project} ({r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'})"
-                 for r in hits]
+        listed = [ListItem(f"{r.evaluation.project}（{r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'}分）"
+                           if zh else f"{r.evaluation.project} ({r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'})",
+                           [_row(r)], _refs(r, _total_refs(r.evaluation))) for r in hits]
         head = f"自评等级为{g}的项目共{len(hits)}个：" if zh else f"{len(hits)} projects are graded {g}: "
-        return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:grade")
+        return paged(head, listed, "structured:grade", zh, page, page_size)
 
     if intent.kind == "ranking":
         def metric(r: ProjectRecord) -> Decimal | None:
@@ -293,22 +358,20 @@ def answer_structured(intent: Intent, records: list[ProjectRecord]) -> Structure
     if intent.kind == "findings":
         fs = [(r, f) for r in records for f in r.findings
               if (not intent.rule_id or f.rule_id == intent.rule_id) and (not intent.projects or r.evaluation.project in intent.projects)]
-        for r, f in fs:
-            rows.append(_row(r, rule_id=f.rule_id, severity=f.severity, message=f.message_zh if zh else f.message_en))
-            cite(r, f.refs[:2])
         if not fs:
             return StructuredAnswer(f"没有{intent.rule_id or ''}相关的审核发现。" if zh else f"No findings for {intent.rule_id or 'that'}.",
                                     [], [], "structured:findings")
-        projects = sorted({r.evaluation.project for r, _ in fs})
-        head = (f"规则{intent.rule_id}共有{len(fs)}条发现，涉及{len(projects)}个项目：" if zh else
-                f"Rule {intent.rule_id}: {len(fs)} findings in {len(projects)} projects: ")
-        return StructuredAnswer(head + _join(projects, intent.lang) + ("。" if zh else "."), rows, refs, "structured:findings")
+        per_project: dict[str, ListItem] = {}
+        for r, f in sorted(fs, key=lambda x: x[0].evaluation.project):
+            it = per_project.setdefault(r.evaluation.project, ListItem(r.evaluation.project, [], []))
+            it.rows.append(_row(r, rule_id=f.rule_id, severity=f.severity, message=f.message_zh if zh else f.message_en))
+            it.refs.extend(x for x in _refs(r, f.refs[:2]) if x not in it.refs)
+        head = (f"规则{intent.rule_id}共有{len(fs)}条发现，涉及{len(per_project)}个项目：" if zh else
+                f"Rule {intent.rule_id}: {len(fs)} findings in {len(per_project)} projects: ")
+        return paged(head, list(per_project.values()), "structured:findings", zh, page, page_size)
 
     if intent.kind == "list_projects":
-        for r in records:
-            rows.append(_row(r))
-            cite(r, _total_refs(r.evaluation)[:1])
+        listed = [ListItem(r.evaluation.project, [_row(r)], _refs(r, _total_refs(r.evaluation)[:1])) for r in records]
         head = f"已入库的报告共包含{len(records)}个项目：" if zh else f"The ingested reports contain {len(records)} projects: "
-        return StructuredAnswer(head + _join([r.evaluation.project for r in records], intent.lang) + ("。" if zh else "."),
-                                rows, refs, "structured:list_projects")
+        return paged(head, listed, "structured:list_projects", zh, page, page_size)
     return None

@@ -286,13 +286,17 @@ class Store:
             q = q.where(d.c.doc_id.in_(doc_ids))
         with self._read() as conn:
             docs = conn.execute(q).mappings().all()
-            n_projects = dict(conn.execute(
-                select(t.projects.c.doc_id, func.count()).group_by(t.projects.c.doc_id)).all())
+            # counted for the asked documents only: get_document (every get_lines, every citation check) asks
+            # for one, and whole-table GROUP BYs made that cost grow with the corpus
+            pq = select(t.projects.c.doc_id, func.count()).group_by(t.projects.c.doc_id)
+            fq = select(t.findings.c.doc_id, t.findings.c.severity, func.count()).group_by(
+                t.findings.c.doc_id, t.findings.c.severity)
+            if doc_ids is not None:
+                pq = pq.where(t.projects.c.doc_id.in_(doc_ids))
+                fq = fq.where(t.findings.c.doc_id.in_(doc_ids))
+            n_projects = dict(conn.execute(pq).all())
             by_sev: dict[str, dict[str, int]] = {}
-            for doc_id, sev, n in conn.execute(
-                select(t.findings.c.doc_id, t.findings.c.severity, func.count())
-                .group_by(t.findings.c.doc_id, t.findings.c.severity)
-            ):
+            for doc_id, sev, n in conn.execute(fq):
                 by_sev.setdefault(doc_id, {})[sev] = n
         return [
             DocumentRow(**{**row, "ingested_at": _utc(row["ingested_at"])}, projects=n_projects.get(row["doc_id"], 0),

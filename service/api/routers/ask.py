@@ -43,6 +43,8 @@ class AskIn(BaseModel):
     question: str = Field(description="At most 500 characters (longer: 400 invalid_question).",
                           examples=["哪些项目未完成绩效目标？"])
     filters: AskFilters | None = None
+    page: int = Field(1, ge=1, description="Which page of a list answer (1-based).")
+    page_size: int = Field(20, ge=0, le=1000, description="Items per page of a list answer; 0 = all of them.")
 
 
 class CitationOut(BaseModel):
@@ -62,6 +64,10 @@ class AskOut(BaseModel):
     rows: list[dict[str, Any]] = Field(description="The records behind a structured answer (empty for open ones).")
     route: str = Field(description="structured:<intent>, accounts:<kind> or open:<how>.")
     lang: str | None = None
+    total: int | None = Field(None, description="A list answer: how many items in all (the answer shows one page; "
+                                                "ask again with page=2, … or page_size=0 for the rest).")
+    page: int | None = None
+    page_size: int | None = None
 
 
 @dataclass
@@ -125,7 +131,8 @@ async def ask(request: Request, body: Annotated[AskIn, Body()], settings: Settin
     the stored lines; an unverifiable one is dropped."""
     from service.qa.service import ask as answer
 
-    key = ("ask", body.question.strip(), body.filters.model_dump_json() if body.filters else "")
+    key = ("ask", body.question.strip(), body.filters.model_dump_json() if body.filters else "", body.page,
+           body.page_size)
     fresh = _wants_fresh(request)
     if not fresh:
         hit = store.peek(key, region="answers")
@@ -147,9 +154,11 @@ async def ask(request: Request, body: Annotated[AskIn, Body()], settings: Settin
                 filters["project"] = body.filters.project
             if body.filters.year is not None:
                 filters["year"] = body.filters.year
-        out = answer(body.question, filters or None, settings=settings, store=store, index=index, llm=llm)
+        out = answer(body.question, filters or None, settings=settings, store=store, index=index, llm=llm,
+                     page=body.page, page_size=body.page_size or None)
         payload = AskOut(
             answer=out.answer, rows=out.rows, route=out.route, lang=getattr(out, "lang", None),
+            total=out.total, page=out.page, page_size=out.page_size,
             citations=[CitationOut(n=k, doc_id=c.doc_id, filename=c.filename, page=c.page, line_start=c.line_start,
                                    line_end=c.line_end, quote=c.quote, verified=c.verified)
                        for k, c in enumerate(out.citations, 1)],

@@ -399,7 +399,8 @@
     $("#ask-form").addEventListener("submit", (e) => { e.preventDefault(); ask(); });
   }
 
-  async function ask() {
+  // a list answer comes one page at a time (total = how many in all); the pager asks again for another page
+  async function ask(page = 1) {
     const question = $("#ask-input").value.trim();
     const out = $("#answer");
     if (!question) { $("#ask-input").focus(); return; }
@@ -407,7 +408,7 @@
     btn.disabled = true; out.hidden = false;
     clear(out).append(el("p", { class: "sub" }, "正在查找…"));
     try {
-      const a = await api("/ask", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question }) });
+      const a = await api("/ask", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ question, page }) });
       renderAnswer(a);
     } catch (e) { clear(out).append(el("p", { class: "up-result fail" }, errText(e))); }
     finally { btn.disabled = false; }
@@ -420,9 +421,11 @@
     const byN = new Map(a.citations.map((c) => [c.n, c]));
     const text = el("div", { class: "answer-text", id: "answer-text" });
     // a long enumeration ("…：A；B；C") reads better one item per line; the words are unchanged
-    const pieces = a.answer.length > 160 ? a.answer.split(/(?<=；)/) : [a.answer];
+    // a paged list answer is already one item per line
+    const listed = a.answer.includes("\n");
+    const pieces = listed ? a.answer.split("\n") : a.answer.length > 160 ? a.answer.split(/(?<=；)/) : [a.answer];
     for (const piece of pieces) {
-      const line = el("div", { class: "answer-line" });
+      const line = el("div", { class: listed ? "answer-line listed" : "answer-line" });
       piece.split(/\[(\d+)\]/).forEach((part, i) => {
         if (i % 2 === 0) { if (part) line.append(part); return; }
         const c = byN.get(Number(part));
@@ -432,6 +435,13 @@
       text.append(line);
     }
     out.append(text);
+    if (a.total && a.page_size && a.total > a.page_size) {
+      const pages = Math.ceil(a.total / a.page_size);
+      const pager = el("nav", { class: "pager", id: "answer-pager" }, `共 ${a.total} 项 · 第 ${a.page}/${pages} 页 `);
+      if (a.page > 1) pager.append(el("button", { type: "button", class: "linkish", onclick: () => ask(a.page - 1) }, "上一页"), " ");
+      if (a.page < pages) pager.append(el("button", { type: "button", class: "linkish", id: "answer-more", onclick: () => ask(a.page + 1) }, "更多（下一页）"));
+      out.append(pager);
+    }
     if (a.citations.length) {
       out.append(el("ol", { class: "citations", id: "citations" }, a.citations.map((c) => el("li", { dataset: { n: c.n } },
         el("button", { type: "button", class: "cite-mark", onclick: () => openCitation(c) }, c.n),
