@@ -75,9 +75,11 @@ RULES: tuple[Rule, ...] = (
          "rounding seen in practice (廊坊).",
          ("seen", "inferred"), "project", funds.check_exec_score),
     Rule("R-EXEC-EXPLAIN", "explanations", "低执行率须说明", "Low execution needs a reason",
-         "预算执行率低于表格规定的阈值（河南模板：70%），表格未规定时低于90%，须在“存在问题/偏差原因”中说明原因；"
+         "预算执行率低于表格规定的阈值（河南模板：70%；“执行率未达到90%的需说明原因”等写法），须在“存在问题/偏差原因”"
+         "中说明原因，结论中引用表格该行；表格未规定时按90%掌握，并在结论中写明“表格未列明阈值”。"
          "模板提示文字、“无”视为未填。按报告所填执行率判断（与复算不符的由 R-EXEC-RATE 指出）。",
-         "An execution rate below the form's threshold (Henan template: 70%), else below 90%, needs a reason in "
+         "An execution rate below the form's threshold (Henan template: 70%; wordings such as 执行率未达到90%的需说明"
+         "原因), cited on its line, else below 90% with the finding saying the form states none, needs a reason in "
          "存在问题 / 偏差原因; template hint text and 无 count as empty. Judged on the rate the report states (a "
          "contradicting rate is R-EXEC-RATE's finding).",
          "rate < threshold ⇒ explanation non-empty", "none (the rate as recomputed)", "warning",
@@ -156,7 +158,9 @@ RULES: tuple[Rule, ...] = (
          "固定块（河南资金执行分值、中原区资金管理20+执行10）计入。",
          "First-level weights sum to 100 (default 产出 50, 效益 30, 满意度 10, 预算执行 10; adjustable but still 100), "
          "counting the scheme's fixed blocks (Henan 资金执行分值; Zhongyuan 资金管理 20 + execution 10).",
-         "Σ first-level weights = 100", "0.005 × number of weights", "warning",
+         "Σ first-level weights = 100", "0.005 × number of weights",
+         "warning; info when the gap is exactly a lost heading's usual weight (Hebei 效益 30) and the rows of that "
+         "kind score within it (a layout slip: weights still 100, no score moves — issue 16)",
          "MoF notice on central-department project self-evaluation (2016) [seen]; variants seen: Sichuan 10 + 90, "
          "Hubei 20 + 40 + 40, Hebei 50/30/10/10 in headers; Zhongyuan 20 + 10 + 70 [inferred from its totals].",
          ("seen", "inferred"), "project", totals.check_weight_l1),
@@ -167,7 +171,8 @@ RULES: tuple[Rule, ...] = (
          "whose second-level name belongs elsewhere (社会效益指标 under 产出指标(50)) are named as the likely cause "
          "(a lost heading).",
          "Σ scores(category) ≤ weight(category)", "0.005 × number of scores",
-         "warning",
+         "warning; info when the overflow is only rows of a lost heading and, put back by their second-level "
+         "names, every block fits (heading rows ≤ its weight, the strays ≤ 100 − Σ printed weights — issue 16)",
          "Σ third-level 分值 under a heading = that heading's weight (R-WEIGHT-L1 source) [seen]; the score bound "
          "follows from it.", ("seen", "inferred"), "project", totals.check_category_sum),
     Rule("R-TOTAL", "totals", "总分复算", "Total",
