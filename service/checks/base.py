@@ -23,7 +23,11 @@ from service.models import (
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 DEFAULT_LOW_EXEC = Decimal(90)
-_THRESHOLD_TEXT = re.compile(r"(?:预算)?执行率低于\s*(\d+(?:\.\d+)?)\s*%")
+# the form's own threshold, in the wordings seen: Henan "预算执行率低于70%…请说明原因", "执行率未达到90%的需说明原因",
+# "低于90%的应说明原因"
+_THRESHOLD_TEXT = re.compile(r"(?:预算)?执行率(?:低于|未达到|未达|不足|小于)\s*(\d+(?:\.\d+)?)\s*%"
+                             r"|(?:低于|未达到|未达|不足)\s*(\d+(?:\.\d+)?)\s*%[^。；;]{0,12}?(?:需|须|应|请)(?:要)?说明")
+DEFAULT_THRESHOLD_SOURCE = "表格未列明阈值，按四川等地表格常用的90%掌握"
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,8 @@ class UnitContext:
     doc: LoadedDocument | None = None
     span: ReportUnit | None = None
     low_exec_threshold: Decimal = DEFAULT_LOW_EXEC
-    threshold_source: str = "表格未列明阈值，按90%掌握"  # shown in the finding: the reader sees which threshold
+    threshold_source: str = DEFAULT_THRESHOLD_SOURCE  # shown in the finding: the reader sees which threshold
+    threshold_ref: SourceRef | None = None  # the line that states the form's threshold, cited in the finding
     rate: Rate | None = None
 
 
@@ -123,17 +128,20 @@ def unit_lines(doc: LoadedDocument | None, span: ReportUnit | None) -> list:
 
 
 def low_exec_threshold(unit: ProjectEvaluation, doc: LoadedDocument | None,
-                       span: ReportUnit | None) -> tuple[Decimal, str]:
-    """The low-execution threshold the form states (Henan: 预算执行率低于70%…请说明原因), else 90%."""
-    texts = [ln.text for ln in unit_lines(doc, span)]
-    for tf in (unit.stated_problems, unit.stated_measures, unit.goal_completion):
-        if tf is not None:
-            texts.append(tf.text)
-    for t in texts:
-        m = _THRESHOLD_TEXT.search(t or "")
+                       span: ReportUnit | None) -> tuple[Decimal, str, SourceRef | None]:
+    """The low-execution threshold the form states (Henan: 预算执行率低于70%…请说明原因) and the line stating it,
+    else 90% with no line: the finding then says the form states none, so the reader can weigh it."""
+    for ln in unit_lines(doc, span):
+        m = _THRESHOLD_TEXT.search(ln.text or "")
         if m:
-            return Decimal(m.group(1)), f"表格规定：{m.group(0)}"
-    return DEFAULT_LOW_EXEC, "表格未列明阈值，按90%掌握"
+            ref = SourceRef(doc_id=doc.doc_id, page=ln.page, line_start=ln.line_no, line_end=ln.line_no,
+                            quote=m.group(0))
+            return Decimal(m.group(1) or m.group(2)), f"表格规定：{m.group(0)}", ref
+    for tf in (unit.stated_problems, unit.stated_measures, unit.goal_completion):
+        m = _THRESHOLD_TEXT.search(tf.text or "") if tf is not None else None
+        if m:
+            return Decimal(m.group(1) or m.group(2)), f"表格规定：{m.group(0)}", tf.ref
+    return DEFAULT_LOW_EXEC, DEFAULT_THRESHOLD_SOURCE, None
 
 
 def fig_value(fig: Figure | None) -> Decimal | None:

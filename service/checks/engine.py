@@ -17,8 +17,9 @@ def unit_context(unit: ProjectEvaluation, extraction: DocumentExtraction | None 
     if extraction is not None:
         span = next((u for u in extraction.units if u.unit_id == unit.unit_id), None)
     sch = scheme or detect_scheme(unit, peers)
-    thr, src = low_exec_threshold(unit, doc, span)
+    thr, src, thr_ref = low_exec_threshold(unit, doc, span)
     return UnitContext(unit=unit, scheme=sch, doc=doc, span=span, low_exec_threshold=thr, threshold_source=src,
+                       threshold_ref=thr_ref,
                        rate=compute_rate(unit))
 
 

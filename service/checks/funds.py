@@ -277,7 +277,7 @@ def check_exec_explain(ctx: UnitContext) -> list[Finding]:
         f"存在问题 / 偏差原因{' (only the template hint text)' if where is not None else ''}.",
         reported=f"执行率{fmt_pct(value)}；存在问题：{(where.text if where is not None else '') or '未填写'}",
         recomputed=f"低于{thr}%应说明原因",
-        refs=refs_of(list(rate.refs), where, exec_inds))]
+        refs=refs_of(list(rate.refs), where, exec_inds, ctx.threshold_ref))]
 
 
 def check_zero_spend(ctx: UnitContext) -> list[Finding]:

@@ -75,9 +75,11 @@ RULES: tuple[Rule, ...] = (
          "rounding seen in practice (廊坊).",
          ("seen", "inferred"), "project", funds.check_exec_score),
     Rule("R-EXEC-EXPLAIN", "explanations", "低执行率须说明", "Low execution needs a reason",
-         "预算执行率低于表格规定的阈值（河南模板：70%），表格未规定时低于90%，须在“存在问题/偏差原因”中说明原因；"
+         "预算执行率低于表格规定的阈值（河南模板：70%；“执行率未达到90%的需说明原因”等写法），须在“存在问题/偏差原因”"
+         "中说明原因，结论中引用表格该行；表格未规定时按90%掌握，并在结论中写明“表格未列明阈值”。"
          "模板提示文字、“无”视为未填。按报告所填执行率判断（与复算不符的由 R-EXEC-RATE 指出）。",
-         "An execution rate below the form's threshold (Henan template: 70%), else below 90%, needs a reason in "
+         "An execution rate below the form's threshold (Henan template: 70%; wordings such as 执行率未达到90%的需说明"
+         "原因), cited on its line, else below 90% with the finding saying the form states none, needs a reason in "
          "存在问题 / 偏差原因; template hint text and 无 count as empty. Judged on the rate the report states (a "
          "contradicting rate is R-EXEC-RATE's finding).",
          "rate < threshold ⇒ explanation non-empty", "none (the rate as recomputed)", "warning",
@@ -156,7 +158,9 @@ RULES: tuple[Rule, ...] = (
          "固定块（河南资金执行分值、中原区资金管理20+执行10）计入。",
          "First-level weights sum to 100 (default 产出 50, 效益 30, 满意度 10, 预算执行 10; adjustable but still 100), "
          "counting the scheme's fixed blocks (Henan 资金执行分值; Zhongyuan 资金管理 20 + execution 10).",
-         "Σ first-level weights = 100", "0.005 × number of weights", "warning",
+         "Σ first-level weights = 100", "0.005 × number of weights",
+         "warning; info when the gap is exactly a lost heading's usual weight (Hebei 效益 30) and the rows of that "
+         "kind score within it (a layout slip: weights still 100, no score moves — issue 16)",
          "MoF notice on central-department project self-evaluation (2016) [seen]; variants seen: Sichuan 10 + 90, "
          "Hubei 20 + 40 + 40, Hebei 50/30/10/10 in headers; Zhongyuan 20 + 10 + 70 [inferred from its totals].",
          ("seen", "inferred"), "project", totals.check_weight_l1),
@@ -167,7 +171,8 @@ RULES: tuple[Rule, ...] = (
          "whose second-level name belongs elsewhere (社会效益指标 under 产出指标(50)) are named as the likely cause "
          "(a lost heading).",
          "Σ scores(category) ≤ weight(category)", "0.005 × number of scores",
-         "warning",
+         "warning; info when the overflow is only rows of a lost heading and, put back by their second-level "
+         "names, every block fits (heading rows ≤ its weight, the strays ≤ 100 − Σ printed weights — issue 16)",
          "Σ third-level 分值 under a heading = that heading's weight (R-WEIGHT-L1 source) [seen]; the score bound "
          "follows from it.", ("seen", "inferred"), "project", totals.check_category_sum),
     Rule("R-TOTAL", "totals", "总分复算", "Total",
@@ -228,6 +233,18 @@ RULES: tuple[Rule, ...] = (
          "the more precise score rounded (half up) to the other's decimals must equal it (98.70 = 98.7; 98.75 ≠ 98.7)",
          "warning", "Follows from the summary's purpose; seed 004 lists four projects twice with different scores.",
          ("inferred",), "summary", summary.check_summary_dup),
+    Rule("R-PROJECT-DUP", "summary", "同一项目重复填报", "One project reported twice",
+         "同一文件中同一项目（名称轻度规范化后相同，或仅差“的”、和/与/及、标点）有两份项目自评表，而全年预算数、"
+         "全年执行数或自评总分不同，为前后矛盾；名称仅差个别字时可能是两笔不同资金，须在名称中区分（警告，不作错误）。",
+         "Two self-evaluation tables in one document for one project (names equal after light normalization, or "
+         "differing only by 的, 和/与/及 or punctuation) with a different budget, executed amount or total contradict "
+         "each other; names differing by such a detail may be two allocations that need distinct names (a "
+         "warning, not an error).",
+         "budget(a) = budget(b); executed(a) = executed(b); total(a) = total(b) for two tables of one name",
+         "amounts 0.01 万元 (R-ROUND); totals: the more precise rounded to the other's decimals must equal it",
+         "warning", "Reviewer practice (issue 16: seed 004 prints …省级财政医疗救助补助的资金 87.67 and …补助资金 "
+         "83.67, both 8.00 万元 budget, 0.00 executed, the same description) [inferred].",
+         ("inferred",), "document", crosscheck.check_project_twice),
     Rule("R-DEPT-TOTAL", "department", "部门整体得分", "Department total",
          "部门整体绩效得分表各项得分之和应等于所述总分，权重合计100，等级与总分对应；部门（科室）一节所称预算、"
          "支出合计不得小于其所附项目自评表之和。",
@@ -258,6 +275,18 @@ RULES: tuple[Rule, ...] = (
          "Reviewer practice (issue 16: seed 004 城乡医疗救助 58.89 万元 in the accounts vs 0 executed); "
          "the 决算 is compiled by 功能分类 [inferred].",
          ("inferred",), "document", crosscheck.check_accounts_projects),
+    Rule("R-ACCOUNTS-DEPT", "accounts", "部门整体自评与决算", "Department self-evaluation vs accounts",
+         "同一文件含部门决算和部门整体绩效自评时，自评所称预算执行金额不应高于决算本年支出合计（公开01表，已含各资金"
+         "来源及结转资金的当年支出）；高于时为警告，并说明可能的口径差异（未在决算反映的资金）；两者年初预算相同时"
+         "在说明中指出口径一致。低于决算总支出可能只是口径较窄（项目支出、财政拨款），仅作提示。",
+         "When a document holds both the 部门决算 and the department-wide self-evaluation, the latter's 预算执行金额 "
+         "cannot exceed the accounts' 本年支出合计 (公开01: every source, carried-over money included): above it is "
+         "a warning that states the possible scope difference (money the accounts do not carry), noting when both "
+         "state the same initial budget. Below it may be a narrower scope (project or appropriation only): info.",
+         "预算执行金额(部门整体自评) ≤ 本年支出合计(决算公开01)", "0.01 万元", "warning above; info below",
+         "Reviewer practice (issue 16: seed 004 部门整体自评 预算执行金额 5,168.30 万元 vs 决算 736.87 万元, both "
+         "with 年初预算 5,549.66 万元); 本年支出合计 covers all sources per the 决算 table's own note [inferred].",
+         ("inferred",), "document", crosscheck.check_accounts_department),
     Rule("R-ROUND", "tolerance", "四舍五入容差", "Rounding tolerance",
          "金额以万元计、两位小数；合计容差 max(0.01, 0.005×加数个数)。率与得分容差为所填最后一位的半个单位；复算执行率"
          "时考虑金额本身的舍入区间。舍入范围内的差异至多为提示。",

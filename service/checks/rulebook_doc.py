@@ -20,7 +20,7 @@ _FAMILIES = (
     ("narrative", "Narrative vs table"),
     ("summary", "Summary tables vs project reports"),
     ("department", "Department level"),
-    ("accounts", "部门决算 vs project self-evaluations"),
+    ("accounts", "部门决算 vs self-evaluations (projects, department)"),
     ("tolerance", "Tolerance"),
 )
 

@@ -112,12 +112,28 @@ def check_category_sum(ctx: UnitContext) -> list[Finding]:
         if s > weight + Decimal("0.005") * len(inds):
             strays = [i for i in inds if category_of_level2(i) in sch.inferred_categories]
             note_zh = note_en = ""
+            severity = "warning"
             if strays:
                 kinds = "、".join(sorted({i.level2 or "" for i in strays}))
                 note_zh = f"（其中{kinds}{len(strays)}行列在该标题下，表中缺少相应一级指标行）"
                 note_en = f" ({len(strays)} {kinds} rows sit under this heading; their own heading is missing)"
+                # issue 16: a lost heading is a layout slip, not a scoring one, when the rows fit once put back
+                # where their second-level names say — the heading's own rows within its weight, the strays
+                # within the weight the headers leave over (100 − Σ printed), the weights still 100
+                rest = s - sum((i.score for i in strays), D0)
+                stray_sum = sum((i.score for i in strays), D0)
+                room = D100 - sum(sch.category_weights.values(), D0)
+                tol = Decimal("0.005") * len(inds)
+                if room > 0 and rest <= weight + tol and stray_sum <= room + tol:
+                    severity = "info"
+                    note_zh += (f"；按二级指标归类后，{cat}指标得分{fmt(rest, None)}不超过{fmt(weight, None)}，"
+                                f"{kinds}得分{fmt(stray_sum, None)}不超过表头未列的{fmt(room, None)}分，权重合计仍为100，"
+                                f"得分不受影响，属表格版式问题，请补列一级指标行")
+                    note_en += (f"; put back by their second-level names the rows fit ({fmt(rest, None)} ≤ "
+                                f"{fmt(weight, None)}, {fmt(stray_sum, None)} ≤ {fmt(room, None)}) and the weights "
+                                f"still add to 100: a layout slip, scores unaffected")
             out.append(finding(
-                ctx, "R-CATEGORY-SUM", "warning",
+                ctx, "R-CATEGORY-SUM", severity,
                 f"{cat}指标（分值{fmt(weight, None)}）下各项得分合计{fmt(s, None)}，超过该类分值{note_zh}。",
                 f"Rows under the {cat} heading (weight {fmt(weight, None)}) score {fmt(s, None)} in all, above "
                 f"the weight{note_en}.",
@@ -137,8 +153,25 @@ def check_weight_l1(ctx: UnitContext) -> list[Finding]:
             miss_en = (f"; no heading printed for {', '.join(sch.inferred_categories)}"
                        if sch.inferred_categories else "")
             heads = [i for i in u.indicators if i.level1][:1]
+            severity = "warning"
+            if sch.inferred_categories:
+                # issue 16: the gap is exactly the lost heading's usual weight and its rows score within it, so
+                # the weights still add to 100 and no score moves — a layout slip (info), not a weighting error
+                from service.checks.scheme import HEBEI_DEFAULTS
+                from service.checks.text import category_of_level2
+
+                gap = D100 - total
+                usual = sum((HEBEI_DEFAULTS[c] for c in sch.inferred_categories), D0)
+                strays = [i for i in u.indicators if category_of_level2(i) in sch.inferred_categories
+                          and i.score is not None]
+                if gap == usual and strays and sum((i.score for i in strays), D0) <= gap + Decimal("0.005") * len(strays):
+                    severity = "info"
+                    miss_zh += (f"；缺少的标题按通行分值{fmt(usual, None)}补足后合计为100，其下各行得分"
+                                f"{fmt(sum((i.score for i in strays), D0), None)}未超出，分值和得分不受影响，属表格版式问题")
+                    miss_en += (f"; with the missing heading's usual {fmt(usual, None)} the weights add to 100 and its "
+                                f"rows score within it: a layout slip")
             out.append(finding(
-                ctx, "R-WEIGHT-L1", "warning",
+                ctx, "R-WEIGHT-L1", severity,
                 f"表头所列一级指标分值合计{fmt(total, None)}（{parts}），不等于100{miss_zh}。",
                 f"First-level weights printed in the headers sum to {fmt(total, None)} ({parts}), not 100{miss_en}.",
                 reported=fmt(total, None), recomputed="100", refs=heads or [u.ref]))

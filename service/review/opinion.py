@@ -19,7 +19,7 @@ CN_NUM = "一二三四五六七八九十"
 
 _CATEGORY_OF = {
     "R-EXEC-RATE": "数据不一致", "R-EXEC-OVER": "数据不一致", "R-EXEC-ROWS": "数据不一致",
-    "R-UNIT-MAGNITUDE": "数据不一致", "R-SUMMARY": "数据不一致", "R-SUMMARY-DUP": "数据不一致", "R-ACCOUNTS-PROJECT": "数据不一致", "R-DEPT-TOTAL": "数据不一致", "R-GRADE": "数据不一致",
+    "R-UNIT-MAGNITUDE": "数据不一致", "R-SUMMARY": "数据不一致", "R-SUMMARY-DUP": "数据不一致", "R-ACCOUNTS-PROJECT": "数据不一致", "R-ACCOUNTS-DEPT": "数据不一致", "R-PROJECT-DUP": "数据不一致", "R-DEPT-TOTAL": "数据不一致", "R-GRADE": "数据不一致",
     "R-FULL-BUT-DEDUCTED": "数据不一致",
     "R-EXEC-SCORE": "自评结果偏高", "R-ZERO-SPEND": "自评结果偏高", "R-QUANT-POS": "自评结果偏高", "R-QUANT-NEG": "自评结果偏高",
     "R-QUANT-EQ": "自评结果偏高", "R-QUAL": "自评结果偏高", "R-TOTAL": "自评结果偏高",
