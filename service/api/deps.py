@@ -79,10 +79,18 @@ def open_index(request: Request) -> Any | None:
         index = steps.index(request.app.state.settings)
         reconcile = getattr(index, "reconcile", None)
         if callable(reconcile):
+            from service.writer_lock import WriterBusy, writer_lock
+
             raw = store.store
+            # a writer: only with the data dir's writer lock, the store's list read inside it (a list read
+            # before another process stored and indexed a document would delete that document as an orphan);
+            # skipped while another process writes
             try:
-                reconcile([d.doc_id for d in raw.list_documents()],
-                          lambda doc_id: (raw.get_loaded(doc_id), raw.list_units(doc_id) or None))
+                with writer_lock(request.app.state.settings.data_dir, timeout=0):
+                    reconcile([d.doc_id for d in raw.list_documents()],
+                              lambda doc_id: (raw.get_loaded(doc_id), raw.list_units(doc_id) or None))
+            except WriterBusy:
+                log.info("index reconcile skipped: another process is writing")
             except Exception:  # searching a slightly stale index beats not answering at all
                 log.warning("index reconcile failed", exc_info=True)
         return index

@@ -36,13 +36,22 @@ def _sync_with_store(index, settings) -> object | None:
         from service.store import open_store
     except ImportError:
         return None
+    from service.writer_lock import WriterBusy, writer_lock
+
     store = open_store(settings)
-    known = [d.doc_id for d in store.list_documents()]
 
     def fetch(doc_id: str):
         return store.get_loaded(doc_id), (store.list_units(doc_id) or None)
 
-    report = index.reconcile(known, fetch)
+    # Reconcile writes (drops orphans, re-adds what is missing), so it is a writer: it runs only with the
+    # data dir's writer lock, and the store's list is read inside it. A list read before another process
+    # stored and indexed a document would make that document look orphaned and delete it from the index.
+    # While someone else writes, search the index as it is.
+    try:
+        with writer_lock(settings.data_dir, timeout=0):
+            report = index.reconcile([d.doc_id for d in store.list_documents()], fetch)
+    except WriterBusy:
+        return store
     for doc_id, why in getattr(report, "failed", []):
         typer.echo(f"warning: document {doc_id[:12]} could not be indexed and is left out of search ({why})",
                    err=True)
