@@ -256,14 +256,12 @@ def _ids(items: list, where: str, out: list[str]) -> None:
             seen.add(q.get("id"))
 
 
-def validate_qa_gold(data: Any, path: str = "<gold>") -> dict:
-    """Q&A gold for one's own documents (the everyday format), or GoldError listing every problem."""
-    out: list[str] = []
+def _question_items(data: Any, path: str, top: set[str], item_keys: set[str], out: list[str]):
+    """What every question-list gold shares: a top-level object with a non-empty "questions" list, known keys,
+    unique ids, each question an object with an id and a question. Yields (where, question) to check further."""
     if not isinstance(data, dict):
         raise GoldError(path, ["top level: must be a JSON object with a \"questions\" list"])
-    _unknown(data, QA_TOP, "", out)
-    if data.get("split", "tuning") not in SPLITS:
-        out.append(f"split: {data.get('split')!r} is not one of heldout, tuning")
+    _unknown(data, top, "", out)
     qs = data.get("questions")
     if not isinstance(qs, list) or not qs:
         out.append("questions: missing, empty or not a list")
@@ -274,10 +272,19 @@ def validate_qa_gold(data: Any, path: str = "<gold>") -> dict:
         if not isinstance(q, dict):
             out.append(f"{w}: must be an object")
             continue
-        _unknown(q, QA_ITEM, w, out)
+        _unknown(q, item_keys, w, out)
         for k in ("id", "question"):
             if not isinstance(q.get(k), str) or not q.get(k, "").strip():
                 out.append(f"{w}.{k}: missing or empty")
+        yield w, q
+
+
+def validate_qa_gold(data: Any, path: str = "<gold>") -> dict:
+    """Q&A gold for one's own documents (the everyday format), or GoldError listing every problem."""
+    out: list[str] = []
+    if isinstance(data, dict) and data.get("split", "tuning") not in SPLITS:
+        out.append(f"split: {data.get('split')!r} is not one of heldout, tuning")
+    for w, q in _question_items(data, path, QA_TOP, QA_ITEM, out):
         if q.get("kind") not in ("value", "refuse"):
             out.append(f"{w}.kind: {q.get('kind')!r} is not one of value, refuse")
         if q.get("kind") == "value" and (not isinstance(q.get("expected_value"), str) or not q["expected_value"].strip()):
@@ -298,23 +305,7 @@ def validate_qa_gold(data: Any, path: str = "<gold>") -> dict:
 def validate_retrieval_gold(data: Any, path: str = "<gold>") -> dict:
     """Retrieval gold for one's own documents, or GoldError listing every problem."""
     out: list[str] = []
-    if not isinstance(data, dict):
-        raise GoldError(path, ["top level: must be a JSON object with a \"questions\" list"])
-    _unknown(data, RETRIEVAL_TOP, "", out)
-    qs = data.get("questions")
-    if not isinstance(qs, list) or not qs:
-        out.append("questions: missing, empty or not a list")
-        qs = []
-    _ids(qs, "questions", out)
-    for i, q in enumerate(qs):
-        w = f"questions[{i}]"
-        if not isinstance(q, dict):
-            out.append(f"{w}: must be an object")
-            continue
-        _unknown(q, RETRIEVAL_ITEM, w, out)
-        for k in ("id", "question"):
-            if not isinstance(q.get(k), str) or not q.get(k, "").strip():
-                out.append(f"{w}.{k}: missing or empty")
+    for w, q in _question_items(data, path, RETRIEVAL_TOP, RETRIEVAL_ITEM, out):
         if q.get("split", "dev") not in RETRIEVAL_SPLITS:
             out.append(f"{w}.split: {q.get('split')!r} is not one of dev, test")
         gold = q.get("gold")
