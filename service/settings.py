@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     max_pages: int = Field(3000, description="Most pages in one PDF.")
     max_cell_chars: int = Field(32_767, description="Most characters in one spreadsheet cell.")
     max_load_seconds: float = Field(300.0, description="Longest time reading one document may take, in seconds.")
+    max_line_chars: int = Field(200_000, description="Most characters in one line or table row.")
+    max_text_chars: int = Field(50_000_000, description="Most characters of text in one document.")
 
     # LLM edge (any OpenAI-compatible server). Empty base_url/model = offline deterministic mode.
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL, ending in /v1.")

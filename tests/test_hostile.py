@@ -321,3 +321,13 @@ def test_pdf_page_and_density_limits(monkeypatch):
     assert exc.value.code == "too_many_pages"
     monkeypatch.setattr(pdfmod, "MAX_CHARS_PER_PAGE", 20)
     _refused(data, "dense.pdf", "page_too_dense")
+
+
+def test_line_and_document_text_limits():
+    with pytest.raises(InputError) as exc:
+        load_bytes(("项目名称：" + "长" * 2000 + "\n").encode(), "long.txt", _settings(max_line_chars=1000))
+    assert exc.value.code == "line_too_long"
+    with pytest.raises(InputError) as exc:
+        load_bytes(("项目名称：测试项目内容\n" * 1000).encode(), "much.txt", _settings(max_text_chars=5000))
+    assert exc.value.code == "too_much_text"
+    assert load_bytes(("项目名称：测试项目内容\n" * 1000).encode(), "ok.txt", max_bytes=10**6).line_count == 1000

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 
+from retrieval.loaders.limits import current
 from retrieval.normalize import normalize_row, normalize_text, strip_controls
 from retrieval.types import CELL_SEP, Cell, Line, Page, Table
 
@@ -23,6 +24,7 @@ class PageBuilder:
         text = normalize_text(raw)
         if not text:
             return
+        current().count_text(len(text))
         self.page.lines.append(Line(self.page.number, len(self.page.lines) + 1, text, raw=strip_controls(raw)))
 
     def add_row(self, raw_cells: list[str | None], *, new_table: bool = False,
@@ -34,6 +36,7 @@ class PageBuilder:
         cells = normalize_row(raw_cells)
         if not any(cells):
             return
+        current().count_text(sum(len(c) for c in cells))
         kept_grid = None
         if grid is not None:
             kept_grid = [g for c, g in zip(raw_cells, grid) if c is not None][: len(cells)]
