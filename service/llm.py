@@ -56,6 +56,23 @@ def validate_base_url(url: str | None) -> str:
     return cleaned
 
 
+def few_shot_messages(prompt, *, schema_json: str, method: str, example_document=None, **values: str) -> list:
+    """The message list every chain sends: the system message (static text and the format instructions for
+    `method`), the prompt's few-shot pairs (each example's user turn with its document, then its output),
+    then this call's user turn from `values`. `example_document(ex)` renders an example's document when it
+    is not the example's input text as is."""
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    system = prompt.render_system() + "\n\n" + prompt.render_format_instructions(method, schema_json)
+    messages: list = [SystemMessage(content=system)]
+    for ex in prompt.examples:
+        shown = example_document(ex) if example_document is not None else ex.input
+        messages.append(HumanMessage(content=prompt.render_user(**ex.variables, document=shown)))
+        messages.append(AIMessage(content=json.dumps(ex.output, ensure_ascii=False)))
+    messages.append(HumanMessage(content=prompt.render_user(**values)))
+    return messages
+
+
 def build_chat_model(settings: Settings) -> ChatOpenAI:
     """Build a ChatOpenAI for any OpenAI-compatible endpoint from settings. Raises ConfigError."""
     if not settings.llm_model:

@@ -44,15 +44,9 @@ def form_schema_json() -> str:
 
 
 def build_form_messages(prompt: PromptTemplate, *, document: str, part: str, method: str) -> list:
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from service.llm import few_shot_messages
 
-    system = prompt.render_system() + "\n\n" + prompt.render_format_instructions(method, form_schema_json())
-    messages: list = [SystemMessage(content=system)]
-    for ex in prompt.examples:
-        messages.append(HumanMessage(content=prompt.render_user(**ex.variables, document=ex.input)))
-        messages.append(AIMessage(content=json.dumps(ex.output, ensure_ascii=False)))
-    messages.append(HumanMessage(content=prompt.render_user(part=part, document=document)))
-    return messages
+    return few_shot_messages(prompt, schema_json=form_schema_json(), method=method, part=part, document=document)
 
 
 def resolve_backend(settings: Settings | None, backend: str | None = None) -> str:

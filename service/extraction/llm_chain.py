@@ -159,15 +159,10 @@ def output_schema_json() -> str:
 
 def build_messages(prompt: PromptTemplate, *, project: str, document: str, method: str) -> list:
     """System (static text + format instructions), few-shot pairs, then this unit's user message."""
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from service.llm import few_shot_messages
 
-    system = prompt.render_system() + "\n\n" + prompt.render_format_instructions(method, output_schema_json())
-    messages: list = [SystemMessage(content=system)]
-    for ex in prompt.examples:
-        messages.append(HumanMessage(content=prompt.render_user(**ex.variables, document=ex.input)))
-        messages.append(AIMessage(content=json.dumps(ex.output, ensure_ascii=False)))
-    messages.append(HumanMessage(content=prompt.render_user(project=project, document=document)))
-    return messages
+    return few_shot_messages(prompt, schema_json=output_schema_json(), method=method, project=project,
+                             document=document)
 
 
 # ---------------------------------------------------------------------------------------------------

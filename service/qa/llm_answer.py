@@ -172,17 +172,11 @@ def output_schema_json() -> str:
 
 def build_messages(prompt: PromptTemplate, *, question: str, lang: str, document: str, method: str) -> list:
     """System (static text + format instructions), few-shot pairs, then this question's user message."""
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    from service.llm import few_shot_messages
 
-    system = prompt.render_system() + "\n\n" + prompt.render_format_instructions(method, output_schema_json())
-    messages: list = [SystemMessage(content=system)]
-    for ex in prompt.examples:
-        messages.append(HumanMessage(content=prompt.render_user(**ex.variables,
-                                                                document=render_example_sources(ex))))
-        messages.append(AIMessage(content=json.dumps(ex.output, ensure_ascii=False)))
-    messages.append(HumanMessage(content=prompt.render_user(question=_question_text(question),
-                                                            language=_language(lang), document=document)))
-    return messages
+    return few_shot_messages(prompt, schema_json=output_schema_json(), method=method,
+                             example_document=render_example_sources, question=_question_text(question),
+                             language=_language(lang), document=document)
 
 
 # ---------------------------------------------------------------------------------------------------
