@@ -3,20 +3,17 @@ never as clean. (The web page is covered in test_web.py, review drafts in test_r
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
 
 from retrieval.loaders import load_bytes
 from service.api import create_app
-from service.cli import app
 from service.extraction import extract_document
 from service.extraction.coverage import announced_forms, assess_coverage
 from service.models import DocumentExtraction
-from service.settings import Settings, get_settings
+from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = sorted((ROOT / "corpus" / "seeds").glob("*.txt"))

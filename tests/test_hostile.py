@@ -10,10 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from retrieval.loaders import load_bytes, load_path
-from service.cli import app
+from retrieval.loaders import load_bytes
 from service.errors import InputError
 from service.settings import get_settings
 

@@ -12,7 +12,7 @@ from service.errors import InputError
 from service.pipeline import Pipeline
 from service.qa.citations import Citation, quote_found, verify
 from service.qa.names import find_mentions, match_project
-from service.qa.service import NOT_FOUND_EN, NOT_FOUND_ZH, ask
+from service.qa.service import NOT_FOUND_EN, ask
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -64,6 +64,7 @@ class DocContext:
     schemes: dict[str, Scheme] = field(default_factory=dict)
     doc: LoadedDocument | None = None
     units: list[ReportUnit] = field(default_factory=list)
+    memo: dict = field(default_factory=dict, repr=False, compare=False)  # parsed once per run (document_accounts)
 
 
 def refs_of(*items) -> list[SourceRef]:

@@ -16,13 +16,22 @@ from service.models import Finding
 _ITEM_DIGITS = 7  # 项: the finest 功能分类 level, the one a project is budgeted under
 
 
-def check_accounts_projects(dctx: DocContext) -> list[Finding]:
-    if dctx.doc is None or not any(u.kind == "accounts" for u in dctx.units):
-        return []
-    from service.accounts import extract_accounts
+def document_accounts(dctx: DocContext):
+    """The document's 部门决算 tables, parsed once per check run however many rules compare against them
+    (None when the document has none)."""
+    if "accounts" not in dctx.memo:
+        accounts = None
+        unit_id = next((u.unit_id for u in dctx.units if u.kind == "accounts"), None)
+        if dctx.doc is not None and unit_id is not None:
+            from service.accounts import extract_accounts
 
-    unit_id = next(u.unit_id for u in dctx.units if u.kind == "accounts")
-    accounts = extract_accounts(dctx.doc, unit_id)
+            accounts = extract_accounts(dctx.doc, unit_id)
+        dctx.memo["accounts"] = accounts
+    return dctx.memo["accounts"]
+
+
+def check_accounts_projects(dctx: DocContext) -> list[Finding]:
+    accounts = document_accounts(dctx)
     if accounts is None:
         return []
     table = next((t for t in accounts.tables if t.table_id == "03"), None)  # 支出决算表: 基本/项目支出
@@ -155,12 +164,7 @@ def check_accounts_department(dctx: DocContext) -> list[Finding]:
     other units); the finding says so and stays a warning. The two initial budgets are compared first: equal
     figures (seed 004: 5,549.66 both) show the two speak of the same budget. An execution figure below the
     accounts' total may just be a narrower scope (项目支出 only, 财政拨款 only): info, not a problem."""
-    if dctx.doc is None or not any(u.kind == "accounts" for u in dctx.units):
-        return []
-    from service.accounts import extract_accounts
-
-    acc_unit = next(u.unit_id for u in dctx.units if u.kind == "accounts")
-    accounts = extract_accounts(dctx.doc, acc_unit)
+    accounts = document_accounts(dctx)
     if accounts is None:
         return []
     stated = {}
@@ -194,7 +198,7 @@ def check_accounts_department(dctx: DocContext) -> list[Finding]:
     rate = stated.get("dept_exec_rate")
     rate_txt = f"（预算执行率{rate.raw}%）" if rate is not None else ""
     dep = _dept_of(dctx, exe.ref)
-    unit_id = dep.unit_id if dep is not None else acc_unit
+    unit_id = dep.unit_id if dep is not None else accounts.unit_id
     name = (getattr(dep, "department", None) or accounts.department) if dep is not None else accounts.department
     refs = [exe, spent, ini, acc_ini]
     if diff > 0:
