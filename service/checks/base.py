@@ -27,7 +27,7 @@ DEFAULT_LOW_EXEC = Decimal(90)
 # "低于90%的应说明原因"
 _THRESHOLD_TEXT = re.compile(r"(?:预算)?执行率(?:低于|未达到|未达|不足|小于)\s*(\d+(?:\.\d+)?)\s*%"
                              r"|(?:低于|未达到|未达|不足)\s*(\d+(?:\.\d+)?)\s*%[^。；;]{0,12}?(?:需|须|应|请)(?:要)?说明")
-DEFAULT_THRESHOLD_SOURCE = "表格未列明阈值，按四川等地表格常用的90%掌握"
+DEFAULT_THRESHOLD_SOURCE = "表格未列明阈值，按自评表常用的90%掌握"
 
 
 @dataclass(frozen=True)
