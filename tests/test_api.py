@@ -430,6 +430,12 @@ def test_web_page_and_static_files(client):
     assert "innerHTML" not in js and "insertAdjacentHTML" not in js  # document text only ever as text
     assert client.get("/static/app.css").status_code == 200
     assert client.get("/static/../settings.py").status_code == 404
+    # GET / set the page's CSRF cookie; from now on this client is a "browser" whose writes need the header
+    token = client.cookies.get("jixiao_csrf")
+    assert token and "X-Jixiao-CSRF" in js
+    assert client.post("/ask", json={"question": "哪些项目未完成绩效目标？"}).status_code == 403
+    assert client.post("/ask", json={"question": "哪些项目未完成绩效目标？"}, headers={"X-Jixiao-CSRF": token}).status_code == 200
+    client.cookies.clear()  # the module's other tests use this client as a plain API client
 
 
 # uploads (each on an empty data dir) ---------------------------------------------------------------------

@@ -299,8 +299,27 @@ def test_keyless_server_refuses_other_hosts_and_cross_origin_writes(tmp_path):
         res = c.post("/documents", files=upload, headers={"Origin": "null"})
         assert res.status_code == 403
         assert c.get("/documents").json() == []
-        # the server's own page may, and so may a client that sends no Origin (curl, the CLI)
+        # same origin but no CSRF token (a form posted by an old browser, or a script that never loaded the page)
         res = c.post("/documents", files=upload, headers={"Origin": "http://127.0.0.1:8000"})
+        assert res.status_code == 403 and res.json()["error"]["code"] == "csrf"
+        # a page on another localhost port can plant a cookie (cookies ignore ports) but a form cannot add the
+        # header, and a cross-origin script cannot send it without a preflight this server never grants
+        res = c.post("/documents", files=upload, headers={"Cookie": "jixiao_csrf=planted", "Referer": "http://localhost:3000/"})
+        assert res.status_code == 403 and res.json()["error"]["code"] == "csrf"
+        res = c.post("/documents", files=upload, headers={"Cookie": "jixiao_csrf=planted", "X-Jixiao-CSRF": "other"})
+        assert res.status_code == 403 and res.json()["error"]["code"] == "csrf"
+        assert c.get("/documents").json() == []
+        # the server's own page: GET / sets the cookie, the page's script echoes it in the header
+        page = c.get("/")
+        token = page.cookies.get("jixiao_csrf")
+        assert page.status_code == 200 and token and len(token) >= 32
+        assert "samesite=strict" in page.headers["set-cookie"].lower()
+        res = c.post("/documents", files=upload, headers={"Origin": "http://127.0.0.1:8000", "X-Jixiao-CSRF": token})
+        assert res.status_code == 201, res.text
+        assert c.get("/").cookies.get("jixiao_csrf") is None  # kept, not rotated under an open tab
+        c.cookies.clear()
+        # a client that sends none of a browser's own headers (curl, the CLI) needs no token
+        res = c.post("/documents", files={"file": ("b.txt", "项目名称：测试二\n".encode(), "text/plain")})
         assert res.status_code == 201, res.text
         assert c.get("/health").status_code == 200
     keyed = create_app(Settings(data_dir=tmp_path / "k", api_keys=["k-0123456789abcdef0123"]))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
+
+from service.api.origin import CSRF_COOKIE, csrf_cookie, new_csrf_token
 
 PUBLIC = True
 router = APIRouter(tags=["web"], include_in_schema=False)
@@ -14,5 +16,10 @@ INDEX = Path(__file__).resolve().parent.parent / "static" / "index.html"
 
 
 @router.get("/")
-def index() -> FileResponse:
-    return FileResponse(INDEX, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+def index(request: Request) -> FileResponse:
+    res = FileResponse(INDEX, media_type="text/html; charset=utf-8", headers={"Cache-Control": "no-cache"})
+    # the CSRF token the page's script echoes in X-Jixiao-CSRF (service.api.origin); kept across reloads so
+    # two open tabs do not invalidate each other. Readable by the page's script by design (double-submit).
+    if not csrf_cookie({"cookie": request.headers.get("cookie", "")}):
+        res.set_cookie(CSRF_COOKIE, new_csrf_token(), path="/", samesite="strict")
+    return res

@@ -73,7 +73,9 @@
     constructor(status, code, message) { super(message); this.status = status; this.code = code; }
   }
   const apiKey = () => sessionStorage.getItem("jixiao.apiKey") || "";
-  const authHeaders = () => (apiKey() ? { "X-API-Key": apiKey() } : {});
+  // the double-submit CSRF token GET / put in a cookie (service/api/origin.py): sent with every request
+  const csrfToken = () => { const m = /(?:^|;\s*)jixiao_csrf=([^;]*)/.exec(document.cookie); return m ? m[1] : ""; };
+  const authHeaders = () => ({ ...(apiKey() ? { "X-API-Key": apiKey() } : {}), ...(csrfToken() ? { "X-Jixiao-CSRF": csrfToken() } : {}) });
 
   async function failure(res) {
     let code = "http_" + res.status, message = res.statusText || "请求失败";
@@ -347,6 +349,7 @@
       const xhr = new XMLHttpRequest();
       xhr.open("POST", "/documents");
       if (apiKey()) xhr.setRequestHeader("X-API-Key", apiKey());
+      if (csrfToken()) xhr.setRequestHeader("X-Jixiao-CSRF", csrfToken());
       xhr.setRequestHeader("Accept", "application/json");
       xhr.upload.addEventListener("progress", (e) => {
         if (!e.lengthComputable) return;
