@@ -262,9 +262,6 @@ class Pipeline:
             for f in files:
                 yield self.ingest_path(f)
             return
-        import concurrent.futures as cf
-        import multiprocessing
-
         todo: list[tuple[int, Path]] = []
         done: dict[int, IngestResult] = {}
         for k, f in enumerate(files):
@@ -278,17 +275,16 @@ class Pipeline:
                 done[k] = self.ingest_path(f)  # unchanged (and its index entry repaired if missing)
             else:
                 todo.append((k, f))
-        ctx = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and Chroma handles
-        with cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = {k: pool.submit(_prepare_in_worker, str(f), self.settings) for k, f in todo}
+        workers_pool = _WorkerPool(workers, self.settings)
+        try:
+            workers_pool.submit(todo)
             for k, f in enumerate(files):
                 if k in done:
                     yield done.pop(k)
                     continue
-                future = futures.pop(k)
 
-                def commit(result: IngestResult, future=future) -> IngestResult:
-                    outcome = future.result()  # raises what killed a worker (memory, signal): fails this file
+                def commit(result: IngestResult, k=k, f=f) -> IngestResult:
+                    outcome = workers_pool.outcome(k, f)
                     if not isinstance(outcome, Prepared):  # (code, message) of a failure in the worker
                         return _failed(result, *outcome)
                     if self.store.has_document(outcome.doc.doc_id):
@@ -298,6 +294,8 @@ class Pipeline:
                     return result
 
                 yield self._guarded(f.name or str(f), str(f), commit)
+        finally:
+            workers_pool.close()
 
     def run_checks_for(self, doc_ref: str) -> ChecksResult:
         """Re-run the checks on a stored document and make its stored findings exactly their output."""
@@ -448,6 +446,68 @@ class Prepared(NamedTuple):
 _WORKER_PIPELINE: Pipeline | None = None
 
 
+class _WorkerPool:
+    """Worker processes that read files for the one writer. A worker that dies (a signal, the kernel, a C
+    library aborting at the memory cap) breaks the whole ProcessPoolExecutor and fails every pending future
+    with it, so a break must not be charged to every queued file: the file at the head of the line is read
+    again alone in a fresh one-worker pool (if that dies too, it is the culprit: `worker_crashed`), and the
+    files behind it go to a new pool. Innocent files are read twice at worst; the batch always goes on."""
+
+    def __init__(self, workers: int, settings: Settings,
+                 read: Callable[[str, Settings], Prepared | tuple[str, str]] | None = None) -> None:
+        import multiprocessing
+
+        self.workers = workers
+        self.settings = settings
+        self.read = read or _prepare_in_worker  # module-level, so a spawned worker can import it
+        self.ctx = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and Chroma handles
+        self.pool: Any = None
+        self.futures: dict[int, Any] = {}
+        self.queued: list[tuple[int, Path]] = []
+
+    def _new_pool(self, workers: int) -> Any:
+        import concurrent.futures as cf
+
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=self.ctx, initializer=_limit_worker_memory,
+                                      initargs=(self.settings.worker_memory_mb,))
+
+    def submit(self, todo: Sequence[tuple[int, Path]]) -> None:
+        self.queued = list(todo)
+        self.pool = self._new_pool(self.workers)
+        self.futures = {k: self.pool.submit(self.read, str(f), self.settings) for k, f in todo}
+
+    def outcome(self, k: int, f: Path) -> Prepared | tuple[str, str]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        future = self.futures.pop(k)
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            log.warning("a reading worker died while %s was queued; reading it again alone", f)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        outcome = self._alone(f)
+        self.submit([(j, g) for j, g in self.queued if j > k])
+        return outcome
+
+    def _alone(self, f: Path) -> Prepared | tuple[str, str]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        pool = self._new_pool(1)
+        try:
+            return pool.submit(self.read, str(f), self.settings).result()
+        except BrokenProcessPool:
+            cap = self.settings.worker_memory_mb
+            return ("worker_crashed", "the process reading this file died (out of memory or a crash in a parser"
+                    + (f"; the memory cap is JIXIAO_WORKER_MEMORY_MB={cap} MB" if cap > 0 else "")
+                    + "); nothing of it was stored")
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
 def _prepare_in_worker(path: str, settings: Settings) -> Prepared | tuple[str, str]:
     """Load and analyse one file in a worker process: a Prepared, or (error code, message). The worker's
     pipeline is built without a store or an index: workers never write."""
@@ -462,8 +522,27 @@ def _prepare_in_worker(path: str, settings: Settings) -> Prepared | tuple[str, s
         return (exc.code, exc.message)
     except _StageError as exc:
         return (exc.code, str(exc))
+    except MemoryError:
+        return ("worker_memory", f"reading this file needed more than JIXIAO_WORKER_MEMORY_MB="
+                                 f"{settings.worker_memory_mb} MB; nothing of it was stored")
     except Exception as exc:
         return ("internal_error", f"{type(exc).__name__}: {exc}")
+
+
+def _limit_worker_memory(mb: int) -> None:
+    """Cap a worker's data segment (heap and anonymous mappings: RLIMIT_DATA, not RLIMIT_AS, which would also
+    count shared libraries and thread stacks that are never touched). An allocation past it raises MemoryError
+    in that worker, which fails only the file being read; the pool and the writer go on."""
+    if mb <= 0:
+        return
+    try:
+        import resource
+
+        limit = mb * 1024 * 1024
+        _, hard = resource.getrlimit(resource.RLIMIT_DATA)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit if hard == resource.RLIM_INFINITY else min(limit, hard), hard))
+    except (ImportError, ValueError, OSError):  # not on this platform: the loaders' limits still hold
+        log.debug("could not cap worker memory", exc_info=True)
 
 
 # Module-level conveniences: one pipeline per call. Batch callers should hold a Pipeline instead.

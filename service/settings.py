@@ -27,6 +27,9 @@ class Settings(BaseSettings):
     max_load_seconds: float = Field(300.0, description="Longest time reading one document may take, in seconds.")
     max_line_chars: int = Field(200_000, description="Most characters in one line or table row.")
     max_text_chars: int = Field(50_000_000, description="Most characters of text in one document.")
+    worker_memory_mb: int = Field(
+        2048, description="Memory cap (RLIMIT_DATA, MB) of each `ingest --workers` process; 0 = none. A backstop "
+                          "behind the loaders' own limits: a file that still grows past it fails alone.")
 
     # LLM edge (any OpenAI-compatible server). Empty base_url/model = offline deterministic mode.
     llm_base_url: str | None = Field(None, description="OpenAI-compatible base URL, ending in /v1.")

@@ -348,3 +348,61 @@ def test_line_and_document_text_limits():
         load_bytes(("项目名称：测试项目内容\n" * 1000).encode(), "much.txt", _settings(max_text_chars=5000))
     assert exc.value.code == "too_much_text"
     assert load_bytes(("项目名称：测试项目内容\n" * 1000).encode(), "ok.txt", max_bytes=10**6).line_count == 1000
+
+
+# --- a reading worker that runs out of memory fails its file alone ---------------------------------------------
+
+def test_worker_memory_cap_fails_only_the_file_that_needs_more(cli, tmp_path, monkeypatch):
+    """`ingest --workers 2` under a small JIXIAO_WORKER_MEMORY_MB: the text file that needs more than the cap is
+    refused (MemoryError in its worker → worker_memory, or a worker killed → worker_crashed, read again alone to
+    find the culprit), while the files queued before and after it are stored and searchable."""
+    from service.settings import get_settings
+
+    monkeypatch.setenv("JIXIAO_WORKER_MEMORY_MB", "256")
+    get_settings.cache_clear()
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    seeds = sorted((ROOT / "corpus" / "seeds").glob("*.txt"))[:2]
+    (folder / "a_first.txt").write_bytes(seeds[0].read_bytes())
+    line = "项目名称：内存测试项目{0}，预算数{0}万元，执行数{0}万元，预算执行率88%，自评得分90分。\n"
+    with (folder / "b_big.txt").open("w", encoding="utf-8") as f:
+        for i in range(400_000):  # ~30 MB of text: several times the cap once split into lines and chunks
+            f.write(line.format(i))
+    (folder / "c_last.txt").write_bytes(seeds[1].read_bytes())
+    res = cli("ingest", "--workers", "2", folder, "--json")
+    assert res.exit_code == 1, res.stdout
+    import json
+
+    results = {r["filename"]: r for r in map(json.loads, res.stdout.splitlines()) if "filename" in r}
+    assert results["b_big.txt"]["status"] == "error"
+    assert results["b_big.txt"]["error_code"] in {"worker_memory", "worker_crashed"}
+    assert results["a_first.txt"]["status"] == "ingested" and results["c_last.txt"]["status"] == "ingested"
+    docs = cli("docs").stdout
+    assert "a_first.txt" in docs and "c_last.txt" in docs and "b_big.txt" not in docs
+    assert "内存测试项目" not in cli("search", "内存测试项目").stdout
+    hit = cli("search", "养老保险")
+    assert hit.exit_code == 0 and ("a_first" in hit.stdout or "c_last" in hit.stdout)
+
+
+def _read_or_die(path: str, settings) -> tuple[str, str]:
+    """A worker's read that kills its own process for one file, as the kernel or an aborting parser would."""
+    if "crash" in Path(path).name:
+        os.kill(os.getpid(), 9)
+    return ("read", Path(path).name)
+
+
+def test_a_worker_killed_mid_batch_fails_only_its_own_file(tmp_path):
+    """A dead worker breaks the whole process pool; the file that killed it is found by reading it again
+    alone, and every other file, before or after it in the queue, is still read."""
+    from service.pipeline import _WorkerPool
+    from service.settings import Settings
+
+    names = ["a.txt", "b.txt", "crash.txt", "d.txt", "e.txt", "f.txt"]
+    pool = _WorkerPool(2, Settings(data_dir=tmp_path / "data", worker_memory_mb=0), read=_read_or_die)
+    try:
+        pool.submit([(k, tmp_path / n) for k, n in enumerate(names)])
+        outcomes = [pool.outcome(k, tmp_path / n) for k, n in enumerate(names)]
+    finally:
+        pool.close()
+    assert [o[0] for o in outcomes] == ["read", "read", "worker_crashed", "read", "read", "read"]
+    assert [o[1] for o in outcomes if o[0] == "read"] == ["a.txt", "b.txt", "d.txt", "e.txt", "f.txt"]
