@@ -174,3 +174,25 @@ def test_name_matching_rules():
     assert match_project("购买大病保险经办服务延续项目1", names) == [names[3]]
     assert find_mentions("购买大病保险经办服务延续项目的得分", names) == [names[2]]
     assert match_project("不存在的项目名称", names) == []
+
+
+def test_a_figure_question_is_answered_by_the_sentence_with_the_figure(qa):
+    """Asked how much 机关运行经费 fell, the answer is the 部门决算's sentence stating it, not the section title
+    and the glossary entry that share its words but hold no figure."""
+    settings, store, index = qa
+    a = ask("机关运行经费比上年减少多少？", settings=settings, store=store, index=index)
+    assert a.route == "open:extractive"
+    assert "89.62万元" in a.answer
+    assert a.citations and all(any(ch.isdigit() for ch in c.quote) for c in a.citations)
+
+
+def test_a_span_cut_mid_sentence_is_completed_from_the_next_lines():
+    from retrieval.types import Line
+    from service.qa.extractive import complete_last_sentence
+
+    span = [Line(page=3, line_no=7, text="2022年度支出46.86万元,比上年减少89.62万元,主")]
+    after = [Line(page=3, line_no=8, text="要原因是厉行节约。下一句不属于它"), Line(page=3, line_no=9, text="另一段。")]
+    assert [ln.line_no for ln in complete_last_sentence(span, after)] == [7, 8]
+    ended = [Line(page=3, line_no=7, text="支出减少89.62万元。")]
+    assert complete_last_sentence(ended, after) == ended
+    assert complete_last_sentence(span, [Line(page=4, line_no=1, text="要原因是厉行节约。")]) == span

@@ -96,6 +96,25 @@ _REASON_CUE = re.compile(r"原因|因为|由于|因疫情|导致|致使|影响")
 _MEASURE_CUE = re.compile(r"加快|加强|进一步|建议|措施|整改|优化|提高|完善|督促")
 
 
+_ENDS_SENTENCE = re.compile(r"[。！？!?；;：:]\s*$")
+
+
+def complete_last_sentence(lines: list[Line], following: list[Line], most: int = 3) -> list[Line]:
+    """The span's lines, plus the next few text lines of its page up to the end of the sentence the span stops
+    in. A chunk boundary falls mid-sentence ("…下降65.67%,主"); quoting the cut sentence answers with half a
+    clause and hides its reason. Table rows and spans that end a sentence are left as they are."""
+    if not lines or lines[-1].kind == "row" or _ENDS_SENTENCE.search(lines[-1].text):
+        return lines
+    out = list(lines)
+    for ln in following[:most]:
+        if ln.kind == "row" or ln.page != lines[-1].page:
+            break
+        out.append(ln)
+        if _SENT_END.search(ln.text):
+            break
+    return out
+
+
 def split_sentences(doc_id: str, lines: list[Line], hit_rank: int, context: str = "") -> list[Sentence]:
     """Sentences of a span of lines with the line numbers each covers. Table rows stay one sentence."""
     out: list[Sentence] = []
@@ -213,6 +232,22 @@ def pick(question: str, sentences: list[Sentence], *, names: list[str] = (), k: 
     for s in ranked:
         take(s)
     return sorted(chosen, key=lambda s: (s.hit_rank, -s.score))
+
+
+_ASKS_FIGURE = re.compile(r"多少|几[个项次名人家年]|多大|比例|比重|百分之|占比|how (?:much|many)|what (?:percentage|share|proportion)",
+                          re.I)
+_FIGURE = re.compile(r"\d")
+
+
+def keep_figures(question: str, chosen: list[Sentence]) -> list[Sentence]:
+    """A question that asks for a figure is answered by the sentences that state one: a heading or a definition
+    that shares its words but holds no number is noise beside the sentence with the figure (asked 机关运行经费
+    比上年减少多少, the answer is the sentence with 减少89.62万元, not the section title "机关运行经费支出情况说明"
+    and the glossary entry after it). Questions that ask for no figure keep every chosen sentence."""
+    if not _ASKS_FIGURE.search(question):
+        return chosen
+    with_figures = [s for s in chosen if _FIGURE.search(s.text)]
+    return with_figures or chosen
 
 
 def display(text: str) -> str:

@@ -23,7 +23,7 @@ from retrieval.normalize import normalize_text
 
 from service.errors import InputError
 from service.qa.citations import Citation, answer_tokens, supports, verify
-from service.qa.extractive import (Sentence, bridge_english, coverage, display, pick, split_sentences, unknown_names,
+from service.qa.extractive import (Sentence, bridge_english, complete_last_sentence, coverage, display, keep_figures, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
 from service.qa.linking import (DocProfile, Department, close_names, departments_in, expand, link_projects, name_key,
@@ -311,6 +311,9 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
             start = c.line_start if page == c.page else 1
             end = c.line_end if page == c.page_end else 10**6
             lines.extend(fetch(c.doc_id, page, start, end))
+        if lines:
+            lines = complete_last_sentence(lines, fetch(c.doc_id, lines[-1].page, lines[-1].line_no + 1,
+                                                        lines[-1].line_no + 3))
         sentences.extend(split_sentences(c.doc_id, lines, rank, context=c.context))
     sentences.extend(_own_explanations(question, intent, records))
     if llm is not None:
@@ -336,7 +339,7 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
             text += (f"语料中名称相近的项目：{'、'.join(near)}。" if lang == "zh" else
                      f" Stored projects with similar names: {', '.join(near)}.")
         return AskAnswer(answer=text, route="open:not_found", lang=lang)
-    chosen = pick(question, sentences, names=intent.projects)
+    chosen = keep_figures(question, pick(question, sentences, names=intent.projects))
     if not chosen:
         return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:not_found", lang=lang)
     parts, cits = [], []
