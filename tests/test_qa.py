@@ -181,9 +181,20 @@ def test_a_figure_question_is_answered_by_the_sentence_with_the_figure(qa):
     and the glossary entry that share its words but hold no figure."""
     settings, store, index = qa
     a = ask("机关运行经费比上年减少多少？", settings=settings, store=store, index=index)
-    assert a.route == "open:extractive"
-    assert "89.62万元" in a.answer
+    assert a.route == "accounts:yoy"
+    assert "46.86万元" in a.answer and "减少89.62万元" in a.answer and "下降65.67%" in a.answer
     assert a.citations and all(any(ch.isdigit() for ch in c.quote) for c in a.citations)
+
+
+def test_figure_questions_keep_only_sentences_that_state_a_figure():
+    from service.qa.extractive import Sentence, keep_figures
+
+    title = Sentence("十、机关运行经费支出情况说明", "d", 11, 41, 41, 0, score=0.9)
+    figure = Sentence("机关运行经费支出46.86万元,与上年度相比,减少89.62万元。", "d", 11, 42, 42, 0, score=0.8)
+    gloss = Sentence("机关运行经费:为保障行政单位运行用于购买货物和服务的各项资金。", "d", 78, 19, 19, 1, score=0.7)
+    assert keep_figures("机关运行经费比上年减少多少？", [title, figure, gloss]) == [figure]
+    assert keep_figures("机关运行经费包括哪些支出？", [title, figure, gloss]) == [title, figure, gloss]
+    assert keep_figures("机关运行经费减少了多少？", [title, gloss]) == [title, gloss]  # nothing better: keep all
 
 
 def test_a_span_cut_mid_sentence_is_completed_from_the_next_lines():

@@ -66,6 +66,13 @@ _NARRATIVE_TOTALS = [
 ]
 
 
+def names_accounts_item(question: str) -> bool:
+    """Whether the question names a total or an item these answers know (人员经费, 机关运行经费, 收入合计 …): the
+    question router asks this module instead of keeping its own copy of the vocabulary."""
+    q = _q(question)
+    return any(re.search(p, q) for p, *_ in _TOTALS) or any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS)
+
+
 def _q(question: str) -> str:
     return normalize_text(question).lower()
 
@@ -228,6 +235,34 @@ def _share_answer(acc: AccountsExtraction, question: str, q: str) -> AccountsAns
                           data=[{"numerator": num_v.raw, "base": base.raw, "share": fmt(share)}])
 
 
+_YOY_Q = re.compile(r"上年|上一年|去年|同比|增加|减少|增长|下降|增减|变化|变动|previous year|last year|year[- ]on[- ]year|"
+                    r"increase|decrease|change|rise|fall|drop", re.I)
+
+
+def _yoy_of(accounts: AccountsExtraction, amount: NarrativeItem) -> list[NarrativeItem]:
+    """The year-on-year figures the 情况说明 states for an amount: those that name it as their numerator, else
+    those in the same section and subsection that follow it before the next amount."""
+    items = accounts.narrative
+    at = items.index(amount)
+    named = [x for x in items if x.kind in ("yoy_amount", "yoy_rate") and x.numerator_index == at]
+    if named:
+        return named
+    out = []
+    for x in items[at + 1:]:
+        if x.section != amount.section or x.subsection != amount.subsection or x.kind == "amount":
+            break
+        if x.kind in ("yoy_amount", "yoy_rate"):
+            out.append(x)
+    return out
+
+
+def _distinct_refs(refs: list[SourceRef]) -> list[SourceRef]:
+    """A quote another one on the same line already contains adds nothing to the evidence."""
+    return [r for i, r in enumerate(refs)
+            if not any(j != i and o.page == r.page and o.line_start == r.line_start and r.quote in o.quote
+                       and (r.quote != o.quote or j < i) for j, o in enumerate(refs))]
+
+
 def answer_accounts_question(question: str, accounts: AccountsExtraction) -> AccountsAnswer | None:
     q = _q(question)
     if not _year_ok(accounts, q):
@@ -240,7 +275,7 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
         ans = _share_answer(accounts, question, q)
         if ans is not None:
             return ans
-    if not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is)|amount|total|spend|spent", q):
+    if not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is|were|are)|amount|total|spend|spent", q):
         return None
     # a 科目 named in the question (功能分类), then the fixed totals, then 06 经济分类, then prose-only totals
     row = _match_subject(accounts, q)
@@ -278,6 +313,23 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
         if re.search(pat, q):
             it = next((x for x in accounts.narrative if x.kind == "amount" and section_kind(x.section_title) == kind),
                       None)
+            if it is not None and _YOY_Q.search(q):
+                yoy = _yoy_of(accounts, it)
+                if yoy:
+                    said_zh = "，".join(("比上年增加" if x.direction == "increase" else "比上年减少") + x.raw + x.unit
+                                       if x.kind == "yoy_amount" else
+                                       ("增长" if x.direction == "increase" else "下降") + x.raw + x.unit for x in yoy)
+                    said_en = ", ".join(("up " if x.direction == "increase" else "down ") + x.raw + " " + x.unit
+                                        for x in yoy)
+                    return AccountsAnswer(question=question, kind="yoy",
+                                          answer_zh=f"{lab_zh}为{it.raw}万元，{said_zh}（情况说明{it.section}）。",
+                                          answer_en=f"{lab_en}: {it.raw} 万元, {said_en} on the previous year "
+                                                    f"(notes, section {it.section}).",
+                                          value=yoy[0].raw, unit=yoy[0].unit,
+                                          citations=_distinct_refs([it.ref, *[x.ref for x in yoy]]),
+                                          data=[{"label": it.label, "value": it.raw},
+                                                *[{"label": x.kind, "value": x.raw, "direction": x.direction}
+                                                  for x in yoy]])
             if it is not None:
                 return AccountsAnswer(question=question, kind="amount",
                                       answer_zh=f"{lab_zh}为{it.raw}万元（情况说明{it.section}）。",

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Literal
 
 from retrieval.normalize import normalize_text
+from service.accounts.qa import names_accounts_item
 from service.qa.names import find_mentions
 
 IntentKind = Literal[
@@ -73,8 +74,9 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
     if has("为什么", "为何", "原因", "措施", "建议", "why", "how did", "how will", "measures", "reason", "explain"):
         return Intent("open", lang, projects)
 
-    if has("决算", "公开0", "支出占比", "基本支出", "项目支出", "科目", "final account", "三公", "收入合计", "支出合计") \
-            and not has("定义", "怎么计算", "如何计算", "框架", "指标体系", "define", "calculat", "formula"):
+    if (has("决算", "公开0", "支出占比", "科目", "final account") or names_accounts_item(ql)) \
+            and not has("定义", "怎么计算", "如何计算", "框架", "指标体系", "define", "calculat", "formula",
+                        "执行率", "完成率", "execution rate", "completion rate"):
         if not projects:
             return Intent("accounts", lang)
 
@@ -84,7 +86,7 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
     if m:
         return Intent("low_execution", lang, projects, threshold=Decimal(m.group(1)))
 
-    if has("未完成", "没有完成", "未达到", "未达成", "没达到", "未实现", "fell short", "fall short", "missed",
+    if has("未完成", "没完成", "没有完成", "未达到", "未达成", "没达到", "未实现", "fell short", "fall short", "missed",
            "miss their", "not meet", "did not meet", "didn't meet", "short of"):
         if has("目标", "指标", "target", "goal", "indicator") or not projects:
             return Intent("shortfall", lang, projects)
