@@ -82,6 +82,18 @@ def test_tied_names_are_reported_as_ambiguous():
     assert [m.project for m in exact] == ["提前下达2023年省级财政农田水利补助资金"] and not exact[0].ambiguous_with
 
 
+def test_a_loose_name_several_projects_share_yields_all_of_them():
+    from service.qa.linking import loose_candidates
+
+    names = {n: n for n in NAMES + ["城镇道路养护补助资金"]}
+    words, cands = loose_candidates("道路养护补助得了几分？", names)
+    assert words == "道路养护补助"
+    assert cands == sorted(["乡村道路养护专项资金", "乡村道路养护专项资金追加", "城镇道路养护补助资金"])
+    assert loose_candidates("河道清淤得分多少", names) is None  # one project: linking's job, not a loose name
+    assert loose_candidates("资金补助得分多少", names) is None  # generic words mean nothing
+    assert loose_candidates("医疗得分", names) is None  # two characters are too few
+
+
 def test_aliases_link_to_their_canonical_name():
     got = _link("河道清淤工程经费专项得分", {"河道清淤工程专项经费": "河道清淤工程经费(专项)"})
     assert got == ["河道清淤工程经费(专项)"]
@@ -371,3 +383,16 @@ def test_grade_lists_and_english_questions_around_chinese_names():
     assert parse_part("评为优的项目有哪些").op == "list"  # one grade: a filter, not a grouping
     a = execute([parse_part("What is the average score of all projects?")], RECS, [], zh=False)
     assert "87.13" in a.answer and "甲项目资金 82" in a.answer  # the members' figures: what the citations carry
+
+
+def test_a_loose_name_is_answered_for_every_project_it_may_mean_and_says_so(qa):
+    """养老保险补助 is the tail of one project's name and the core of three more: the answer names all four
+    with their scores and says the words are not one project's name; a full name still gets one answer."""
+    settings, store, index = qa
+    a = ask("养老保险补助得了几分？", settings=settings, store=store, index=index)
+    assert a.route.startswith("structured") and a.answer.startswith("“养老保险补助”不是某一个项目的全称")
+    for name in ("城乡居民基本养老保险费财政补助资金", "退役人员待安置期间养老保险补助专项资金",
+                 "9村村民参加企业职工养老保险区级财政补贴资金"):
+        assert name in a.answer
+    one = ask("退役人员待安置期间养老保险补助专项资金得了几分？", settings=settings, store=store, index=index)
+    assert "不是某一个项目的全称" not in one.answer and "100分" in one.answer

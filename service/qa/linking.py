@@ -221,6 +221,28 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
     return out
 
 
+_LOOSE_TAIL = re.compile(r"(?:补助|补贴|资金|经费|专项|项目|费|金)+$")
+_ASK_HEAD = re.compile(r"^(?:请问|请|问|查询|查一下|告诉我|我想知道|想了解)")
+_ASK_TAIL = re.compile(r"(?:一共|总共|共|获得|得到|得)$")
+
+
+def loose_candidates(question: str, names: dict[str, str], most: int = 8) -> tuple[str, list[str]] | None:
+    """A loose name no project owns (养老保险补助, asked where four projects' names hold 养老保险): the words
+    the question names a project with, and every project whose name contains their core. Answering every
+    one of them, said so, is what a colleague would do; guessing one is wrong most of the time. None when
+    the words are too short to mean anything (two characters) or match one project or more than `most`."""
+    q = name_key(expand(question))
+    for piece in _NAME_END.split(q):
+        piece = _ASK_TAIL.sub("", _ASK_HEAD.sub("", piece))
+        c = _LOOSE_TAIL.sub("", piece)
+        if len(c) < 3 or len(set(c) - _GENERIC_CHARS) < 3:
+            continue
+        hits = sorted({canon for sp, canon in names.items() if c in name_key(sp)})
+        if 1 < len(hits) <= most:
+            return piece, hits
+    return None
+
+
 # where a project's name in a question ends: particles, conjunctions and the words asked about it
 _NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
                        r"共|比较|哪|多少|几|分别|各|情况|绩效|[^\u4e00-\u9fff]")

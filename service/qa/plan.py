@@ -36,7 +36,7 @@ _METRIC_WORDS = {
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|用了多少"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|actual spending",
     "budget": r"预算(?!执行)|budget(?!\s+execution)",
-    "total": r"得分|分数|总分|多少分|score|points",
+    "total": r"得分|分数|总分|多少分|几分|打了?\d*分|评了?\d*分|score|points",
     "grade": r"等级|评级|评为|graded|grade|rated|rating",
 }
 _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等": "中", "合格": "中", "中": "中", "差": "差",

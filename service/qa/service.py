@@ -26,7 +26,8 @@ from service.qa.citations import Citation, answer_tokens, supports, verify
 from service.qa.extractive import (Sentence, bridge_english, complete_last_sentence, coverage, display, keep_figures, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
-from service.qa.linking import (DocProfile, Department, close_names, departments_in, expand, link_projects, name_key,
+from service.qa.linking import (DocProfile, Department, Mention, close_names, departments_in, expand, link_projects,
+                                loose_candidates, name_key,
                                 places_in, profile, strip_spans, years_in)
 from service.qa.plan import execute, parse_part, split_parts
 from service.qa.structured import DEFAULT_PAGE_SIZE, ProjectRecord, answer_structured, dedupe
@@ -408,6 +409,13 @@ class _Scope:
     refusal: str | None = None
     by_department: bool = False  # the question names a department the corpus covers
     groups_of: dict[str, str] | None = None  # doc_id → the department named, when several are named
+    note: str | None = None  # said before the answer (a loose name answered for every project it may mean)
+
+
+# what a question asks of a project's own figures (not a 部门决算 item or a passage)
+_DISTINCTIVE_ONLY = 0.6  # link_projects' score for a name linked by a distinctive run alone (its threshold)
+_PROJECT_FIGURE_Q = re.compile(r"得分|几分|多少分|自评|总分|预算|执行率|执行数|执行了|等级|评级|score|grade|budget|"
+                               r"execution rate", re.I)
 
 
 def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, DocProfile]) -> _Scope:
@@ -422,6 +430,19 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         for a in e.aliases:
             spellings.setdefault(a, e.project)
     mentions = link_projects(q, spellings)
+    loose_note = None
+    if _PROJECT_FIGURE_Q.search(q) and (not mentions or len(mentions) == 1 and not mentions[0].ambiguous_with
+                                        and mentions[0].score <= _DISTINCTIVE_ONLY):
+        # no project named, or one linked only by a run of its name that others share in part (养老保险补助 of
+        # 退役人员待安置期间养老保险补助专项资金, where three more projects are 养老保险 subsidies): every project
+        # the words may mean, each answered and said so, rather than a guess or quoted passages
+        loose = loose_candidates(q, spellings)
+        if loose is not None and (not mentions or mentions[0].project in loose[1]):
+            words, cands = loose
+            i = name_key(expand(q)).find(words)
+            mentions = [Mention(cands[0], 0.5, (i, i + len(words)), cands[1:])]
+            loose_note = (f"“{words}”不是某一个项目的全称，名称与之相符的项目有{len(cands)}个，分别回答如下：" if zh else
+                          f"“{words}” is not the full name of one project; {len(cands)} projects match it: ")
     qkey = name_key(expand(q))
     years = years_in(strip_spans(qkey, [m.span for m in mentions]))
     known_places = {d.place for p in profiles.values() for d in p.departments if d.place}
@@ -479,7 +500,7 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                 if p.covers(d):
                     groups_of.setdefault(p.doc_id, nq[a:b])
     return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
-                  label=label, by_department=bool(asked), groups_of=groups_of)
+                  label=label, by_department=bool(asked), groups_of=groups_of, note=loose_note)
 
 
 def ask(question: Any, filters: dict | None = None, *, settings: Settings, store, index=None, llm=None,
@@ -533,14 +554,14 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
         if pa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in pa.refs]
-            out = _finish(pa.answer, cits, pa.rows, pa.route, lang, store, q)
+            out = _finish((scope.note or "") + pa.answer, cits, pa.rows, pa.route, lang, store, q)
             return out.model_copy(update={"total": pa.total, "page": pa.page, "page_size": pa.page_size})
     if intent.kind not in ("open", "accounts"):
         sa = answer_structured(intent, records, page=page, page_size=page_size)
         if sa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
-            out = _finish(sa.answer, cits, sa.rows, sa.route, intent.lang, store, q)
+            out = _finish((scope.note or "") + sa.answer, cits, sa.rows, sa.route, intent.lang, store, q)
             return out.model_copy(update={"total": sa.total, "page": sa.page, "page_size": sa.page_size})
     open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}
     return _open_answer(q, intent, store, index, open_flt, llm, settings, names, records, docs)
