@@ -396,3 +396,25 @@ def test_a_loose_name_is_answered_for_every_project_it_may_mean_and_says_so(qa):
         assert name in a.answer
     one = ask("退役人员待安置期间养老保险补助专项资金得了几分？", settings=settings, store=store, index=index)
     assert "不是某一个项目的全称" not in one.answer and "100分" in one.answer
+
+
+def test_an_elliptical_follow_up_about_another_year_becomes_its_own_question():
+    from service.qa.plan import expand_follow_ups
+
+    assert expand_follow_ups("河道清淤工程经费执行率是多少？2021年呢？") == [
+        "河道清淤工程经费执行率是多少?", "2021年河道清淤工程经费执行率是多少?"]
+    assert expand_follow_ups("2022年就业专项资金得分多少？2021年度呢？") == [
+        "2022年就业专项资金得分多少?", "2021年度就业专项资金得分多少?"]
+    assert expand_follow_ups("预算多少？执行了多少？") is None  # two parts, neither elliptical
+    assert expand_follow_ups("就业专项资金得分多少？") is None
+
+
+def test_a_follow_up_year_the_corpus_lacks_is_refused_alone(qa):
+    """Asked for 城乡医疗救助's rate and then "2021年呢", the first part is answered and only the second is
+    refused, saying which years the corpus has; never the whole question refused, never 2022's figure for 2021."""
+    settings, store, index = qa
+    a = ask("城乡医疗救助执行率是多少？2021年呢？", settings=settings, store=store, index=index)
+    first, second = a.answer.split("\n")
+    assert first.startswith("（1）城乡医疗救助") and "0%" in first
+    assert second.startswith("（2）没有找到2021年度") and "0%" not in second
+    assert a.citations and a.route.startswith("parts:")

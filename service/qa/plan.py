@@ -108,6 +108,35 @@ def split_parts(question: str) -> list[str]:
     return parts or [q]
 
 
+_FOLLOW_UP = re.compile(r"^(?:那么?|那|and|what about|how about)?\s*(.{1,16}?)\s*(?:的呢|呢|怎么样|如何|\?|？)*\s*$", re.I)
+_YEARS = re.compile(r"(?<!\d)(?:19|20)\d{2}\s*(?:年度|年)?")
+
+
+def expand_follow_ups(question: str) -> list[str] | None:
+    """A question and an elliptical follow-up about another year ("城乡医疗救助执行率是多少？2021年呢？") as
+    whole questions (…执行率是多少？ and 2021年城乡医疗救助执行率是多少？), so each is scoped and answered — or
+    refused, saying what is covered — on its own instead of the whole question being refused for one year.
+    None when the question has no such follow-up."""
+    parts = split_parts(question)
+    if len(parts) < 2:
+        return None
+    first = parts[0]
+    out = [first]
+    for part in parts[1:]:
+        m = _FOLLOW_UP.match(part)
+        said = m.group(1).strip() if m else ""
+        elliptical = part.rstrip("?？ ").endswith("呢") or re.match(r"(?:what|how) about", part, re.I)
+        if not (m and elliptical and _YEARS.fullmatch(said)):
+            out.append(part)
+            continue
+        base = _YEARS.sub("", first).strip()
+        if re.search(r"[A-Za-z]{3,}", first):
+            out.append(re.sub(r"\s*(?:in|for)?\s*[?？]?$", "", base) + f" in {said[:4]}?")
+        else:
+            out.append(said + base)
+    return out if len(out) == len(parts) and out[1:] != parts[1:] else None
+
+
 def _metrics(q: str) -> list[str]:
     found = []
     for m, pat in _METRIC_WORDS.items():
@@ -122,7 +151,7 @@ def _metrics(q: str) -> list[str]:
 def _grade_words(q: str) -> list[str]:
     out = []
     # 优、良、中各有几个 / 等级为良 / 被评为“中” / graded 良
-    for m in re.finditer(r"(?:等级[为是]?|评为|评级为|属于|grade[ds]?(?: as)?|rated)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
+    for m in re.finditer(r"(?:等级[为是]?|评为|评级为|属于|grade[ds]?(?: as)?|rated?(?: as)?)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
         g = _GRADES[m.group(1).lower()]
         if g not in out:
             out.append(g)

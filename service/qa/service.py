@@ -29,7 +29,7 @@ from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_qu
 from service.qa.linking import (DocProfile, Department, Mention, close_names, departments_in, expand, link_projects,
                                 loose_candidates, name_key,
                                 places_in, profile, strip_spans, years_in)
-from service.qa.plan import execute, parse_part, split_parts
+from service.qa.plan import execute, expand_follow_ups, parse_part, split_parts
 from service.qa.structured import DEFAULT_PAGE_SIZE, ProjectRecord, answer_structured, dedupe
 from service.settings import Settings
 
@@ -503,6 +503,19 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                   label=label, by_department=bool(asked), groups_of=groups_of, note=loose_note)
 
 
+def _joined(answers: list[AskAnswer]) -> AskAnswer:
+    """Answers to the parts of one question, numbered, with their citation markers renumbered in order."""
+    texts, cits, rows = [], [], []
+    for k, a in enumerate(answers, 1):
+        off = len(cits)
+        body = re.sub(r"\[(\d+)\]", lambda m: f"[{int(m.group(1)) + off}]", a.answer) if off else a.answer
+        texts.append(f"（{k}）{body}" if a.lang == "zh" else f"({k}) {body}")
+        cits += a.citations
+        rows += a.rows
+    return AskAnswer(answer="\n".join(texts), citations=cits, rows=rows, lang=answers[0].lang,
+                     route="parts:" + "+".join(a.route for a in answers))
+
+
 def ask(question: Any, filters: dict | None = None, *, settings: Settings, store, index=None, llm=None,
         page: int = 1, page_size: int | None = DEFAULT_PAGE_SIZE) -> AskAnswer:
     """A list answer shows page `page` of `page_size` items (None = all) and says how many there are.
@@ -511,6 +524,10 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
     the rule-specific structured answers, then retrieval (extractive, or the LLM when configured)."""
     q = clean_question(question)
     flt = clean_filters(filters)
+    follow_ups = expand_follow_ups(q)
+    if follow_ups is not None:  # "…执行率是多少？2021年呢？": each year asked, scoped and answered on its own
+        return _joined([ask(x, filters, settings=settings, store=store, index=index, llm=llm, page=page,
+                            page_size=page_size) for x in follow_ups])
     doc_rows = store.list_documents()  # once per question, shared below
     docs = {d.doc_id: d.filename for d in doc_rows}
     all_records = _records(store, flt, docs, doc_rows)
