@@ -418,3 +418,17 @@ def test_a_follow_up_year_the_corpus_lacks_is_refused_alone(qa):
     assert first.startswith("（1）城乡医疗救助") and "0%" in first
     assert second.startswith("（2）没有找到2021年度") and "0%" not in second
     assert a.citations and a.route.startswith("parts:")
+
+
+def test_a_named_department_s_projects_are_listed_counted_and_summed(qa):
+    """A department named makes its projects particular: listing them with a figure, counting what it
+    reported and totalling its budgets are operations over its records, with the total said first."""
+    settings, store, index = qa
+    a = ask("列出上街区人社局的项目及其得分", settings=settings, store=store, index=index)
+    assert "共2个" in a.answer and "100.00分" in a.answer and "99.31分" in a.answer
+    a = ask("上街区人社局一共报了几个项目", settings=settings, store=store, index=index)
+    assert "共2个" in a.answer
+    a = ask("上街区人社局总预算是多少", settings=settings, store=store, index=index)
+    assert "合计1039.1万元" in a.answer.replace("1039.10", "1039.1")
+    one = ask("就业专项资金总预算是多少", settings=settings, store=store, index=index)
+    assert "1039万元" in one.answer and "合计" not in one.answer  # one project's figure, not a sum of one

@@ -10,7 +10,7 @@ count, sum, average, min/max/rank, compare, group by grade) — executed over th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
 from retrieval.normalize import normalize_text
@@ -216,7 +216,8 @@ def parse_part(text: str) -> Part:
         p.op = "group"
     elif re.search(r"平均|均值|average|mean", q, re.I):
         p.op = "average"
-    elif re.search(r"合计|一共|总共|总计|加起来|之和|总和|共计|in total|combined|altogether|sum of|total (?:budget|executed|spending)", q, re.I) \
+    elif re.search(r"合计|一共|总共|总计|加起来|之和|总和|共计|总预算|预算总额|总执行数|执行总额|in total|combined|altogether|"
+                   r"sum of|total (?:budget|executed|spending)", q, re.I) \
             and not re.search(r"多少个|几个|how many", q, re.I):
         p.op = "sum"
     elif re.search(r"比较|对比|相比|哪个(?:更|的)?\S{0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)", q, re.I):
@@ -328,6 +329,8 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
     prev: list[ProjectRecord] | None = None
     where = scope_label
     for p in parts:
+        if p.op in ("sum", "average") and len(named) == 1 and not p.conditions:
+            p = replace(p, op="lookup")  # 就业专项资金总预算是多少: one project's figure, not a sum of one
         base = named or (prev if prev is not None and not p.conditions and p.op == "lookup" else records)
         sel = [r for r in base if all(c.holds(r) for c in p.conditions)]
         metrics = [m for m in p.metrics if m in METRICS]
@@ -353,9 +356,12 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
         elif p.op in ("list", "count"):
             # counting a department's projects needs a "have / evaluated" question: "对多少个项目开展了预算绩效管理"
             # asks a number the report states, not how many project records we hold
-            asks_count = re.search(r"(?:有|评了?|评价了?|自评了?|包含|包括|列了?)\s*(?:几|多少)|how many projects (?:are|were|did|does|do|has|have)",
-                                   p.text, re.I)
-            if not p.conditions and not (p.op == "count" and (named or whole_scope and asks_count)):
+            asks_count = re.search(r"(?:有|评了?|评价了?|自评了?|包含|包括|列了?|报了?|上报了?|申报了?|一共|总共|共)\s*"
+                                   r"(?:几|多少)|how many projects (?:are|were|did|does|do|has|have)", p.text, re.I)
+            # a department named: its projects are particular, so listing them (with the figures asked) is an
+            # operation over the store; with no department, "哪些项目" alone is the catalogue (list_projects)
+            if not p.conditions and not (p.op == "count" and (named or whole_scope and asks_count)) \
+                    and not (p.op == "list" and whole_scope):
                 return None
             show = list(dict.fromkeys([m for m in metrics if m not in {c.metric for c in p.conditions}] or
                                       [c.metric for c in p.conditions if c.metric in METRICS] or ["total"]))
@@ -433,8 +439,12 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
             terms = "＋".join(f"{_d(v)}" for v in vals) if zh else " + ".join(_d(v) for v in vals)
             if p.op == "sum":
                 listing = "、".join(f"{_name(r)}{_d(metric_value(r, m))}{unit}" for r in have)
-                out.texts.append(f"{listing}，{_LABEL[m][0]}合计{_d(total)}{unit}（{terms}）。" if zh else
-                                 f"{_LABEL[m][1]} in total: {_d(total)} {unit} ({terms}; {', '.join(_name(r) for r in have)}).")
+                if zh and len(have) > 3:  # many terms: the total first, then what it adds up
+                    out.texts.append(f"{where}{len(have)}个项目的{_LABEL[m][0]}合计{_d(total)}{unit}（{listing}）。")
+                else:
+                    out.texts.append(f"{listing}，{_LABEL[m][0]}合计{_d(total)}{unit}（{terms}）。" if zh else
+                                     f"{_LABEL[m][1]} in total: {_d(total)} {unit} ({terms}; "
+                                     f"{', '.join(_name(r) for r in have)}).")
             else:
                 avg = total / len(vals)
                 out.texts.append(f"{where}{len(vals)}个项目的平均{_LABEL[m][0]}为{_d(avg)}{unit}（合计{_d(total)}÷{len(vals)}；"
