@@ -432,3 +432,10 @@ def test_a_named_department_s_projects_are_listed_counted_and_summed(qa):
     assert "合计1039.1万元" in a.answer.replace("1039.10", "1039.1")
     one = ask("就业专项资金总预算是多少", settings=settings, store=store, index=index)
     assert "1039万元" in one.answer and "合计" not in one.answer  # one project's figure, not a sum of one
+
+
+@pytest.mark.parametrize("question", ["哪些项目自评得分与复核不一致", "哪些项目打分偏高"])
+def test_everyday_wordings_of_score_inflation(qa, question):
+    settings, store, index = qa
+    a = ask(question, settings=settings, store=store, index=index)
+    assert a.route.endswith("score_inflation") and "复核" in a.answer and "已入库的报告共包含" not in a.answer

@@ -91,7 +91,9 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
         if has("目标", "指标", "target", "goal", "indicator") or not projects:
             return Intent("shortfall", lang, projects)
 
-    if has("虚高", "高于重新计算", "高于复核", "高于重算", "自评得分偏高", "自评偏高", "高估", "inflat",
+    if has("虚高", "高于重新计算", "高于复核", "高于重算", "自评得分偏高", "自评偏高", "高估", "inflat", "分数偏高", "打分偏高",
+           "评分偏高", "与复核不一致", "和复核不一致", "与复核不符", "复核后降低", "复核调减", "调减",
+           "does not match the review", "differ from the review", "reviewed score",
            "higher than the recomputed", "higher than recomputed", "overstat", "scored themselves higher"):
         return Intent("score_inflation", lang, projects)
 
