@@ -207,3 +207,11 @@ def test_a_span_cut_mid_sentence_is_completed_from_the_next_lines():
     ended = [Line(page=3, line_no=7, text="支出减少89.62万元。")]
     assert complete_last_sentence(ended, after) == ended
     assert complete_last_sentence(span, [Line(page=4, line_no=1, text="要原因是厉行节约。")]) == span
+
+
+def test_a_count_the_report_states_is_quoted_not_our_record_count(qa):
+    """对多少个项目开展了预算绩效管理 asks what the 决算's notes say (8), not how many records are stored."""
+    settings, store, index = qa
+    a = ask("对多少个项目开展了预算绩效管理？", settings=settings, store=store, index=index)
+    assert a.route == "open:extractive" and "8个项目" in a.answer and "已入库的报告共包含" not in a.answer
+    assert len(a.citations) == 1  # the numbered heading "2.加强预算绩效管理" beside it is no figure

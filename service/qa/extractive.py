@@ -237,6 +237,7 @@ def pick(question: str, sentences: list[Sentence], *, names: list[str] = (), k: 
 _ASKS_FIGURE = re.compile(r"多少|几[个项次名人家年]|多大|比例|比重|百分之|占比|how (?:much|many)|what (?:percentage|share|proportion)",
                           re.I)
 _FIGURE = re.compile(r"\d")
+_ENUMERATION = re.compile(r"^\s*(?:[(（]?\d{1,2}[)）.、．]|第[一二三四五六七八九十\d]+[条项点])")  # "2.加强…" is no figure
 
 
 def keep_figures(question: str, chosen: list[Sentence]) -> list[Sentence]:
@@ -246,7 +247,7 @@ def keep_figures(question: str, chosen: list[Sentence]) -> list[Sentence]:
     and the glossary entry after it). Questions that ask for no figure keep every chosen sentence."""
     if not _ASKS_FIGURE.search(question):
         return chosen
-    with_figures = [s for s in chosen if _FIGURE.search(s.text)]
+    with_figures = [s for s in chosen if _FIGURE.search(_ENUMERATION.sub("", s.text))]
     return with_figures or chosen
 
 

@@ -138,6 +138,11 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
         # a named project but no field the records hold (policy basis, methods, people covered …): prose
         return Intent("open", lang, projects)
 
-    if has("哪些项目", "which projects", "list projects", "所有项目", "项目清单", "how many projects", "多少个项目"):
+    # "对多少个项目开展了预算绩效管理" / "纳入绩效监控的项目有多少个": a number the report states about its own
+    # work, not how many records we hold; the catalogue is for "哪些项目" and "how many projects (are there)"
+    states_count = re.search(r"(?:多少|几)个?项目\S{0,6}?(?:开展|实施|纳入|覆盖|完成|组织|进行)|"
+                             r"(?:开展|实施|纳入|覆盖|组织|进行)\S{0,12}?(?:多少|几)个?项目", ql)
+    if has("哪些项目", "which projects", "list projects", "所有项目", "项目清单", "how many projects", "多少个项目") \
+            and not states_count:
         return Intent("list_projects", lang)
     return Intent("open", lang)
