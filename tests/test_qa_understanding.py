@@ -439,3 +439,12 @@ def test_everyday_wordings_of_score_inflation(qa, question):
     settings, store, index = qa
     a = ask(question, settings=settings, store=store, index=index)
     assert a.route.endswith("score_inflation") and "复核" in a.answer and "已入库的报告共包含" not in a.answer
+
+
+@pytest.mark.parametrize("question", ["就业专项资金的绩效目标是什么？", "What were the goals of 就业专项资金?"])
+def test_a_project_s_goals_are_answered_from_its_form(qa, question):
+    settings, store, index = qa
+    a = ask(question, settings=settings, store=store, index=index)
+    assert a.route == "structured:project_goals"
+    assert "职业培训补贴" in a.answer and "共支出就业资金1039万元" in a.answer
+    assert {c.page for c in a.citations} == {5}

@@ -15,7 +15,7 @@ IntentKind = Literal[
     "shortfall", "low_execution", "score_inflation", "grade", "ranking", "project_field",
     "findings", "list_projects", "accounts", "open",
 ]
-Field = Literal["budget", "executed", "rate", "total", "grade", "score", "findings", "summary"]
+Field = Literal["budget", "executed", "rate", "total", "grade", "score", "findings", "summary", "goals"]
 
 MAX_QUESTION_CHARS = 500
 
@@ -123,6 +123,10 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
     if projects:
         if has("问题", "审核发现", "finding", "issue", "错误", "不一致", "inconsisten"):
             return Intent("project_field", lang, projects, field="findings")
+        # its goals (年度目标) and what it says of their completion: fields every form states
+        if has("绩效目标", "年度目标", "总体目标", "目标是", "目标有", "什么目标", "哪些目标", "预期目标", "目标完成情况",
+               "goal", "objective", "aim") and not has("未完成", "没完成", "没有完成", "未达", "没达到", "short", "miss"):
+            return Intent("project_field", lang, projects, field="goals")
         fields = [name for name, words in (
             ("rate", ("执行率", "执行进度", "execution rate", " rate")),
             ("executed", ("执行数", "执行金额", "实际支付", "支出多少", "spent", "executed", "expenditure")),

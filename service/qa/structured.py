@@ -320,6 +320,19 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
                                   f"Problems the report states: {e.stated_problems.text}"))
                     cite(r, [e.stated_problems.ref])
                 continue
+            if fld == "goals":
+                if not (e.goals and e.goals.text):
+                    continue
+                rows.append(_row(r, goals=e.goals.text))
+                said = (f"{e.project}的年度绩效目标：{e.goals.text.rstrip('。')}。" if zh else
+                        f"Goals of {e.project} (in Chinese): {e.goals.text}")
+                cite(r, [e.goals.ref])
+                if e.goal_completion and e.goal_completion.text:
+                    said += (f"报告所述完成情况：{e.goal_completion.text.rstrip('。')}。" if zh else
+                             f" Completion as reported: {e.goal_completion.text}")
+                    cite(r, [e.goal_completion.ref])
+                parts.append(said)
+                continue
             rows.append(_row(r))
             bits_zh, bits_en = [], []
             if fld in ("budget", "summary") and e.funds.adjusted_budget:
