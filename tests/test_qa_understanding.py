@@ -448,3 +448,11 @@ def test_a_project_s_goals_are_answered_from_its_form(qa, question):
     assert a.route == "structured:project_goals"
     assert "职业培训补贴" in a.answer and "共支出就业资金1039万元" in a.answer
     assert {c.page for c in a.citations} == {5}
+
+
+def test_each_department_is_a_group_when_the_question_says_so(qa):
+    settings, store, index = qa
+    a = ask("各单位分别有几个项目？", settings=settings, store=store, index=index)
+    assert "上街区人社局2个" in a.answer and "高新区人社局22个" in a.answer and "中原区医保局16个" in a.answer
+    a = ask("各部门项目的平均得分是多少", settings=settings, store=store, index=index)
+    assert a.route.endswith("average_by_department") and "高新区人社局97.5分（22个项目）" in a.answer

@@ -315,6 +315,9 @@ def _join(items: list[str], zh: bool) -> str:
     return ("；" if zh else "; ").join(items)
 
 
+_UNNAMED = {True: "未识别单位的报告", False: "reports naming no department"}
+
+
 def execute(parts: list[Part], records: list[ProjectRecord], named: list[ProjectRecord], *, zh: bool,
             scope_label: str = "", whole_scope: bool = False,
             groups_of: dict[str, str] | None = None, page: int = 1,
@@ -369,7 +372,7 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 # 高新区人社局和中原区医保局各有几个项目: one count per department
                 by: dict[str, list[ProjectRecord]] = {g: [] for g in dict.fromkeys(groups_of.values())}
                 for r in sel:
-                    by.setdefault(groups_of.get(r.doc_id, "?"), []).append(r)
+                    by.setdefault(groups_of.get(r.doc_id, _UNNAMED[zh]), []).append(r)
                 items = []
                 for g, rs in by.items():
                     members = "、".join(f"{_name(r)}（{'，'.join(_fmt(r, m, zh) for m in show if _has(r, m))}）" for r in rs)
@@ -437,6 +440,23 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 out.row(r, **{m: metric_value(r, m)})
                 out.cite(r, [m])
             terms = "＋".join(f"{_d(v)}" for v in vals) if zh else " + ".join(_d(v) for v in vals)
+            if groups_of and re.search(r"各|分别|每个|each|per ", p.text, re.I):
+                # 各部门项目的平均得分: one figure per department, each with how many projects it rests on
+                by: dict[str, list[Decimal]] = {}
+                for r in have:
+                    by.setdefault(groups_of.get(r.doc_id, _UNNAMED[zh]), []).append(metric_value(r, m))
+                items = []
+                for g, vs in by.items():
+                    t = sum(vs, Decimal(0))
+                    fig = t if p.op == "sum" else t / len(vs)
+                    items.append(f"{g}{_d(fig)}{unit}（{len(vs)}个项目）" if zh else f"{g}: {_d(fig)}{unit} ({len(vs)} projects)")
+                word = ("合计" if p.op == "sum" else "平均") if zh else ("total" if p.op == "sum" else "average")
+                out.texts.append((f"各单位项目的{_LABEL[m][0]}{word}：" if zh else
+                                  f"{word.capitalize()} {_LABEL[m][1]} per department: ") + _join(items, zh)
+                                 + ("。" if zh else "."))
+                out.routes.append(p.op + "_by_department")
+                prev = sel
+                continue
             if p.op == "sum":
                 listing = "、".join(f"{_name(r)}{_d(metric_value(r, m))}{unit}" for r in have)
                 if zh and len(have) > 3:  # many terms: the total first, then what it adds up

@@ -413,6 +413,8 @@ class _Scope:
 
 
 # what a question asks of a project's own figures (not a 部门决算 item or a passage)
+_EACH_DEPARTMENT = re.compile(r"各(?:个)?(?:单位|部门|区县|县区|地区)|每个(?:单位|部门)|分(?:单位|部门)|按(?:单位|部门)|"
+                              r"(?:by|per|each) (?:department|unit|bureau)", re.I)
 _DISTINCTIVE_ONLY = 0.6  # link_projects' score for a name linked by a distinctive run alone (its threshold)
 _PROJECT_FIGURE_Q = re.compile(r"得分|几分|多少分|自评|总分|预算|执行率|执行数|执行了|等级|评级|score|grade|budget|"
                                r"execution rate", re.I)
@@ -493,6 +495,11 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         return _Scope(records=[], named=[], doc_ids=[], label=dept_label, refusal=msg)
     label = f"{dept_label}{'、'.join(str(y) for y in years)}{'年' if years and zh else ''}".strip()
     groups_of = None
+    if not asked and _EACH_DEPARTMENT.search(q):
+        # 各单位分别有几个项目: every department the corpus covers is a group, named as its document names it
+        groups_of = {p.doc_id: p.departments[0].label() for p in docs if p.departments}
+        if len(set(groups_of.values())) < 2:
+            groups_of = None
     if len({(d.place, d.kind) for d in asked}) > 1:
         groups_of = {}
         for d, (a, b) in found:
@@ -500,7 +507,7 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                 if p.covers(d):
                     groups_of.setdefault(p.doc_id, nq[a:b])
     return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
-                  label=label, by_department=bool(asked), groups_of=groups_of, note=loose_note)
+                  label=label, by_department=bool(asked) or groups_of is not None, groups_of=groups_of, note=loose_note)
 
 
 def _joined(answers: list[AskAnswer]) -> AskAnswer:
