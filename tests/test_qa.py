@@ -215,3 +215,20 @@ def test_a_count_the_report_states_is_quoted_not_our_record_count(qa):
     a = ask("对多少个项目开展了预算绩效管理？", settings=settings, store=store, index=index)
     assert a.route == "open:extractive" and "8个项目" in a.answer and "已入库的报告共包含" not in a.answer
     assert len(a.citations) == 1  # the numbered heading "2.加强预算绩效管理" beside it is no figure
+
+
+def test_a_department_s_short_name_is_not_an_unknown_body_and_cut_copies_are_one_sentence(qa):
+    """中原区医保局 is how people say 中原区医疗保障局: the text never spells it, yet it is no unknown body; and
+    the same sentence read whole and cut by another chunk's edge is quoted once, whole."""
+    settings, store, index = qa
+    a = ask("中原区医保局项目支出执行率是多少", settings=settings, store=store, index=index)
+    assert a.route == "open:extractive" and "执行率为70.51%" in a.answer
+    assert sum("执行率为" in c.quote for c in a.citations) == 1
+
+
+@pytest.mark.parametrize("question,figure", [("卫生健康支出是多少", "630.56万元"), ("医保局住房公积金支出多少", "54.94万元"),
+                                             ("社会保障和就业支出占多少", "6.38%")])
+def test_a_subject_of_the_accounts_named_in_an_open_question_is_answered_exactly(qa, question, figure):
+    settings, store, index = qa
+    a = ask(question, settings=settings, store=store, index=index)
+    assert a.route.startswith("accounts:") and figure in a.answer

@@ -210,6 +210,10 @@ def unsupported_years(question: str, texts: list[str]) -> list[str]:
     return [y for y in dict.fromkeys(re.findall(r"(?<!\d)(20\d{2})(?!\d)", question)) if y not in joined]
 
 
+def _shape(text: str) -> str:
+    return re.sub(r"[\s|。；;，,]+", "", text)
+
+
 def pick(question: str, sentences: list[Sentence], *, names: list[str] = (), k: int = 3, hits: int = 3,
          min_score: float = 0.2) -> list[Sentence]:
     """The best sentence of each of the top retrieved passages (retrieval rank is the strongest signal we
@@ -218,9 +222,19 @@ def pick(question: str, sentences: list[Sentence], *, names: list[str] = (), k: 
     ranked = rank_sentences(question, sentences, names)
     chosen: list[Sentence] = []
     def take(s: Sentence) -> None:
-        if s.score >= min_score and len(chosen) < k and not any(
-                s.text == c.text or (s.doc_id == c.doc_id and s.page == c.page and s.line_start == c.line_start)
-                for c in chosen):
+        if s.score < min_score:
+            return
+        # the same sentence cut by another chunk's boundary ("…执行率为" beside "…执行率为70.51%。") is one
+        # sentence: the fuller reading stays, in the place of the cut one
+        key = _shape(s.text)
+        for i, c in enumerate(chosen):
+            if s.text == c.text or (s.doc_id == c.doc_id and s.page == c.page and s.line_start == c.line_start) \
+                    or key in _shape(c.text):
+                return
+            if _shape(c.text) in key:
+                chosen[i] = s
+                return
+        if len(chosen) < k:
             chosen.append(s)
 
     if ranked:
@@ -268,7 +282,11 @@ def unknown_names(question: str, known_projects: list[str], index) -> list[str]:
 
     q = normalize_text(question)
     candidates = [m.group(1) for m in _QUOTED.finditer(q)]
-    candidates += [m.group(0) for m in _ORG.finditer(q)]  # an issuing body we hold no report of
+    # an issuing body we hold no report of; a department the linker reads (中原区医保局 for 中原区医疗保障局) has
+    # been scoped already — the caller refuses one the corpus does not cover — so its short name is no unknown
+    from service.qa.linking import departments_in
+
+    candidates += [m.group(0) for m in _ORG.finditer(q) if not any(d.place for d, _ in departments_in(m.group(0)))]
     for m in re.finditer(r"(?:\d{4}年度?|\d{4})", q):
         tail = _NAME_LIKE.match(q, m.end())
         if tail and not _QUESTION_WORDS.search(tail.group(1)):

@@ -415,6 +415,8 @@ class _Scope:
 # what a question asks of a project's own figures (not a 部门决算 item or a passage)
 _EACH_DEPARTMENT = re.compile(r"各(?:个)?(?:单位|部门|区县|县区|地区)|每个(?:单位|部门)|分(?:单位|部门)|按(?:单位|部门)|"
                               r"(?:by|per|each) (?:department|unit|bureau)", re.I)
+_NAMES_SUBJECT = re.compile(r"支出|收入|经费|公积金|缴费|拨款|决算|expenditure|spending|income")
+_ASKS_RATE = re.compile(r"执行率|完成率|执行进度|execution rate|completion rate", re.I)
 _DISTINCTIVE_ONLY = 0.6  # link_projects' score for a name linked by a distinctive run alone (its threshold)
 _PROJECT_FIGURE_Q = re.compile(r"得分|几分|多少分|自评|总分|预算|执行率|执行数|执行了|等级|评级|score|grade|budget|"
                                r"execution rate", re.I)
@@ -560,7 +562,10 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
         ans = _department_answer(q, store, scoped_flt, lang, docs)
         if ans is not None:
             return ans
-    if intent.kind == "accounts":
+    if intent.kind == "accounts" or intent.kind == "open" and not intent.projects and _NAMES_SUBJECT.search(q) \
+            and not _ASKS_RATE.search(q):
+        # an open question naming a 科目 (卫生健康支出, 住房公积金): the parsed 决算 answers it exactly when it
+        # holds that subject; otherwise None and the question goes on to retrieval
         ans = _accounts_answer(q, store, scoped_flt, intent.lang, docs)
         if ans is not None:
             return ans
