@@ -117,3 +117,13 @@ def test_cli_page_options_and_api_fields(qa):
         every = c.post("/ask", json={"question": LOW, "page_size": 0}).json()
         assert every["total"] == r["total"] and len(every["rows"]) == r["total"]
         assert c.post("/ask", json={"question": LOW, "page": 0}).status_code in (400, 422)
+
+
+def test_an_average_over_many_projects_writes_out_and_cites_only_the_first_terms(qa):
+    from service.qa.plan import TERMS_SHOWN
+
+    a = _ask(qa, "项目的平均自评得分是多少？")
+    n = len(a.rows)
+    assert n > TERMS_SHOWN and a.route.endswith("average")
+    assert f"等{n}个项目" in a.answer and f"÷{n}" in a.answer  # the figure rests on every project
+    assert 0 < len(a.citations) <= TERMS_SHOWN

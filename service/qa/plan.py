@@ -315,6 +315,7 @@ def _join(items: list[str], zh: bool) -> str:
     return ("；" if zh else "; ").join(items)
 
 
+TERMS_SHOWN = 20  # terms of a sum or an average written out and cited
 _UNNAMED = {True: "未识别单位的报告", False: "reports naming no department"}
 
 
@@ -436,10 +437,16 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
             vals = [metric_value(r, m) for r in have]
             total = sum(vals, Decimal(0))
             unit = "%" if m == "rate" else ("分" if m == "total" and zh else (have[0].evaluation.funds.unit or "万元") if m in ("budget", "executed") else "")
+            # every term is data (rows); the text and the citations show the first TERMS_SHOWN, then "等N个":
+            # a province's average over 10,000 projects is one figure, not a 10,000-term sentence to verify
+            shown = have[:TERMS_SHOWN]
+            more = (f"等{len(have)}个项目" if zh else f"… {len(have)} projects in all") if len(have) > len(shown) else ""
             for r in have:
                 out.row(r, **{m: metric_value(r, m)})
+            for r in shown:
                 out.cite(r, [m])
-            terms = "＋".join(f"{_d(v)}" for v in vals) if zh else " + ".join(_d(v) for v in vals)
+            terms = "＋".join(f"{_d(v)}" for v in vals[:TERMS_SHOWN]) if zh else " + ".join(_d(v) for v in vals[:TERMS_SHOWN])
+            terms += ("＋…" if zh else " + …") if more else ""
             if groups_of and re.search(r"各|分别|每个|each|per ", p.text, re.I):
                 # 各部门项目的平均得分: one figure per department, each with how many projects it rests on
                 by: dict[str, list[Decimal]] = {}
@@ -458,19 +465,20 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 prev = sel
                 continue
             if p.op == "sum":
-                listing = "、".join(f"{_name(r)}{_d(metric_value(r, m))}{unit}" for r in have)
+                listing = "、".join(f"{_name(r)}{_d(metric_value(r, m))}{unit}" for r in shown) + more
                 if zh and len(have) > 3:  # many terms: the total first, then what it adds up
                     out.texts.append(f"{where}{len(have)}个项目的{_LABEL[m][0]}合计{_d(total)}{unit}（{listing}）。")
                 else:
                     out.texts.append(f"{listing}，{_LABEL[m][0]}合计{_d(total)}{unit}（{terms}）。" if zh else
                                      f"{_LABEL[m][1]} in total: {_d(total)} {unit} ({terms}; "
-                                     f"{', '.join(_name(r) for r in have)}).")
+                                     f"{', '.join(_name(r) for r in shown)}{more}).")
             else:
                 avg = total / len(vals)
                 out.texts.append(f"{where}{len(vals)}个项目的平均{_LABEL[m][0]}为{_d(avg)}{unit}（合计{_d(total)}÷{len(vals)}；"
-                                 + "、".join(f"{_name(r)}{_d(metric_value(r, m))}" for r in have) + "）。" if zh else
+                                 + "、".join(f"{_name(r)}{_d(metric_value(r, m))}" for r in shown) + more + "）。" if zh else
                                  f"Average {_LABEL[m][1]} of {len(vals)} projects{' (' + where + ')' if where else ''}: {_d(avg)}{unit} "
-                                 f"(total {_d(total)} ÷ {len(vals)}; " + ", ".join(f"{_name(r)} {_d(metric_value(r, m))}" for r in have) + ").")
+                                 f"(total {_d(total)} ÷ {len(vals)}; " + ", ".join(f"{_name(r)} {_d(metric_value(r, m))}" for r in shown)
+                                 + more + ").")
             out.routes.append(p.op)
         elif p.op in ("rank", "compare"):
             m = next((x for x in metrics if x != "grade"), "rate" if p.op == "compare" else None)
