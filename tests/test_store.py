@@ -113,6 +113,17 @@ def test_get_lines_by_page(store):
         store.get_lines(doc.doc_id, page=36)
 
 
+def test_head_lines_are_page_ones_first_lines_for_many_documents_at_once(store):
+    docs = [seed_doc("004_zhongyuan_medsec_accounts"), seed_doc()]
+    for doc in docs:
+        store.save_document(doc)
+    heads = store.head_lines([d.doc_id for d in docs] + ["0" * 64], limit=5)
+    for doc in docs:
+        assert heads[doc.doc_id] == [ln.text for ln in doc.pages[0].lines[:5]]
+        assert heads[doc.doc_id] == [ln.text for ln in store.get_lines(doc.doc_id, page=1)[:5]]
+    assert heads["0" * 64] == []  # an unknown id has no lines, not an error
+
+
 def test_list_projects_filters(store, stored):
     doc = stored[0]
     names = lambda rows: [r.name for r in rows]  # noqa: E731

@@ -66,6 +66,7 @@ _GRADE_IN_CONTEXT = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|
 _GRADE_NORM = {"优秀": "优", "良好": "良"}
 
 
+@lru_cache(maxsize=65536)  # project names recur in every list answer: 10,000 names normalised per question
 def _spaced(text: str) -> str:
     """Normalized with cells kept apart: squashing "500\t263.65" would read 500263.65."""
     t = normalize_text(text or "").replace("\t", " ")

@@ -116,14 +116,25 @@ def _indicator_label(ind: Indicator) -> str:
     return ind.level3
 
 
+_MISSED: dict[int, tuple[ProjectEvaluation, list[Indicator]]] = {}
+
+
+def _missed(e: ProjectEvaluation) -> list[Indicator]:
+    """The indicators of one project judged missed. Kept per evaluation object (the Q&A keeps its parsed
+    records per store state and never changes them): assessing 90,000 indicators was 0.5 s of every
+    shortfall question at 10,000 documents."""
+    hit = _MISSED.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    missed = [ind for ind in e.indicators if (a := assess(ind)) is not None and a.status == "missed"]
+    if len(_MISSED) > 100_000:
+        _MISSED.clear()
+    _MISSED[id(e)] = (e, missed)  # the evaluation is kept with its entry, so its id is not reused meanwhile
+    return missed
+
+
 def shortfalls(records: list[ProjectRecord]) -> list[tuple[ProjectRecord, Indicator]]:
-    out = []
-    for r in records:
-        for ind in r.evaluation.indicators:
-            a = assess(ind)
-            if a is not None and a.status == "missed":
-                out.append((r, ind))
-    return out
+    return [(r, ind) for r in records for ind in _missed(r.evaluation)]
 
 
 def _row(r: ProjectRecord, **extra) -> dict:
