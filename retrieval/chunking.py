@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Literal
@@ -48,7 +49,11 @@ CHUNKER_VERSION = 7  # bump when chunk boundaries or context change (renames the
 ChunkKind = Literal["prose", "row", "heading"]
 
 
-@dataclass(frozen=True)
+def _shared(value):
+    return sys.intern(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True, slots=True)  # slots: no per-instance dict, ~300 bytes less for each of 300,000 chunks
 class Chunk:
     chunk_id: str
     doc_id: str
@@ -103,14 +108,18 @@ class Chunk:
     @classmethod
     def from_metadata(cls, chunk_id: str, text: str, meta: dict) -> Chunk:
         rest = json.loads(meta["rest"]) if "rest" in meta else meta
+        # The same doc id, file name, project, section, label and issuer recur in every chunk of a document
+        # (and a table's carried header in every row): one shared string each, not one per chunk, in the
+        # in-memory search state and its snapshot (311,343 chunks at 10,000 documents).
+        i = _shared
         return cls(
-            chunk_id=chunk_id, doc_id=meta["doc_id"], ordinal=int(rest.get("ordinal", 0)),
-            kind=rest.get("kind", "prose"), text=text, context=rest.get("context", ""),
+            chunk_id=chunk_id, doc_id=i(meta["doc_id"]), ordinal=int(rest.get("ordinal", 0)),
+            kind=i(rest.get("kind", "prose")), text=text, context=i(rest.get("context", "")),
             page=int(rest["page"]), line_start=int(rest["line_start"]), page_end=int(rest["page_end"]),
-            line_end=int(rest["line_end"]), unit_id=rest.get("unit_id"), unit_kind=meta.get("unit_kind", "other"),
-            project=meta.get("project"), section=meta.get("section", ""), year=meta.get("year"),
-            filename=rest.get("filename", ""), label=meta.get("label", ""), issuer=rest.get("issuer", ""),
-            role=rest.get("role", ""),
+            line_end=int(rest["line_end"]), unit_id=i(rest.get("unit_id")), unit_kind=i(meta.get("unit_kind", "other")),
+            project=i(meta.get("project")), section=i(meta.get("section", "")), year=meta.get("year"),
+            filename=i(rest.get("filename", "")), label=i(meta.get("label", "")), issuer=i(rest.get("issuer", "")),
+            role=i(rest.get("role", "")),
         )
 
     def to_dict(self) -> dict:

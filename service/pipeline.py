@@ -34,6 +34,7 @@ from service.store import Store
 # Failures are returned in IngestResult and shown by the caller once; tracebacks go to debug logging only,
 # so a CLI error stays one line.
 log = logging.getLogger(__name__)
+INDEX_BATCH = 16  # documents per batched index write in a folder ingest (see HybridIndex.upsert_documents)
 
 
 class IndexLike(Protocol):
@@ -210,6 +211,7 @@ class Pipeline:
         self.store = store if store is not None else Store(settings)
         self.steps = steps if steps is not None else resolve_steps()
         self._index = index
+        self._deferred: list | None = None  # (result, doc, units) waiting for their batch's index write
 
     def close(self) -> None:
         close = getattr(self._index, "close", None)
@@ -258,6 +260,9 @@ class Pipeline:
         extraction and checks run in that many worker processes while this process alone writes the store
         and the index (one writer); files already stored (same bytes) never leave this process. Each
         document commits on its own, so a run killed halfway resumes by running it again."""
+        yield from self._batched_index(self._iter_ingest(files, workers))
+
+    def _iter_ingest(self, files: Sequence[Path], workers: int) -> Iterator[IngestResult]:
         if workers <= 1 or len(files) < 2:
             for f in files:
                 yield self.ingest_path(f)
@@ -296,6 +301,46 @@ class Pipeline:
                 yield self._guarded(f.name or str(f), str(f), commit)
         finally:
             workers_pool.close()
+
+    def _batched_index(self, results: Iterator[IngestResult]) -> Iterator[IngestResult]:
+        """Index a batch's documents INDEX_BATCH at a time (one Chroma write for all of them) and hand out
+        their results once they are indexed, so a result still says "stored, but not indexed" when that
+        happened. The store commits every document first, as before: a run killed with documents stored
+        but not yet indexed repairs them when it is run again (`_ensure_indexed`)."""
+        self._deferred = []
+        held: list[IngestResult] = []
+        try:
+            for r in results:
+                held.append(r)
+                if not self._deferred or len(self._deferred) >= INDEX_BATCH:
+                    self._flush_index()
+                    yield from held
+                    held.clear()
+            self._flush_index()
+            yield from held
+        finally:
+            try:
+                self._flush_index()  # an abandoned run still indexes what it stored
+            finally:
+                self._deferred = None
+
+    def _flush_index(self) -> None:
+        batch, self._deferred = list(self._deferred or ()), ([] if self._deferred is not None else None)
+        if not batch:
+            return
+        many = getattr(self._index, "upsert_documents", None)
+        if not callable(many):  # an index without batched writes: one document at a time
+            for result, doc, units in batch:
+                self._index_now(result, doc, units)
+            return
+        try:
+            outcomes = many([(doc, units or None) for _, doc, units in batch])
+        except Exception as exc:
+            log.debug("batched indexing failed", exc_info=True)
+            outcomes = [exc] * len(batch)
+        for (result, _, _), out in zip(batch, outcomes):
+            if isinstance(out, Exception):
+                result.warnings.append(f"stored, but not indexed: {type(out).__name__}: {out}")
 
     def run_checks_for(self, doc_ref: str) -> ChecksResult:
         """Re-run the checks on a stored document and make its stored findings exactly their output."""
@@ -394,11 +439,22 @@ class Pipeline:
         return findings, artifacts
 
     def _index_document(self, result: IngestResult, doc: LoadedDocument, units: list[ReportUnit] | None) -> None:
-        try:
-            if self._index is None:
-                if self.steps.index is None:
-                    return
+        if self._index is None and self.steps.index is not None:
+            try:
                 self._index = self.steps.index(self.settings)
+            except Exception as exc:
+                log.debug("opening the index failed", exc_info=True)
+                result.warnings.append(f"stored, but not indexed: {type(exc).__name__}: {exc}")
+                return
+        if self._index is None:
+            return
+        if self._deferred is not None:  # inside iter_ingest: written with the rest of its batch
+            self._deferred.append((result, doc, units))
+            return
+        self._index_now(result, doc, units)
+
+    def _index_now(self, result: IngestResult, doc: LoadedDocument, units: list[ReportUnit] | None) -> None:
+        try:
             # No units (extraction skipped or found none): the index segments the document itself.
             self._index.upsert_document(doc, units or None)
         except Exception as exc:
@@ -431,7 +487,7 @@ class Pipeline:
         except Exception:  # an index we cannot read is reported by the next real indexing attempt
             log.debug("index check for %s failed", doc_id, exc_info=True)
             return
-        self._index_document(result, self.store.get_loaded(doc_id), self.store.list_units(doc_id))
+        self._index_now(result, self.store.get_loaded(doc_id), self.store.list_units(doc_id))  # not deferred: its message says so now
         if not result.warnings:
             result.message += "; its missing search index entry was rebuilt"
 

@@ -305,3 +305,57 @@ def test_reingest_repairs_a_missing_index_entry(tmp_path):
     index = open_index(settings)
     assert first.doc_id in index.documents()
     assert any("973" in h.chunk.text for h in index.search("实际支付973万元", k=5))
+
+
+def test_a_folder_is_indexed_in_batches_and_one_bad_index_entry_fails_only_its_own_document(tmp_path, monkeypatch):
+    """A folder's documents are written to the index together (one Chroma upsert per batch); a document
+    whose chunks cannot be built is stored, warned about on its own result, and every other is searchable.
+    When the batched write itself fails, the documents are written one by one."""
+    import retrieval.index as index_mod
+    from service.embeddings import open_index
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for p in sorted((RENDERED / "txt").glob("*.txt")):
+        shutil.copy(p, folder)
+    real_chunk = index_mod.chunk_document
+
+    def chunk_or_fail(doc, units, **kw):
+        if doc.filename.startswith("002"):
+            raise ValueError("cannot chunk this one")
+        return real_chunk(doc, units, **kw)
+
+    monkeypatch.setattr(index_mod, "chunk_document", chunk_or_fail)
+    writes: list[int] = []
+    real_write = index_mod.HybridIndex._write_chunks
+
+    def counting_write(self, doc_ids, chunks, vectors):
+        writes.append(1 if isinstance(doc_ids, str) else len(doc_ids))
+        return real_write(self, doc_ids, chunks, vectors)
+
+    monkeypatch.setattr(index_mod.HybridIndex, "_write_chunks", counting_write)
+    settings = Settings(data_dir=tmp_path / "data")
+    with Pipeline(settings) as pipe:
+        results = pipe.ingest_many([folder])
+    names = sorted(p.name for p in folder.iterdir())
+    assert [r.filename for r in results] == names and all(r.status == "ingested" for r in results)
+    warned = [r.filename for r in results if any("not indexed" in w for w in r.warnings)]
+    assert warned == [n for n in names if n.startswith("002")]
+    assert writes == [len(names) - 1]  # every other document in one write
+    indexed = open_index(settings).documents()
+    assert {r.doc_id for r in results if r.filename not in warned} <= set(indexed)
+    assert not {r.doc_id for r in results if r.filename in warned} & set(indexed)
+
+    # the batched write fails: each document is written alone, and all of them are indexed
+    def fail_many(self, doc_ids, chunks, vectors):
+        if not isinstance(doc_ids, str):
+            raise RuntimeError("batch write failed")
+        return real_write(self, doc_ids, chunks, vectors)
+
+    monkeypatch.setattr(index_mod, "chunk_document", real_chunk)
+    monkeypatch.setattr(index_mod.HybridIndex, "_write_chunks", fail_many)
+    settings2 = Settings(data_dir=tmp_path / "data2")
+    with Pipeline(settings2) as pipe:
+        results = pipe.ingest_many([folder])
+    assert all(r.status == "ingested" and not r.warnings for r in results)
+    assert {r.doc_id for r in results} <= set(open_index(settings2).documents())
