@@ -521,6 +521,27 @@ def test_summary_name_listed_twice_goes_to_the_agreeing_row():
     assert "98.72" not in by_rule(fs, "R-SUMMARY")[0].message_zh or "不止一行" in by_rule(fs, "R-SUMMARY")[0].message_zh
 
 
+def test_full_score_with_an_empty_value_is_a_warning_only_where_the_column_is_filled_elsewhere():
+    def unit(actual, target="≥130人", score="10", others=("500人", "92%")):
+        return proj("就业补助", funds=zy_funds("100", "95", "95.0%"), indicators=[
+            ind("产出指标", "数量指标", "补贴享受人员", target, actual, "10", score),
+            ind("产出指标", "数量指标", "培训人次", "≥400人", others[0], "10", "10"),
+            ind("满意度指标", "服务对象满意度指标", "满意度", "≥90%", others[1], "10", "10"),
+        ], total="95", grade="优", problems="无")
+
+    for blank in ("", "—", "××", "（请填写）"):
+        fs = by_rule(findings(unit(blank)), "R-EMPTY-VALUE")
+        assert [f.severity for f in fs] == ["warning"], blank
+        assert "“补贴享受人员”实际完成值未填写" in fs[0].message_zh and fs[0].reported == "10"
+    target = by_rule(findings(unit("130人", target="")), "R-EMPTY-VALUE")
+    assert len(target) == 1 and "年度指标值未填写" in target[0].message_zh
+    assert by_rule(findings(unit("130人")), "R-EMPTY-VALUE") == []  # filled
+    assert by_rule(findings(unit("无")), "R-EMPTY-VALUE") == []  # 无 is an answer (无投诉), not a blank
+    assert by_rule(findings(unit("", score="6")), "R-EMPTY-VALUE") == []  # not scored in full
+    # a layout without the column (no other row fills it) is not flagged row by row
+    assert by_rule(findings(unit("", others=("", ""))), "R-EMPTY-VALUE") == []
+
+
 def test_zero_spend_with_full_scores():
     # seed 004 破产、困难企业退休人员大病医疗补助金: 0 of 1082.23 spent, 成本 0元 10/10, outputs in full
     def unit(executed, cost_actual="0元", cost_score="10", out_score="10"):

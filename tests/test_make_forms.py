@@ -117,3 +117,38 @@ def test_the_command_line_writes_a_manifest(tmp_path):
     assert "2 forms, 4 files" in res.stdout
     manifest = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
     assert len(manifest["forms"]) == 2
+
+
+def test_an_empty_actual_scored_in_full_is_read_and_flagged_in_every_format():
+    """The generator's empty_actual_full injection (an own random stream, so earlier forms are unchanged) leaves
+    one full-scored indicator's 实际完成值 blank; reading the rendered form and checking it raises R-EMPTY-VALUE,
+    and the same form without the injection raises nothing under that rule."""
+    import random
+
+    from eval.forms import FAMILIES
+    from eval.forms.content import inject_extra
+    from eval.forms.layout import layout
+    from service.checks.engine import run_checks
+    from service.extraction import extract_document
+    from service.settings import Settings
+
+    family = next(k for k, (spec, _) in FAMILIES.items()
+                  if {"actual", "score", "weight"} <= {f for f, _ in spec.indicators} and k in TUNING_FAMILIES)
+    spec, kwargs = FAMILIES[family]
+    for fmt in ("txt", "xlsx", "docx"):
+        rng = random.Random(f"empty-{fmt}")
+        c = make_content(rng, problems=spec.problems, level1_names=spec.level1_names,
+                         categories=spec.categories or kwargs.get("categories"),
+                         **{k: v for k, v in kwargs.items() if k != "categories"})
+        clean = render(layout([c], spec, random.Random(1)), fmt)
+        inj = inject_extra(c, "empty_actual_full", rng)
+        assert inj is not None and inj.rules[0][0] == "R-EMPTY-VALUE"
+        blanked = render(layout([c], spec, random.Random(1)), fmt)
+        rules = []
+        for data in (clean, blanked):
+            doc = load_bytes(data, f"form.{fmt}", Settings(_env_file=None))
+            ex = extract_document(doc, Settings(_env_file=None), backend="rules")
+            assert ex.projects, fmt
+            rules.append([f.rule_id for f in run_checks(ex, doc)])
+        assert "R-EMPTY-VALUE" not in rules[0], fmt
+        assert rules[1].count("R-EMPTY-VALUE") == 1, (fmt, rules[1])

@@ -13,7 +13,7 @@ import json
 import random
 from pathlib import Path
 
-from eval.forms.content import INJECTIONS, Content, inject, make_content
+from eval.forms.content import EXTRA_INJECTIONS, INJECTIONS, Content, inject, inject_extra, make_content
 from eval.forms.families import TUNING
 from eval.forms.families_heldout import HELDOUT
 from eval.forms.layout import FamilySpec, gold_record, layout
@@ -22,6 +22,7 @@ from eval.forms.render import FLATTEN, FORMATS, SUFFIX, render
 FAMILIES: dict[str, tuple[FamilySpec, dict]] = {**TUNING, **HELDOUT}
 SPLIT_OF = {**{k: "tuning" for k in TUNING}, **{k: "heldout" for k in HELDOUT}}
 INJECT_SHARE = 0.4
+EXTRA_SHARE = 0.15  # of the forms left clean by INJECT_SHARE
 
 
 def families_for(split: str, names: list[str] | None = None) -> list[str]:
@@ -68,6 +69,14 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
                          has_funds=spec.funds is not None)
             if inj is not None:
                 injections.append(inj)
+    fields = {f for f, _ in spec.indicators}
+    extra = random.Random(f"{seed}:{index}:{family}:extra")  # its own stream: earlier forms stay as they were
+    if not injections and {"actual", "score", "weight"} <= fields and extra.random() < EXTRA_SHARE:
+        for name in extra.sample(EXTRA_INJECTIONS, len(EXTRA_INJECTIONS)):
+            inj = inject_extra(contents[0], name, extra)
+            if inj is not None:
+                injections.append(inj)
+                break
     sheets = layout(contents, spec, rng)
     flatten = rng.choice(FLATTEN)
     stem = f"{family}-{seed}-{index:04d}"

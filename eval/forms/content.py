@@ -112,6 +112,7 @@ class Ind:
     weight: Decimal
     score: Decimal
     note: str | None = None
+    blank_actual: bool = False  # an injected error: the 实际完成值 cell left empty
 
     @property
     def target_text(self) -> str:
@@ -121,6 +122,8 @@ class Ind:
 
     @property
     def actual_text(self) -> str:
+        if self.blank_actual:
+            return ""
         if self.sense == "qual":
             return self.actual_words
         return f"{fmt(self.actual_value)}{self.unit}"
@@ -548,6 +551,22 @@ INJECTIONS = ["rate_wrong", "exec_over", "rows_mismatch", "exec_score_high", "ex
               "total_wrong", "grade_wrong", "narr_amount", "narr_total", "narr_grade", "narr_rate", "unit_magnitude"]
 
 
+# Injections added after the benchmark's first split was fixed draw from their own random stream (see
+# make_form), so adding one leaves every earlier form and injection exactly as it was.
+EXTRA_INJECTIONS = ["empty_actual_full"]
+
+
+def inject_extra(c: Content, name: str, rng: random.Random) -> Injection | None:
+    if name == "empty_actual_full":
+        full = [i for i in c.indicators if i.weight and i.score == i.weight]
+        if len(full) < 1 or len(c.indicators) < 3:
+            return None
+        ind = rng.choice(full)
+        ind.blank_actual = True
+        return Injection(name, [("R-EMPTY-VALUE", "warning", f"“{ind.name}”实际完成值未填写却得满分")])
+    return None
+
+
 def narrative_of(c: Content) -> dict:
     """What a clean report's prose states (the injections change some of it)."""
     out = {"executed": c.executed, "rate": c.rate}
@@ -558,5 +577,5 @@ def narrative_of(c: Content) -> dict:
     return out
 
 
-__all__ = ["Content", "Ind", "Injection", "INJECTIONS", "band", "fmt", "inject", "make_content", "narrative_of",
+__all__ = ["Content", "EXTRA_INJECTIONS", "Ind", "Injection", "INJECTIONS", "inject_extra", "band", "fmt", "inject", "make_content", "narrative_of",
            "q2", "replace"]

@@ -1,5 +1,5 @@
 """Indicator attainment and its explanations: R-QUANT-POS, R-QUANT-NEG, R-QUANT-EQ, R-QUAL,
-R-FULL-BUT-DEDUCTED, R-DEVIATION, R-UNIT-MAGNITUDE."""
+R-FULL-BUT-DEDUCTED, R-EMPTY-VALUE, R-DEVIATION, R-UNIT-MAGNITUDE."""
 from __future__ import annotations
 
 import re
@@ -321,6 +321,42 @@ def check_full_but_deducted(ctx: UnitContext) -> list[Finding]:
     return out
 
 
+# A value cell that says nothing: blank, a dash, or the template's own placeholder (××, XX, 请填写). "无" is not
+# here: as an actual value it is an answer (无投诉, 无安全事故), unlike an explanation cell where it says nothing.
+_BLANK_VALUE = re.compile(r"[\s/／\-—－–]*|[×xX＊*＿_]{1,6}|.*(?:请填写|请输入|填写说明|主要填写|默认显示).*")
+
+
+def blank_value(t: Target | None) -> bool:
+    return t is None or _BLANK_VALUE.fullmatch((t.raw or "").strip()) is not None
+
+
+def check_empty_value(ctx: UnitContext) -> list[Finding]:
+    """Full score for an indicator whose 指标值 or 实际完成值 was left empty (or as the template's placeholder):
+    nothing shows the score was earned, and nothing can be recomputed. Only where the same form fills that
+    column for at least two other indicators, so a layout without the column is never flagged row by row."""
+    out: list[Finding] = []
+    inds = _scored_indicators(ctx)
+    for field_name, zh_name, en_name in (("actual", "实际完成值", "actual value"), ("target", "年度指标值", "target")):
+        filled = sum(not blank_value(getattr(i, field_name)) for i in inds)
+        for ind in inds:
+            if not blank_value(getattr(ind, field_name)) or filled < 2:
+                continue
+            if ind.weight is None or ind.score is None or ind.weight <= 0:
+                continue
+            if ind.score < ind.weight - half_unit(None, ind.score):
+                continue
+            raw = (getattr(ind, field_name).raw if getattr(ind, field_name) is not None else "").strip()
+            shown = f"（填为“{raw}”）" if raw else ""
+            out.append(finding(
+                ctx, "R-EMPTY-VALUE", "warning",
+                f"指标“{_label(ind)}”{zh_name}未填写{shown}，却得满分{fmt(ind.score, None)}/{fmt(ind.weight, None)}；"
+                f"无法据以复核，请补填{zh_name}并说明得分依据。",
+                f"Indicator “{_label(ind)}”: {en_name} left empty{f' (“{raw}”)' if raw else ''}, yet full score "
+                f"{fmt(ind.score, None)}/{fmt(ind.weight, None)}; nothing supports the score.",
+                reported=fmt(ind.score, None), recomputed="无法复核", refs=[ind]))
+    return out
+
+
 def _has_deviation_column(ctx: UnitContext) -> bool:
     """Whether reasons are given row by row: the scheme's forms carry a 偏差原因 column, or this form's rows
     carry reasons (whatever its scheme: a form with category weights in its headers can have the column too)."""
@@ -440,6 +476,6 @@ def check_unit_magnitude(ctx: UnitContext) -> list[Finding]:
 
 
 __all__ = [
-    "assess", "check_quant_pos", "check_quant_neg", "check_quant_eq", "check_qual", "check_full_but_deducted",
+    "assess", "check_quant_pos", "check_quant_neg", "check_quant_eq", "check_qual", "check_full_but_deducted", "check_empty_value", "blank_value",
     "check_deviation", "check_unit_magnitude", "raw_or",
 ]

@@ -134,6 +134,17 @@ RULES: tuple[Rule, ...] = (
          "指标已达成而得分低于分值，同样不一致（提示级）。", "A met target scored below its weight is also "
          "inconsistent (info).", "met ⇒ score = weight", _ROUND_SCORE, "info",
          "丽江 form.", ("seen",), "project", indicators.check_full_but_deducted),
+    Rule("R-EMPTY-VALUE", "indicators", "空值却得满分", "Empty value, full score",
+         "指标的年度指标值或实际完成值未填写（空白、横线或模板占位符如“××”“请填写”）却得满分，无法据以复核（警告）。"
+         "仅当同一表中该栏至少另有两项已填写时判断，表式本无此栏的不逐行报告。“无”作为完成值是答案（无投诉），不算空。",
+         "An indicator whose target or actual value is left empty (blank, a dash, or the template's placeholder such "
+         "as ××, 请填写) yet scored in full cannot be reviewed (warning). Judged only where the same table fills that "
+         "column for at least two other indicators; “无” as an actual value is an answer, not a blank.",
+         "blank(target) or blank(actual), score ≥ weight − ½ unit, column filled for ≥ 2 other indicators",
+         _ROUND_SCORE, "warning",
+         "Forms' own instructions (实际完成值据实填写) [seen]; the check that a score is supported follows from "
+         "the scoring formulas above [inferred].",
+         ("seen", "inferred"), "project", indicators.check_empty_value),
     Rule("R-DEVIATION", "explanations", "偏差须说明", "Deviations need a reason",
          "完成值未达目标（或得分低于分值）时，“偏差原因分析”栏须填写；表格无此栏也无分值（河北）时，仅对明确未达成的"
          "定量目标要求在“存在问题”中说明；模板提示文字视为未填。单位不可比（如“≥100%”对“72.00家”）不作判断。",
