@@ -357,7 +357,7 @@ def gold_record(c: Content, spec: FamilySpec) -> dict:
             target = "≥" + target  # the split form always prints an operator
         indicators.append({
             "level1": ind.level1, "level2": ind.level2, "level3": ind.name, "target": target,
-            "actual": ind.actual_text, "weight": num(ind.weight), "score": num(ind.score),
+            "actual": ind.actual_text or None, "weight": num(ind.weight), "score": num(ind.score),
             "deviation_note": ind.note if has_note else None,
         })
     rec = {
