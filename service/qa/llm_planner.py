@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from service.prompts import load_prompt
 from service.qa.citations import Citation
-from service.qa.llm_answer import LANGUAGE_NAMES, numbers_of
+from service.qa.llm_answer import LANGUAGE_NAMES, evidence_only_by_fiat, numbers_of
 from service.qa.llm_tools import execute, tool_specs
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,10 @@ def grounded_values(result: Any, out: dict[Decimal, list[dict]] | None = None, r
 
 def verify_final(text: str, results: list[dict]) -> tuple[list[Citation] | None, str | None]:
     """Citations for the text's numbers, or (None, reason) when a number is not a tool value."""
+    if evidence_only_by_fiat([text]):
+        # an instruction or a verdict on every project at once is what injected text asks a model to say;
+        # no tool computes such a verdict, so the answer cannot be grounded
+        return None, "the answer reads as an instruction or a verdict on the whole corpus"
     values: dict[Decimal, list[dict]] = {}
     for r in results:
         grounded_values(r, values)
@@ -118,7 +122,9 @@ def run_planner(question: str, *, store, llm, lang: str = "zh", catalogue: str =
             ai = bound.invoke(messages)
             out.rounds += 1
             messages.append(ai)
-            if not ai.tool_calls:
+            # arguments that are not JSON land in invalid_tool_calls (langchain); they are answered as errors too
+            broken = getattr(ai, "invalid_tool_calls", None) or []
+            if not ai.tool_calls and not broken:
                 final = ai.content if isinstance(ai.content, str) else ""
                 break
             if out.rounds > max_rounds:
@@ -130,6 +136,10 @@ def run_planner(question: str, *, store, llm, lang: str = "zh", catalogue: str =
                 if "error" not in result:
                     results.append(result)
                 messages.append(ToolMessage(wrap(result), tool_call_id=call["id"]))
+            for call in broken:
+                result = {"error": "invalid arguments", "details": "arguments are not a JSON object"}
+                out.calls.append({"name": call.get("name"), "args": call.get("args"), "error": result["error"]})
+                messages.append(ToolMessage(wrap(result), tool_call_id=call.get("id") or ""))
         else:  # pragma: no cover - the loop always breaks or returns
             final = ""
     except Exception as exc:  # transport errors, timeouts, malformed responses: the offline answer serves
