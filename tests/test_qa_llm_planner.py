@@ -202,3 +202,31 @@ def test_the_system_prompt_says_tool_results_are_data(server: LLMReplayServer, s
     assert {t["function"]["name"] for t in req.body["tools"]} == {"find_projects", "get_project", "aggregate"}
 
 
+
+
+def test_ask_uses_the_planner_and_falls_back_to_the_offline_answer(server: LLMReplayServer, store) -> None:
+    from service.qa.service import ask
+
+    offline = ask(Q, settings=Settings(_env_file=None, llm_base_url=None, llm_model=None), store=store)
+    assert "4.9745" in offline.answer and not offline.route.startswith("plan")
+
+    def final(body: dict):
+        p = tool_results(body)[0]["projects"][0]
+        return reply(f"{p['name']}的执行数为{p['executed']['value']}万元。")
+
+    settings = Settings(_env_file=None, llm_base_url=server.base_url, llm_model="replay-model",
+                        llm_api_key="test-key", llm_timeout_s=5.0, llm_max_retries=0)
+    server.script(Q, tool_calls(("find_projects", {"name": "劳动监察"})), turn(final))
+    planned = ask(Q, settings=settings, store=store, llm=llm_for(server))
+    assert planned.route == "plan:llm" and "4.9745" in planned.answer
+    assert planned.citations and all(c.verified for c in planned.citations)
+
+    server.reset()
+    server.script(Q, tool_calls(("find_projects", {"name": "劳动监察"})), reply("执行数为5.5万元。"))
+    fallback = ask(Q, settings=settings, store=store, llm=llm_for(server))
+    assert fallback.route == offline.route + "+llm_fallback"
+    assert fallback.answer == offline.answer and fallback.citations == offline.citations
+
+    server.reset()  # the switch off: no request at all
+    off = ask(Q, settings=settings.model_copy(update={"llm_qa_planner": False}), store=store, llm=llm_for(server))
+    assert off.route == offline.route and not server.requests_for(Q)
