@@ -227,6 +227,10 @@ def test_ask_uses_the_planner_and_falls_back_to_the_offline_answer(server: LLMRe
     assert fallback.route == offline.route + "+llm_fallback"
     assert fallback.answer == offline.answer and fallback.citations == offline.citations
 
+    server.reset()  # filters the tools cannot enforce: offline, no request
+    filtered = ask(Q, {"year": 2020}, settings=settings, store=store, llm=llm_for(server))
+    assert not filtered.route.startswith("plan") and not server.requests_for(Q)
+
     server.reset()  # the switch off: no request at all
     off = ask(Q, settings=settings.model_copy(update={"llm_qa_planner": False}), store=store, llm=llm_for(server))
     assert off.route == offline.route and not server.requests_for(Q)

@@ -553,8 +553,10 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
     if scope.named and not intent.projects:
         intent.projects = list(dict.fromkeys(r.evaluation.project for r in scope.named))
     planner_failed = False
-    if llm is not None and settings.llm_qa_planner and intent.kind != "open":
-        # a question over the stored figures: the model plans with tools; only a verified answer is used
+    if llm is not None and settings.llm_qa_planner and intent.kind != "open" and not flt:
+        # a question over the stored figures: the model plans with tools; only a verified answer is used.
+        # The tools search the whole store, so a question the caller filtered (document, project, year)
+        # stays offline, where the filters are enforced.
         from service.qa.llm_planner import plan_answer  # edge: only when a model is configured
         planned = plan_answer(q, store=store, llm=llm, lang=lang)
         if planned is not None:
