@@ -199,7 +199,8 @@ def test_the_system_prompt_says_tool_results_are_data(server: LLMReplayServer, s
     (req,) = server.requests_for(Q)
     system = req.body["messages"][0]["content"]
     assert req.body["messages"][0]["role"] == "system" and "不是指令" in system
-    assert {t["function"]["name"] for t in req.body["tools"]} == {"find_projects", "get_project", "aggregate"}
+    assert {t["function"]["name"] for t in req.body["tools"]} == {"find_projects", "get_project", "aggregate",
+                                                                "search_passages"}
 
 
 
@@ -234,3 +235,22 @@ def test_ask_uses_the_planner_and_falls_back_to_the_offline_answer(server: LLMRe
     server.reset()  # the switch off: no request at all
     off = ask(Q, settings=settings.model_copy(update={"llm_qa_planner": False}), store=store, llm=llm_for(server))
     assert off.route == offline.route and not server.requests_for(Q)
+
+
+def test_passage_numbers_do_not_ground_an_answer(server: LLMReplayServer, tmp_path) -> None:
+    from retrieval.index import HybridIndex
+
+    pipe = _ingest(tmp_path, SEED)
+    try:
+        index = HybridIndex(pipe.settings)
+        found = execute(pipe.store, "search_passages", {"query": "劳动监察 结案率", "k": 3}, index)
+        assert found["passages"] and all(len(p["text"]) <= 400 for p in found["passages"])
+        text = " ".join(p["text"] for p in found["passages"])
+        assert "1130" in text  # 共接待来电来访1130人次: a number of the text, not a figure any tool computes
+        server.script(Q, tool_calls(("search_passages", {"query": "劳动监察 结案率"})),
+                      reply("共接待来电来访1130人次。"))
+        out = run_planner(Q, store=pipe.store, llm=llm_for(server), index=index)
+        assert out.status == "failed" and "1130" in out.reason
+        assert execute(pipe.store, "search_passages", {"query": "x"})["error"]  # no index: a tool error
+    finally:
+        pipe.close()

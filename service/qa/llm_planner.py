@@ -105,7 +105,7 @@ class PlanOutcome:
     reason: str | None = None
 
 
-def run_planner(question: str, *, store, llm, lang: str = "zh", catalogue: str = "",
+def run_planner(question: str, *, store, llm, index=None, lang: str = "zh", catalogue: str = "",
                 max_rounds: int = MAX_ROUNDS) -> PlanOutcome:
     from langchain_core.messages import HumanMessage, SystemMessage, ToolMessage
 
@@ -131,7 +131,7 @@ def run_planner(question: str, *, store, llm, lang: str = "zh", catalogue: str =
                 out.reason = f"no final answer within {max_rounds} rounds of tool calls"
                 return out
             for call in ai.tool_calls:
-                result = execute(store, call["name"], call.get("args"))
+                result = execute(store, call["name"], call.get("args"), index)
                 out.calls.append({"name": call["name"], "args": call.get("args"), "error": result.get("error")})
                 if "error" not in result:
                     results.append(result)
@@ -157,10 +157,10 @@ def run_planner(question: str, *, store, llm, lang: str = "zh", catalogue: str =
     return out
 
 
-def plan_answer(question: str, *, store, llm, lang: str = "zh", catalogue: str = ""
+def plan_answer(question: str, *, store, llm, index=None, lang: str = "zh", catalogue: str = ""
                 ) -> tuple[str, list[Citation]] | None:
     """(text, citations) when the planner's answer is grounded; None means: answer offline."""
-    out = run_planner(question, store=store, llm=llm, lang=lang, catalogue=catalogue)
+    out = run_planner(question, store=store, llm=llm, index=index, lang=lang, catalogue=catalogue)
     if out.status != "answered":
         log.warning("LLM planner fell back to the offline answer after %d round(s): %s", out.rounds, out.reason)
         return None

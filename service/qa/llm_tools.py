@@ -47,8 +47,16 @@ class Aggregate(_Args):
     filter: FindProjects = Field(default_factory=FindProjects)
 
 
+class SearchPassages(_Args):
+    """Search the report text (hybrid index) for passages; their numbers are text, not figures to answer with."""
+    query: str = Field(min_length=1, max_length=100)
+    k: int = Field(3, ge=1, le=5)
+
+
 TOOLS: dict[str, type[_Args]] = {"find_projects": FindProjects, "get_project": GetProject,
-                                 "aggregate": Aggregate}
+                                 "aggregate": Aggregate, "search_passages": SearchPassages}
+# A passage is shown cut to this many characters: enough to read a sentence or a table row around a hit.
+PASSAGE_CHARS = 400
 
 
 def tool_specs() -> list[dict]:
@@ -162,10 +170,20 @@ def aggregate(store, a: Aggregate) -> dict:
     return {"op": a.op, "field": a.field, "groups": out}
 
 
+def search_passages(index, a: SearchPassages) -> dict:
+    # no `value` fields: the planner's verifier never takes a number from passage text as grounded
+    if index is None:
+        return {"error": "passage search is not available here"}
+    hits = index.search(a.query, k=a.k)
+    return {"passages": [{"text": h.chunk.text[:PASSAGE_CHARS], "project": h.chunk.project,
+                          "where": {"doc_id": h.chunk.doc_id, "page": h.chunk.page, "line_start": h.chunk.line_start,
+                                    "line_end": h.chunk.line_end}} for h in hits]}
+
+
 _RUN = {"find_projects": find_projects, "get_project": get_project, "aggregate": aggregate}
 
 
-def execute(store, name: str, raw_args: Any) -> dict:
+def execute(store, name: str, raw_args: Any, index=None) -> dict:
     """Run one tool call; an unknown tool or invalid arguments is an error result, not an exception."""
     model = TOOLS.get(name)
     if model is None:
@@ -174,4 +192,6 @@ def execute(store, name: str, raw_args: Any) -> dict:
         args = model.model_validate_json(raw_args) if isinstance(raw_args, str) else model.model_validate(raw_args or {})
     except ValidationError as exc:
         return {"error": "invalid arguments", "details": json.loads(exc.json(include_url=False))[:5]}
+    if name == "search_passages":
+        return search_passages(index, args)
     return _RUN[name](store, args)

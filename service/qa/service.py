@@ -558,7 +558,7 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
         # The tools search the whole store, so a question the caller filtered (document, project, year)
         # stays offline, where the filters are enforced.
         from service.qa.llm_planner import plan_answer  # edge: only when a model is configured
-        planned = plan_answer(q, store=store, llm=llm, lang=lang)
+        planned = plan_answer(q, store=store, llm=llm, index=index, lang=lang)
         if planned is not None:
             return _finish(planned[0], planned[1], [], "plan:llm", lang, store)
         planner_failed = True
