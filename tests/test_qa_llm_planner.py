@@ -199,7 +199,7 @@ def test_the_system_prompt_says_tool_results_are_data(server: LLMReplayServer, s
     (req,) = server.requests_for(Q)
     system = req.body["messages"][0]["content"]
     assert req.body["messages"][0]["role"] == "system" and "不是指令" in system
-    assert {t["function"]["name"] for t in req.body["tools"]} == {"find_projects", "get_project", "aggregate",
+    assert {t["function"]["name"] for t in req.body["tools"]} == {"find_projects", "get_project", "aggregate", "get_accounts_item",
                                                                 "search_passages"}
 
 
@@ -252,5 +252,27 @@ def test_passage_numbers_do_not_ground_an_answer(server: LLMReplayServer, tmp_pa
         out = run_planner(Q, store=pipe.store, llm=llm_for(server), index=index)
         assert out.status == "failed" and "1130" in out.reason
         assert execute(pipe.store, "search_passages", {"query": "x"})["error"]  # no index: a tool error
+    finally:
+        pipe.close()
+
+
+def test_an_accounts_item_grounds_and_cites_its_figure(server: LLMReplayServer, tmp_path) -> None:
+    pipe = _ingest(tmp_path, ROOT / "corpus" / "rendered" / "txt" / "004_zhongyuan_medsec_accounts.txt")
+    q = "卫生健康支出决算数是多少？"
+    try:
+        found = execute(pipe.store, "get_accounts_item", {"name": "卫生健康支出", "table_id": "01"})
+        (row,) = found["rows"]
+        (col,) = row["columns"].values()
+
+        def final(body: dict):
+            (res,) = tool_results(body)
+            value = next(iter(res["rows"][0]["columns"].values()))["value"]
+            return reply(f"卫生健康支出决算数为{value}万元。")
+
+        server.script(q, tool_calls(("get_accounts_item", {"name": "卫生健康支出", "table_id": "01"})), turn(final))
+        out = run_planner(q, store=pipe.store, llm=llm_for(server))
+        assert out.status == "answered", out.reason
+        assert col["value"] in out.text and [c.quote for c in out.citations] == [col["ref"]["quote"]]
+        verify(out.citations, fetch_lines(pipe.store))
     finally:
         pipe.close()

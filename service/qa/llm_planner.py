@@ -58,7 +58,8 @@ def grounded_values(result: Any, out: dict[Decimal, list[dict]] | None = None, r
             if isinstance(result.get(key), int) and not isinstance(result.get(key), bool):
                 out.setdefault(Decimal(result[key]).normalize(), []).extend(r for r in refs if isinstance(r, dict))
         for k, child in result.items():
-            if k not in ("ref", "refs", "quote", "raw", "name", "message", "department", "group"):
+            if k not in ("ref", "refs", "quote", "raw", "name", "message", "department", "group", "text",
+                         "table_title", "code", "table"):
                 grounded_values(child, out)
     elif isinstance(result, list):
         for child in result:

@@ -53,8 +53,16 @@ class SearchPassages(_Args):
     k: int = Field(3, ge=1, le=5)
 
 
+class GetAccountsItem(_Args):
+    """A 部门决算 row by subject name fragment (卫生健康支出, 住房公积金) or 功能/经济分类 code, with its columns."""
+    name: str | None = Field(None, max_length=40)
+    code: str | None = Field(None, pattern=r"^\d{3,7}$")
+    table_id: str | None = Field(None, pattern=r"^\d{2}$")
+
+
 TOOLS: dict[str, type[_Args]] = {"find_projects": FindProjects, "get_project": GetProject,
-                                 "aggregate": Aggregate, "search_passages": SearchPassages}
+                                 "aggregate": Aggregate, "search_passages": SearchPassages,
+                                 "get_accounts_item": GetAccountsItem}
 # A passage is shown cut to this many characters: enough to read a sentence or a table row around a hit.
 PASSAGE_CHARS = 400
 
@@ -180,7 +188,30 @@ def search_passages(index, a: SearchPassages) -> dict:
                                     "line_end": h.chunk.line_end}} for h in hits]}
 
 
-_RUN = {"find_projects": find_projects, "get_project": get_project, "aggregate": aggregate}
+def get_accounts_item(store, a: GetAccountsItem) -> dict:
+    from service.accounts import AccountsExtraction
+
+    if not a.name and not a.code:
+        return {"error": "give a name fragment or a code"}
+    rows: list[dict] = []
+    for doc in store.list_documents():
+        for art in store.list_artifacts(doc.doc_id, kind="accounts"):
+            acc = AccountsExtraction.model_validate(art.payload)
+            for table in acc.tables:
+                if a.table_id and table.table_id != a.table_id:
+                    continue
+                labels = {c.key: "/".join(c.path) or c.label for c in table.columns}
+                for row in table.rows:
+                    if (a.code and row.code != a.code) or (a.name and a.name not in row.name):
+                        continue
+                    rows.append({"department": acc.department, "year": acc.year, "table": table.table_id,
+                                 "table_title": table.title, "unit": table.unit, "name": row.name, "code": row.code,
+                                 "columns": {labels.get(k, k): {"value": _num(v.value), "raw": v.raw, "ref": _ref(v)}
+                                             for k, v in row.values.items() if v.value is not None}})
+    return {"total": len(rows), "truncated": len(rows) > MAX_ROWS, "rows": rows[:MAX_ROWS]}
+
+
+_RUN = {"get_accounts_item": get_accounts_item, "find_projects": find_projects, "get_project": get_project, "aggregate": aggregate}
 
 
 def execute(store, name: str, raw_args: Any, index=None) -> dict:
