@@ -276,3 +276,19 @@ def test_an_accounts_item_grounds_and_cites_its_figure(server: LLMReplayServer, 
         verify(out.citations, fetch_lines(pipe.store))
     finally:
         pipe.close()
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("执行数为1,838.4万元。", True),          # thousands separator
+    ("执行数为１８３８．４万元。", True),       # full-width digits
+    ("执行率为99.96%。", True),
+    ("执行率为99.9%。", False),               # rounded: not the value
+    ("执行数为一千八百万元。", False),          # Chinese numerals cannot be checked
+])
+def test_verify_final_normalises_numbers(text: str, ok: bool) -> None:
+    from service.qa.llm_planner import verify_final
+
+    ref = {"doc_id": "d", "page": 1, "line_start": 2, "line_end": 2, "quote": "1838.4\t1837.59\t99.96%"}
+    results = [{"projects": [{"executed": {"value": "1838.4", "ref": ref}, "execution_rate": {"value": "99.96", "ref": ref}}]}]
+    cites, reason = verify_final(text, results)
+    assert (cites is not None) == ok, reason
