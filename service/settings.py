@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     extraction_backend: Literal["auto", "rules", "llm"] = Field(
         "auto", description="rules: the offline reader only; llm: the model reads every form; auto: rules first, "
                             "the model for what they could not read (auto without a model is rules).")
+    llm_qa_planner: bool = Field(
+        True, description="With a model configured, questions over the stored figures are first planned with tools "
+                          "(service/qa/llm_planner.py); an answer that fails verification falls back to the offline one.")
     llm_max_concurrency: int = Field(4, description="Most model calls in flight at once for one document.")
     llm_max_chunk_chars: int = Field(
         12_000, description="Longest piece of a unit sent in one call; longer units are cut between lines with "

@@ -19,6 +19,12 @@ request (the last one repeats):
     http_error(500)          an HTTP error with an OpenAI-style error body
     respond(fn)              fn(request body) -> payload, answered like answer(payload): for answers that
                              depend on the request (e.g. citing a source by the number the request gave it)
+    tool_calls((name, args)…) an assistant turn calling tools (args a dict, or a raw string as sent)
+    reply(text)              a plain assistant message (the final answer of a tool-calling conversation)
+    turn(fn)                 fn(request body) -> the Step to play (e.g. a final answer built from tool results)
+
+In a tool-calling conversation the turn after a tool call holds no user message; the selector is then
+matched against the last user message (the question).
 
 Every request is recorded (path, JSON body, headers, selector, shape) so tests can assert on what the
 client sent. Embeddings are deterministic unit vectors derived from sha256 of each input, in float or
@@ -90,6 +96,23 @@ def http_error(status: int = 500) -> Step:
 
 def respond(fn: Callable[[dict], dict]) -> Step:
     return Step("respond", fn)
+
+
+def tool_calls(*calls: tuple[str, Any]) -> Step:
+    """An assistant turn calling tools: each call is (name, arguments) — a dict, or a raw string sent as is
+    (to script malformed arguments)."""
+    return Step("tool_calls", [(name, args if isinstance(args, str) else json.dumps(args, ensure_ascii=False))
+                               for name, args in calls])
+
+
+def reply(text: str) -> Step:
+    """A plain assistant message (a final answer in a tool-calling conversation)."""
+    return Step("reply", text)
+
+
+def turn(fn: Callable[[dict], Step]) -> Step:
+    """fn(request body) -> the Step to play: for turns that depend on what the client sent (tool results)."""
+    return Step("turn", fn)
 
 
 @dataclass
@@ -242,6 +265,9 @@ class LLMReplayServer:
         messages = body.get("messages", [])
         start = max((i + 1 for i, m in enumerate(messages) if m.get("role") == "assistant"), default=0)
         last = "\n".join(_content_text(m.get("content")) for m in messages[start:] if m.get("role") == "user")
+        if not last:  # a tool-calling turn: tool results follow the assistant; the user's question selects
+            users = [m for m in messages if m.get("role") == "user"]
+            last = _content_text(users[-1].get("content")) if users else ""
         with self._lock:
             for selector in sorted(self._scripts, key=len, reverse=True):
                 if selector in last:
@@ -269,8 +295,15 @@ class LLMReplayServer:
             with self._lock:
                 self.requests.append(RecordedRequest("/v1/chat/completions", body, dict(request.headers),
                                                      selector, shape))
+            if step is not None and step.kind == "turn":
+                try:
+                    step = step.payload(body)
+                except Exception as exc:
+                    return _error(400, f"replay: turn() raised {type(exc).__name__}: {exc}")
             if step is None:
                 return _error(404, "replay: no recorded response matches this request")
+            if step.kind in ("tool_calls", "reply"):
+                return JSONResponse(self._chat_turn(body, step))
             if step.kind == "http_error":
                 return _error(step.status, "replay: scripted server error")
             if step.kind == "delay":
@@ -312,6 +345,20 @@ class LLMReplayServer:
                                  "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
 
         return app
+
+    def _chat_turn(self, body: dict, step: Step) -> dict:
+        n = len(self.requests)
+        if step.kind == "tool_calls":
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": f"call_replay_{n}_{i}", "type": "function", "function": {"name": name, "arguments": args}}
+                for i, (name, args) in enumerate(step.payload)]}
+            finish, text = "tool_calls", json.dumps(step.payload)
+        else:
+            message, finish, text = {"role": "assistant", "content": step.payload}, "stop", step.payload
+        return {"id": f"chatcmpl-replay-{n}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model", self.model),
+                "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": len(text), "total_tokens": 1 + len(text)}}
 
     def _completion(self, body: dict, shape: str, text: str) -> dict:
         n = len(self.requests)

@@ -581,16 +581,35 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
     if scope.refusal is not None:
         return AskAnswer(answer=scope.refusal, route="scope:not_covered", lang=lang)
     records = scope.records
-    scoped_flt = dict(flt)
-    if scope.doc_ids is not None:
-        scoped_flt["doc_ids"] = scope.doc_ids
-        if len(scope.doc_ids) == 1:
-            scoped_flt["doc_id"] = scope.doc_ids[0]
     names = sorted({r.evaluation.project for r in records})
     intent = parse_question(q, names)
     intent.lang = lang
     if scope.named and not intent.projects:
         intent.projects = list(dict.fromkeys(r.evaluation.project for r in scope.named))
+    planner_failed = False
+    if llm is not None and settings.llm_qa_planner and intent.kind != "open" and not flt and scope.doc_ids is None:
+        # a question over the stored figures: the model plans with tools; only a verified answer is used.
+        # The tools search the whole store, so a question the caller filtered (document, project, year) or
+        # that names a department or year (scoped above) stays offline, where the scope is enforced: a
+        # planned answer's numbers are checked against tool results, not against the asked scope.
+        from service.qa.llm_planner import plan_answer  # edge: only when a model is configured
+        planned = plan_answer(q, store=store, llm=llm, index=index, lang=lang)
+        if planned is not None:
+            return _finish(planned[0], planned[1], [], "plan:llm", lang, store)
+        planner_failed = True
+    out = _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, index, llm, settings,
+                          page, page_size)
+    # the caller can tell a planned question that fell back from one never planned
+    return out.model_copy(update={"route": out.route + "+llm_fallback"}) if planner_failed else out
+
+
+def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, index, llm, settings,
+                    page, page_size) -> AskAnswer:
+    scoped_flt = dict(flt)
+    if scope.doc_ids is not None:
+        scoped_flt["doc_ids"] = scope.doc_ids
+        if len(scope.doc_ids) == 1:
+            scoped_flt["doc_id"] = scope.doc_ids[0]
 
     if _DEPT_WHOLE.search(q) and not scope.named:
         ans = _department_answer(q, store, scoped_flt, lang, docs)
