@@ -232,6 +232,11 @@ def test_ask_uses_the_planner_and_falls_back_to_the_offline_answer(server: LLMRe
     filtered = ask(Q, {"year": 2020}, settings=settings, store=store, llm=llm_for(server))
     assert not filtered.route.startswith("plan") and not server.requests_for(Q)
 
+    server.reset()  # a department and year named in the question: scoped offline, where the scope is enforced
+    scoped_q = "高新区人社局2020年" + Q
+    scoped = ask(scoped_q, settings=settings, store=store, llm=llm_for(server))
+    assert "4.9745" in scoped.answer and not scoped.route.startswith("plan") and not server.requests
+
     server.reset()  # the switch off: no request at all
     off = ask(Q, settings=settings.model_copy(update={"llm_qa_planner": False}), store=store, llm=llm_for(server))
     assert off.route == offline.route and not server.requests_for(Q)
