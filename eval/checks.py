@@ -63,6 +63,8 @@ def score_document(gold: dict, findings: list[Finding]) -> DocScore:
         key: int | str
         if how in ("exact", "loose") and len(idx) == 1:
             key = idx[0]
+        elif how in ("exact", "loose") and idx and len({names[i] for i in idx}) == 1:
+            key = idx[0]  # one project reported twice (R-PROJECT-DUP): the gold files it under the first
         else:
             key = f.project or f.unit_id
             if key not in ds.unmatched_projects:

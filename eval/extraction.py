@@ -251,6 +251,17 @@ def match_projects(gold: list[dict], pred: list[dict]) -> list[tuple[int, int]]:
     run(lambda g: {light_key(g.get("project") or "")}, lambda p: {light_key(p.get("project") or "")})
     run(lambda g: {light_key(n) for n in _names(g) if n}, lambda p: {light_key(n) for n in _names(p) if n})
     run(lambda g: {loose_key(g.get("project") or "")}, lambda p: {loose_key(p.get("project") or "")})
+    # one project reported twice under one name: the passes above refuse the ambiguity; pair what is left
+    # with the same name in document order
+    for i, g in enumerate(gold):
+        if i in used_g:
+            continue
+        k = light_key(g.get("project") or "")
+        j = next((j for j, p in enumerate(pred) if j not in used_p and k and light_key(p.get("project") or "") == k), None)
+        if j is not None:
+            pairs.append((i, j))
+            used_g.add(i)
+            used_p.add(j)
     return pairs
 
 

@@ -69,6 +69,8 @@ class FormScore:
     checks_tp: int = 0
     checks_fp: int = 0
     checks_fn: int = 0
+    # rule id -> [tp, fp, fn]: the issue asks for recall and precision per check, not only overall
+    by_rule: dict = field(default_factory=dict)
     coverage: str | None = None
     misses: list[dict] = field(default_factory=list)
 
@@ -122,6 +124,9 @@ def score_form(stem: str, family: str, fmt: str, split: str, gold: dict, pred_sh
     res.misses.extend(m for m in doc.misses if str(m.get("field", "")).startswith(("indicator", "funds.sources")))
     fs = score_findings(gold.get("findings") or {"units": []}, findings)
     res.checks_tp, res.checks_fp, res.checks_fn = len(fs.tp), len(fs.fp), len(fs.fn)
+    for k, items in enumerate((fs.tp, fs.fp, fs.fn)):
+        for item in items:
+            res.by_rule.setdefault(item[1], [0, 0, 0])[k] += 1
     res.misses.extend({"field": "finding_fp", "where": p, "rule": r, "message": m} for p, r, m in fs.fp)
     res.misses.extend({"field": "finding_fn", "where": p, "rule": r, "why": w} for p, r, w in fs.fn)
     return res
@@ -137,14 +142,19 @@ def aggregate(scores: list[FormScore]) -> dict:
     t = {k: Tally() for k in ("projects", "header", "rows", "fields")}
     tp = fp = fn = 0
     unread = 0
+    rules: dict[str, list[int]] = {}
     for s in scores:
+        for rule, counts in s.by_rule.items():
+            acc = rules.setdefault(rule, [0, 0, 0])
+            for k in range(3):
+                acc[k] += counts[k]
         for k in t:
             t[k].merge(getattr(s, k))
         tp, fp, fn = tp + s.checks_tp, fp + s.checks_fp, fn + s.checks_fn
         unread += s.coverage in ("partial", "unrecognised")
     return {"documents": len(scores), "project_recall": t["projects"].rate, "header_fields": t["header"].rate,
             "indicator_rows": t["rows"].rate, "exact_fields": t["fields"].rate, "checks": _prf(tp, fp, fn),
-            "unread_documents": unread,
+            "unread_documents": unread, "rules": {r: _prf(*c) for r, c in sorted(rules.items())},
             "counts": {k: {"hit": v.hit, "total": v.total} for k, v in t.items()}}
 
 
@@ -197,6 +207,12 @@ def format_table(rep: dict, baseline: dict | None = None) -> str:
                 p = _fmt(c["precision"] if c["tp"] + c["fp"] else None)
                 r = _fmt(c["recall"] if c["tp"] + c["fn"] else None)
                 lines.append(f"  checks baseline, {label}: P {p} R {r}")
+        rules = data["all"].get("rules") or {}
+        if rules:
+            lines.append("-- per check (tp / fp / fn, precision, recall)")
+            for rule, c in rules.items():
+                lines.append(f"  {rule:26} {c['tp']:5d} {c['fp']:5d} {c['fn']:5d}  P {_fmt(c['precision'])}"
+                             f"  R {_fmt(c['recall'])}")
         lines.append("-- per family")
         for k, a in data["families"].items():
             lines.append(row("  " + k, a))

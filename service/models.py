@@ -179,6 +179,8 @@ class DepartmentEvaluation(BaseModel):
     # where the form has them, weights and scores)
     funds: Funds | None = None
     indicators: list[Indicator] = Field(default_factory=list)
+    goals: TextField | None = None  # 年度总体目标 / 实际完成情况, as on a project form
+    goal_completion: TextField | None = None
     ref: SourceRef | None = None
     stamp: ExtractionStamp = Field(default_factory=ExtractionStamp)
 

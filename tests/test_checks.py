@@ -542,6 +542,31 @@ def test_full_score_with_an_empty_value_is_a_warning_only_where_the_column_is_fi
     assert by_rule(findings(unit("", others=("", ""))), "R-EMPTY-VALUE") == []
 
 
+
+def test_template_instructions_left_in_the_form():
+    """R-TEMPLATE-TEXT: a goal or completion cell still holding the form's filling instruction is a warning; the
+    same hint in 存在问题 is info; an answer that quotes or resembles an instruction is an answer."""
+    from service.checks.text import template_instruction
+
+    def unit(goal=None, done=None, problems=None):
+        return proj("就业补助资金", problems=problems,
+                    goals=TextField(text=goal, ref=ref(goal)) if goal is not None else None,
+                    goal_completion=TextField(text=done, ref=ref(done)) if done is not None else None)
+
+    for hint in ("（填写本年度预期达到的绩效目标）", "请填写年度总体目标", "(主要填写年初设定的年度绩效目标)"):
+        fs = by_rule(findings(unit(goal=hint, done="全年发放补助1200人次。")), "R-TEMPLATE-TEXT")
+        assert [f.severity for f in fs] == ["warning"], hint
+        assert "“年度绩效目标”栏仍为填表说明文字" in fs[0].message_zh and fs[0].refs[0].quote == hint
+    done = by_rule(findings(unit(goal="保障困难群众基本生活。", done="请简要说明目标完成情况")), "R-TEMPLATE-TEXT")
+    assert len(done) == 1 and "实际完成情况" in done[0].message_zh
+    info = by_rule(findings(unit(goal="保障困难群众基本生活。", problems="（主要填写项目实施中存在的问题及改进措施）")),
+                   "R-TEMPLATE-TEXT")
+    assert [f.severity for f in info] == ["info"]
+    for answer in ("保障困难群众基本生活。", "说明：本年完成培训1200人", "已完成，具体见附件（注明）", "按时完成（已填写）"):
+        assert not template_instruction(answer), answer
+        assert by_rule(findings(unit(goal=answer, done=answer)), "R-TEMPLATE-TEXT") == []
+
+
 def test_zero_spend_with_full_scores():
     # seed 004 破产、困难企业退休人员大病医疗补助金: 0 of 1082.23 spent, 成本 0元 10/10, outputs in full
     def unit(executed, cost_actual="0元", cost_score="10", out_score="10"):

@@ -152,3 +152,55 @@ def test_an_empty_actual_scored_in_full_is_read_and_flagged_in_every_format():
             rules.append([f.rule_id for f in run_checks(ex, doc)])
         assert "R-EMPTY-VALUE" not in rules[0], fmt
         assert rules[1].count("R-EMPTY-VALUE") == 1, (fmt, rules[1])
+
+
+@pytest.mark.parametrize("name,rule", [("zero_spend", "R-ZERO-SPEND"), ("exec_score_over_weight", "R-EXEC-SCORE"),
+                                       ("total_row_zero", "R-EXEC-ROWS"), ("template_left", "R-TEMPLATE-TEXT"),
+                                       ("project_dup", "R-PROJECT-DUP")])
+def test_the_reviewer_checks_injections_are_read_and_flagged(name, rule):
+    """Each injection for the reviewer's checks (a third random stream), rendered as XLSX and as text, read back
+    and checked: its rule fires once at the gold's severity and no other warning appears; the same content
+    without the injection raises nothing at warning level."""
+    import random
+
+    from eval.forms.content import inject_extra2
+    from eval.forms.layout import layout
+    from service.checks.engine import run_checks
+    from service.extraction import extract_document
+    from service.settings import Settings
+
+    settings = Settings(_env_file=None)
+    found = False
+    for family in TUNING_FAMILIES:
+        spec, kwargs = FAMILIES[family]
+        if spec.kind != "project" and name in ("zero_spend", "project_dup"):
+            continue
+        for attempt in range(6):
+            rng = random.Random(f"{name}-{family}-{attempt}")
+            n = 2 if name == "project_dup" else 1
+            contents = [make_content(rng, problems=spec.problems, level1_names=spec.level1_names,
+                                     categories=spec.categories or kwargs.get("categories"),
+                                     **{k: v for k, v in kwargs.items() if k != "categories"}) for _ in range(n)]
+            if n == 2 and contents[1].project == contents[0].project:
+                continue
+            clean = layout(contents, spec, random.Random(1))
+            inj = inject_extra2(contents, name, rng, funds_fields={f for f, _ in spec.funds or ()},
+                                has_problems_field=spec.problems, has_goals=spec.goals,
+                                n_source_rows=min(len(spec.sources), len(contents[0].sources)))
+            if inj is None:
+                continue
+            assert inj.rules[0][0] == rule
+            injected = layout(contents, spec, random.Random(1))
+            for fmt in ("xlsx", "txt"):
+                got = []
+                for sheets in (clean, injected):
+                    doc = load_bytes(render(sheets, fmt), f"form.{fmt}", settings)
+                    ex = extract_document(doc, settings, backend="rules")
+                    got.append([(f.rule_id, f.severity) for f in run_checks(ex, doc) if f.severity != "info"])
+                assert got[0] == [], (family, fmt, got[0])
+                assert got[1] == [(rule, inj.rules[0][1])], (family, fmt, got[1])
+            found = True
+            break
+        if found:
+            break
+    assert found, f"no tuning family could carry {name}"

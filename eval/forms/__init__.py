@@ -13,7 +13,8 @@ import json
 import random
 from pathlib import Path
 
-from eval.forms.content import EXTRA_INJECTIONS, INJECTIONS, Content, inject, inject_extra, make_content
+from eval.forms.content import (EXTRA2_INJECTIONS, EXTRA_INJECTIONS, INJECTIONS, Content, inject, inject_extra,
+                                inject_extra2, make_content)
 from eval.forms.families import TUNING
 from eval.forms.families_heldout import HELDOUT
 from eval.forms.layout import FamilySpec, gold_record, layout
@@ -23,6 +24,7 @@ FAMILIES: dict[str, tuple[FamilySpec, dict]] = {**TUNING, **HELDOUT}
 SPLIT_OF = {**{k: "tuning" for k in TUNING}, **{k: "heldout" for k in HELDOUT}}
 INJECT_SHARE = 0.4
 EXTRA_SHARE = 0.15  # of the forms left clean by INJECT_SHARE
+EXTRA2_SHARE = 0.6  # of the forms left clean by both: enough of each new check to measure its recall
 
 
 def families_for(split: str, names: list[str] | None = None) -> list[str]:
@@ -74,6 +76,15 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
     if not injections and {"actual", "score", "weight"} <= fields and extra.random() < EXTRA_SHARE:
         for name in extra.sample(EXTRA_INJECTIONS, len(EXTRA_INJECTIONS)):
             inj = inject_extra(contents[0], name, extra)
+            if inj is not None:
+                injections.append(inj)
+                break
+    extra2 = random.Random(f"{seed}:{index}:{family}:extra2")  # a third stream, for the same reason
+    if not injections and extra2.random() < EXTRA2_SHARE:
+        funds_fields = {f for f, _ in spec.funds or ()}
+        for name in extra2.sample(EXTRA2_INJECTIONS, len(EXTRA2_INJECTIONS)):
+            inj = inject_extra2(contents, name, extra2, funds_fields=funds_fields, has_problems_field=spec.problems,
+                                has_goals=spec.goals, n_source_rows=min(len(spec.sources), len(contents[0].sources)))
             if inj is not None:
                 injections.append(inj)
                 break

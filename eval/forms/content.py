@@ -567,6 +567,88 @@ def inject_extra(c: Content, name: str, rng: random.Random) -> Injection | None:
     return None
 
 
+
+# The checks added for the reviewer's issue (a second extra stream, drawn only for forms left clean by both
+# earlier draws, so every earlier form and injection stays byte-identical).
+EXTRA2_INJECTIONS = ["zero_spend", "exec_score_over_weight", "total_row_zero", "template_left", "project_dup"]
+_GOAL_HINTS = ("（填写本年度预期达到的绩效目标）", "请填写年度总体目标", "（主要填写年初设定的年度绩效目标，应与预算批复一致）")
+_DONE_HINTS = ("（填写年度绩效目标的实际完成情况）", "请简要说明目标完成情况", "（主要填写实际完成情况）")
+
+
+def inject_extra2(contents: list[Content], name: str, rng: random.Random, *, funds_fields: set[str],
+                  has_problems_field: bool, has_goals: bool, n_source_rows: int) -> Injection | None:
+    c = contents[0]
+    if name == "zero_spend":
+        # nothing spent, yet the output and benefit rows keep their full scores (and, half the time, a cost row
+        # "met" at 0): one root cause, R-ZERO-SPEND; the form explains the zero so R-EXEC-EXPLAIN stays quiet
+        if c.kind != "project" or "executed" not in funds_fields or not has_problems_field:
+            return None
+        full = [i for i in c.indicators if i.weight and i.score == i.weight and i.level1 in ("产出指标", "效益指标")]
+        if not full:
+            return None
+        c.executed = D0
+        for src in c.sources:
+            src.executed = D0
+        c.rate = q2(D0)
+        if c.exec_weight is not None:
+            c.exec_score = q2(D0)
+        c.problems = "项目因政策调整暂缓实施，资金年内未支出。"
+        costs = [i for i in c.indicators if i.level1 == "成本指标" and i.sense == "neg" and i.weight]
+        if costs and rng.random() < 0.5:
+            ind = rng.choice(costs)
+            ind.actual_value, ind.score, ind.note = D0, ind.weight, None
+        _regrade(c)
+        return Injection(name, [("R-ZERO-SPEND", "warning", "全年执行数为0，产出、效益指标仍得满分")])
+    if name == "exec_score_over_weight":
+        if c.exec_weight is None or "exec_score" not in funds_fields or c.total is None:
+            return None
+        delta = Decimal(rng.randrange(1, 4))
+        if c.total - (c.exec_score or D0) + c.exec_weight + delta > D100:
+            return None  # a total above 100 would be its own finding (R-TOTAL), not this one
+        c.exec_score = c.exec_weight + delta
+        _regrade(c)
+        return Injection(name, [("R-EXEC-SCORE", "error", f"预算执行得分{fmt(c.exec_score)}超过分值{fmt(c.exec_weight)}")])
+    if name == "total_row_zero":
+        # the total row's 年初预算数 left 0 beside filled source rows (the rate is computed from the 全年 columns,
+        # so this is one finding, R-EXEC-ROWS)
+        if "initial_budget" not in funds_fields or n_source_rows < 1 or c.initial <= 0:
+            return None
+        if sum((s.initial for s in c.sources[:n_source_rows]), D0) <= 0:
+            return None
+        c.initial = D0
+        return Injection(name, [("R-EXEC-ROWS", "error", "年初预算数合计行填0，分项有数")])
+    if name == "template_left":
+        if not has_goals:
+            return None
+        if rng.random() < 0.5:
+            c.goal = rng.choice(_GOAL_HINTS)
+        else:
+            c.completion = rng.choice(_DONE_HINTS)
+        return Injection(name, [("R-TEMPLATE-TEXT", "warning", "目标或完成情况栏仍为填表说明文字")])
+    if name == "project_dup":
+        # the same project reported twice in one file with two executed amounts (and so two totals)
+        if len(contents) < 2 or c.kind != "project" or "executed" not in funds_fields:
+            return None
+        import copy
+
+        other = copy.deepcopy(c)
+        places = Decimal(1) if c.unit == "元" else Decimal("0.01")
+        new = (c.adjusted * Decimal(str(rng.uniform(0.91, 0.99)))).quantize(places)
+        if abs(new - c.executed) < c.adjusted * Decimal("0.01"):
+            return None
+        other.executed = new
+        other.sources[0].executed = new - sum((s.executed for s in other.sources[1:]), D0)
+        if other.sources[0].executed < 0 or other.sources[0].executed > other.sources[0].adjusted:
+            return None
+        other.rate = q2(new / other.adjusted * D100)
+        if other.exec_weight is not None:
+            other.exec_score = q2(other.exec_weight * min(other.rate, D100) / D100)
+        if other.total is not None:
+            _regrade(other)
+        contents[1] = other
+        return Injection(name, [("R-PROJECT-DUP", "warning", f"“{c.project}”填报两份自评表，执行数不同")])
+    return None
+
 def narrative_of(c: Content) -> dict:
     """What a clean report's prose states (the injections change some of it)."""
     out = {"executed": c.executed, "rate": c.rate}
@@ -577,5 +659,5 @@ def narrative_of(c: Content) -> dict:
     return out
 
 
-__all__ = ["Content", "EXTRA_INJECTIONS", "Ind", "Injection", "INJECTIONS", "inject_extra", "band", "fmt", "inject", "make_content", "narrative_of",
+__all__ = ["Content", "EXTRA2_INJECTIONS", "EXTRA_INJECTIONS", "inject_extra2", "Ind", "Injection", "INJECTIONS", "inject_extra", "band", "fmt", "inject", "make_content", "narrative_of",
            "q2", "replace"]

@@ -69,7 +69,7 @@ def department_as_project(d: DepartmentEvaluation) -> ProjectEvaluation:
     return ProjectEvaluation(
         unit_id=d.unit_id, doc_id=d.doc_id, project=d.department or "部门整体", department=d.department, year=d.year,
         funds=d.funds or Funds(), indicators=d.indicators, reported_total=d.reported_total,
-        reported_grade=d.reported_grade, ref=d.ref, stamp=d.stamp,
+        reported_grade=d.reported_grade, goals=d.goals, goal_completion=d.goal_completion, ref=d.ref, stamp=d.stamp,
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Literal
 
-from service.checks import crosscheck, department, funds, indicators, narrative, summary, totals
+from service.checks import crosscheck, department, funds, indicators, instructions, narrative, summary, totals
 
 Scope = Literal["project", "summary", "department", "document", "tolerance"]
 Tag = Literal["seen", "recalled", "inferred"]
@@ -145,6 +145,19 @@ RULES: tuple[Rule, ...] = (
          "Forms' own instructions (实际完成值据实填写) [seen]; the check that a score is supported follows from "
          "the scoring formulas above [inferred].",
          ("seen", "inferred"), "project", indicators.check_empty_value),
+    Rule("R-TEMPLATE-TEXT", "explanations", "填表说明未替换", "Template instructions left in the form",
+         "“年度绩效目标”或“实际完成情况”栏仍为表格自带的填表说明（如“（填写本年度预期达到的绩效目标）”“请简要说明"
+         "完成情况”），未据实填写：无法判断目标设定与完成情况（警告）。“存在问题/改进措施”栏保留说明文字仅记为提示"
+         "（无须说明时可不填；须说明而未说明的，由执行率、偏差说明两条规则报告）。判断的是整个单元格：引用说明文字的"
+         "答案不算。",
+         "A 年度绩效目标 or 实际完成情况 cell that still holds the form's filling instruction instead of an answer "
+         "(warning: targets and completion cannot be judged). The same hint in 存在问题 / 改进措施 is info (nothing "
+         "may need explaining; where a reason is owed R-EXEC-EXPLAIN and R-DEVIATION report it). The whole cell is "
+         "tested: an answer that quotes the instruction is an answer.",
+         "cell text = instruction only (bracketed hint with 填写/填报/注明, or starting 请/主要/此处…填写/说明)", "—",
+         "warning (goals, completion) / info (problems, measures)",
+         "Forms' own hint cells (主要填写…, 请说明原因…) [seen]; that a goal left as its hint is a value not "
+         "reported follows from the form [inferred].", ("seen", "inferred"), "project", instructions.check_template_text),
     Rule("R-DEVIATION", "explanations", "偏差须说明", "Deviations need a reason",
          "完成值未达目标（或得分低于分值）时，“偏差原因分析”栏须填写；表格无此栏也无分值（河北）时，仅对明确未达成的"
          "定量目标要求在“存在问题”中说明；模板提示文字视为未填。单位不可比（如“≥100%”对“72.00家”）不作判断。",

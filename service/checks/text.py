@@ -25,6 +25,32 @@ def is_empty_explanation(text: str | None) -> bool:
     return False
 
 
+
+# The wording of a form's own filling instructions (填表说明 left in a cell instead of an answer). Read for
+# vocabulary from the national and provincial templates' hint cells: (主要填写…), 请简要说明…, 此处填写…
+_INSTRUCTION_VERB = r"(填写|填报|注明|列明|说明|描述|阐述|概述)"
+_INSTRUCTION_LEAD = re.compile(r"^(请|主要|此处|本栏|本项|应当?|须|需)(简要|如实|据实|认真|具体|逐项)?" + _INSTRUCTION_VERB
+                               + r"|^(简要|如实|据实|逐项)" + _INSTRUCTION_VERB + r"|^填写")
+_INSTRUCTION_INNER = re.compile(r"填写|填报|注明|列明|简要说明|请说明|据实")
+
+
+def template_instruction(text: str | None) -> bool:
+    """True when the cell holds only the form's filling instruction (a hint never replaced by an answer).
+
+    An answer that quotes the instruction, or any text outside the brackets, is an answer: the test is about
+    the whole cell, never a substring."""
+    if text is None:
+        return False
+    t = re.sub(r"\s+", "", text).strip("。.；;：:")
+    if not t:
+        return False
+    if any(m in t for m in _PLACEHOLDER_MARKERS) and is_empty_explanation(t):
+        return True
+    bracketed = re.fullmatch(r"[(（【\[](.+)[)）】\]]", t)
+    if bracketed:
+        return _INSTRUCTION_INNER.search(bracketed.group(1)) is not None
+    return len(t) <= 80 and _INSTRUCTION_LEAD.match(t) is not None
+
 # Categories (一级指标). The second-level name decides when the form lost a first-level heading
 # (seed 003's 人事处 tables list 社会效益指标 rows under the merged 产出指标(50) cell).
 CATEGORIES = ("预算执行", "资金管理", "投入管理", "成本", "产出", "效益", "满意度")

@@ -3,7 +3,7 @@
     jixiao eval forms [--dir DIR] [--count N] [--seed S] [--split tuning|heldout|all] [--formats a,b]
                       [--backend rules|llm|auto] [--format table|json] [--misses N]
 
-Without --dir the forms are generated (eval.forms, deterministic from the seed) into .cache/forms/<seed>-<count>
+Without --dir the forms are generated (eval.forms, deterministic from the seed) into .cache/forms/<seed>-<count>-<split>-<generator digest>
 and reused from there. Every document is loaded, read and checked exactly as `jixiao ingest` would, then
 scored by eval.forms_score per split (tuning families vs held-out families, never tuned on), per family and
 per format. The held-out split is reported apart and first-class: it is the figure that says whether the
@@ -50,8 +50,21 @@ def manifest_entries(folder: Path) -> list[dict]:
     return out
 
 
+def _generator_version() -> str:
+    """A digest of the generator's source: a cached folder made by an older generator is never scored as if
+    it were this one's (new injections would silently be missing)."""
+    import hashlib
+
+    import eval.forms
+
+    h = hashlib.sha256()
+    for p in sorted(Path(eval.forms.__file__).parent.glob("*.py")):
+        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()[:10]
+
+
 def ensure_forms(count: int, seed: int, split: str) -> Path:
-    folder = CACHE / f"{seed}-{count}-{split}"
+    folder = CACHE / f"{seed}-{count}-{split}-{_generator_version()}"
     if not (folder / "manifest.json").is_file():
         try:
             from eval.forms import generate

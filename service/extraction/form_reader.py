@@ -792,6 +792,9 @@ def _header_token(row: GRow) -> bool:
                                     or label_in(row.cells[0].text, INDICATOR_BLOCK_LABELS + FUNDS_BLOCK_LABELS))
 
 
+_INSTRUCTION = re.compile(r"填写|填报|请.*说明")
+
+
 def _goals(doc_id: str, rows: list[GRow], out: FormRead) -> None:
     for k, row in enumerate(rows):
         cells = row.nonempty()
@@ -822,11 +825,16 @@ def _goals(doc_id: str, rows: list[GRow], out: FormRead) -> None:
         else:
             texts = [(c.text, row) for c in cells[1:] if not label_in(c.text, GOAL_PLANNED + GOAL_ACTUAL)]
         out.consumed.add(id(row))
-        texts = [(t, r) for t, r in texts if not is_placeholder(t)]
-        if texts:
-            out.goals = TextField(text=texts[0][0], ref=line_ref(doc_id, texts[0][1].line, texts[0][0]))
-        if len(texts) > 1 and (actual_col is not None or planned_col is None):
-            out.completion = TextField(text=texts[1][0], ref=line_ref(doc_id, texts[1][1].line, texts[1][0]))
+        # by position (planned, then actual): dropping a placeholder first would move the actual text into the
+        # goal. A filling instruction left in the cell is kept as what the form says (the checks report it);
+        # bare template marks (……, —, ××) are nothing
+        slots = [None if is_placeholder(t) and not _INSTRUCTION.search(t) else (t, r) for t, r in texts]
+        if slots and slots[0] is not None:
+            t, r = slots[0]
+            out.goals = TextField(text=t, ref=line_ref(doc_id, r.line, t))
+        if len(slots) > 1 and slots[1] is not None and (actual_col is not None or planned_col is None):
+            t, r = slots[1]
+            out.completion = TextField(text=t, ref=line_ref(doc_id, r.line, t))
         return
 
 
@@ -923,7 +931,7 @@ def to_department(doc_id: str, unit_id: str, lines: list[Line], form: FormRead,
     return DepartmentEvaluation(
         unit_id=unit_id, doc_id=doc_id, department=dept, year=form.year, reported_total=form.total,
         reported_grade=grade, funds=form.funds, indicators=form.indicators,
-        ref=lines_ref(doc_id, lines[:1]),
+        goals=form.goals, goal_completion=form.completion, ref=lines_ref(doc_id, lines[:1]),
         stamp=ExtractionStamp(backend="rules", layout=LAYOUT, settings_hash=settings_hash),
     )
 
