@@ -31,7 +31,7 @@ from service.models import ReportUnit, UnitKind
 _HENAN_TITLE = re.compile(r"项目(?:支出)?绩效自评(?:表)?")
 _ZY_TITLE = re.compile(r"(?:财政)?项目(?:支出)?绩效自评(?:价)?报告")
 _FRAMEWORK = re.compile(r"(?:附件\d*[::]?\s*)?(?:项目支出)?绩效评价指标体系框架")
-_SUMMARY = re.compile(r".{0,20}项目自评总结报告|项目(?:支出)?自评汇总表")
+_SUMMARY = re.compile(r".{0,20}项目自评总结报告|.{0,20}项目(?:支出)?(?:绩效)?自评(?:结果|情况)?汇总表")
 _DEPARTMENT = re.compile(r".{0,30}部门整体(?:支出)?绩效自评(?:价)?报告")
 _ACCOUNTS = re.compile(r"第[一二三四五六七八九十]+部分\s*名词解释")
 _ORG_LINE = re.compile(r"[^\s,。;:、]{2,25}(?:局|委员会|委|办公室|中心|院|厅|政府|部)")

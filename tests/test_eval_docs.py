@@ -123,9 +123,17 @@ def retrieval_gold(docs: Path, wrong: bool = False) -> dict:
     from eval import retrieval as rbench
 
     per_doc = []
-    for f in bench.document_files(docs):
-        d = rbench.load_document(f)
-        lines = [ln.text for ln in d.iter_lines() if len(ln.text) >= 12 and len(rbench.resolve_quote(d, ln.text)) == 1]
+    loaded = [(f, rbench.load_document(f)) for f in bench.document_files(docs)]
+    # a line printed alike in two documents (a summary table's column header) cannot tell them apart
+    seen: dict[str, int] = {}
+    for _, d in loaded:
+        for text in {ln.text for ln in d.iter_lines()}:
+            seen[text] = seen.get(text, 0) + 1
+    for f, d in loaded:
+        # a unit's title line is carried as the section of the chunks below it, not as a passage of its own
+        titles = {u.title for u in rbench.units_for(d)}
+        lines = [ln.text for ln in d.iter_lines() if len(ln.text) >= 12 and len(rbench.resolve_quote(d, ln.text)) == 1
+                 and seen[ln.text] == 1 and ln.text not in titles]
         per_doc.append((f.name, lines[:3]))
     qs = []
     for n, (name, lines) in enumerate(per_doc):

@@ -204,3 +204,39 @@ def test_the_reviewer_checks_injections_are_read_and_flagged(name, rule):
         if found:
             break
     assert found, f"no tuning family could carry {name}"
+
+
+@pytest.mark.parametrize("name,rule,severity", [("summary_dup", "R-SUMMARY-DUP", "warning"),
+                                                ("summary_wrong", "R-SUMMARY", "error")])
+def test_a_summary_table_is_read_in_every_flattening_and_its_injected_error_flagged(name, rule, severity):
+    """A file of several forms opening with a 项目自评汇总表 (generated, a tuning family): read from XLSX and from
+    text in all four flattenings (one cell per line included), its injected error raises exactly its rule at the
+    gold's severity, and the clean summary of another file raises nothing at warning level."""
+    from service.checks.engine import run_checks
+    from service.extraction import extract_document
+    from service.settings import Settings
+    from eval.forms.render import FLATTEN
+
+    settings = Settings(_env_file=None)
+    hit = clean = None
+    for i in range(400):
+        family = TUNING_FAMILIES[i % len(TUNING_FAMILIES)]
+        _, inj, made, _ = make_form(i, 7, family)
+        if made["sheets"][0].name != "汇总表":
+            continue
+        names = [x.name for x in inj]
+        if hit is None and names == [name]:
+            hit = made
+        elif clean is None and not names:
+            clean = made
+        if hit and clean:
+            break
+    assert hit is not None and clean is not None
+    for made, want in ((hit, [(rule, severity)]), (clean, [])):
+        for fmt, flat in [("xlsx", "tab")] + [("txt", f) for f in FLATTEN]:
+            data = render(made["sheets"], fmt, flat)
+            doc = load_bytes(data, f"form.{fmt}", settings)
+            ex = extract_document(doc, settings, backend="rules")
+            assert ex.summaries and len(ex.summaries[0].rows) >= 2, (fmt, flat)
+            got = [(f.rule_id, f.severity) for f in run_checks(ex, doc) if f.severity != "info"]
+            assert got == want, (fmt, flat, got)

@@ -11,19 +11,21 @@ from __future__ import annotations
 
 import json
 import random
+from decimal import Decimal
 from pathlib import Path
 
 from eval.forms.content import (EXTRA2_INJECTIONS, EXTRA_INJECTIONS, INJECTIONS, Content, inject, inject_extra,
                                 inject_extra2, make_content)
 from eval.forms.families import TUNING
 from eval.forms.families_heldout import HELDOUT
-from eval.forms.layout import FamilySpec, gold_record, layout
+from eval.forms.layout import FamilySpec, gold_record, layout, summary_row, summary_sheet
 from eval.forms.render import FLATTEN, FORMATS, SUFFIX, render
 
 FAMILIES: dict[str, tuple[FamilySpec, dict]] = {**TUNING, **HELDOUT}
 SPLIT_OF = {**{k: "tuning" for k in TUNING}, **{k: "heldout" for k in HELDOUT}}
 INJECT_SHARE = 0.4
 EXTRA_SHARE = 0.15  # of the forms left clean by INJECT_SHARE
+SUMMARY_SHARE = 0.5
 EXTRA2_SHARE = 0.6  # of the forms left clean by both: enough of each new check to measure its recall
 
 
@@ -80,19 +82,53 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
                 injections.append(inj)
                 break
     extra2 = random.Random(f"{seed}:{index}:{family}:extra2")  # a third stream, for the same reason
+    # a file of several project forms opens with their summary table half the time (its own stream: the
+    # forms' contents and layout draws are unchanged)
+    summary_rng = random.Random(f"{seed}:{index}:{family}:summary")
+    has_summary = (spec.kind == "project" and len(contents) > 1 and spec.total != "none"
+                   and all(c.total is not None for c in contents) and summary_rng.random() < SUMMARY_SHARE)
     if not injections and extra2.random() < EXTRA2_SHARE:
         funds_fields = {f for f, _ in spec.funds or ()}
         for name in extra2.sample(EXTRA2_INJECTIONS, len(EXTRA2_INJECTIONS)):
             inj = inject_extra2(contents, name, extra2, funds_fields=funds_fields, has_problems_field=spec.problems,
-                                has_goals=spec.goals, n_source_rows=min(len(spec.sources), len(contents[0].sources)))
+                                has_goals=spec.goals, n_source_rows=min(len(spec.sources), len(contents[0].sources)),
+                                has_summary=has_summary)
             if inj is not None:
                 injections.append(inj)
                 break
     sheets = layout(contents, spec, rng)
+    if has_summary:
+        rows = [summary_row(c) for c in contents]
+        for inj in injections:
+            apply_summary_injection(rows, inj.name, summary_rng,
+                                    has_executed="executed" in {f for f, _ in spec.funds or ()})
+        sheets.insert(0, summary_sheet(rows, contents[0].year, summary_rng))
     flatten = rng.choice(FLATTEN)
     stem = f"{family}-{seed}-{index:04d}"
     gold = _gold(stem, family, spec, contents, injections)
     return contents, injections, {"sheets": sheets, "gold": gold}, flatten
+
+
+def apply_summary_injection(rows: list, name: str, rng: random.Random, *, has_executed: bool = True) -> None:
+    """summary_dup: the first project listed a second time (at the end) with another score; summary_wrong: its
+    row prints a score or an executed amount its own form does not."""
+    from copy import copy
+
+    from eval.forms.content import band
+    first = rows[0]
+    delta = Decimal(rng.choice([2, 3, 4, 5])) * (1 if first.score <= 90 else -1)
+    if name == "summary_dup":
+        again = copy(first)
+        again.score = first.score + delta
+        again.grade = band(again.score)
+        rows.append(again)
+    elif name == "summary_wrong":
+        if rng.random() < 0.5 or not has_executed:  # a form without a funds block has no amount to contradict
+            first.score = first.score + delta
+        else:
+            step = Decimal(1) if first.unit == "元" else Decimal("0.01")
+            first.executed = first.executed - (first.budget * Decimal("0.03")).quantize(step)
+            first.rate = (first.executed / first.budget * 100).quantize(Decimal("0.01"))
 
 
 def _conflicts(a: str, b: str) -> bool:

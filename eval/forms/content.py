@@ -570,14 +570,24 @@ def inject_extra(c: Content, name: str, rng: random.Random) -> Injection | None:
 
 # The checks added for the reviewer's issue (a second extra stream, drawn only for forms left clean by both
 # earlier draws, so every earlier form and injection stays byte-identical).
-EXTRA2_INJECTIONS = ["zero_spend", "exec_score_over_weight", "total_row_zero", "template_left", "project_dup"]
+EXTRA2_INJECTIONS = ["zero_spend", "exec_score_over_weight", "total_row_zero", "template_left", "project_dup",
+                     "summary_dup", "summary_wrong"]
 _GOAL_HINTS = ("（填写本年度预期达到的绩效目标）", "请填写年度总体目标", "（主要填写年初设定的年度绩效目标，应与预算批复一致）")
 _DONE_HINTS = ("（填写年度绩效目标的实际完成情况）", "请简要说明目标完成情况", "（主要填写实际完成情况）")
 
 
 def inject_extra2(contents: list[Content], name: str, rng: random.Random, *, funds_fields: set[str],
-                  has_problems_field: bool, has_goals: bool, n_source_rows: int) -> Injection | None:
+                  has_problems_field: bool, has_goals: bool, n_source_rows: int,
+                  has_summary: bool = False) -> Injection | None:
+    """One error for the reviewer's checks. The summary-table ones change no content: the caller applies them to
+    the summary rows it prints (eval/forms/__init__.py, apply_summary_injection)."""
     c = contents[0]
+    if name in ("summary_dup", "summary_wrong"):
+        if not has_summary or c.total is None:
+            return None
+        if name == "summary_dup":
+            return Injection(name, [("R-SUMMARY-DUP", "warning", f"汇总表列示“{c.project}”两次，得分不同")])
+        return Injection(name, [("R-SUMMARY", "error", f"汇总表“{c.project}”一行与其自评表不符")])
     if name == "zero_spend":
         # nothing spent, yet the output and benefit rows keep their full scores (and, half the time, a cost row
         # "met" at 0): one root cause, R-ZERO-SPEND; the form explains the zero so R-EXEC-EXPLAIN stays quiet
@@ -626,6 +636,8 @@ def inject_extra2(contents: list[Content], name: str, rng: random.Random, *, fun
             c.completion = rng.choice(_DONE_HINTS)
         return Injection(name, [("R-TEMPLATE-TEXT", "warning", "目标或完成情况栏仍为填表说明文字")])
     if name == "project_dup":
+        if has_summary:
+            return None  # the summary would list the name twice too: a second finding for one cause
         # the same project reported twice in one file with two executed amounts (and so two totals)
         if len(contents) < 2 or c.kind != "project" or "executed" not in funds_fields:
             return None

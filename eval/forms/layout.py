@@ -320,6 +320,40 @@ def _indicators(sh: Sheet, c: Content, spec: FamilySpec, cols: list[tuple[str, s
         sh.vmerge(0, first, len(sh.rows) - 1)
 
 
+
+@dataclass
+class SummaryRow:
+    """One row of a 项目支出绩效自评结果汇总表: what the table prints about one project."""
+
+    project: str
+    budget: Decimal
+    executed: Decimal
+    rate: Decimal
+    score: Decimal
+    grade: str
+    unit: str
+
+
+def summary_row(c: Content) -> SummaryRow:
+    return SummaryRow(c.project, c.adjusted, c.executed, c.rate, c.total, c.grade or "", c.unit)
+
+
+SUMMARY_TITLES = ("项目支出绩效自评结果汇总表", "项目支出绩效自评汇总表", "项目自评汇总表")
+
+
+def summary_sheet(rows: list[SummaryRow], year: int, rng: random.Random) -> Sheet:
+    """A summary table listing the file's projects (the department's overview before its forms)."""
+    unit = rows[0].unit
+    places = 0 if unit == "元" else 2
+    head = ["序号", "项目名称", f"全年预算数（{unit}）", f"全年执行数（{unit}）", "执行率", "自评得分", "评价等级"]
+    sh = Sheet(len(head), name="汇总表")
+    sh.add([f"{year}年度{rng.choice(SUMMARY_TITLES)}"])
+    sh.add(head)
+    for k, r in enumerate(rows, 1):
+        sh.add([str(k), r.project, Num(r.budget, f"{r.budget:.{places}f}"), Num(r.executed, f"{r.executed:.{places}f}"),
+                f"{fmt(r.rate)}%", Num(r.score, fmt(r.score)), r.grade])
+    return sh
+
 def gold_record(c: Content, spec: FamilySpec) -> dict:
     """What a correct reader takes out of this form (eval/gold/extraction shape)."""
     fields = {f for f, _ in spec.funds or ()}
@@ -370,4 +404,4 @@ def gold_record(c: Content, spec: FamilySpec) -> dict:
     return rec
 
 
-__all__ = ["FamilySpec", "gold_record", "layout", "layout_one"]
+__all__ = ["FamilySpec", "SummaryRow", "gold_record", "layout", "layout_one", "summary_row", "summary_sheet"]

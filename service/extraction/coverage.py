@@ -46,14 +46,25 @@ def announced_forms(lines: list[Line]) -> int:
     项目名称 / 部门(单位)名称 cell is a label (followed by its value), not a column header of a list such as a
     项目自评汇总表 (序号 | 项目名称 | 全年预算数 | …)."""
     n = 0
-    for ln in lines:
+
+    def header_word(ln: Line) -> bool:
+        t = (ln.cells[0] if ln.kind == "row" and ln.cells and len(ln.cells) == 1 else ln.text).strip()
+        return classify_header(t).field is not None
+
+    def list_header_run(k: int) -> bool:
+        # the same header copied one cell per line: a bare label followed by column headers, not by a value
+        return lines[k].text.strip() in FORM_ANNOUNCE_LABELS and sum(header_word(x) for x in lines[k + 1:k + 4]) >= 2
+
+    for k, ln in enumerate(lines):
         if ln.kind == "row" and ln.cells:
             if not any(label_in(c, FORM_ANNOUNCE_LABELS) for c in ln.cells):
                 continue
             if sum(1 for c in ln.cells if classify_header(c).field is not None) >= 3:
                 continue  # a list's column header
+            if len(ln.cells) == 1 and list_header_run(k):
+                continue
             n += 1
-        elif FORM_ANNOUNCE.match(ln.text):
+        elif FORM_ANNOUNCE.match(ln.text) and not list_header_run(k):
             n += 1
     return n
 

@@ -246,19 +246,69 @@ def _indicators(doc_id: str, lines: list[Line]) -> list[Indicator]:
 
 # --- 项目自评汇总表 -------------------------------------------------------------------------------------
 
+def _is_summary_header(cells: list[str]) -> bool:
+    return "项目名称" in cells and any("得分" in x or x.endswith("自评分") for x in cells)
+
+
+def _cell_stream_rows(lines: list[Line]) -> list[tuple[list[str], list[Line]]] | None:
+    """A summary table copied one cell per line (text extracted from a PDF or a web page): the header is the run
+    of single cells from 序号/项目名称 to the last header word; each row starts at its serial number (or, without
+    a 序号 column, every len(header) cells). None when no such header is there."""
+    texts = [(l.cells[0] if l.kind == "row" and l.cells and len(l.cells) == 1 else l.text).strip() for l in lines]
+    for k, t in enumerate(texts):
+        if t not in ("序号", "项目名称"):
+            continue
+        j = k
+        while j < len(texts) and texts[j] and not re.fullmatch(r"\d+", texts[j]) and j - k < 12:
+            j += 1
+        header = texts[k:j]
+        if not _is_summary_header(header):
+            continue
+        out: list[tuple[list[str], list[Line]]] = [(header, lines[k:j])]
+        cur: list[str] = []
+        span: list[Line] = []
+        serial = header[0] == "序号"
+        expected = 1  # the next row's serial number: amounts in 元 are whole numbers too
+        for m in range(j, len(texts)):
+            t = texts[m]
+            if not t:
+                continue
+            new_row = (t == str(expected) and (not cur or len(cur) >= 2)) if serial else len(cur) == len(header)
+            if new_row:
+                expected += 1
+            if new_row and cur:
+                out.append((cur, span))
+                cur, span = [], []
+            cur.append(t)
+            span.append(lines[m])
+            if len(cur) > len(header):  # past the table
+                cur, span = cur[:len(header)], span[:len(header)]
+                break
+        if cur:
+            out.append((cur, span))
+        return out
+    return None
+
+
 def parse_summary(doc_id: str, unit_id: str, lines: list[Line]) -> SummaryTable | None:
     header: list[str] | None = None
     title = None
     rows: list[SummaryRow] = []
     group = None
     first_ref = None
-    for i, l in enumerate(lines):
-        if l.kind != "row":
-            if re.fullmatch(r".{0,10}自评汇总表", l.text):
+    # (kind, cells, line, the row's lines when it was copied one cell per line)
+    items: list[tuple[str, list[str], Line, list[Line]]] = [(l.kind, list(l.cells or []), l, [l]) for l in lines]
+    if not any(k == "row" and _is_summary_header(c) for k, c, _, _ in items):
+        stream = _cell_stream_rows(lines)
+        if stream:
+            at = next(i for i, l in enumerate(lines) if l is stream[0][1][0])
+            items = [("text", [], l, [l]) for l in lines[:at]] + [("row", c, span[0], span) for c, span in stream]
+    for kind, c, l, row_lines in items:
+        if kind != "row" or (header is None and len(c) == 1 and re.fullmatch(r".{0,20}自评(?:结果|情况)?汇总表", c[0])):
+            if re.fullmatch(r".{0,20}自评(?:结果|情况)?汇总表", l.text):
                 title = l.text
             continue
-        c = list(l.cells or [])
-        if "项目名称" in c and any("得分" in x for x in c):
+        if _is_summary_header(c):
             header = c
             if first_ref is None:
                 first_ref = line_ref(doc_id, l)
@@ -273,7 +323,7 @@ def parse_summary(doc_id: str, unit_id: str, lines: list[Line]) -> SummaryTable 
         name = vals.get("项目名称", "").strip()
         if not name:
             continue
-        ref = line_ref(doc_id, l)
+        ref = line_ref(doc_id, l) if len(row_lines) == 1 else lines_ref(doc_id, row_lines)
 
         def fig(key: str, unit: str | None) -> Figure | None:
             raw = vals.get(key, "").strip()
@@ -287,8 +337,9 @@ def parse_summary(doc_id: str, unit_id: str, lines: list[Line]) -> SummaryTable 
         rows.append(SummaryRow(
             project=name, budget=fig(next((h for h in header if "预算数" in h), "全年预算数"), "万元"),
             executed=fig(next((h for h in header if "执行数" in h), "全年执行数"), "万元"),
-            rate=fig(rate_key, "%"), score=fig(next((h for h in header if h.endswith("自评得分") or h == "得分"),
+            rate=fig(rate_key, "%"), score=fig(next((h for h in header if h.endswith(("自评得分", "自评分")) or h == "得分"),
                                                   "自评得分"), "分"),
+            grade=next((vals[h].strip() for h in header if "等级" in h and vals.get(h, "").strip()), None),
             category_rates=rates, group=group, ref=ref,
         ))
     if not rows:
