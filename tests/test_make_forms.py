@@ -156,11 +156,13 @@ def test_an_empty_actual_scored_in_full_is_read_and_flagged_in_every_format():
 
 @pytest.mark.parametrize("name,rule", [("zero_spend", "R-ZERO-SPEND"), ("exec_score_over_weight", "R-EXEC-SCORE"),
                                        ("total_row_zero", "R-EXEC-ROWS"), ("template_left", "R-TEMPLATE-TEXT"),
-                                       ("project_dup", "R-PROJECT-DUP")])
+                                       ("project_dup", "R-PROJECT-DUP"), ("threshold_below", "R-EXEC-EXPLAIN"),
+                                       ("threshold_between", None)])
 def test_the_reviewer_checks_injections_are_read_and_flagged(name, rule):
     """Each injection for the reviewer's checks (a third random stream), rendered as XLSX and as text, read back
     and checked: its rule fires once at the gold's severity and no other warning appears; the same content
-    without the injection raises nothing at warning level."""
+    without the injection raises nothing at warning level. threshold_between (a rate under 90% but above the
+    threshold the form states) must raise nothing: a checker that always assumed 90% would flag it."""
     import random
 
     from eval.forms.content import inject_extra2
@@ -189,7 +191,7 @@ def test_the_reviewer_checks_injections_are_read_and_flagged(name, rule):
                                 n_source_rows=min(len(spec.sources), len(contents[0].sources)))
             if inj is None:
                 continue
-            assert inj.rules[0][0] == rule
+            assert [r[0] for r in inj.rules] == ([rule] if rule else [])
             injected = layout(contents, spec, random.Random(1))
             for fmt in ("xlsx", "txt"):
                 got = []
@@ -198,7 +200,7 @@ def test_the_reviewer_checks_injections_are_read_and_flagged(name, rule):
                     ex = extract_document(doc, settings, backend="rules")
                     got.append([(f.rule_id, f.severity) for f in run_checks(ex, doc) if f.severity != "info"])
                 assert got[0] == [], (family, fmt, got[0])
-                assert got[1] == [(rule, inj.rules[0][1])], (family, fmt, got[1])
+                assert got[1] == ([(rule, inj.rules[0][1])] if rule else []), (family, fmt, got[1])
             found = True
             break
         if found:
@@ -206,12 +208,14 @@ def test_the_reviewer_checks_injections_are_read_and_flagged(name, rule):
     assert found, f"no tuning family could carry {name}"
 
 
-@pytest.mark.parametrize("name,rule,severity", [("summary_dup", "R-SUMMARY-DUP", "warning"),
-                                                ("summary_wrong", "R-SUMMARY", "error")])
-def test_a_summary_table_is_read_in_every_flattening_and_its_injected_error_flagged(name, rule, severity):
-    """A file of several forms opening with a 项目自评汇总表 (generated, a tuning family): read from XLSX and from
-    text in all four flattenings (one cell per line included), its injected error raises exactly its rule at the
-    gold's severity, and the clean summary of another file raises nothing at warning level."""
+@pytest.mark.parametrize("name,rule,severity,sheet", [("summary_dup", "R-SUMMARY-DUP", "warning", "汇总表"),
+                                                      ("summary_wrong", "R-SUMMARY", "error", "汇总表"),
+                                                      ("accounts_project", "R-ACCOUNTS-PROJECT", "warning", "部门决算")])
+def test_a_summary_or_accounts_table_is_read_in_every_flattening_and_its_injected_error_flagged(name, rule, severity,
+                                                                                               sheet):
+    """A file opening with a 项目自评汇总表 or a 部门决算 支出决算表 before its forms (generated, a tuning family):
+    read from XLSX, DOCX and text in all four flattenings (one cell per line included), its injected error raises
+    exactly its rule at the gold's severity, and the clean table of another file raises nothing at warning level."""
     from service.checks.engine import run_checks
     from service.extraction import extract_document
     from service.settings import Settings
@@ -222,7 +226,7 @@ def test_a_summary_table_is_read_in_every_flattening_and_its_injected_error_flag
     for i in range(400):
         family = TUNING_FAMILIES[i % len(TUNING_FAMILIES)]
         _, inj, made, _ = make_form(i, 7, family)
-        if made["sheets"][0].name != "汇总表":
+        if made["sheets"][0].name != sheet:
             continue
         names = [x.name for x in inj]
         if hit is None and names == [name]:
@@ -233,10 +237,16 @@ def test_a_summary_table_is_read_in_every_flattening_and_its_injected_error_flag
             break
     assert hit is not None and clean is not None
     for made, want in ((hit, [(rule, severity)]), (clean, [])):
-        for fmt, flat in [("xlsx", "tab")] + [("txt", f) for f in FLATTEN]:
+        for fmt, flat in [("xlsx", "tab"), ("docx", "tab")] + [("txt", f) for f in FLATTEN]:
             data = render(made["sheets"], fmt, flat)
             doc = load_bytes(data, f"form.{fmt}", settings)
             ex = extract_document(doc, settings, backend="rules")
-            assert ex.summaries and len(ex.summaries[0].rows) >= 2, (fmt, flat)
+            if sheet == "汇总表":
+                assert ex.summaries and len(ex.summaries[0].rows) >= 2, (fmt, flat)
+            else:
+                from service.accounts import extract_accounts
+
+                acc = extract_accounts(doc)
+                assert acc is not None and acc.tables[0].table_id == "03", (fmt, flat)
             got = [(f.rule_id, f.severity) for f in run_checks(ex, doc) if f.severity != "info"]
             assert got == want, (fmt, flat, got)

@@ -18,7 +18,8 @@ from eval.forms.content import (EXTRA2_INJECTIONS, EXTRA_INJECTIONS, INJECTIONS,
                                 inject_extra2, make_content)
 from eval.forms.families import TUNING
 from eval.forms.families_heldout import HELDOUT
-from eval.forms.layout import FamilySpec, gold_record, layout, summary_row, summary_sheet
+from eval.forms.layout import (FamilySpec, accounts_rows, accounts_sheet, gold_record, layout, summary_row,
+                               summary_sheet)
 from eval.forms.render import FLATTEN, FORMATS, SUFFIX, render
 
 FAMILIES: dict[str, tuple[FamilySpec, dict]] = {**TUNING, **HELDOUT}
@@ -26,6 +27,7 @@ SPLIT_OF = {**{k: "tuning" for k in TUNING}, **{k: "heldout" for k in HELDOUT}}
 INJECT_SHARE = 0.4
 EXTRA_SHARE = 0.15  # of the forms left clean by INJECT_SHARE
 SUMMARY_SHARE = 0.5
+ACCOUNTS_SHARE = 0.3
 EXTRA2_SHARE = 0.6  # of the forms left clean by both: enough of each new check to measure its recall
 
 
@@ -87,12 +89,16 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
     summary_rng = random.Random(f"{seed}:{index}:{family}:summary")
     has_summary = (spec.kind == "project" and len(contents) > 1 and spec.total != "none"
                    and all(c.total is not None for c in contents) and summary_rng.random() < SUMMARY_SHARE)
+    # and a 部门决算 支出决算表 before the forms some of the time (its own stream too)
+    accounts_rng = random.Random(f"{seed}:{index}:{family}:accounts")
+    has_accounts = (spec.kind == "project" and "executed" in {f for f, _ in spec.funds or ()}
+                    and accounts_rng.random() < ACCOUNTS_SHARE)
     if not injections and extra2.random() < EXTRA2_SHARE:
         funds_fields = {f for f, _ in spec.funds or ()}
         for name in extra2.sample(EXTRA2_INJECTIONS, len(EXTRA2_INJECTIONS)):
             inj = inject_extra2(contents, name, extra2, funds_fields=funds_fields, has_problems_field=spec.problems,
                                 has_goals=spec.goals, n_source_rows=min(len(spec.sources), len(contents[0].sources)),
-                                has_summary=has_summary)
+                                has_summary=has_summary, has_accounts=has_accounts)
             if inj is not None:
                 injections.append(inj)
                 break
@@ -103,6 +109,13 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
             apply_summary_injection(rows, inj.name, summary_rng,
                                     has_executed="executed" in {f for f, _ in spec.funds or ()})
         sheets.insert(0, summary_sheet(rows, contents[0].year, summary_rng))
+    if has_accounts and len({c.project for c in contents}) == len(contents):
+        arows = accounts_rows(contents, accounts_rng)
+        if any(i.name == "accounts_project" for i in injections):
+            item = next(r for r in arows if r[1] == contents[0].project)
+            factor = Decimal(str(accounts_rng.choice([0.5, 0.7, 0.85, 1.1])))
+            item[3] = (item[3] * factor).quantize(Decimal("0.01"))
+        sheets.insert(0, accounts_sheet(contents, arows))
     flatten = rng.choice(FLATTEN)
     stem = f"{family}-{seed}-{index:04d}"
     gold = _gold(stem, family, spec, contents, injections)

@@ -177,6 +177,7 @@ class Content:
     problems: str | None = None  # 存在问题 text (a reason for low execution), or None
     narrative: dict = field(default_factory=dict)  # what the prose states: executed, total, grade, rate
     kind: str = "project"  # project | department
+    threshold_note: str | None = None  # a note under the form stating its own low-execution threshold
 
     @property
     def category_weights(self) -> dict[str, Decimal]:
@@ -571,17 +572,25 @@ def inject_extra(c: Content, name: str, rng: random.Random) -> Injection | None:
 # The checks added for the reviewer's issue (a second extra stream, drawn only for forms left clean by both
 # earlier draws, so every earlier form and injection stays byte-identical).
 EXTRA2_INJECTIONS = ["zero_spend", "exec_score_over_weight", "total_row_zero", "template_left", "project_dup",
-                     "summary_dup", "summary_wrong"]
+                     "summary_dup", "summary_wrong", "threshold_below", "threshold_between", "accounts_project"]
+_THRESHOLD_NOTES = ("注：预算执行率低于{t}%的，须在“存在问题及改进措施”栏说明原因。", "执行率未达到{t}%的需说明原因。",
+                    "备注：项目执行率不足{t}%的，请说明偏差原因及改进措施。")
 _GOAL_HINTS = ("（填写本年度预期达到的绩效目标）", "请填写年度总体目标", "（主要填写年初设定的年度绩效目标，应与预算批复一致）")
 _DONE_HINTS = ("（填写年度绩效目标的实际完成情况）", "请简要说明目标完成情况", "（主要填写实际完成情况）")
 
 
 def inject_extra2(contents: list[Content], name: str, rng: random.Random, *, funds_fields: set[str],
                   has_problems_field: bool, has_goals: bool, n_source_rows: int,
-                  has_summary: bool = False) -> Injection | None:
+                  has_summary: bool = False, has_accounts: bool = False) -> Injection | None:
     """One error for the reviewer's checks. The summary-table ones change no content: the caller applies them to
     the summary rows it prints (eval/forms/__init__.py, apply_summary_injection)."""
     c = contents[0]
+    if name == "accounts_project":
+        # the 部门决算's 项目支出 under the item named as this project differs from what its form says it spent
+        # (applied to the accounts rows by the caller)
+        if not has_accounts or c.executed <= 0:
+            return None
+        return Injection(name, [("R-ACCOUNTS-PROJECT", "warning", f"决算“{c.project}”项目支出与自评表执行数不符")])
     if name in ("summary_dup", "summary_wrong"):
         if not has_summary or c.total is None:
             return None
@@ -635,6 +644,29 @@ def inject_extra2(contents: list[Content], name: str, rng: random.Random, *, fun
         else:
             c.completion = rng.choice(_DONE_HINTS)
         return Injection(name, [("R-TEMPLATE-TEXT", "warning", "目标或完成情况栏仍为填表说明文字")])
+    if name in ("threshold_below", "threshold_between"):
+        # the form states its own threshold (70/80/85%): a rate under it without a reason is flagged; a rate
+        # between it and the common 90% is not (a checker that always assumes 90% would flag it)
+        if c.kind != "project" or "executed" not in funds_fields or not has_problems_field:
+            return None
+        t = rng.choice([70, 80, 85])
+        c.threshold_note = rng.choice(_THRESHOLD_NOTES).format(t=t)
+        pct = rng.uniform(t - 15, t - 3) if name == "threshold_below" else rng.uniform(t + 2, 89)
+        places = Decimal(1) if c.unit == "元" else Decimal("0.01")
+        ratio = Decimal(str(pct / 100))
+        c.executed = (c.adjusted * ratio).quantize(places)
+        for src in c.sources:
+            src.executed = (src.adjusted * ratio).quantize(places)
+        c.sources[0].executed = c.executed - sum((x.executed for x in c.sources[1:]), D0)
+        c.rate = q2(c.executed / c.adjusted * D100)
+        if c.exec_weight is not None:
+            c.exec_score = q2(c.exec_weight * c.rate / D100)
+        c.problems = None
+        if c.total is not None:
+            _regrade(c)
+        if name == "threshold_between":
+            return Injection(name, [])
+        return Injection(name, [("R-EXEC-EXPLAIN", "warning", f"执行率{fmt(c.rate)}%低于表格规定的{t}%，未说明原因")])
     if name == "project_dup":
         if has_summary:
             return None  # the summary would list the name twice too: a second finding for one cause

@@ -156,6 +156,8 @@ def layout_one(c: Content, spec: FamilySpec, rng: random.Random, k: int = 0) -> 
         sh.add(["存在问题及改进措施", c.problems or "（主要填写项目实施中存在的问题及改进措施）"], [2, 1])
     if spec.grade == "after" and c.grade:
         sh.add(["评价等级", grade_text(c.grade, spec)], [2, 1])
+    if c.threshold_note:
+        sh.add([c.threshold_note])
     return sh
 
 
@@ -354,6 +356,58 @@ def summary_sheet(rows: list[SummaryRow], year: int, rng: random.Random) -> Shee
                 f"{fmt(r.rate)}%", Num(r.score, fmt(r.score)), r.grade])
     return sh
 
+
+# 功能分类 类 → (款, its name): where a generated project is budgeted in the 部门决算's 支出决算表
+_SUBJECTS = (("208", "社会保障和就业支出", "20802", "民政管理事务"), ("210", "卫生健康支出", "21004", "公共卫生"),
+             ("213", "农林水支出", "21301", "农业农村"), ("212", "城乡社区支出", "21203", "城乡社区公共设施"),
+             ("205", "教育支出", "20502", "普通教育"))
+
+
+def wan(x: Decimal, unit: str) -> Decimal:
+    return (x / 10000 if unit == "元" else x).quantize(Decimal("0.01"))
+
+
+def accounts_rows(contents: list[Content], rng: random.Random) -> list[list]:
+    """The 支出决算表 (公开03) rows for the file's projects: per project a 类, a 款, a 行政运行 项 (基本支出) and a 项
+    named as the project whose 项目支出 is what the project's form says it spent. [code, name, basic, project]."""
+    rows: list[list] = []
+    for c, (lei, lei_name, kuan, kuan_name) in zip(contents, rng.sample(_SUBJECTS, len(contents))):
+        basic = Decimal(rng.randrange(2000, 90000)) / 100
+        rows.append([lei, lei_name, None, None])
+        rows.append([kuan, kuan_name, None, None])
+        rows.append([kuan + "01", "行政运行", basic, Decimal(0)])
+        rows.append([kuan + "99", c.project, Decimal(0), wan(c.executed, c.unit)])
+    return rows
+
+
+def accounts_sheet(contents: list[Content], rows: list[list]) -> Sheet:
+    """A 部门决算's 支出决算表 with its marker, title and unit lines; 类 and 款 rows sum their 项 rows exactly."""
+    sums: dict[str, list[Decimal]] = {}
+    for code, _, basic, proj in rows:
+        if len(code) == 7:
+            for parent in (code[:3], code[:5]):
+                acc = sums.setdefault(parent, [Decimal(0), Decimal(0)])
+                acc[0] += basic
+                acc[1] += proj
+    total = [sum((v[0] for k, v in sums.items() if len(k) == 3), Decimal(0)),
+             sum((v[1] for k, v in sums.items() if len(k) == 3), Decimal(0))]
+    sh = Sheet(5, name="部门决算")
+    c0 = contents[0]
+    sh.add([f"{c0.department}{c0.year}年度部门决算"])
+    sh.add(["公开03表"])
+    sh.add(["支出决算表"])
+    sh.add(["单位：万元"])
+    sh.add(["科目编码", "科目名称", "本年支出合计", "基本支出", "项目支出"])
+
+    def money(x: Decimal) -> Num:
+        return Num(x, f"{x:.2f}")
+
+    sh.add(["", "合计", money(total[0] + total[1]), money(total[0]), money(total[1])])
+    for code, name, basic, proj in rows:
+        b, p = (basic, proj) if len(code) == 7 else tuple(sums[code])
+        sh.add([code, name, money(b + p), money(b), money(p)])
+    return sh
+
 def gold_record(c: Content, spec: FamilySpec) -> dict:
     """What a correct reader takes out of this form (eval/gold/extraction shape)."""
     fields = {f for f, _ in spec.funds or ()}
@@ -404,4 +458,4 @@ def gold_record(c: Content, spec: FamilySpec) -> dict:
     return rec
 
 
-__all__ = ["FamilySpec", "SummaryRow", "gold_record", "layout", "layout_one", "summary_row", "summary_sheet"]
+__all__ = ["FamilySpec", "SummaryRow", "gold_record", "layout", "layout_one", "summary_row", "summary_sheet", "accounts_rows", "accounts_sheet"]

@@ -29,19 +29,24 @@ __all__ = [
 ]
 
 
+def _is_text(ln) -> bool:
+    """A line of text, or a one-cell row (a spreadsheet's or a Word table's title and note lines)."""
+    return ln.kind == "text" or len([c for c in (ln.cells or []) if c.strip()]) == 1
+
+
 def is_accounts(tables: list[AccountsTable], doc: LoadedDocument) -> bool:
     """A 部门决算 from content: two or more public tables found, or one plus a 部门决算 title."""
     if len(tables) >= 2:
         return True
     if len(tables) == 1:
-        return any("部门决算" in ln.text for ln in doc.iter_lines() if ln.kind == "text")
+        return any("部门决算" in ln.text for ln in doc.iter_lines() if _is_text(ln))
     return False
 
 
 def _department_and_year(doc: LoadedDocument) -> tuple[str | None, int | None, SourceRef | None]:
     dept = year = ref = None
     for ln in doc.iter_lines():
-        if ln.kind != "text":
+        if not _is_text(ln):
             continue
         if dept is None:
             m = re.match(r"^(?:部门|单位|编制部门|填报单位)[:：]\s*(.+)$", ln.text)

@@ -77,17 +77,97 @@ def title_table_id(text: str) -> str | None:
     return None
 
 
+_HEADER_WORD = re.compile(r"(编码|代码|科目名称|^项目$|合计|支出|收入|行次|栏次|金额|决算数|年初|结转|结余|小计)")
+_TOTAL_CELL = re.compile(r"^(合计|总计|小计)$")
+
+
+def _stream_rows(lines: list[Line], start: int) -> tuple[list[Line], int] | None:
+    """A functional table copied one cell per line (text from a PDF or a web page): the header is the run of
+    header words after the title, each row starts at a subject code (or a 合计/总计 name, whose code cell is
+    empty) and takes cells up to the header's width. Returns the rebuilt row lines — one Line per row, on the
+    row's first line, its raw text keeping the cells' own lines — and where the table ends; None when no such
+    header follows."""
+    k = start
+    header: list[str] = []
+    while k < len(lines) and lines[k].kind == "text" and _HEADER_WORD.search(lines[k].text) \
+            and not _CODE.match(lines[k].text.strip()) and not _TOTAL_CELL.match(lines[k].text.strip()) \
+            and parse_amount(lines[k].text) is None and len(header) < 12:
+        header.append(lines[k].text.strip())
+        k += 1
+    if len(header) < 3 or not any(re.search(r"(编码|代码)$", h) for h in header):
+        return None
+    width = len(header)
+    out: list[Line] = [Line(lines[start].page, lines[start].line_no, CELL_SEP.join(header),
+                            raw="\n".join(header), kind="row", cells=header)]
+    cur: list[Line] = []
+
+    def flush() -> None:
+        cells = [x.text.strip() for x in cur]
+        if _TOTAL_CELL.match(cells[0]):
+            cells = [""] + cells  # the total row leaves its code cell empty
+        cells = (cells + [""] * width)[:width]
+        out.append(Line(cur[0].page, cur[0].line_no, CELL_SEP.join(cells), raw="\n".join(x.text for x in cur),
+                        kind="row", cells=cells))
+
+    while k < len(lines) and lines[k].kind == "text":
+        t = lines[k].text.strip()
+        starts = bool(_CODE.match(t)) or bool(_TOTAL_CELL.match(t))
+        if not starts and not cur:
+            break  # past the table
+        if starts and cur:
+            flush()
+            cur = []
+        if not starts and (len(cur) >= width or (parse_amount(t) is None and len(cur) >= 2)):
+            break  # a cell that is neither a name nor an amount: the table is over
+        cur.append(lines[k])
+        k += 1
+    if cur:
+        flush()
+    return (out, k) if len(out) > 1 else None
+
+
+def _with_stream_rows(lines: list[Line]) -> list[Line]:
+    """The document's lines with every table copied one cell per line after a 公开NN表 marker or a standard
+    title replaced by row lines; other lines unchanged."""
+    out: list[Line] = []
+    k = 0
+    while k < len(lines):
+        ln = lines[k]
+        out.append(ln)
+        k += 1
+        text = ln.text.strip()
+        if ln.kind != "text" or not (MARKER.match(text) or title_table_id(text)):
+            continue
+        j = k  # the title and unit lines between the marker and the header
+        while j < len(lines) and j - k < 3 and lines[j].kind == "text" and (
+                title_table_id(lines[j].text.strip()) or re.search(r"单位[:：]", lines[j].text)):
+            j += 1
+        got = _stream_rows(lines, j) if j < len(lines) else None
+        if got is None:
+            continue
+        rows, end = got
+        out.extend(lines[k:j])
+        out.extend(rows)
+        k = end
+    return out
+
+
 def collect_tables(doc: LoadedDocument) -> list[_RawTable]:
     """Group row lines into tables 01–09 by marker/title lines; pure over the loaded lines."""
     out: list[_RawTable] = []
     cur: _RawTable | None = None
     prev_text: Line | None = None
-    for ln in doc.iter_lines():
-        if ln.kind == "row":
+    all_lines = list(doc.iter_lines())
+    if not any(ln.kind == "row" for ln in all_lines):
+        all_lines = _with_stream_rows(all_lines)  # a document without rows: its tables were copied cell by cell
+    for ln in all_lines:
+        filled = [c for c in (ln.cells or []) if c.strip()] if ln.kind == "row" else []
+        if ln.kind == "row" and len(filled) != 1:
             if cur is not None:
                 cur.rows.append(ln)
             continue
-        text = ln.text.strip()
+        # a spreadsheet prints the marker, the title and the unit line as one-cell rows: read them as text
+        text = (filled[0] if ln.kind == "row" else ln.text).strip()
         m = MARKER.match(text)
         tid = m.group(1) if m else (title_table_id(text) if len(text) <= 30 else None)
         if tid:
@@ -112,7 +192,9 @@ def collect_tables(doc: LoadedDocument) -> list[_RawTable]:
             prev_text = ln
             continue
         if cur is not None:
-            if cur.rows and (_END.match(text) or len(text) > 40 or text.endswith("。")):
+            if cur.rows and text.endswith("表") and "续表" not in text and title_table_id(text) is None:
+                cur = None  # another table's title (a self-evaluation form after the accounts)
+            elif cur.rows and (_END.match(text) or len(text) > 40 or text.endswith("。")):
                 # the table's note, or prose: the table is over (page furniture between the pages of a
                 # continued table — 部门/单位 lines, page numbers — is short and has no full stop)
                 cur = None
@@ -193,16 +275,24 @@ def _is_data_row(cells: list[str], roles: list[str] | None) -> bool:
 
 def _value(doc_id: str, line: Line, cells: list[str], idx: int) -> AccountsValue:
     raw = cells[idx]
-    # join_broken strips a line, so a row starting with empty cells is quoted without its leading TABs
-    quote = CELL_SEP.join(cells[: idx + 1]).strip()
+    n = _stream_span(line)
+    # join_broken strips a line, so a row starting with empty cells is quoted without its leading TABs; a row
+    # rebuilt from one cell per line is cited by its lines, quoting the value itself (its own line)
+    quote = CELL_SEP.join(cells[: idx + 1]).strip() if n == 1 else raw
     return AccountsValue(raw=raw, value=parse_amount(raw),
                          ref=SourceRef(doc_id=doc_id, page=line.page, line_start=line.line_no,
-                                       line_end=line.line_no, quote=quote))
+                                       line_end=line.line_no + n - 1, quote=quote))
+
+
+def _stream_span(line: Line) -> int:
+    """How many document lines a rebuilt row covers (1 for a real row line)."""
+    return line.raw.count("\n") + 1 if line.kind == "row" and line.raw and "\n" in line.raw else 1
 
 
 def _row_ref(doc_id: str, line: Line) -> SourceRef:
-    return SourceRef(doc_id=doc_id, page=line.page, line_start=line.line_no, line_end=line.line_no,
-                     quote=line.text.strip())
+    n = _stream_span(line)
+    return SourceRef(doc_id=doc_id, page=line.page, line_start=line.line_no, line_end=line.line_no + n - 1,
+                     quote=line.text.strip() if n == 1 else line.raw.split("\n")[0].strip())
 
 
 def _level(code: str | None, kind: str) -> str | None:

@@ -21,8 +21,10 @@ def document_accounts(dctx: DocContext):
     (None when the document has none)."""
     if "accounts" not in dctx.memo:
         accounts = None
+        # found by its tables (公开NN表 markers or standard titles), as ingest finds it: a 决算 part without the
+        # 名词解释 heading the segmenter cuts an accounts unit at is still a 决算
         unit_id = next((u.unit_id for u in dctx.units if u.kind == "accounts"), None)
-        if dctx.doc is not None and unit_id is not None:
+        if dctx.doc is not None:
             from service.accounts import extract_accounts
 
             accounts = extract_accounts(dctx.doc, unit_id)
