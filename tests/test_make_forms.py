@@ -210,7 +210,8 @@ def test_the_reviewer_checks_injections_are_read_and_flagged(name, rule):
 
 @pytest.mark.parametrize("name,rule,severity,sheet", [("summary_dup", "R-SUMMARY-DUP", "warning", "汇总表"),
                                                       ("summary_wrong", "R-SUMMARY", "error", "汇总表"),
-                                                      ("accounts_project", "R-ACCOUNTS-PROJECT", "warning", "部门决算")])
+                                                      ("accounts_project", "R-ACCOUNTS-PROJECT", "warning", "部门决算"),
+                                                      ("accounts_dept", "R-ACCOUNTS-DEPT", "warning", "部门决算")])
 def test_a_summary_or_accounts_table_is_read_in_every_flattening_and_its_injected_error_flagged(name, rule, severity,
                                                                                                sheet):
     """A file opening with a 项目自评汇总表 or a 部门决算 支出决算表 before its forms (generated, a tuning family):

@@ -91,8 +91,7 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
                    and all(c.total is not None for c in contents) and summary_rng.random() < SUMMARY_SHARE)
     # and a 部门决算 支出决算表 before the forms some of the time (its own stream too)
     accounts_rng = random.Random(f"{seed}:{index}:{family}:accounts")
-    has_accounts = (spec.kind == "project" and "executed" in {f for f, _ in spec.funds or ()}
-                    and accounts_rng.random() < ACCOUNTS_SHARE)
+    has_accounts = ("executed" in {f for f, _ in spec.funds or ()} and accounts_rng.random() < ACCOUNTS_SHARE)
     if not injections and extra2.random() < EXTRA2_SHARE:
         funds_fields = {f for f, _ in spec.funds or ()}
         for name in extra2.sample(EXTRA2_INJECTIONS, len(EXTRA2_INJECTIONS)):
@@ -111,9 +110,11 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
         sheets.insert(0, summary_sheet(rows, contents[0].year, summary_rng))
     if has_accounts and len({c.project for c in contents}) == len(contents):
         arows = accounts_rows(contents, accounts_rng)
-        if any(i.name == "accounts_project" for i in injections):
+        if any(i.name in ("accounts_project", "accounts_dept") for i in injections):
             item = next(r for r in arows if r[1] == contents[0].project)
-            factor = Decimal(str(accounts_rng.choice([0.5, 0.7, 0.85, 1.1])))
+            # a department's accounts only below its form (above it would be a narrower scope: info)
+            choices = [0.5, 0.7, 0.85, 1.1] if contents[0].kind == "project" else [0.5, 0.7, 0.85]
+            factor = Decimal(str(accounts_rng.choice(choices)))
             item[3] = (item[3] * factor).quantize(Decimal("0.01"))
         sheets.insert(0, accounts_sheet(contents, arows))
     flatten = rng.choice(FLATTEN)

@@ -572,7 +572,8 @@ def inject_extra(c: Content, name: str, rng: random.Random) -> Injection | None:
 # The checks added for the reviewer's issue (a second extra stream, drawn only for forms left clean by both
 # earlier draws, so every earlier form and injection stays byte-identical).
 EXTRA2_INJECTIONS = ["zero_spend", "exec_score_over_weight", "total_row_zero", "template_left", "project_dup",
-                     "summary_dup", "summary_wrong", "threshold_below", "threshold_between", "accounts_project"]
+                     "summary_dup", "summary_wrong", "threshold_below", "threshold_between", "accounts_project",
+                     "accounts_dept"]
 _THRESHOLD_NOTES = ("注：预算执行率低于{t}%的，须在“存在问题及改进措施”栏说明原因。", "执行率未达到{t}%的需说明原因。",
                     "备注：项目执行率不足{t}%的，请说明偏差原因及改进措施。")
 _GOAL_HINTS = ("（填写本年度预期达到的绩效目标）", "请填写年度总体目标", "（主要填写年初设定的年度绩效目标，应与预算批复一致）")
@@ -585,10 +586,15 @@ def inject_extra2(contents: list[Content], name: str, rng: random.Random, *, fun
     """One error for the reviewer's checks. The summary-table ones change no content: the caller applies them to
     the summary rows it prints (eval/forms/__init__.py, apply_summary_injection)."""
     c = contents[0]
+    if name == "accounts_dept":
+        # the 部门决算's 本年支出合计 below what the 部门整体 form says the department executed
+        if not has_accounts or c.kind != "department" or c.executed <= 0:
+            return None
+        return Injection(name, [("R-ACCOUNTS-DEPT", "warning", "部门整体自评执行数高于决算本年支出合计")])
     if name == "accounts_project":
         # the 部门决算's 项目支出 under the item named as this project differs from what its form says it spent
         # (applied to the accounts rows by the caller)
-        if not has_accounts or c.executed <= 0:
+        if not has_accounts or c.kind != "project" or c.executed <= 0:
             return None
         return Injection(name, [("R-ACCOUNTS-PROJECT", "warning", f"决算“{c.project}”项目支出与自评表执行数不符")])
     if name in ("summary_dup", "summary_wrong"):

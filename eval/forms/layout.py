@@ -372,6 +372,13 @@ def accounts_rows(contents: list[Content], rng: random.Random) -> list[list]:
     named as the project whose 项目支出 is what the project's form says it spent. [code, name, basic, project]."""
     rows: list[list] = []
     for c, (lei, lei_name, kuan, kuan_name) in zip(contents, rng.sample(_SUBJECTS, len(contents))):
+        if c.kind == "department":
+            # the department's whole year: 行政运行 and one project item adding up to what its form says it spent
+            spent = wan(c.executed, c.unit)
+            basic = (spent * Decimal("0.6")).quantize(Decimal("0.01"))
+            rows += [[lei, lei_name, None, None], [kuan, kuan_name, None, None],
+                     [kuan + "01", "行政运行", basic, Decimal(0)], [kuan + "99", c.project, Decimal(0), spent - basic]]
+            continue
         basic = Decimal(rng.randrange(2000, 90000)) / 100
         rows.append([lei, lei_name, None, None])
         rows.append([kuan, kuan_name, None, None])

@@ -372,6 +372,10 @@ def parse_table(doc_id: str, raw: _RawTable) -> AccountsTable:
     for line, cells in zip(raw.rows[first_data:], rows[first_data:]):
         if line.text in header_texts or _is_lanci_row(cells):
             continue  # a header repeated on a continuation page
+        if n_groups == 1 and roles[:2] == ["code", "name"] and len(cells) == width - 1 and cells \
+                and _TOTAL_NAMES.search(cells[0]) and not _CODE.match(cells[0]):
+            # text aligned by spaces loses the total row's empty code cell: put it back so columns line up
+            cells = [""] + cells
         for grp in range(n_groups):
             idxs = [c for c in range(width) if group_of[c] == grp]
             code = name = lno = None

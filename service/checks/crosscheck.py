@@ -157,6 +157,18 @@ def _dept_of(dctx: DocContext, ref):
     return dctx.departments[0] if dctx.departments else None
 
 
+def _form_executed(dctx: DocContext):
+    """The 部门整体支出绩效自评表's own 全年执行数 (in 万元), when the document states no 预算执行金额 in prose."""
+    from types import SimpleNamespace
+
+    for d in dctx.departments:
+        ex = d.funds.executed if d.funds is not None else None
+        if ex is not None and ex.value is not None:
+            value = to_wan(ex.value, ex.unit or d.funds.unit)
+            return SimpleNamespace(value=value, raw=fmt(value), ref=ex.ref)
+    return None
+
+
 def check_accounts_department(dctx: DocContext) -> list[Finding]:
     """R-ACCOUNTS-DEPT: the 部门整体 self-evaluation's 预算执行金额 vs the 部门决算's 本年支出合计.
 
@@ -174,7 +186,7 @@ def check_accounts_department(dctx: DocContext) -> list[Finding]:
         if st.kind in ("dept_initial_budget", "dept_adjusted_budget", "dept_executed", "dept_exec_rate") \
                 and st.value is not None:
             stated.setdefault(st.kind, st)
-    exe = stated.get("dept_executed")
+    exe = stated.get("dept_executed") or _form_executed(dctx)
     t01 = accounts.table("01")
     spent_row = t01.find("本年支出合计", side="expense") if t01 is not None else None
     spent = spent_row.value_obj("决算数") if spent_row is not None else None
