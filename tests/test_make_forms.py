@@ -157,7 +157,7 @@ def test_an_empty_actual_scored_in_full_is_read_and_flagged_in_every_format():
 @pytest.mark.parametrize("name,rule", [("zero_spend", "R-ZERO-SPEND"), ("exec_score_over_weight", "R-EXEC-SCORE"),
                                        ("total_row_zero", "R-EXEC-ROWS"), ("template_left", "R-TEMPLATE-TEXT"),
                                        ("project_dup", "R-PROJECT-DUP"), ("threshold_below", "R-EXEC-EXPLAIN"),
-                                       ("threshold_between", None)])
+                                       ("threshold_between", None), ("category_weight", "R-CATEGORY-WEIGHT")])
 def test_the_reviewer_checks_injections_are_read_and_flagged(name, rule):
     """Each injection for the reviewer's checks (a third random stream), rendered as XLSX and as text, read back
     and checked: its rule fires once at the gold's severity and no other warning appears; the same content
@@ -188,7 +188,8 @@ def test_the_reviewer_checks_injections_are_read_and_flagged(name, rule):
             clean = layout(contents, spec, random.Random(1))
             inj = inject_extra2(contents, name, rng, funds_fields={f for f, _ in spec.funds or ()},
                                 has_problems_field=spec.problems, has_goals=spec.goals,
-                                n_source_rows=min(len(spec.sources), len(contents[0].sources)))
+                                n_source_rows=min(len(spec.sources), len(contents[0].sources)),
+                                category_headers=spec.level1_points)
             if inj is None:
                 continue
             assert [r[0] for r in inj.rules] == ([rule] if rule else [])

@@ -97,7 +97,8 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
         for name in extra2.sample(EXTRA2_INJECTIONS, len(EXTRA2_INJECTIONS)):
             inj = inject_extra2(contents, name, extra2, funds_fields=funds_fields, has_problems_field=spec.problems,
                                 has_goals=spec.goals, n_source_rows=min(len(spec.sources), len(contents[0].sources)),
-                                has_summary=has_summary, has_accounts=has_accounts)
+                                has_summary=has_summary, has_accounts=has_accounts,
+                                category_headers=spec.level1_points)
             if inj is not None:
                 injections.append(inj)
                 break

@@ -178,12 +178,15 @@ class Content:
     narrative: dict = field(default_factory=dict)  # what the prose states: executed, total, grade, rate
     kind: str = "project"  # project | department
     threshold_note: str | None = None  # a note under the form stating its own low-execution threshold
+    heading_points: dict = field(default_factory=dict)  # a heading's printed points when not its rows' sum
 
     @property
     def category_weights(self) -> dict[str, Decimal]:
+        """The points each first-level heading prints: its rows' weights, unless an injection set them apart."""
         out: dict[str, Decimal] = {}
         for i in self.indicators:
             out[i.level1] = out.get(i.level1, D0) + i.weight
+        out.update(self.heading_points)
         return out
 
     def computed_total(self) -> Decimal:
@@ -573,7 +576,7 @@ def inject_extra(c: Content, name: str, rng: random.Random) -> Injection | None:
 # earlier draws, so every earlier form and injection stays byte-identical).
 EXTRA2_INJECTIONS = ["zero_spend", "exec_score_over_weight", "total_row_zero", "template_left", "project_dup",
                      "summary_dup", "summary_wrong", "threshold_below", "threshold_between", "accounts_project",
-                     "accounts_dept"]
+                     "accounts_dept", "category_weight"]
 _THRESHOLD_NOTES = ("注：预算执行率低于{t}%的，须在“存在问题及改进措施”栏说明原因。", "执行率未达到{t}%的需说明原因。",
                     "备注：项目执行率不足{t}%的，请说明偏差原因及改进措施。")
 _GOAL_HINTS = ("（填写本年度预期达到的绩效目标）", "请填写年度总体目标", "（主要填写年初设定的年度绩效目标，应与预算批复一致）")
@@ -582,10 +585,28 @@ _DONE_HINTS = ("（填写年度绩效目标的实际完成情况）", "请简要
 
 def inject_extra2(contents: list[Content], name: str, rng: random.Random, *, funds_fields: set[str],
                   has_problems_field: bool, has_goals: bool, n_source_rows: int,
-                  has_summary: bool = False, has_accounts: bool = False) -> Injection | None:
+                  has_summary: bool = False, has_accounts: bool = False,
+                  category_headers: bool = False) -> Injection | None:
     """One error for the reviewer's checks. The summary-table ones change no content: the caller applies them to
     the summary rows it prints (eval/forms/__init__.py, apply_summary_injection)."""
     c = contents[0]
+    if name == "category_weight":
+        # the rows under a printed heading (产出指标（50分）) carry fewer points than the heading says: one row's
+        # weight lowered (its score with it, still full), the heading still printing the old points
+        if not category_headers or c.total is None:
+            return None
+        cands = [i for i in c.indicators if i.weight and i.weight > 4 and i.score == i.weight]
+        if not cands:
+            return None
+        ind = rng.choice(cands)
+        heading = c.category_weights[ind.level1]
+        cut = Decimal(rng.randrange(2, 4))
+        c.heading_points = {**c.heading_points, ind.level1: heading}
+        ind.weight -= cut
+        ind.score = ind.weight
+        _regrade(c)
+        return Injection(name, [("R-CATEGORY-WEIGHT", "warning",
+                                 f"{ind.level1}标题{fmt(heading)}分，其下各项分值合计{fmt(heading - cut)}")])
     if name == "accounts_dept":
         # the 部门决算's 本年支出合计 below what the 部门整体 form says the department executed
         if not has_accounts or c.kind != "department" or c.executed <= 0:

@@ -188,6 +188,17 @@ RULES: tuple[Rule, ...] = (
          "MoF notice on central-department project self-evaluation (2016) [seen]; variants seen: Sichuan 10 + 90, "
          "Hubei 20 + 40 + 40, Hebei 50/30/10/10 in headers; Zhongyuan 20 + 10 + 70 [inferred from its totals].",
          ("seen", "inferred"), "project", totals.check_weight_l1),
+    Rule("R-CATEGORY-WEIGHT", "totals", "类别分值与标题一致", "Rows weigh what their heading prints",
+         "一级指标标题所列分值（如“产出指标（50分）”）应等于其下各三级指标分值之和；不等时为警告（总分看不出的分值"
+         "错配）。仅在该标题下各行均列分值、且没有按二级指标应属其他一级指标的行（缺标题的情形由类别得分、一级权重"
+         "两条规则说明）时判断。",
+         "A printed first-level heading's points (产出指标（50分）) equal the weights of the rows under it; otherwise a "
+         "warning (a weighting slip the total hides). Judged only where every row under the heading prints a weight "
+         "and none belongs under another heading by its second-level name (a lost heading is R-CATEGORY-SUM's and "
+         "R-WEIGHT-L1's).",
+         "Σ weights(rows under heading) = heading points", "0.005 × number of rows", "warning",
+         "Form headings printing their points and the rows' 分值 column [seen]; the equality follows [inferred].",
+         ("seen", "inferred"), "project", totals.check_category_weight),
     Rule("R-CATEGORY-SUM", "totals", "类别得分不超分值", "Category scores within the heading's weight",
          "同一一级指标（按表中所印标题，合并单元格向下延续）下的三级指标得分合计不应超过该一级指标的分值；"
          "二级指标属于另一类（如产出指标(50)下的社会效益指标）时在说明中指出缺失的标题。",
@@ -300,11 +311,12 @@ RULES: tuple[Rule, ...] = (
          "the 决算 is compiled by 功能分类 [inferred].",
          ("inferred",), "document", crosscheck.check_accounts_projects),
     Rule("R-ACCOUNTS-DEPT", "accounts", "部门整体自评与决算", "Department self-evaluation vs accounts",
-         "同一文件含部门决算和部门整体绩效自评时，自评所称预算执行金额不应高于决算本年支出合计（公开01表，已含各资金"
-         "来源及结转资金的当年支出）；高于时为警告，并说明可能的口径差异（未在决算反映的资金）；两者年初预算相同时"
+         "同一文件含部门决算和部门整体绩效自评时，自评所称预算执行金额（文字未说明时取部门整体自评表的全年执行数）"
+         "不应高于决算本年支出合计（公开01表，无公开01表时取支出决算表合计行；已含各资金来源及结转资金的当年支出）；高于时为警告，并说明可能的口径差异（未在决算反映的资金）；两者年初预算相同时"
          "在说明中指出口径一致。低于决算总支出可能只是口径较窄（项目支出、财政拨款），仅作提示。",
          "When a document holds both the 部门决算 and the department-wide self-evaluation, the latter's 预算执行金额 "
-         "cannot exceed the accounts' 本年支出合计 (公开01: every source, carried-over money included): above it is "
+         "(its form's 全年执行数 when the prose states none) cannot exceed the accounts' 本年支出合计 (公开01, else the "
+         "支出决算表's total row: every source, carried-over money included): above it is "
          "a warning that states the possible scope difference (money the accounts do not carry), noting when both "
          "state the same initial budget. Below it may be a narrower scope (project or appropriation only): info.",
          "预算执行金额(部门整体自评) ≤ 本年支出合计(决算公开01)", "0.01 万元", "warning above; info below",

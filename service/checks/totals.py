@@ -141,6 +141,34 @@ def check_category_sum(ctx: UnitContext) -> list[Finding]:
     return out
 
 
+def check_category_weight(ctx: UnitContext) -> list[Finding]:
+    """The rows under a printed heading carry the heading's points: 产出指标（50分） over rows weighing 45 in all
+    is a weighting slip the total hides (warning). Only where every row under the heading prints a weight and none
+    belongs under another heading by its second-level name (a lost heading is R-CATEGORY-SUM's and R-WEIGHT-L1's)."""
+    from service.checks.text import category_of_level2
+
+    sch = ctx.scheme
+    if not sch.category_weights:
+        return []
+    out: list[Finding] = []
+    for cat, weight in sch.category_weights.items():
+        inds = [i for i in ctx.unit.indicators if category_of(i) == cat]
+        if not inds or any(i.weight is None for i in inds):
+            continue
+        if any(category_of_level2(i) in sch.inferred_categories for i in inds):
+            continue
+        s = sum((i.weight for i in inds), D0)
+        if abs(s - weight) <= Decimal("0.005") * len(inds):
+            continue
+        out.append(finding(
+            ctx, "R-CATEGORY-WEIGHT", "warning",
+            f"{cat}指标标题所列分值为{fmt(weight, None)}分，其下{len(inds)}项三级指标分值合计{fmt(s, None)}分，"
+            f"{'少' if s < weight else '多'}{fmt(abs(weight - s), None)}分；指标分值与标题不一致，请核实各项分值。",
+            f"The {cat} heading prints {fmt(weight, None)} points but its {len(inds)} rows weigh {fmt(s, None)} in "
+            f"all.", reported=fmt(s, None), recomputed=fmt(weight, None), refs=inds))
+    return out
+
+
 def check_weight_l1(ctx: UnitContext) -> list[Finding]:
     """First-level weights sum to 100 (with the scheme's fixed blocks)."""
     u, sch = ctx.unit, ctx.scheme

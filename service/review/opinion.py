@@ -25,7 +25,7 @@ _CATEGORY_OF = {
     "R-QUANT-EQ": "自评结果偏高", "R-QUAL": "自评结果偏高", "R-TOTAL": "自评结果偏高",
     "R-EXEC-EXPLAIN": "说明缺失", "R-DEVIATION": "说明缺失", "R-TEMPLATE-TEXT": "说明缺失",
     "R-EMPTY-VALUE": "表格无法复核",
-    "R-WEIGHT-L1": "指标体系不完整", "R-CATEGORY-SUM": "指标体系不完整",
+    "R-WEIGHT-L1": "指标体系不完整", "R-CATEGORY-SUM": "指标体系不完整", "R-CATEGORY-WEIGHT": "指标体系不完整",
     "R-NARR-AMOUNT": "文字与表格不一致", "R-NARR-TOTAL": "文字与表格不一致", "R-NARR-GRADE": "文字与表格不一致",
     "R-NARR-RATE": "文字与表格不一致", "R-DEPT-COUNTS": "文字与表格不一致",
 }
