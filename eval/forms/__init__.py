@@ -150,7 +150,9 @@ def _conflicts(a: str, b: str) -> bool:
     """Two injections that change the same figures would blur which rule each must raise."""
     groups = [{"rate_wrong", "exec_over", "exec_score_high", "exec_explain", "rows_mismatch", "narr_rate", "narr_amount"},
               {"total_wrong", "grade_wrong", "narr_total", "narr_grade", "category_sum", "weight_l1", "quant_pos_full",
-               "quant_neg_full", "quant_eq_full", "deviation_missing", "exec_over", "exec_score_high", "exec_explain"}]
+               "quant_neg_full", "quant_eq_full", "deviation_missing", "exec_over", "exec_score_high", "exec_explain"},
+              # unit_magnitude replaces a cost row, which may be the one quant_neg_full changed
+              {"quant_neg_full", "unit_magnitude"}]
     return any(a in g and b in g for g in groups)
 
 

@@ -145,17 +145,24 @@ def check_category_weight(ctx: UnitContext) -> list[Finding]:
     """The rows under a printed heading carry the heading's points: 产出指标（50分） over rows weighing 45 in all
     is a weighting slip the total hides (warning). Only where every row under the heading prints a weight and none
     belongs under another heading by its second-level name (a lost heading is R-CATEGORY-SUM's and R-WEIGHT-L1's)."""
-    from service.checks.text import category_of_level2
+    from service.checks.text import category_of_label, category_of_level2, strip_weight_suffix
 
     sch = ctx.scheme
-    if not sch.category_weights:
+    if not ctx.unit.category_weights:
         return []
+
+    def heading(label: str | None) -> str:
+        # rows are grouped by the heading the table prints over them, known (产出指标) or its own (项目绩效)
+        return category_of_label(label) or strip_weight_suffix(label or "").strip()
+
     out: list[Finding] = []
-    for cat, weight in sch.category_weights.items():
-        inds = [i for i in ctx.unit.indicators if category_of(i) == cat]
+    for label, weight in ctx.unit.category_weights.items():
+        cat = heading(label)
+        inds = [i for i in ctx.unit.indicators if heading(i.level1) == cat]
         if not inds or any(i.weight is None for i in inds):
             continue
-        if any(category_of_level2(i) in sch.inferred_categories for i in inds):
+        if category_of_label(label) is not None and any(category_of_level2(i) in sch.inferred_categories
+                                                         for i in inds):
             continue
         s = sum((i.weight for i in inds), D0)
         if abs(s - weight) <= Decimal("0.005") * len(inds):

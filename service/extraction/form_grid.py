@@ -82,7 +82,9 @@ def _header_word(ln: Line) -> bool:
         header_key,
     )
 
-    if ln.kind != "text" or len(ln.text) > 24:
+    from service.extraction.vocabulary import is_instruction
+
+    if ln.kind != "text" or len(ln.text) > 24 or is_instruction(ln.text):
         return False
     key = header_key(ln.text)[0]
     return classify_header(ln.text).field is not None or key in GROUP_HEADERS or key in FUNDS_BLOCK_LABELS \

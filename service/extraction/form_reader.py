@@ -52,6 +52,7 @@ from service.extraction.vocabulary import (
     header_key,
     is_level1,
     is_level2,
+    is_instruction,
     is_placeholder,
     label_in,
     level1_with_points,
@@ -810,7 +811,10 @@ def _goals(doc_id: str, rows: list[GRow], out: FormRead) -> None:
                 if label_in(t, GOAL_PLANNED + GOAL_ACTUAL):
                     j += 1
                     continue
-                if _is_stop(rows[j]) or header_at(rows, j) is not None or _header_token(rows[j]):
+                # a filling instruction left in the cell (请简要说明目标完成情况) names a header word, yet it is the
+                # cell's content, not the next block's header
+                if not is_instruction(t) and (
+                        _is_stop(rows[j]) or header_at(rows, j) is not None or _header_token(rows[j])):
                     break
                 texts.append((t, rows[j]))
                 out.consumed.add(id(rows[j]))
@@ -822,6 +826,14 @@ def _goals(doc_id: str, rows: list[GRow], out: FormRead) -> None:
             below = [c for c in rows[k + 1].nonempty() if not label_in(c.text, GOAL_BLOCK_LABELS)]
             texts = [(c.text, rows[k + 1]) for c in below]
             out.consumed.add(id(rows[k + 1]))
+            nxt = rows[k + 2] if k + 2 < len(rows) else None
+            if actual_col is not None and len(texts) == 1 and _token(rows[k + 1]) and nxt is not None and _token(nxt):
+                # the header was copied as one row but the two texts one per line: the actual is the next line
+                t2 = nxt.cells[0].text
+                if is_instruction(t2) or not (
+                        _is_stop(nxt) or header_at(rows, k + 2) is not None or _header_token(nxt)):
+                    texts.append((t2, nxt))
+                    out.consumed.add(id(nxt))
         else:
             texts = [(c.text, row) for c in cells[1:] if not label_in(c.text, GOAL_PLANNED + GOAL_ACTUAL)]
         out.consumed.add(id(row))

@@ -115,6 +115,15 @@ _PLACEHOLDER = re.compile(
 )
 
 
+_INSTRUCTION = re.compile(r"^[(（]?(?:请|主要|此处|本栏)(?:简要|如实|据实)?(?:填写|填报|说明|注明)")
+
+
+def is_instruction(text: str) -> bool:
+    """A filling instruction (请简要说明目标完成情况, （主要填写…）): a cell's content left from the template, never a
+    column header even when it names one."""
+    return bool(_INSTRUCTION.match(re.sub(r"\s+", "", text or "")))
+
+
 def is_placeholder(text: str) -> bool:
     """A cell the template left for the filer (指标1：, ……, (主要填写…)) and nobody filled."""
     t = re.sub(r"\s+", "", text or "")
