@@ -546,7 +546,8 @@ def inject(c: Content, name: str, rng: random.Random, *, has_narrative: bool, ha
             return None
         new.weight, new.score = ind.weight, ind.weight
         c.indicators[c.indicators.index(ind)] = new
-        _regrade(c)  # the replaced row may have been deducted: the total follows the new full score
+        if c.total is not None:
+            _regrade(c)  # the replaced row may have been deducted: the total follows the new full score
         return Injection(name, [("R-UNIT-MAGNITUDE", "error", f"实际完成值{fmt(c.executed)}元应为万元数")])
     return None
 
