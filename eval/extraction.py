@@ -253,16 +253,22 @@ def match_projects(gold: list[dict], pred: list[dict]) -> list[tuple[int, int]]:
     run(lambda g: {loose_key(g.get("project") or "")}, lambda p: {loose_key(p.get("project") or "")})
     # one project reported twice under one name: the passes above refuse the ambiguity; pair what is left
     # with the same name in document order
+    pair_in_order(gold, pred, light_key, pairs, used_g, used_p)
+    return pairs
+
+
+def pair_in_order(gold: list[dict], pred: list[dict], key, pairs: list[tuple[int, int]], used_g: set[int],
+                  used_p: set[int]) -> None:
+    """Pair each unpaired gold project with the first unpaired prediction whose name has the same key."""
     for i, g in enumerate(gold):
         if i in used_g:
             continue
-        k = light_key(g.get("project") or "")
-        j = next((j for j, p in enumerate(pred) if j not in used_p and k and light_key(p.get("project") or "") == k), None)
+        k = key(g.get("project") or "")
+        j = next((j for j, p in enumerate(pred) if j not in used_p and k and key(p.get("project") or "") == k), None)
         if j is not None:
             pairs.append((i, j))
             used_g.add(i)
             used_p.add(j)
-    return pairs
 
 
 def _match_rows(gold: list[dict], pred: list[dict]) -> list[tuple[int, int]]:

@@ -76,17 +76,13 @@ class FormScore:
 
 
 def _match(gold: list[dict], pred: list[dict]) -> list[tuple[int, int]]:
+    from eval.extraction import pair_in_order
+
     pairs: list[tuple[int, int]] = []
-    used: set[int] = set()
+    used_g: set[int] = set()
+    used_p: set[int] = set()
     for key in (light_key, loose_key):
-        for i, g in enumerate(gold):
-            if any(i == a for a, _ in pairs):
-                continue
-            k = key(g.get("project") or "")
-            j = next((j for j, p in enumerate(pred) if j not in used and k and key(p.get("project") or "") == k), None)
-            if j is not None:
-                pairs.append((i, j))
-                used.add(j)
+        pair_in_order(gold, pred, key, pairs, used_g, used_p)
     return pairs
 
 
