@@ -285,6 +285,18 @@ def test_uncovered_year_or_department_is_refused_with_what_is_covered(qa):
     assert a.route == "scope:not_covered" and "上街区" in a.answer and "13.38" not in a.answer
 
 
+def test_years_partly_covered_are_said_and_each_asked_year_is_a_group(qa):
+    # 高新区人社局 filed 2020 only: the answer says 2019 is not there instead of reading as covering both years
+    a = _ask(qa, "高新区人社局2020年和2019年的项目各有多少个？")
+    assert a.answer.startswith("语料中高新区人社局没有2019年度的报告，以下仅为2020年度") and "2019年项目" not in a.answer
+    assert {r["year"] for r in a.rows} == {2020}
+    # two covered years asked 各: one figure per year, each on the projects of that year
+    a = _ask(qa, "2020年和2022年的项目平均得分各是多少？")
+    assert a.answer.startswith("各年度项目的自评得分平均：2020年") and "2022年" in a.answer
+    per_year = {y: [r for r in a.rows if r.get("year") == y] for y in (2020, 2022)}
+    assert per_year[2020] and per_year[2022]
+
+
 def test_partial_name_two_part_question(qa):
     a = _ask(qa, "基层党建经费的预算和执行数分别是多少？")
     assert "20" in a.answer and "10.1" in a.answer and a.route == "structured:lookup"

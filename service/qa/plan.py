@@ -458,8 +458,10 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                     fig = t if p.op == "sum" else t / len(vs)
                     items.append(f"{g}{_d(fig)}{unit}（{len(vs)}个项目）" if zh else f"{g}: {_d(fig)}{unit} ({len(vs)} projects)")
                 word = ("合计" if p.op == "sum" else "平均") if zh else ("total" if p.op == "sum" else "average")
-                out.texts.append((f"各单位项目的{_LABEL[m][0]}{word}：" if zh else
-                                  f"{word.capitalize()} {_LABEL[m][1]} per department: ") + _join(items, zh)
+                per_year = all(re.fullmatch(r"(?:19|20)\d\d年?", g) for g in by)  # groups that are years
+                out.texts.append((f"各{'年度' if per_year else '单位'}项目的{_LABEL[m][0]}{word}：" if zh else
+                                  f"{word.capitalize()} {_LABEL[m][1]} per {'year' if per_year else 'department'}: ")
+                                 + _join(items, zh)
                                  + ("。" if zh else "."))
                 out.routes.append(p.op + "_by_department")
                 prev = sel

@@ -447,6 +447,7 @@ class _Scope:
 
 
 # what a question asks of a project's own figures (not a 部门决算 item or a passage)
+_EACH = re.compile(r"各|分别|每年|每一年|respectively|each", re.I)
 _EACH_DEPARTMENT = re.compile(r"各(?:个)?(?:单位|部门|区县|县区|地区)|每个(?:单位|部门)|分(?:单位|部门)|按(?:单位|部门)|"
                               r"(?:by|per|each) (?:department|unit|bureau)", re.I)
 _NAMES_SUBJECT = re.compile(r"支出|收入|经费|公积金|缴费|拨款|决算|expenditure|spending|income")
@@ -508,6 +509,19 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                    f"Not found: no {ys} report of {who}; the corpus has {', '.join(str(y) for y in have)} only.")
             return _Scope(records=[], named=[], doc_ids=[], label=dept_label, refusal=msg)
         docs = in_year
+        have = {y for p in docs for y in p.years}
+        missing = [y for y in years if y not in have]
+        if missing and have:
+            # several years asked, some not in the corpus: answer the covered ones and say so, never let the
+            # answer read as if it held the missing years too
+            gone = "、".join(str(y) for y in missing)
+            kept = [y for y in years if y in have]
+            years_note = (f"语料中{dept_label or ''}没有{gone}年度的报告，以下仅为"
+                          f"{'、'.join(str(y) for y in kept)}年度：" if zh else
+                          f"The corpus has no {gone} report{' of ' + dept_label if dept_label else ''}; "
+                          f"below is {', '.join(str(y) for y in kept)} only: ")
+            years = kept
+            loose_note = years_note + (loose_note or "")
     doc_ids = {p.doc_id for p in docs}
     scoped = [r for r in records if r.doc_id in doc_ids and (not years or r.evaluation.year in years or r.evaluation.year is None)]
     if (asked or years) and mentions:
@@ -536,6 +550,12 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         groups_of = {p.doc_id: p.departments[0].label() for p in docs if p.departments}
         if len(set(groups_of.values())) < 2:
             groups_of = None
+    if groups_of is None and len(years) > 1 and _EACH.search(q):
+        # 2020年和2022年各有多少个项目: each year asked is a group (a document covering one of them)
+        by_year = {p.doc_id: f"{y}年" if zh else str(y) for p in docs
+                   for y in [next((y for y in years if y in p.years), None)] if y is not None}
+        if len(set(by_year.values())) > 1:
+            groups_of = by_year
     if len({(d.place, d.kind) for d in asked}) > 1:
         groups_of = {}
         for d, (a, b) in found:
