@@ -369,7 +369,7 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 return None
             show = list(dict.fromkeys([m for m in metrics if m not in {c.metric for c in p.conditions}] or
                                       [c.metric for c in p.conditions if c.metric in METRICS] or ["total"]))
-            if groups_of and p.op == "count" and re.search(r"各|分别|每个|each|per ", p.text, re.I):
+            if groups_of and p.op == "count" and re.search(r"各|分别|每个|每年|each|per |respectively", p.text, re.I):
                 # 高新区人社局和中原区医保局各有几个项目: one count per department
                 by: dict[str, list[ProjectRecord]] = {g: [] for g in dict.fromkeys(groups_of.values())}
                 for r in sel:
@@ -382,7 +382,9 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                     for r in rs:
                         out.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})
                         out.cite(r, [m for m in show if _has(r, m)])
-                out.texts.append((f"{cond_txt + '的' if cond_txt else ''}项目数：" if zh else "Projects per department: ")
+                per_year = all(re.fullmatch(r"(?:19|20)\d\d年?", g) for g in by)
+                out.texts.append((f"{cond_txt + '的' if cond_txt else ''}项目数：" if zh else
+                                  f"Projects per {'year' if per_year else 'department'}: ")
                                  + _join(items, zh) + ("。" if zh else "."))
                 out.routes.append("count_by_department")
                 prev = sel
@@ -447,7 +449,7 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 out.cite(r, [m])
             terms = "＋".join(f"{_d(v)}" for v in vals[:TERMS_SHOWN]) if zh else " + ".join(_d(v) for v in vals[:TERMS_SHOWN])
             terms += ("＋…" if zh else " + …") if more else ""
-            if groups_of and re.search(r"各|分别|每个|each|per ", p.text, re.I):
+            if groups_of and re.search(r"各|分别|每个|每年|each|per |respectively", p.text, re.I):
                 # 各部门项目的平均得分: one figure per department, each with how many projects it rests on
                 by: dict[str, list[Decimal]] = {}
                 for r in have:
