@@ -376,7 +376,9 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                     by.setdefault(groups_of.get(r.doc_id, _UNNAMED[zh]), []).append(r)
                 items = []
                 for g, rs in by.items():
-                    members = "、".join(f"{_name(r)}（{'，'.join(_fmt(r, m, zh) for m in show if _has(r, m))}）" for r in rs)
+                    members = ("、" if zh else "; ").join(
+                        f"{_name(r)}（{'，'.join(_fmt(r, m, zh) for m in show if _has(r, m))}）" if zh else
+                        f"{_name(r)} ({', '.join(_fmt(r, m, zh) for m in show if _has(r, m))})" for r in rs)
                     items.append(f"{g}{len(rs)}个" + (f"：{members}" if rs else "") if zh else
                                  f"{g}: {len(rs)}" + (f" ({members})" if rs else ""))
                     for r in rs:
