@@ -32,7 +32,8 @@ _LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "ex
           "total": ("自评得分", "self-evaluation score"), "grade": ("评价等级", "grade")}
 
 _METRIC_WORDS = {
-    "rate": r"执行率|执行进度|支出进度|支出率|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%",
+    "rate": r"执行率|执行进度|支出进度|支出率|执行情况|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出)(?:完|光)了?(?:吗|没|没有)"
+            r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up",
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|用了多少"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|actual spending",
     "budget": r"预算(?!执行)|budget(?!\s+execution)",
