@@ -515,7 +515,8 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
             t0 = time.perf_counter()
             for item in items:
                 try:
-                    a = ask(item["question"], None, settings=cfg, store=store, index=index, llm=llm)
+                    # every page of a list answer (the answer shows 20 and says 共N个; the set is what is scored)
+                    a = ask(item["question"], None, settings=cfg, store=store, index=index, llm=llm, page_size=None)
                     answers[item["id"]] = a.model_dump(mode="json")
                 except Exception as exc:  # a crash is a wrong answer, not the end of the benchmark
                     answers[item["id"]] = {"error": f"{type(exc).__name__}: {exc}"}
