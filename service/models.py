@@ -4,10 +4,28 @@ These are the contract between extraction (rules or LLM), checks, storage, Q&A a
 """
 from __future__ import annotations
 
+import sys
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel as _PydanticModel
+from pydantic import ConfigDict, Field
+
+# Every pydantic instance keeps its own set of the fields it was given: measured at 10,000 stored projects,
+# those sets were 40 of a record's 73 KB in memory (912 MB for the store's records). Instances given the same
+# fields share one set. Nothing here reads which fields were set (no exclude_unset); an assignment adding a
+# name to a shared set is harmless for the same reason.
+_FIELDS_SETS: dict[frozenset, set] = {}
+
+
+class BaseModel(_PydanticModel):
+    def model_post_init(self, context: Any, /) -> None:
+        fs = self.__pydantic_fields_set__
+        key = frozenset(fs)
+        shared = _FIELDS_SETS.get(key)
+        if shared is None:
+            shared = _FIELDS_SETS.setdefault(key, fs)
+        object.__setattr__(self, "__pydantic_fields_set__", shared)
 
 Severity = Literal["error", "warning", "info"]
 UnitKind = Literal["project", "summary", "department", "accounts", "framework", "other"]
@@ -23,6 +41,11 @@ class SourceRef(BaseModel):
     line_start: int
     line_end: int
     quote: str
+
+    def model_post_init(self, context: Any, /) -> None:
+        super().model_post_init(context)
+        # one string per document for the thousands of refs that name it
+        object.__setattr__(self, "doc_id", sys.intern(self.doc_id))
 
 
 class Figure(BaseModel):

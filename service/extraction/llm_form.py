@@ -134,6 +134,7 @@ def unit_lines(doc: LoadedDocument, unit: ReportUnit) -> list[Line]:
 # a unit with no record is worth a call only when it reads like a form: at least this many distinct
 # self-evaluation terms (a framework paragraph mentions 绩效 once; a form prints 一级指标, 分值, 得分 …)
 READ_MIN_TERMS = 3
+_ACCOUNT_ROW = re.compile(r"^(?:\d{3}(?:\d{2}){0,2}|合计|总计)$")  # a 决算 table row: a subject code, or its total
 
 
 def plan_jobs(doc: LoadedDocument, extraction: DocumentExtraction, backend: Literal["llm", "auto"],
@@ -147,9 +148,21 @@ def plan_jobs(doc: LoadedDocument, extraction: DocumentExtraction, backend: Lite
     gaps = unit_gaps(doc, extraction)
     jobs: list[Job] = []
     for unit in extraction.units:
-        if unit.kind in ("summary", "accounts"):
-            continue  # read by their own rules; not a form of one project
         lines = unit_lines(doc, unit)
+        if unit.kind in ("summary", "accounts"):
+            # read by their own rules; not a form of one project. What follows the unit's last table row that
+            # is its own (a subject code or 合计 first) may be a form the segmenter did not cut off: the
+            # model reads that rest when the document was not fully read and it reads like a form
+            if backend == "auto" and coverage_status == "read":
+                continue
+            own = [k for k, ln in enumerate(lines) if ln.kind == "row" and ln.cells
+                   and (_ACCOUNT_ROW.match(ln.cells[0].strip()) or _ACCOUNT_ROW.match(ln.cells[1].strip()
+                                                                                    if len(ln.cells) > 1 else ""))]
+            rest = lines[own[-1] + 1:] if own else []
+            blob = "\n".join(ln.text for ln in rest)
+            if rest and sum(t in blob for t in SELF_EVAL_TERMS) >= READ_MIN_TERMS:
+                jobs.append(Job(unit, rest, "read"))
+            continue
         if not lines:
             continue
         if unit.unit_id in recorded:
