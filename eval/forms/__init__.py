@@ -41,8 +41,10 @@ def families_for(split: str, names: list[str] | None = None) -> list[str]:
     return chosen
 
 
-def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, dict, str]:
-    """(contents, injections, gold, flatten style) of form number `index`: a function of (seed, index, family)."""
+def make_form(index: int, seed: int, family: str, *, tables: bool = True) -> tuple[list[Content], list, dict, str]:
+    """(contents, injections, gold, flatten style) of form number `index`: a function of (seed, index, family).
+    tables=False leaves out what the reviewer's checks added (the third injection stream, the summary table and
+    the 部门决算 before the forms): the forms exactly as they were before them (the prompt's few-shot examples)."""
     spec, kwargs = FAMILIES[family]
     rng = random.Random(f"{seed}:{index}:{family}")
     multi = spec.kind == "project" and rng.random() < 0.25
@@ -87,12 +89,13 @@ def make_form(index: int, seed: int, family: str) -> tuple[list[Content], list, 
     # a file of several project forms opens with their summary table half the time (its own stream: the
     # forms' contents and layout draws are unchanged)
     summary_rng = random.Random(f"{seed}:{index}:{family}:summary")
-    has_summary = (spec.kind == "project" and len(contents) > 1 and spec.total != "none"
+    has_summary = (tables and spec.kind == "project" and len(contents) > 1 and spec.total != "none"
                    and all(c.total is not None for c in contents) and summary_rng.random() < SUMMARY_SHARE)
     # and a 部门决算 支出决算表 before the forms some of the time (its own stream too)
     accounts_rng = random.Random(f"{seed}:{index}:{family}:accounts")
-    has_accounts = ("executed" in {f for f, _ in spec.funds or ()} and accounts_rng.random() < ACCOUNTS_SHARE)
-    if not injections and extra2.random() < EXTRA2_SHARE:
+    has_accounts = (tables and "executed" in {f for f, _ in spec.funds or ()}
+                    and accounts_rng.random() < ACCOUNTS_SHARE)
+    if tables and not injections and extra2.random() < EXTRA2_SHARE:
         funds_fields = {f for f, _ in spec.funds or ()}
         for name in extra2.sample(EXTRA2_INJECTIONS, len(EXTRA2_INJECTIONS)):
             inj = inject_extra2(contents, name, extra2, funds_fields=funds_fields, has_problems_field=spec.problems,
