@@ -322,7 +322,9 @@ def score(items: Sequence[dict], answers: dict[str, dict], spans: dict[tuple[str
 EVERYDAY_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday.json"
 EVERYDAY_TUNING_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday_tuning.json"
 EVERYDAY_FRESH_PATH = Path(__file__).resolve().parent / "gold" / "qa_everyday_fresh.json"
-EVERYDAY_TARGETS = {"correct": 0.90, "citation_support": 0.95, "refusal_precision": 0.95, "refusal_recall": 0.95}
+EVERYDAY_TARGETS = {"correct": 0.90, "citation_support": 0.95, "refusal_precision": 0.95, "refusal_recall": 0.95,
+                    "paraphrase_consistency": 0.95}
+BENCH_PATH = Path(__file__).resolve().parent / "gold" / "qa_bench.json"
 
 
 def load_everyday(*paths: Path) -> list[dict]:
@@ -428,10 +430,31 @@ def score_everyday(item: dict, answer: dict) -> dict:
     out = {"id": item["id"], "kind": item["kind"], "op": item.get("op", "?"), "lang": item.get("lang", "zh"),
            "split": item.get("split", "tuning"), "question": item["question"], "route": answer.get("route"),
            "ok": ok, "refused": refused, "citations": len(cits), "supporting": sum(support),
-           "answer": text[:300]}
+           "answer": text[:300], "group": item.get("group"),
+           # what the answer says, for paraphrase consistency: its figures (not the question's) and its projects
+           "said": sorted(str(n) for n in answer_figures(text, item["question"], names)) + names}
     if reasons:
         out["reason"] = "; ".join(reasons)
     return out
+
+
+def paraphrase_consistency(results: Sequence[dict]) -> float | None:
+    """Share of paraphrase groups answered alike: every paraphrase right, or every one wrong saying the same
+    (the same figures and projects, or the same refusal). None without groups of two or more."""
+    groups: dict[str, list[dict]] = {}
+    for r in results:
+        if r.get("group"):
+            groups.setdefault(r["group"], []).append(r)
+    groups = {g: rs for g, rs in groups.items() if len(rs) > 1}
+    if not groups:
+        return None
+    alike = 0
+    for rs in groups.values():
+        if all(r["ok"] for r in rs):
+            alike += 1
+        elif not any(r["ok"] for r in rs) and len({(r["refused"], tuple(r.get("said") or ())) for r in rs}) == 1:
+            alike += 1
+    return round(alike / len(groups), 4)
 
 
 def summarize_everyday(results: Sequence[dict]) -> dict:
@@ -449,6 +472,7 @@ def summarize_everyday(results: Sequence[dict]) -> dict:
         "citations": n_cit,
         "refusal_precision": round(sum(1 for r in refused if r["kind"] == "refuse") / len(refused), 4) if refused else None,
         "refusal_recall": round(sum(1 for r in refuse_items if r["refused"]) / len(refuse_items), 4) if refuse_items else None,
+        "paraphrase_consistency": paraphrase_consistency(results),
     }
 
 
@@ -523,6 +547,7 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
             info.ask_seconds = time.perf_counter() - t0
             every: dict[str, list[dict]] = {"system": [], "baseline": []}
             latencies: list[float] = []
+            structured_lat: list[float] = []
             for item in everyday:
                 for which, fn in (("system", lambda q: ask(q, None, settings=cfg, store=store, index=index, llm=llm)),
                                   ("baseline", lambda q: ask_extractive(q, settings=cfg, store=store, index=index))):
@@ -535,6 +560,8 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
                         c["stem"] = info.documents.get(c.get("doc_id"))
                     if which == "system":
                         latencies.append(time.perf_counter() - t1)
+                        if str(a.get("route") or "").startswith(("structured", "parts")):
+                            structured_lat.append(time.perf_counter() - t1)
                     every[which].append(score_everyday(item, a))
 
             cache: dict[tuple[str, int], list] = {}
@@ -563,6 +590,10 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
         lat = sorted(latencies)
         report["everyday_latency_ms"] = {"p50": round(lat[len(lat) // 2] * 1000, 1),
                                          "p95": round(lat[min(len(lat) - 1, int(len(lat) * 0.95))] * 1000, 1)}
+        st = sorted(structured_lat)
+        if st:
+            report["everyday_latency_ms"].update({"structured_p50": round(st[len(st) // 2] * 1000, 1),
+                                                  "structured_p95": round(st[min(len(st) - 1, int(len(st) * 0.95))] * 1000, 1)})
         report["everyday_questions"] = every["system"]
     report["rendering"] = rendering
     report["documents"] = len(info.documents)
@@ -705,14 +736,16 @@ def format_everyday(report: dict) -> list[str]:
         lines.append(f"everyday questions, split {split} ({s['questions']} questions; "
                      f"correct = figures exact, all parts, every citation supports):")
         lines.append(f"  {'':22}{'ask':>8}{'baseline':>10}   (baseline: retrieval-only extractive, same run)")
-        for key in ("correct", "citation_support", "refusal_precision", "refusal_recall"):
+        for key in ("correct", "citation_support", "refusal_precision", "refusal_recall", "paraphrase_consistency"):
             t = EVERYDAY_TARGETS.get(key)
             lines.append(f"  {key:22}{pct(s[key]):>8}{pct(b[key]):>10}" + (f"   (target {t * 100:.0f}%)" if t else ""))
         for op in s["by_op"]:
             lines.append(f"    {op:20}{pct(s['by_op'][op]):>8}{pct(b['by_op'].get(op)):>10}")
     lat = report.get("everyday_latency_ms")
     if lat:
-        lines.append(f"  latency in process: p50 {lat['p50']} ms, p95 {lat['p95']} ms")
+        lines.append(f"  latency in process: p50 {lat['p50']} ms, p95 {lat['p95']} ms"
+                     + (f"; structured answers p50 {lat['structured_p50']} ms, p95 {lat['structured_p95']} ms"
+                        if "structured_p50" in lat else ""))
     wrong = [r for r in report.get("everyday_questions", []) if not r["ok"]]
     if wrong:
         lines.append("  wrong:")
@@ -721,6 +754,13 @@ def format_everyday(report: dict) -> list[str]:
         lines.append(f"      why: {r.get('reason')}")
         lines.append(f"      answer: {_short(r.get('answer'), 200)}")
     return lines
+
+
+def format_bench(report: dict) -> str:
+    """The paraphrase benchmark: per split (held-out first), ask next to the retrieval-only baseline."""
+    head = [f"paraphrase benchmark (eval/gold/qa_bench.json), rendering {report.get('rendering', '?')}: "
+            f"{report.get('documents', '?')} documents, {len(report.get('everyday_questions', []))} questions"]
+    return "\n".join(head + format_everyday(report))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -336,3 +336,38 @@ def test_score_everyday_value_and_refusal():
     s = bench.summarize_everyday([good, unsupported, bench.score_everyday(ref, _ans("没有找到…2020…"))])
     assert s["correct"] == round(2 / 3, 4) and s["refusal_precision"] == 1.0 and s["refusal_recall"] == 1.0
     assert s["citation_support"] == round(2 / 3, 4)  # 2 of 3 citations support
+
+
+def test_the_paraphrase_benchmark_is_whole_groups_with_one_split_each():
+    data = json.loads(bench.BENCH_PATH.read_text("utf-8"))
+    qs = data["questions"]
+    assert len(qs) >= 150 and len({q["id"] for q in qs}) == len(qs) and data["split_rule"]
+    groups: dict[str, list[dict]] = {}
+    for q in qs:
+        groups.setdefault(q["group"], []).append(q)
+    for g, items in groups.items():
+        assert len(items) >= 3, g
+        assert len({q["split"] for q in items}) == 1 and len({q["op"] for q in items}) == 1, g
+        n = int(g[1:])
+        assert items[0]["split"] == ("heldout" if n % 5 in (0, 3) else "tuning"), g  # the rule as written
+    assert {q["kind"] for q in qs} <= {"value", "refuse"}
+    assert any(q["lang"] == "en" for q in qs)
+
+
+def test_paraphrase_consistency_counts_groups_answered_alike():
+    item = {"id": "x", "kind": "value", "op": "lookup", "question": "基层党建经费得了几分？", "expected_value": "82",
+            "expected_projects": None}
+    right = {"answer": "基层党建工作经费（专项）的自评得分82分。[1]", "rows": [],
+             "citations": [{"quote": "总分\t82", "doc_id": "d", "page": 1, "line_start": 1, "line_end": 1}]}
+    wrong = {"answer": "基层党建工作经费（专项）的自评得分90分。[1]", "rows": [],
+             "citations": [{"quote": "总分\t90", "doc_id": "d", "page": 1, "line_start": 1, "line_end": 1}]}
+    other_wrong = {"answer": "没有找到相关内容。", "rows": [], "citations": []}
+
+    def group(*answers):
+        return [{**bench.score_everyday({**item, "id": f"x{k}"}, a), "group": "g1"} for k, a in enumerate(answers)]
+
+    assert bench.paraphrase_consistency(group(right, right, right)) == 1.0
+    assert bench.paraphrase_consistency(group(right, right, wrong)) == 0.0
+    assert bench.paraphrase_consistency(group(wrong, wrong, wrong)) == 1.0  # wrong alike is still consistent
+    assert bench.paraphrase_consistency(group(wrong, other_wrong, wrong)) == 0.0
+    assert bench.paraphrase_consistency([{**r, "group": None} for r in group(right)]) is None

@@ -1,4 +1,4 @@
-"""`jixiao eval qa [--rendering pdf|txt|docx] [--format table|json]`: the Q&A benchmark (eval/qa.py).
+"""`jixiao eval qa [--rendering pdf|txt|docx] [--format table|json] [--bench]`: the Q&A benchmark (eval/qa.py).
 
 One rendering of the bundled corpus is ingested into a scratch data dir through the pipeline and every
 question of eval/gold/qa.json is asked through service.qa.service.ask. Offline by default; --llm uses the
@@ -22,6 +22,9 @@ def eval_qa(
     use_llm: Annotated[bool, typer.Option("--llm/--no-llm", help="Answer open questions with the configured model.")] = False,
     docs: Annotated[Path | None, typer.Option("--docs", help="Your own folder of documents (with --gold).")] = None,
     gold: Annotated[Path | None, typer.Option("--gold", help="With --docs: a Q&A gold file or folder (eval/README.md).")] = None,
+    bench: Annotated[bool, typer.Option("--bench", help="The paraphrase benchmark (eval/gold/qa_bench.json) only: "
+                                                         "correct per split and operation, citation support, refusal "
+                                                         "P/R, paraphrase consistency, latency, retrieval-only baseline.")] = False,
 ) -> None:
     """Structured accuracy, open-question passage recall, citation validity and unanswerable handling."""
     with one_line_errors():
@@ -29,7 +32,7 @@ def eval_qa(
             raise typer.BadParameter("--format must be table or json")
         if rendering not in ("pdf", "txt", "docx"):
             raise typer.BadParameter("--rendering must be pdf, txt or docx")
-        from eval import qa as bench
+        from eval import qa as bench_mod
 
         settings = cli_settings()
         llm = None
@@ -45,13 +48,17 @@ def eval_qa(
             from eval.gold_format import GoldError
 
             try:
-                report = bench.run_docs(settings, docs=docs, gold=gold, llm=llm)
+                report = bench_mod.run_docs(settings, docs=docs, gold=gold, llm=llm)
             except (GoldError, FileNotFoundError) as exc:
                 raise typer.BadParameter(str(exc)) from exc
-            table = bench.format_docs_table
+            table = bench_mod.format_docs_table
+        elif bench:
+            report = bench_mod.run(settings, rendering=rendering, llm=llm, items=[],
+                                   everyday=bench_mod.load_everyday(bench_mod.BENCH_PATH))
+            table = bench_mod.format_bench
         else:
-            report = bench.run(settings, rendering=rendering, llm=llm)
-            table = bench.format_table
+            report = bench_mod.run(settings, rendering=rendering, llm=llm)
+            table = bench_mod.format_table
         if fmt == "json":
             typer.echo(json.dumps(report, ensure_ascii=False, indent=1, default=str))
         else:
