@@ -47,7 +47,8 @@ _TOTALS = [
     (r"支出总计", ("01", "支出总计", "expense", "支出/决算数"), "支出总计", "total expenditure incl. carry-over"),
     (r"本年收入合计|收入合计|总收入|total (income|revenue)|income total", ("01", "本年收入合计", "income", "收入/决算数"),
      "本年收入合计", "total income of the year"),
-    (r"本年支出合计|支出合计|总支出|total (expenditure|spending)|expenditure total",
+    (r"本年支出合计|支出合计|总支出|(?<!项目)(?:一共|总共|共计|全年)支出(?:了)?多少|"
+     r"total (expenditure|spending)|expenditure total",
      ("01", "本年支出合计", "expense", "支出/决算数"), "本年支出合计", "total expenditure of the year"),
     (r"基本支出|basic expenditure", ("03", "合计", None, "基本支出"), "基本支出", "basic expenditure"),
     (r"项目支出|project expenditure", ("03", "合计", None, "项目支出"), "项目支出", "project expenditure"),
@@ -64,6 +65,24 @@ _NARRATIVE_TOTALS = [
     (r"机关运行经费|operating expenses? of (the )?(organ|office)", "ops", "机关运行经费", "office operating expenses"),
     (r"政府采购|procurement", "procurement", "政府采购支出总额", "government procurement"),
 ]
+
+
+def _initial_budget_answer(accounts: AccountsExtraction, question: str, q: str) -> AccountsAnswer | None:
+    """年初预算 as 情况说明 states it: of a 科目 the question names (its 项 name), else the department total
+    (一般公共预算财政拨款支出年初预算). The 决算 tables hold no 年初预算 column, so a table figure would be the
+    决算数 — another figure than the one asked."""
+    items = [x for x in accounts.narrative if x.kind == "initial_budget"]
+    named = [x for x in items if x.subject and _name_in_question(q, re.sub(r"\((?:类|款|项)\)", "|", x.subject)
+                                                                     .strip("|").split("|")[-1])]
+    pick = named[0] if len(named) == 1 else next((x for x in items if x.subject is None), None) if not named else None
+    if pick is None:
+        return None
+    label = pick.label if pick.subject is None else f"{pick.subject}年初预算"
+    return AccountsAnswer(question=question, kind="initial_budget",
+                          answer_zh=f"{label}为{pick.raw}万元（情况说明{pick.section}）。",
+                          answer_en=f"{label}: {pick.raw} 万元 (notes, section {pick.section}).",
+                          value=pick.raw, unit="万元", citations=[pick.ref],
+                          data=[{"label": label, "value": pick.raw}])
 
 
 def names_accounts_item(question: str) -> bool:
@@ -277,6 +296,10 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
             return ans
     if not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is|were|are)|amount|total|spend|spent", q):
         return None
+    if re.search(r"年初预算|initial budget", q):
+        ans = _initial_budget_answer(accounts, question, q)
+        if ans is not None:
+            return ans
     # a 科目 named in the question (功能分类), then the fixed totals, then 06 经济分类, then prose-only totals
     row = _match_subject(accounts, q)
     if row is not None:

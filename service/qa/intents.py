@@ -57,11 +57,13 @@ def _limit(q: str) -> int | None:
     return int(tok) if tok.isdigit() else _CN_DIGITS.get(tok)
 
 
-def parse_question(question: str, project_names: list[str]) -> Intent:
+def parse_question(question: str, project_names: list[str], linked: list[str] | None = None) -> Intent:
+    """`linked`: the projects entity linking found under another spelling (改制职工医保 for 国有企业改制职工医疗
+    保险); the route is chosen knowing the question names them, as for a name written out."""
     q = normalize_text(question)
     ql = q.lower()
     lang = detect_lang(q)
-    projects = find_mentions(q, project_names)
+    projects = find_mentions(q, project_names) or list(linked or [])
     rule = re.search(r"(?<![A-Za-z0-9])R-[A-Z0-9]+(?:-[A-Z0-9]+)*", q)
 
     def has(*words: str) -> bool:
@@ -112,7 +114,8 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
         metric = "rate"
         if has("得分", "分数", "score", "总分"):
             metric = "total"
-        elif has("预算数", "预算金额", "budget") and not has("执行率", "execution"):
+        elif has("预算数", "预算金额", "预算最", "安排资金", "安排的资金", "资金最多", "资金最少", "budget") \
+                and not has("执行率", "execution"):
             metric = "budget"
         elif has("执行数", "支出金额", "spent", "executed amount"):
             metric = "executed"
@@ -130,7 +133,8 @@ def parse_question(question: str, project_names: list[str]) -> Intent:
         fields = [name for name, words in (
             ("rate", ("执行率", "执行进度", "execution rate", " rate")),
             ("executed", ("执行数", "执行金额", "实际支付", "支出多少", "spent", "executed", "expenditure")),
-            ("budget", ("预算数", "预算金额", "预算是多少", "预算多少", "budget")),
+            ("budget", ("预算数", "预算金额", "预算是多少", "预算多少", "安排了多少", "安排多少", "安排资金", "安排的资金",
+                        "budget")),
             ("grade", ("等级", "评级", "grade", "rating")),
             ("total", ("得分", "分数", "总分", "score")),
         ) if has(*words)]

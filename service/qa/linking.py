@@ -17,7 +17,8 @@ from retrieval.normalize import normalize_text
 
 # Common abbreviations of Chinese public-administration words, applied to the question only (names keep
 # their spelling; the question is rewritten towards the long form the reports print).
-_EXPANSIONS = (("国企", "国有企业"), ("社保费", "社会保障费"), ("医保费", "医疗保险费"), ("医保", "医疗保险"))
+_EXPANSIONS = (("国企", "国有企业"), ("社保费", "社会保障费"), ("医保费", "医疗保险费"), ("医保", "医疗保险"),
+               ("医补", "医疗补助"))
 
 # Bureau kinds: every spelling a question or a report uses for the same kind of department.
 DEPARTMENT_KINDS: dict[str, tuple[str, ...]] = {
@@ -188,8 +189,17 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
             # a name's first or last words: 大督查 of 组织人事及重点工作大督查), not all generic, that no
             # other project's name has
             others = [keys[o] for o in keys if names[o] != names[sp]]
+
+            def tail_named(i: int, k: int, j: int) -> bool:
+                # the core's last words with the name's own generic tail after them (招聘|专项资金 of
+                # 公开招聘专项资金), found in no other name
+                if j + k != len(c) or len(set(q[i:i + k]) - _GENERIC_CHARS) < 2:
+                    return False
+                tail = next((w for w in _TAIL_WORDS if q.startswith(w, i + k) and key.endswith(q[i:i + k] + w)), None)
+                return tail is not None and not any(q[i:i + k] + tail in o for o in others)
+
             if not any(k >= 3 and (j == 0 or j + k == len(c)) and len(set(q[i:i + k]) - _GENERIC_CHARS) >= 2
-                       and not any(q[i:i + k] in o for o in others) for i, k, j in frags) \
+                       and not any(q[i:i + k] in o for o in others) or tail_named(i, k, j) for i, k, j in frags) \
                     and not (relaxed and any(sum(ch not in _GENERIC_CHARS for ch in q[i:i + k]) >= 4 for i, k, _ in frags)):
                 return None
             score = threshold
@@ -218,7 +228,32 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
     for m in found:
         if all(o.project != m.project for o in out):
             out.append(m)
-    return out
+    extra = _elided(q, out, names, keys)
+    # a weaker link read in the words an elided name took (追加项目 of …及其追加项目) is that name, not another
+    out = [m for m in out if m.score >= 1.0 or not any(m.span[0] < e.span[1] and e.span[0] < m.span[1] for e in extra)]
+    return out + extra
+
+
+_ELIDED = re.compile(r"(?:和|与|及其|及|以及|跟)([\u4e00-\u9fff0-9]{1,6}?)(?=项目|的|两个|这两|分别|各|一共|合计|$)")
+
+
+def _elided(q: str, found: list[Mention], names: dict[str, str], keys: dict[str, str]) -> list[Mention]:
+    """A second name written as the first's continuation: 公务员医疗补助和追加 (…及其追加项目) names 公务员医疗
+    补助追加 too, when that is a project's name."""
+    by_key = {k: names[sp] for sp, k in keys.items()}
+    have = {m.project for m in found}
+    extra: list[Mention] = []
+    for m in found:
+        g = _ELIDED.match(q, m.span[1])
+        if not g:
+            continue
+        for suffix in (g.group(1), g.group(1) + "项目"):
+            canon = by_key.get(name_key(m.project) + suffix)
+            if canon and canon not in have:
+                extra.append(Mention(canon, 1.0, g.span(1)))
+                have.add(canon)
+                break
+    return extra
 
 
 _LOOSE_TAIL = re.compile(r"(?:补助|补贴|资金|经费|专项|项目|费|金)+$")
@@ -245,7 +280,7 @@ def loose_candidates(question: str, names: dict[str, str], most: int = 8) -> tup
 
 # where a project's name in a question ends: particles, conjunctions and the words asked about it
 _NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
-                       r"共|比较|哪|多少|几|分别|各|情况|绩效|[^\u4e00-\u9fff]")
+                       r"共|比较|哪|多少|几|分别|各|情况|绩效|安排|花|用|支出|到位|拨付|发放|怎么|如何|吗|呢|发现|存在|取得|实现|达到|主要|[^\u4e00-\u9fff]")
 
 
 def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int) -> int:

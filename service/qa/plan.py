@@ -36,7 +36,7 @@ _METRIC_WORDS = {
             r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up",
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|用了多少"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|actual spending",
-    "budget": r"预算(?!执行)|budget(?!\s+execution)",
+    "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|budget(?!\s+execution)",
     "total": r"得分|分数|总分|多少分|几分|打了?\d*分|评了?\d*分|score|points",
     "grade": r"等级|评级|评为|graded|grade|rated|rating",
 }
@@ -228,7 +228,8 @@ def parse_part(text: str) -> Part:
         p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|least|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
         p.limit = _limit(q) or (5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
-    elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|how many (?:\w+ )?projects", q, re.I):
+    elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|"
+                   r"how many (?:\w+ )?projects|number of projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
     elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:
         p.op = "list"
@@ -362,7 +363,8 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
             # counting a department's projects needs a "have / evaluated" question: "对多少个项目开展了预算绩效管理"
             # asks a number the report states, not how many project records we hold
             asks_count = re.search(r"(?:有|评了?|评价了?|自评了?|包含|包括|列了?|报了?|上报了?|申报了?|一共|总共|共)\s*"
-                                   r"(?:几|多少)|how many projects (?:are|were|did|does|do|has|have)", p.text, re.I)
+                                   r"(?:几|多少)|项目(?:个)?数|how many projects (?:are|were|did|does|do|has|have)|"
+                                   r"number of projects", p.text, re.I)
             # a department named: its projects are particular, so listing them (with the figures asked) is an
             # operation over the store; with no department, "哪些项目" alone is the catalogue (list_projects)
             if not p.conditions and not (p.op == "count" and (named or whole_scope and asks_count)) \

@@ -602,7 +602,7 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
         return AskAnswer(answer=scope.refusal, route="scope:not_covered", lang=lang)
     records = scope.records
     names = sorted({r.evaluation.project for r in records})
-    intent = parse_question(q, names)
+    intent = parse_question(q, names, linked=list(dict.fromkeys(r.evaluation.project for r in scope.named)))
     intent.lang = lang
     if scope.named and not intent.projects:
         intent.projects = list(dict.fromkeys(r.evaluation.project for r in scope.named))
