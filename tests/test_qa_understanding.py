@@ -58,6 +58,20 @@ def test_partial_and_abbreviated_names_link(question, expected):
     assert _link(question) == expected
 
 
+@pytest.mark.parametrize("question,expected", [
+    # a core's last words with the name's own generic tail, found in no other name (公开招聘专项资金 style)
+    ("培训扶持专项资金的预算是多少", ["就业培训扶持专项资金"]),
+    # 及 for and, and a verb right after the name
+    ("防汛物资储备及应急演练费安排了多少预算", ["防汛物资储备and应急演练费"]),
+    # the second name written as the first's continuation
+    ("乡村道路养护专项资金和追加两个项目预算一共多少", ["乡村道路养护专项资金", "乡村道路养护专项资金追加"]),
+    ("乡村道路养护专项资金及其追加的得分各是多少", ["乡村道路养护专项资金", "乡村道路养护专项资金追加"]),
+])
+def test_shortened_names_and_an_elided_second_name_link(question, expected):
+    assert _link(question) == expected
+    assert _link("乡村道路养护专项资金和春风行动的预算") == ["乡村道路养护专项资金", "“春风行动”就业补贴"]  # not elided
+
+
 def test_two_names_sharing_words_both_link_when_both_are_named():
     got = _link("比较乡村道路养护专项资金和乡村道路养护专项资金追加的执行率")
     assert sorted(got) == ["乡村道路养护专项资金", "乡村道路养护专项资金追加"]
@@ -295,6 +309,17 @@ def test_years_partly_covered_are_said_and_each_asked_year_is_a_group(qa):
     assert a.answer.startswith("各年度项目的自评得分平均：2020年") and "2022年" in a.answer
     per_year = {y: [r for r in a.rows if r.get("year") == y] for y in (2020, 2022)}
     assert per_year[2020] and per_year[2022]
+
+
+def test_budget_asked_as_arranged_money_and_a_department_total_from_the_accounts(qa):
+    a = _ask(qa, "创业扶持资金安排了多少钱，花了多少？")
+    assert "500" in a.answer and "263.65" in a.answer  # 安排了多少钱 is the budget, 花了多少 the executed amount
+    _holds(qa, a)
+    a = _ask(qa, "中原区医保局2022年一共支出了多少钱")
+    assert "736.87" in a.answer and a.route.startswith("accounts")  # the 决算's 本年支出合计, not a sum of projects
+    a = _ask(qa, "中原区医保局一般公共预算财政拨款支出年初预算是多少")
+    assert "5,549.66" in a.answer and "732.48" not in a.answer  # 情况说明's 年初预算, not the table's 决算数
+    _holds(qa, a)
 
 
 def test_partial_name_two_part_question(qa):
