@@ -403,6 +403,35 @@ class SearchHit:
         return d
 
 
+class IndexInput:
+    """A document's chunks and their vectors, made where the document was read (a worker process), so the
+    writer only writes. `signature` is the chunking and embedding they were made with: an index whose own
+    differs makes them again."""
+
+    __slots__ = ("chunks", "vectors", "signature")
+
+    def __init__(self, chunks: list[Chunk], vectors, signature: str):
+        self.chunks, self.vectors, self.signature = chunks, vectors, signature
+
+    def __getstate__(self):
+        return (self.chunks, self.vectors, self.signature)
+
+    def __setstate__(self, state):
+        self.chunks, self.vectors, self.signature = state
+
+
+def index_signature(settings: Settings, embedder: Embedder) -> str:
+    return json.dumps({"chunking": chunking_signature(settings), "embedding": embedder.signature()}, sort_keys=True)
+
+
+def prepare_index_input(doc: LoadedDocument, units: Sequence[ReportUnit] | None, settings: Settings,
+                        embedder: Embedder) -> IndexInput:
+    """Chunk and embed one document exactly as the index does (pure: no Chroma, no files)."""
+    chunks = chunk_document(doc, units if units is not None else _segment(doc), max_chars=settings.chunk_max_chars)
+    vectors = np.asarray(embedder.embed_documents([c.embed_text for c in chunks]), dtype=np.float32) if chunks else None
+    return IndexInput(chunks, vectors, index_signature(settings, embedder))
+
+
 @dataclass
 class UpsertResult:
     doc_id: str
@@ -736,18 +765,26 @@ class HybridIndex:
             }})
         return UpsertResult(doc.doc_id, len(chunks), changed=True)
 
-    def upsert_documents(self, items: Sequence[tuple[LoadedDocument, Sequence[ReportUnit] | None]], *,
-                         force: bool = False) -> list[UpsertResult | Exception]:
+    def upsert_documents(self, items: Sequence[tuple], *, force: bool = False) -> list[UpsertResult | Exception]:
         """Index several documents with one batched write: Chroma's upsert costs ~40 ms a call whatever its
         size up to a few hundred chunks, so one call per document made it most of an ingest's time (2.5 of
         3.9 s for 59 generated forms). One result (or the exception) per item, in order; if the batched write
         fails, each document is written on its own so one bad document fails only itself."""
         results: list[UpsertResult | Exception | None] = []
         plans: list[tuple[int, LoadedDocument, list[Chunk], str]] = []
-        for doc, units in items:
+        made: dict[int, Any] = {}  # plan index -> vectors made with the chunks (a worker's IndexInput)
+        mine = index_signature(self.settings, self.embedder)
+        for item in items:
+            doc, units = item[0], item[1]
+            pre = item[2] if len(item) > 2 else None
             try:
-                chunks = chunk_document(doc, units if units is not None else _segment(doc),
-                                        max_chars=self.settings.chunk_max_chars)
+                if pre is not None and pre.signature == mine:
+                    chunks = pre.chunks
+                    if pre.vectors is not None:
+                        made[len(results)] = pre.vectors
+                else:
+                    chunks = chunk_document(doc, units if units is not None else _segment(doc),
+                                            max_chars=self.settings.chunk_max_chars)
                 digest = content_hash(chunks)
                 entry = self._entry(doc.doc_id)
                 if entry and entry.get("content_hash") == digest and not force:
@@ -760,7 +797,14 @@ class HybridIndex:
         if plans:
             every = [c for _, _, chunks, _ in plans for c in chunks]
             try:
-                vectors = self.embedder.embed_documents([c.embed_text for c in every]) if every else None
+                parts = []
+                for i, _, chunks, _ in plans:
+                    if not chunks:
+                        continue
+                    v = made.get(i)
+                    parts.append(v if v is not None else np.asarray(
+                        self.embedder.embed_documents([c.embed_text for c in chunks]), dtype=np.float32))
+                vectors = np.vstack(parts) if parts else None
                 with self._locked():
                     self._write_chunks([doc.doc_id for _, doc, _, _ in plans], every, vectors)
                     self._update_manifest({doc.doc_id: {

@@ -330,15 +330,15 @@ class Pipeline:
             return
         many = getattr(self._index, "upsert_documents", None)
         if not callable(many):  # an index without batched writes: one document at a time
-            for result, doc, units in batch:
+            for result, doc, units, _ in batch:
                 self._index_now(result, doc, units)
             return
         try:
-            outcomes = many([(doc, units or None) for _, doc, units in batch])
+            outcomes = many([(doc, units or None, pre) for _, doc, units, pre in batch])
         except Exception as exc:
             log.debug("batched indexing failed", exc_info=True)
             outcomes = [exc] * len(batch)
-        for (result, _, _), out in zip(batch, outcomes):
+        for (result, _, _, _), out in zip(batch, outcomes):
             if isinstance(out, Exception):
                 result.warnings.append(f"stored, but not indexed: {type(out).__name__}: {out}")
 
@@ -405,7 +405,7 @@ class Pipeline:
 
     def _commit(self, result: IngestResult, prepared: Prepared) -> None:
         """The store's one transaction, then the index: always in this (the writer's) process."""
-        doc, extraction, findings, artifacts = prepared
+        doc, extraction, findings, artifacts, index_input = prepared
         result.doc_id, result.kind = doc.doc_id, doc.kind
         _, created = _stage("store", lambda: self.store.save_document(doc, extraction, findings, artifacts=artifacts))
         if not created:  # another writer stored the same bytes between our check and our commit
@@ -418,7 +418,7 @@ class Pipeline:
         if extraction is not None and extraction.coverage is not None:
             _fill_coverage(result, extraction.coverage)
         result.message = _describe(result)
-        self._index_document(result, doc, extraction.units if extraction is not None else None)
+        self._index_document(result, doc, extraction.units if extraction is not None else None, index_input)
 
     def _findings(self, extraction: DocumentExtraction, doc: LoadedDocument) -> tuple[list[Finding], list]:
         """Findings of every check step, and the artifacts to store with them (部门决算 tables and the
@@ -438,7 +438,8 @@ class Pipeline:
                     findings.extend(more)
         return findings, artifacts
 
-    def _index_document(self, result: IngestResult, doc: LoadedDocument, units: list[ReportUnit] | None) -> None:
+    def _index_document(self, result: IngestResult, doc: LoadedDocument, units: list[ReportUnit] | None,
+                        index_input: Any = None) -> None:
         if self._index is None and self.steps.index is not None:
             try:
                 self._index = self.steps.index(self.settings)
@@ -449,7 +450,7 @@ class Pipeline:
         if self._index is None:
             return
         if self._deferred is not None:  # inside iter_ingest: written with the rest of its batch
-            self._deferred.append((result, doc, units))
+            self._deferred.append((result, doc, units, index_input))
             return
         self._index_now(result, doc, units)
 
@@ -497,6 +498,9 @@ class Prepared(NamedTuple):
     extraction: DocumentExtraction | None
     findings: list[Finding]
     artifacts: list
+    # the document's chunks and vectors when a worker made them (retrieval.index.IndexInput): the writer
+    # then only writes; None in one process, where the index makes them as it writes
+    index_input: Any = None
 
 
 _WORKER_PIPELINE: Pipeline | None = None
@@ -573,7 +577,8 @@ def _prepare_in_worker(path: str, settings: Settings) -> Prepared | tuple[str, s
         _WORKER_PIPELINE.settings, _WORKER_PIPELINE.steps, _WORKER_PIPELINE._index = settings, resolve_steps(), None
     try:
         doc = load_path(Path(path), settings, max_bytes=settings.max_upload_bytes)
-        return _WORKER_PIPELINE.prepare(doc)
+        prepared = _WORKER_PIPELINE.prepare(doc)
+        return prepared._replace(index_input=_worker_index_input(prepared, settings))
     except JixiaoError as exc:
         return (exc.code, exc.message)
     except _StageError as exc:
@@ -583,6 +588,29 @@ def _prepare_in_worker(path: str, settings: Settings) -> Prepared | tuple[str, s
                                  f"{settings.worker_memory_mb} MB; nothing of it was stored")
     except Exception as exc:
         return ("internal_error", f"{type(exc).__name__}: {exc}")
+
+
+_WORKER_EMBEDDER: Any = None
+
+
+def _worker_index_input(prepared: Prepared, settings: Settings) -> Any:
+    """The document's chunks and vectors, made in the worker so the writer only writes them. Only for the
+    local embedder (an endpoint's embeddings stay with the writer, which batches its requests); any failure
+    leaves it to the writer, which makes them as it always did."""
+    global _WORKER_EMBEDDER
+    if settings.embedding_backend != "hashed" or _WORKER_PIPELINE is None or _WORKER_PIPELINE.steps.index is None:
+        return None
+    try:
+        from retrieval.embedding import make_embedder
+        from retrieval.index import prepare_index_input
+
+        if _WORKER_EMBEDDER is None:
+            _WORKER_EMBEDDER = make_embedder(settings)
+        units = prepared.extraction.units if prepared.extraction is not None else None
+        return prepare_index_input(prepared.doc, units or None, settings, _WORKER_EMBEDDER)
+    except Exception:
+        log.debug("chunking in the worker failed; the writer will", exc_info=True)
+        return None
 
 
 def _limit_worker_memory(mb: int) -> None:

@@ -140,6 +140,22 @@ def test_parallel_workers_store_exactly_what_one_process_stores(tmp_path, forms)
         search = _cli("search", "产出指标", env=env)
         assert search.returncode == 0 and search.stdout.strip()
     assert outputs[1] == outputs[2]
+    # the index too: the workers chunk and embed what they read (the writer only writes), and the chunks,
+    # their texts and their vectors are exactly what one process makes
+    import numpy as np
+
+    from retrieval.index import HybridIndex
+    from service.settings import Settings
+
+    indexed = {}
+    for workers in (1, 2):
+        got = HybridIndex(Settings(_env_file=None, data_dir=tmp_path / f"data{workers}"))._get_all(
+            ["documents", "embeddings"])
+        indexed[workers] = {cid: (text, np.asarray(vec, dtype=np.float32))
+                            for cid, text, vec in zip(got["ids"], got["documents"], got["embeddings"])}
+    assert indexed[1].keys() == indexed[2].keys() and len(indexed[1]) > 100
+    for cid, (text, vec) in indexed[1].items():
+        assert indexed[2][cid][0] == text and np.array_equal(indexed[2][cid][1], vec), cid
     statuses = {name: status for name, status, *_ in outputs[2]}
     assert statuses[forms["a"][0].name] == "unchanged"
     assert statuses["broken.docx"] == "error" and statuses["renamed.txt"] == "error"
