@@ -717,18 +717,25 @@ class HybridIndex:
     def _get_all(self, include: list[str], where: dict | None = None, page: int | None = None) -> dict:
         """collection.get, paginated: one unpaginated get of more than 32,766 chunks fails inside Chroma's
         SQLite ("too many SQL variables"), so every bulk read goes page by page and is joined here."""
-        page = page or GET_PAGE
         out: dict = {"ids": [], **{k: [] for k in include}}
-        offset = 0
-        while True:
-            got = self.collection.get(include=include, where=where, limit=page, offset=offset)
+        for got in self._pages(include, where, page):
             ids = got["ids"]
             out["ids"].extend(ids)
             for k in include:
                 part = got.get(k)
                 out[k].extend(list(part) if part is not None else [None] * len(ids))
-            if len(ids) < page:
-                return out
+        return out
+
+    def _pages(self, include: list[str], where: dict | None = None, page: int | None = None):
+        """The pages of a paginated collection.get, one at a time (a caller that keeps what it needs of each
+        page never holds the whole collection's Python objects at once)."""
+        page = page or GET_PAGE
+        offset = 0
+        while True:
+            got = self.collection.get(include=include, where=where, limit=page, offset=offset)
+            yield got
+            if len(got["ids"]) < page:
+                return
             offset += page
 
     def _chroma_ids_by_doc(self) -> dict[str, set[str]]:
@@ -910,9 +917,22 @@ class HybridIndex:
             if snap is not None:
                 self._bm25, self._bm25_key = snap, key
                 return snap
-            got = self._get_all(["documents", "metadatas", "embeddings"])
-            chunks = [Chunk.from_metadata(cid, text or "", meta or {})
-                      for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]
+            # page by page: the chunks and one float32 block of vectors per page, never every page's metadata
+            # dicts and per-row vectors at once (a state built for 311k chunks peaked at 6.1 GB that way)
+            chunks: list[Chunk] = []
+            blocks: list[np.ndarray] = []
+            vectors_ok = True
+            for got in self._pages(["documents", "metadatas", "embeddings"]):
+                chunks += [Chunk.from_metadata(cid, text or "", meta or {})
+                           for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]
+                emb = got.get("embeddings")
+                if emb is not None and len(emb) == len(got["ids"]) and len(emb):
+                    block = np.asarray(emb, dtype=np.float32)
+                    vectors_ok = vectors_ok and block.ndim == 2
+                    blocks.append(block)
+                elif len(got["ids"]):
+                    vectors_ok = False
+                del got
             todo = [c for c in chunks if c.chunk_id not in self._tokens]
             if todo:  # written by another process (or before this one started)
                 self._tokens.update(zip((c.chunk_id for c in todo), tokenize_chunks(todo, self.tokenizer)))
@@ -920,11 +940,11 @@ class HybridIndex:
             tokens = [self._tokens[c.chunk_id] for c in chunks]
             order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].ordinal))
             vectors = None
-            emb = got.get("embeddings")
-            if emb is not None and len(emb) == len(chunks) and len(chunks):
-                matrix = np.asarray(emb, dtype=np.float32)
-                if matrix.ndim == 2:
-                    vectors = matrix[order]
+            if vectors_ok and blocks and sum(len(b) for b in blocks) == len(chunks):
+                matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+                blocks.clear()
+                vectors = matrix[order]
+                del matrix
             self._bm25 = _Bm25State([chunks[i] for i in order], [tokens[i] for i in order], vectors)
             self._bm25_key = key
             self._save_snapshot(self._bm25)
