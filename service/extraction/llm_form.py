@@ -159,7 +159,8 @@ def plan_jobs(doc: LoadedDocument, extraction: DocumentExtraction, backend: Lite
                    and (_ACCOUNT_ROW.match(ln.cells[0].strip()) or _ACCOUNT_ROW.match(ln.cells[1].strip()
                                                                                     if len(ln.cells) > 1 else ""))]
             rest = lines[own[-1] + 1:] if own else []
-            blob = "\n".join(ln.text for ln in rest)
+            # a form is a table: its rows, not the 决算's prose (情况说明 speaks of 绩效自评 too), must read like one
+            blob = "\n".join(ln.text for ln in rest if ln.kind == "row")
             if rest and sum(t in blob for t in SELF_EVAL_TERMS) >= READ_MIN_TERMS:
                 jobs.append(Job(unit, rest, "read"))
             continue
