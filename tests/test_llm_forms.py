@@ -481,3 +481,30 @@ def test_cli_ingest_backend_llm_stores_the_models_record(server: LLMReplayServer
             assert store.counts()["projects"] == 1
     finally:
         get_settings.cache_clear()
+
+
+def test_a_form_hidden_in_an_accounts_unit_is_planned_but_the_accounts_prose_is_not() -> None:
+    """plan_jobs (pure): an unreadable form after a 支出决算表, left by the segmenter inside the accounts unit, is
+    read by the model (auto, document not fully read); the 情况说明 prose after seed 004's 决算 tables, which
+    speaks of 绩效自评 too, is not a form and gets no job in any mode."""
+    from retrieval.loaders import load_path
+    from service.extraction.llm_form import plan_jobs
+
+    root = Path(__file__).resolve().parent.parent
+    doc = load_path(root / "corpus" / "seeds" / "004_zhongyuan_medsec_accounts.txt", max_bytes=10**8)
+    ex = extract_document(doc)
+    for mode in ("llm", "auto"):
+        assert not [j for j in plan_jobs(doc, ex, mode, "partial") if j.unit.kind == "accounts"], mode
+    for i in range(400):  # a generated file whose first sheet is a 部门决算, the form after it disguised
+        _, _, made, _ = make_form(i, 2026, "national")
+        if made["sheets"][0].name == "部门决算":
+            break
+    else:
+        pytest.fail("no generated file with a 部门决算 first")
+    text = disguise(render(made["sheets"], "txt", "tab").decode("utf-8"), COLUMNS + LABELS).encode("utf-8")
+    hidden = LoadedDocument(filename="h.txt", kind="txt", sha256=hashlib.sha256(text).hexdigest(),
+                            size_bytes=len(text), pages=load_text(text))
+    rules = extract_document(hidden)
+    assert not rules.projects
+    jobs = plan_jobs(hidden, rules, "auto", rules.coverage.status)
+    assert [j.unit.kind for j in jobs] == ["accounts"] and not any("支出决算表" in ln.text for ln in jobs[0].lines)
