@@ -563,13 +563,10 @@ class HybridIndex:
         self._manifest_conns: list = []
         self._manifest_guard = threading.Lock()
         self.lock_path = self.root / f"{self.name}.lock"
-        self.client = client if client is not None else self._make_client()
-        self.collection = self.client.get_or_create_collection(
-            self.name, embedding_function=None,
-            metadata={"hnsw:space": "cosine", "jixiao_signature": json.dumps(
-                {"chunking": chunking_signature(settings), "embedding": self.embedder.signature()},
-                sort_keys=True)},
-        )
+        # the Chroma client is opened on first use: importing chromadb and opening the collection is ~1 s,
+        # and a structured `jixiao ask` never touches the vectors
+        self._client = client
+        self._collection = None
         self._bm25: _Bm25State | None = None
         self._bm25_key: tuple | None = None
         self._generation = self.generation()  # the index state this client has seen
@@ -578,6 +575,31 @@ class HybridIndex:
         self._tokens: dict[str, list[str]] = {}  # chunk id -> BM25 tokens (ids are unique per content)
 
     # -- plumbing -------------------------------------------------------------------------------------
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = self._make_client()
+        return self._client
+
+    @client.setter
+    def client(self, value) -> None:
+        self._client = value
+
+    @property
+    def collection(self):
+        if self._collection is None:
+            self._collection = self.client.get_or_create_collection(
+                self.name, embedding_function=None,
+                metadata={"hnsw:space": "cosine", "jixiao_signature": json.dumps(
+                    {"chunking": chunking_signature(self.settings), "embedding": self.embedder.signature()},
+                    sort_keys=True)},
+            )
+        return self._collection
+
+    @collection.setter
+    def collection(self, value) -> None:
+        self._collection = value
+
     def _make_client(self):
         import chromadb
         from chromadb.config import Settings as ChromaSettings
@@ -617,6 +639,9 @@ class HybridIndex:
         in-memory index would otherwise answer from, and write over, a stale state. True if re-opened."""
         generation = self.generation()
         if generation == self._generation or not self._own_client or self.settings.chroma_url:
+            self._generation = generation
+            return False
+        if self._client is None:  # not opened yet: it will open on the newest state
             self._generation = generation
             return False
         from chromadb.api.shared_system_client import SharedSystemClient

@@ -85,6 +85,10 @@ def ingest(
                     # loud on stderr as well: a reader must not take "0 findings" for a clean form
                     unrecognised += r.coverage_status == "unrecognised"
                     typer.echo(f"warning: {r.filename}: {r.coverage_status.upper()}: {r.coverage_reason}", err=True)
+            # the next `jixiao ask` reads the projects' heads from the data dir instead of every stored record
+            from service.qa.service import refresh_digest
+
+            refresh_digest(settings)
         if failed:
             raise typer.Exit(1)
         if strict and unrecognised:

@@ -23,6 +23,7 @@ from retrieval.normalize import normalize_text
 
 from service.errors import InputError
 from service.qa.citations import Citation, answer_tokens, supports, verify
+from service.qa.digest import digest_for, doc_key
 from service.qa.extractive import (Sentence, bridge_english, complete_last_sentence, coverage, display, keep_figures, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
@@ -87,23 +88,32 @@ _RECORDS: dict[tuple, list[ProjectRecord]] = {}
 _STATE_OF: list = []  # [(doc_rows, state)]: the last list of documents and its state key
 
 
-def _records(store, filters: dict, docs: dict[str, str], doc_rows=()) -> list[ProjectRecord]:
-    """The stored projects with their findings. Parsing every stored record is most of a structured
-    answer's time, so the parsed records are kept per store state: the documents, when each was ingested,
-    and how many projects and findings of each severity it has (any ingest, delete or re-check changes it)."""
+def _records(store, filters: dict, docs: dict[str, str], doc_rows=(), data_dir=None) -> list[ProjectRecord]:
+    """The stored projects with their findings. Reading every stored record is most of a structured
+    answer's time, so the records are kept per store state (the documents, when each was ingested, and how
+    many projects and findings of each severity it has: any ingest, delete or re-check changes it), and
+    their heads on disk between processes (service.qa.digest; the rest of a record is read on first use)."""
     if _STATE_OF and _STATE_OF[0][0] is doc_rows:
         state = _STATE_OF[0][1]  # the API's cache hands out the same list while the store is unchanged
     else:
-        state = tuple((d.doc_id, str(d.ingested_at), d.projects, tuple(sorted(d.findings.items()))) for d in doc_rows)
+        state = tuple(doc_key(d) for d in doc_rows)
         _STATE_OF[:] = [(doc_rows, state)]
     key = (id(store), state, filters.get("doc_id"), filters.get("year")) if doc_rows else None
     out = _RECORDS.get(key) if key else None
     if out is None:
-        rows = store.list_projects(doc_id=filters.get("doc_id"), year=filters.get("year"))
-        by_unit: dict[str, list] = defaultdict(list)
-        for f in store.list_findings(doc_id=filters.get("doc_id")):
-            by_unit[f.unit_id].append(f.finding)
-        out = [ProjectRecord(r.id, r.doc_id, docs.get(r.doc_id), r.evaluation, by_unit.get(r.unit_id, [])) for r in rows]
+        if doc_rows:
+            out = digest_for(data_dir).records(store, doc_rows, docs, state)
+            if filters.get("doc_id"):
+                out = [r for r in out if r.doc_id == filters["doc_id"]]
+            if filters.get("year") is not None:
+                out = [r for r in out if r.evaluation.year == filters["year"]]
+        else:
+            rows = store.list_projects(doc_id=filters.get("doc_id"), year=filters.get("year"))
+            by_unit: dict[str, list] = defaultdict(list)
+            for f in store.list_findings(doc_id=filters.get("doc_id")):
+                by_unit[f.unit_id].append(f.finding)
+            out = [ProjectRecord(r.id, r.doc_id, docs.get(r.doc_id), r.evaluation, by_unit.get(r.unit_id, []))
+                   for r in rows]
         if key:
             if len(_RECORDS) > 16:
                 _RECORDS.clear()
@@ -111,6 +121,26 @@ def _records(store, filters: dict, docs: dict[str, str], doc_rows=()) -> list[Pr
     if filters.get("project"):
         return [r for r in out if filters["project"] in r.evaluation.project]
     return _Records(out, key)
+
+
+def refresh_digest(settings: Settings) -> None:
+    """Bring the saved project heads and document profiles (service.qa.digest) up to date with the store,
+    so the next process's first question does not rebuild them. A cache: a failure here loses nothing."""
+    from service.store import open_store
+
+    try:
+        with open_store(settings) as store:
+            doc_rows = store.list_documents()
+            if not doc_rows:
+                return
+            docs = {d.doc_id: d.filename for d in doc_rows}
+            records = _records(store, {}, docs, doc_rows, settings.data_dir)
+            _profiles(store, doc_rows, records, settings.data_dir)
+            digest_for(settings.data_dir).flush()
+    except Exception:  # noqa: BLE001 - the store stays the truth; the next question rebuilds the cache
+        import logging
+
+        logging.getLogger("jixiao.qa").warning("could not save the Q&A digest", exc_info=True)
 
 
 class _Records(list):
@@ -379,7 +409,7 @@ def _head_lines(store, doc_ids: list[str]) -> dict[str, list[str]]:
 _PROFILE_SET: list = []  # [(store state, profiles)]: the last question's, reused while nothing changed
 
 
-def _profiles(store, doc_rows, records: list[ProjectRecord]) -> dict[str, DocProfile]:
+def _profiles(store, doc_rows, records: list[ProjectRecord], data_dir=None) -> dict[str, DocProfile]:
     """Departments and years each stored document covers: its first lines (the title block) and its
     records' department fields; cached per stored version."""
     # the same store state as the last question's means the same profiles: rebuilding the per-document keys
@@ -387,16 +417,14 @@ def _profiles(store, doc_rows, records: list[ProjectRecord]) -> dict[str, DocPro
     state = getattr(records, "key", None)
     if state is not None and _PROFILE_SET and _PROFILE_SET[0][0] == state:
         return _PROFILE_SET[0][1]
-    fields: dict[str, list[str]] = defaultdict(list)
-    years: dict[str, set[int]] = defaultdict(set)
-    for r in records:
-        e = r.evaluation
-        fields[r.doc_id] += [x for x in (e.department, e.implementer) if x]
-        if e.year:
-            years[r.doc_id].add(e.year)
     out = {}
-    keys = {d.doc_id: (d.doc_id, str(d.ingested_at), tuple(sorted(set(fields[d.doc_id]))),
-                       tuple(sorted(years[d.doc_id]))) for d in doc_rows}
+    # a document's key says when it was ingested and what it holds, so it decides its records' fields too
+    doc_keys = _STATE_OF[0][1] if _STATE_OF and _STATE_OF[0][0] is doc_rows else [doc_key(d) for d in doc_rows]
+    keys = dict(zip((d.doc_id for d in doc_rows), doc_keys))
+    saved = digest_for(data_dir).profiles()  # what an earlier process built, from the data dir
+    for k in keys.values():
+        if k not in _PROFILES and k in saved:
+            _PROFILES[k] = saved[k]
     missing = [d for d, k in keys.items() if k not in _PROFILES]
     heads = _head_lines(store, missing) if missing else {}
     if len(_PROFILES) + len(missing) > 50_000:
@@ -405,14 +433,23 @@ def _profiles(store, doc_rows, records: list[ProjectRecord]) -> dict[str, DocPro
         _PROFILES.clear()
         missing = list(keys)
         heads = _head_lines(store, missing)
+    fields: dict[str, list[str]] = defaultdict(list)
+    years: dict[str, set[int]] = defaultdict(set)
+    if missing:
+        for r in records:
+            e = r.evaluation
+            fields[r.doc_id] += [x for x in (e.department, e.implementer) if x]
+            if e.year:
+                years[r.doc_id].add(e.year)
     for d in doc_rows:
         key = keys[d.doc_id]
         prof = _PROFILES.get(key)
         if prof is None:
             first = heads.get(d.doc_id, [])
             head = [d.title or "", *first[:3]]
-            prof = _PROFILES[key] = profile(d.doc_id, head, sorted(set(fields[d.doc_id])), sorted(years[d.doc_id]),
-                                            first[:60])
+            prof = _PROFILES[key] = saved[key] = profile(d.doc_id, head, sorted(set(fields[d.doc_id])),
+                                                         sorted(years[d.doc_id]), first[:60])
+            digest_for(data_dir).mark_changed()
         out[d.doc_id] = prof
     if state is not None:
         _PROFILE_SET[:] = [(state, out)]
@@ -593,11 +630,12 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
                             page_size=page_size) for x in follow_ups])
     doc_rows = store.list_documents()  # once per question, shared below
     docs = {d.doc_id: d.filename for d in doc_rows}
-    all_records = _records(store, flt, docs, doc_rows)
+    all_records = _records(store, flt, docs, doc_rows, settings.data_dir)
     lang = detect_lang(q)
     if lang == "zh" and re.match(r"\s*[A-Za-z]", q) and len(re.findall(r"[A-Za-z]{2,}", q)) >= 3:
         lang = "en"  # an English question around long Chinese names ("Compare the budgets of …")
-    scope = _scope(q, lang, all_records, _profiles(store, doc_rows, all_records))
+    scope = _scope(q, lang, all_records, _profiles(store, doc_rows, all_records, settings.data_dir))
+    digest_for(settings.data_dir).flush()  # once the heads and profiles of new documents are known
     if scope.refusal is not None:
         return AskAnswer(answer=scope.refusal, route="scope:not_covered", lang=lang)
     records = scope.records

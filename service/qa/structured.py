@@ -96,12 +96,19 @@ def dedupe(records: list[ProjectRecord]) -> list[ProjectRecord]:
     for r in records:
         e = r.evaluation
         key = (e.project, e.year, e.reported_total.raw if e.reported_total else None,
-               e.funds.adjusted_budget.raw if e.funds.adjusted_budget else None, len(e.indicators))
+               e.funds.adjusted_budget.raw if e.funds.adjusted_budget else None, indicator_count(e))
         if key in seen:
             continue
         seen.add(key)
         out.append(r)
     return out
+
+
+def indicator_count(e) -> int:
+    """How many indicators a record has, without reading a lazily stored record's indicators
+    (service.qa.digest keeps the count in its head)."""
+    n = getattr(e, "n_indicators", None)
+    return n if isinstance(n, int) else len(e.indicators)
 
 
 def execution_rate(e: ProjectEvaluation) -> Decimal | None:

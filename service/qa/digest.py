@@ -1,0 +1,207 @@
+"""The stored projects as Q&A reads them, kept on disk between processes.
+
+A question reads every stored project's names, year, totals, grade and funds (to link the names it uses
+and to filter, count and rank), but the indicators, goals and stated problems of only the few it answers.
+Validating every full record from the store was 5 s of a `jixiao ask` at 10,000 documents. So each
+project is kept here as its head (the fields every question reads) and findings; the rest of its record is
+read from the store on first use (`LazyEvaluation`). The heads are saved per document in one file under
+the data dir, keyed by what the store says of each document (ingested_at, project and finding counts), so
+a changed, added or deleted document is re-read and the rest is reused. The file is a cache: a missing,
+stale or unreadable one is rebuilt from the store, never trusted over it.
+"""
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Callable
+
+from service.qa.structured import ProjectRecord
+
+# the fields of a ProjectEvaluation every question may read for every project; all else is loaded lazily.
+# funds are kept without their per-source rows (本年财政拨款, 其他资金 …): no answer over many projects reads
+# them, and they were half of the objects to unpickle. n_indicators is len(indicators) (dedupe's key).
+HEAD_FIELDS = ("project", "aliases", "department", "implementer", "year", "reported_total", "reported_grade",
+               "funds", "n_indicators")
+_VERSION = 2  # bump when HEAD_FIELDS or the models they hold change shape
+_FILE = "qa_digest.pickle"
+_BULK = 64  # more documents than this to (re)read: one query for all projects instead of one per document
+
+
+class LazyEvaluation:
+    """A stored project's evaluation: the head fields at hand, any other attribute (indicators, goals,
+    stated problems, model_dump …) from the full record, read from the store the first time one is asked."""
+
+    __slots__ = (*HEAD_FIELDS, "_project_id", "_load", "_full")
+
+    def __init__(self, head: dict[str, Any], project_id: int, load: Callable[[int], Any]):
+        for k in HEAD_FIELDS:
+            setattr(self, k, head[k])
+        self._project_id = project_id
+        self._load = load
+        self._full = None
+
+    def full(self):
+        if self._full is None:
+            self._full = self._load(self._project_id)
+        return self._full
+
+    def __getattr__(self, name: str):  # only for names that are not head fields
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.full(), name)
+
+    def __repr__(self) -> str:
+        return f"LazyEvaluation({self.project!r}, id={self._project_id})"
+
+
+def head_of(e) -> dict[str, Any]:
+    head = {k: getattr(e, k) for k in HEAD_FIELDS if k != "n_indicators"}
+    if e.funds.sources:
+        head["funds"] = e.funds.model_copy(update={"sources": []})
+    head["n_indicators"] = len(e.indicators)
+    return head
+
+
+def doc_key(d) -> tuple:
+    """What the store says of a document that changes whenever its projects or findings do."""
+    return (d.doc_id, str(d.ingested_at), d.projects, tuple(sorted(d.findings.items())))
+
+
+def _heads_from_store(store, doc_ids: list[str] | None) -> dict[str, list[tuple]]:
+    """doc_id → [(project_id, head, findings)] for these documents (None: all), in document order."""
+    if doc_ids is None or len(doc_ids) > _BULK:
+        rows = store.list_projects()
+        findings = store.list_findings()
+    else:
+        rows = [r for d in doc_ids for r in store.list_projects(doc_id=d)]
+        findings = [f for d in doc_ids for f in store.list_findings(doc_id=d)]
+    wanted = None if doc_ids is None else set(doc_ids)
+    by_unit: dict[str, list] = defaultdict(list)
+    for f in findings:
+        by_unit[f.unit_id].append(f.finding)
+    out: dict[str, list[tuple]] = defaultdict(list)
+    for r in rows:
+        if wanted is None or r.doc_id in wanted:
+            head = head_of(r.evaluation)
+            out[r.doc_id].append((r.id, head, by_unit.get(r.unit_id, [])))
+    return out
+
+
+def _read(path: Path) -> dict:
+    try:
+        with path.open("rb") as fh:
+            gc.disable()  # unpickling many small objects: the collector would run ~100 times for nothing
+            try:
+                data = pickle.load(fh)
+            finally:
+                gc.enable()
+            # the heads live as long as the process: out of the collector's sight, so the objects made next
+            # do not trigger full collections over them (0.4 s at 10,000 documents)
+            gc.freeze()
+        if isinstance(data, dict) and data.get("version") == _VERSION:
+            return data
+    except FileNotFoundError:
+        pass
+    except Exception:  # a torn or foreign file is only a cache miss
+        pass
+    return {"version": _VERSION, "docs": {}, "profiles": {}}
+
+
+def _write(path: Path, data: dict) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".qa_digest.", dir=path.parent)
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+    except OSError:  # a read-only data dir: answers still work, the next process rebuilds
+        try:
+            os.unlink(tmp)
+        except Exception:
+            pass
+
+
+class Digest:
+    """The heads of every stored project, per document, in memory and on disk (written by flush())."""
+
+    def __init__(self, data_dir: Path | None):
+        self.path = Path(data_dir) / _FILE if data_dir is not None else None
+        self._data: dict | None = None
+        self._dirty = False
+
+    def _loaded(self) -> dict:
+        if self._data is None:
+            self._data = _read(self.path) if self.path is not None else {"version": _VERSION, "docs": {}, "profiles": {}}
+        return self._data
+
+    def records(self, store, doc_rows, docs: dict[str, str | None], doc_keys=None) -> list[ProjectRecord]:
+        """Every stored project as a ProjectRecord with a LazyEvaluation, in the store's order (by id).
+        doc_keys: doc_key() of each of doc_rows, in order, when the caller has them."""
+        data = self._loaded()
+        keys = dict(zip((d.doc_id for d in doc_rows), doc_keys or [doc_key(d) for d in doc_rows]))
+        have = data["docs"]
+        stale = [i for i, k in keys.items() if have.get(i, (None,))[0] != k]
+        gone = [i for i in have if i not in keys]
+        if stale:
+            fresh = _heads_from_store(store, None if len(stale) > _BULK else stale)
+            for i in stale:
+                have[i] = (keys[i], fresh.get(i, []))
+        for i in gone:
+            del have[i]
+        if stale or gone:
+            data["profiles"] = {k: v for k, v in data["profiles"].items() if k[0] in keys}
+            self._dirty = True
+        load = _Loader(store)
+        out = [ProjectRecord(pid, d.doc_id, docs.get(d.doc_id), LazyEvaluation(head, pid, load), list(findings))
+               for d in doc_rows for pid, head, findings in have[d.doc_id][1]]
+        out.sort(key=lambda r: r.project_id)
+        return out
+
+    def profiles(self) -> dict:
+        """Saved document profiles, keyed as service.qa.service._profiles keys them; add to it, then
+        mark_changed() so flush() saves it."""
+        return self._loaded()["profiles"]
+
+    def mark_changed(self) -> None:
+        self._dirty = True
+
+    def flush(self) -> None:
+        if self._dirty and self.path is not None:
+            _write(self.path, self._loaded())
+        self._dirty = False
+
+
+class _Loader:
+    """Reads full records for LazyEvaluations: one by one for the few a question answers, then all at once
+    (one query) once a question turns out to need many of them (未完成指标 over every project)."""
+
+    _ONE_BY_ONE = 32
+
+    def __init__(self, store):
+        self.store = store
+        self.asked = 0
+        self.all: dict[int, Any] | None = None
+
+    def __call__(self, project_id: int):
+        if self.all is None:
+            self.asked += 1
+            if self.asked <= self._ONE_BY_ONE:
+                return self.store.get_project(project_id).evaluation
+            self.all = {r.id: r.evaluation for r in self.store.list_projects()}
+        ev = self.all.get(project_id)
+        return ev if ev is not None else self.store.get_project(project_id).evaluation
+
+
+_DIGESTS: dict[str, Digest] = {}
+
+
+def digest_for(data_dir: Path | None) -> Digest:
+    """One Digest per data dir and process: the server keeps the heads of unchanged documents in memory."""
+    key = str(Path(data_dir).resolve()) if data_dir is not None else ""
+    if key not in _DIGESTS:
+        _DIGESTS[key] = Digest(data_dir)
+    return _DIGESTS[key]
