@@ -163,3 +163,24 @@ def test_a_lazy_record_reads_the_rest_of_its_record_from_the_store(corpus):
         assert lazy.indicators == full.indicators and lazy.indicators
         assert lazy.model_dump() == full.model_dump()
         assert lazy.n_indicators == len(full.indicators)
+
+
+def test_a_re_check_with_the_same_counts_is_read_again(corpus):
+    """Findings replaced by a re-check (new rules, same number of each severity) are not the saved ones."""
+    settings, _ = corpus
+    _fresh_process()
+    with open_store(settings) as store:
+        rows = store.list_documents()
+        qa_service._records(store, {}, {}, rows, settings.data_dir)
+        digest_mod.digest_for(settings.data_dir).flush()
+        doc = next(d for d in rows if d.findings)
+        found = store.list_findings(doc_id=doc.doc_id)
+        changed = [f.finding.model_copy(update={"message_zh": "复查后的说明：" + f.finding.message_zh}) for f in found]
+        store.replace_findings(doc.doc_id, changed)
+    _fresh_process()
+    with open_store(settings) as store:
+        rows = store.list_documents()
+        assert next(d for d in rows if d.doc_id == doc.doc_id).findings == doc.findings  # same counts
+        records = qa_service._records(store, {}, {}, rows, settings.data_dir)
+    messages = [f.message_zh for r in records if r.doc_id == doc.doc_id for f in r.findings]
+    assert messages and all(m.startswith("复查后的说明：") for m in messages)

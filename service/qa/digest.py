@@ -23,10 +23,13 @@ from service.qa.structured import ProjectRecord
 
 # the fields of a ProjectEvaluation every question may read for every project; all else is loaded lazily.
 # funds are kept without their per-source rows (本年财政拨款, 其他资金 …): no answer over many projects reads
-# them, and they were half of the objects to unpickle. n_indicators is len(indicators) (dedupe's key).
+# them, and they were half of the objects to unpickle. Three are derived from the indicators, which only
+# they need for every project: n_indicators (dedupe's key), missed_indicators (未完成指标 lists) and
+# allowed_total (the reviewed score, from the findings).
 HEAD_FIELDS = ("project", "aliases", "department", "implementer", "year", "reported_total", "reported_grade",
-               "funds", "n_indicators")
-_VERSION = 2  # bump when HEAD_FIELDS or the models they hold change shape
+               "funds", "n_indicators", "missed_indicators", "allowed_total")
+_DERIVED = ("n_indicators", "missed_indicators", "allowed_total")
+_VERSION = 3  # bump when HEAD_FIELDS or the models they hold change shape
 _FILE = "qa_digest.pickle"
 _BULK = 64  # more documents than this to (re)read: one query for all projects instead of one per document
 
@@ -58,17 +61,23 @@ class LazyEvaluation:
         return f"LazyEvaluation({self.project!r}, id={self._project_id})"
 
 
-def head_of(e) -> dict[str, Any]:
-    head = {k: getattr(e, k) for k in HEAD_FIELDS if k != "n_indicators"}
+def head_of(e, findings) -> dict[str, Any]:
+    from service.checks.score import allowed_total
+    from service.qa.structured import missed_indicators
+
+    head = {k: getattr(e, k) for k in HEAD_FIELDS if k not in _DERIVED}
     if e.funds.sources:
         head["funds"] = e.funds.model_copy(update={"sources": []})
     head["n_indicators"] = len(e.indicators)
+    head["missed_indicators"] = missed_indicators(e)
+    head["allowed_total"] = allowed_total(e, findings)
     return head
 
 
 def doc_key(d) -> tuple:
     """What the store says of a document that changes whenever its projects or findings do."""
-    return (d.doc_id, str(d.ingested_at), d.projects, tuple(sorted(d.findings.items())))
+    return (d.doc_id, str(d.ingested_at), d.projects, tuple(sorted(d.findings.items())),
+            getattr(d, "findings_version", 0))
 
 
 def _heads_from_store(store, doc_ids: list[str] | None) -> dict[str, list[tuple]]:
@@ -86,8 +95,8 @@ def _heads_from_store(store, doc_ids: list[str] | None) -> dict[str, list[tuple]
     out: dict[str, list[tuple]] = defaultdict(list)
     for r in rows:
         if wanted is None or r.doc_id in wanted:
-            head = head_of(r.evaluation)
-            out[r.doc_id].append((r.id, head, by_unit.get(r.unit_id, [])))
+            fs = by_unit.get(r.unit_id, [])
+            out[r.doc_id].append((r.id, head_of(r.evaluation, fs), fs))
     return out
 
 

@@ -153,13 +153,31 @@ class _Records(list):
 
 
 _LINES: dict[tuple[str, int], list] = {}
+_SPANS: dict[tuple[str, int, int, int], list] = {}
 
 
-def _fetch_lines(store):
+def _fetch_lines(store, prefetch: list[Citation] = ()):
     """Lines of a page, kept across questions: a doc_id is the hash of the document's bytes, so the lines
-    of (doc_id, page) never change while the document exists; verifying a citation needs them again and again."""
+    of (doc_id, page) never change while the document exists; verifying a citation needs them again and again.
+    The spans of `prefetch` (a list answer's citations, from hundreds of documents) are read in a few
+    queries up front instead of one page per citation."""
+    want = [k for k in dict.fromkeys((c.doc_id, c.page, c.line_start, c.line_end) for c in prefetch)
+            if k not in _SPANS and (k[0], k[1]) not in _LINES]
+    if len(want) > 4 and hasattr(store, "lines_in"):
+        try:
+            got = store.lines_in(want)
+        except Exception:  # noqa: BLE001 - the page-by-page path below still verifies them
+            got = None
+        if got is not None:
+            if len(_SPANS) + len(want) > 50_000:
+                _SPANS.clear()
+            for d, p, a, b in want:
+                _SPANS[(d, p, a, b)] = [ln for ln in got.get((d, p), []) if a <= ln.line_no <= b]
 
     def fetch(doc_id: str, page: int, line_start: int, line_end: int):
+        span = _SPANS.get((doc_id, page, line_start, line_end))
+        if span is not None:
+            return span
         key = (doc_id, page)
         if key not in _LINES:
             lines = store.get_lines(doc_id, page=page)
@@ -173,7 +191,7 @@ def _fetch_lines(store):
 
 def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str, lang: str, store,
             question: str | None = None) -> AskAnswer:
-    checked = verify(citations, _fetch_lines(store))
+    checked = verify(citations, _fetch_lines(store, citations))
     kept = [c for c in checked if c.verified]
     if len(kept) < len(checked):
         answer += ("（部分引用无法在原文对应位置核实，已删除。）" if lang == "zh" else

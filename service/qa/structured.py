@@ -116,7 +116,11 @@ def execution_rate(e: ProjectEvaluation) -> Decimal | None:
 
 
 def recomputed_score(r: ProjectRecord) -> Decimal | None:
-    return allowed_total(r.evaluation, r.findings)
+    pre = getattr(r.evaluation, "allowed_total", _NONE)  # computed when the record's head was saved
+    return allowed_total(r.evaluation, r.findings) if pre is _NONE else pre
+
+
+_NONE = object()
 
 
 def _indicator_label(ind: Indicator) -> str:
@@ -126,6 +130,10 @@ def _indicator_label(ind: Indicator) -> str:
 _MISSED: dict[int, tuple[ProjectEvaluation, list[Indicator]]] = {}
 
 
+def missed_indicators(e: ProjectEvaluation) -> list[Indicator]:
+    return [ind for ind in e.indicators if (a := assess(ind)) is not None and a.status == "missed"]
+
+
 def _missed(e: ProjectEvaluation) -> list[Indicator]:
     """The indicators of one project judged missed. Kept per evaluation object (the Q&A keeps its parsed
     records per store state and never changes them): assessing 90,000 indicators was 0.5 s of every
@@ -133,7 +141,9 @@ def _missed(e: ProjectEvaluation) -> list[Indicator]:
     hit = _MISSED.get(id(e))
     if hit is not None and hit[0] is e:
         return hit[1]
-    missed = [ind for ind in e.indicators if (a := assess(ind)) is not None and a.status == "missed"]
+    missed = getattr(e, "missed_indicators", None)  # a lazily stored record's head has them
+    if not isinstance(missed, list):
+        missed = missed_indicators(e)
     if len(_MISSED) > 100_000:
         _MISSED.clear()
     _MISSED[id(e)] = (e, missed)  # the evaluation is kept with its entry, so its id is not reused meanwhile

@@ -22,6 +22,9 @@ class DocumentRow(BaseModel):
     ingested_at: datetime
     projects: int = 0
     findings: dict[str, int] = Field(default_factory=dict)  # severity -> count
+    # the newest finding's id: a re-check replaces the findings (new ids) even when the counts stay the same;
+    # the caches of Q&A key on it. Not part of the API's document.
+    findings_version: int = Field(0, exclude=True)
     coverage_status: str | None = None  # read | partial | unrecognised | not_applicable (Coverage.status)
     coverage_reason: str | None = None
 

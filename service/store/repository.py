@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, create_engine, delete, event, exists, func, insert, inspect, select
+from sqlalchemy import Connection, Engine, and_, create_engine, delete, event, exists, func, insert, inspect, or_, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -289,19 +289,22 @@ class Store:
             # counted for the asked documents only: get_document (every get_lines, every citation check) asks
             # for one, and whole-table GROUP BYs made that cost grow with the corpus
             pq = select(t.projects.c.doc_id, func.count()).group_by(t.projects.c.doc_id)
-            fq = select(t.findings.c.doc_id, t.findings.c.severity, func.count()).group_by(
+            fq = select(t.findings.c.doc_id, t.findings.c.severity, func.count(), func.max(t.findings.c.id)).group_by(
                 t.findings.c.doc_id, t.findings.c.severity)
             if doc_ids is not None:
                 pq = pq.where(t.projects.c.doc_id.in_(doc_ids))
                 fq = fq.where(t.findings.c.doc_id.in_(doc_ids))
             n_projects = dict(conn.execute(pq).all())
             by_sev: dict[str, dict[str, int]] = {}
-            for doc_id, sev, n in conn.execute(fq):
+            newest: dict[str, int] = {}
+            for doc_id, sev, n, top in conn.execute(fq):
                 by_sev.setdefault(doc_id, {})[sev] = n
+                newest[doc_id] = max(newest.get(doc_id, 0), top or 0)
         return [
             DocumentRow(**{**row, "ingested_at": _utc(row["ingested_at"])}, projects=n_projects.get(row["doc_id"], 0),
                         findings={s: by_sev[row["doc_id"]][s] for s in SEVERITY_ORDER
-                                  if s in by_sev.get(row["doc_id"], {})})
+                                  if s in by_sev.get(row["doc_id"], {})},
+                        findings_version=newest.get(row["doc_id"], 0))
             for row in docs
         ]
 
@@ -321,6 +324,24 @@ class Store:
                      table_index=r.table_index, row_index=r.row_index)
                 for r in conn.execute(q)
             ]
+
+    def lines_in(self, spans: Sequence[tuple[str, int, int, int]]) -> dict[tuple[str, int], list[Line]]:
+        """The lines of many (doc_id, page, first line, last line) spans, in one query per 100 spans:
+        checking the citations of a list answer one get_lines per document was 3 s at 10,000 documents.
+        Lines of an unknown document or page are simply absent."""
+        out: dict[tuple[str, int], list[Line]] = {}
+        ln = t.lines
+        uniq = sorted(set(spans))
+        with self._read() as conn:
+            for i in range(0, len(uniq), 100):  # 400 bound values a query: under every SQLite's limit
+                cond = or_(*[and_(ln.c.doc_id == d, ln.c.page == p, ln.c.line_no >= a, ln.c.line_no <= b)
+                             for d, p, a, b in uniq[i:i + 100]])
+                for r in conn.execute(select(ln).where(cond).order_by(ln.c.doc_id, ln.c.page, ln.c.line_no)):
+                    out.setdefault((r.doc_id, r.page), []).append(
+                        Line(page=r.page, line_no=r.line_no, text=r.text, raw=r.raw, kind=r.kind, cells=r.cells,
+                             grid=[tuple(g) for g in r.grid] if r.grid else None,
+                             table_index=r.table_index, row_index=r.row_index))
+        return out
 
     def head_lines(self, doc_ids: Sequence[str], limit: int = 60) -> dict[str, list[str]]:
         """The first `limit` lines' text of page 1 of each document, in one query per 500 documents: the
