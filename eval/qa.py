@@ -365,7 +365,10 @@ def answer_figures(answer_text: str, question: str = "", names: Sequence[str] = 
         if _spaced(n):
             text = text.replace(_spaced(n), " ")
     asked = set(_numbers(_spaced(question)))
-    return {n for n in _numbers(text) if n not in asked}
+    stated = _numbers(text)
+    # a figure the question carried is the answer's own when stated for two items or more (得分为100分的项目:
+    # 就业专项资金（100分）、…); once, it is the question's threshold restated
+    return {n for n in stated if n not in asked or stated.count(n) >= 2}
 
 
 _GRADE_CTX = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)\W{0,4}(优|良|中|差)", re.I)
@@ -758,7 +761,7 @@ def format_everyday(report: dict) -> list[str]:
 
 def format_bench(report: dict) -> str:
     """The paraphrase benchmark: per split (held-out first), ask next to the retrieval-only baseline."""
-    head = [f"paraphrase benchmark (eval/gold/qa_bench.json), rendering {report.get('rendering', '?')}: "
+    head = [f"paraphrase benchmark, rendering {report.get('rendering', '?')}: "
             f"{report.get('documents', '?')} documents, {len(report.get('everyday_questions', []))} questions"]
     return "\n".join(head + format_everyday(report))
 

@@ -493,3 +493,57 @@ def test_each_department_is_a_group_when_the_question_says_so(qa):
     assert "上街区人社局2个" in a.answer and "高新区人社局22个" in a.answer and "中原区医保局16个" in a.answer
     a = ask("各部门项目的平均得分是多少", settings=settings, store=store, index=index)
     assert a.route.endswith("average_by_department") and "高新区人社局97.5分（22个项目）" in a.answer
+
+
+# ---------------------------------------------------------------------------------------------------------
+# wordings found by the second paraphrase benchmark's tuning split (eval/gold/qa_bench_b.json)
+
+
+def test_two_names_joined_by_a_comma_or_followed_by_a_count_are_both_linked():
+    # "这两个项目" after a name is not part of it, and 、 separates names as 和 does
+    assert sorted(_link("河道清淤和春风行动两个项目平均得分多少？")) == ["“春风行动”就业补贴", "河道清淤工程经费(专项)"]
+    assert sorted(_link("河道清淤、春风行动这两个项目得分的平均值")) == ["“春风行动”就业补贴", "河道清淤工程经费(专项)"]
+    # a name with words the stored one lacks is still another project
+    assert _link("河道清淤疏浚工程和春风行动两个项目") == ["“春风行动”就业补贴"]
+
+
+def test_everyday_figures_tenths_half_and_full_marks():
+    p = parse_part("哪些项目钱花了不到六成？")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "lt", Decimal(60))]
+    p = parse_part("预算执行不到一半的项目有哪些")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "lt", Decimal(50))]
+    p = parse_part("有几个项目自评满分？")
+    assert p.op == "count" and [(c.metric, c.op, c.value) for c in p.conditions] == [("total", "eq", Decimal(100))]
+    p = parse_part("How many projects scored 95?")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("total", "eq", Decimal(95))]
+    assert not parse_part("How many projects scored 95%?").conditions or \
+        all(c.metric != "total" for c in parse_part("How many projects scored 95%?").conditions)
+    a = _run("有几个项目得了95分？")
+    assert "2" in a.answer and "乙项目资金" in a.answer and "丁项目资金" in a.answer
+
+
+def test_a_figure_the_question_asks_about_supports_when_the_answer_states_it_per_item():
+    answer = "得分为95分的项目共2个：乙项目资金（95分）；丁项目资金（95分）。"
+    assert supports("总分\t95", answer, "得分为95分的项目有多少个", ["乙项目资金", "丁项目资金"])
+    # said once, it is only the threshold restated: a line carrying it is not evidence
+    assert not supports("总分\t60", "执行率低于60%的项目共1个：甲项目资金（40%）。", "执行率低于60%的项目有哪些",
+                        ["甲项目资金"])
+
+
+def test_a_project_name_the_corpus_lacks_is_refused_not_answered_with_a_passage_about_something_else(qa):
+    settings, store, index = qa
+    if True:
+        for q in ("农民工工资保证金项目自评得分多少？", "What score did the 农民工工资保证金 project get?"):
+            a = ask(q, settings=settings, store=store, index=index)
+            assert a.route.endswith("not_found") and not a.citations, (q, a.route, a.answer)
+        # an abbreviation of a stored name is not unknown
+        a = ask("远程教育站点经费自评结果是优还是良？", settings=settings, store=store, index=index)
+        assert "良" in a.answer and a.citations
+
+
+def test_a_figure_the_form_does_not_state_is_looked_for_in_the_report_s_text(qa):
+    settings, store, index = qa
+    if True:
+        a = ask("国企改制职工医保缴费实际花了多少钱", settings=settings, store=store, index=index)
+    assert a.route == "structured:lookup+open" and "未填报" in a.answer, (a.route, a.answer)
+    assert any("实际支出数为100万元" in "".join(c.quote.split()) for c in a.citations), a.citations

@@ -25,6 +25,9 @@ def eval_qa(
     bench: Annotated[bool, typer.Option("--bench", help="The paraphrase benchmark (eval/gold/qa_bench.json) only: "
                                                          "correct per split and operation, citation support, refusal "
                                                          "P/R, paraphrase consistency, latency, retrieval-only baseline.")] = False,
+    bench_file: Annotated[list[Path] | None, typer.Option(
+        "--bench-file", help="With --bench: these benchmark files instead of eval/gold/qa_bench.json "
+                             "(e.g. eval/gold/qa_bench_b.json, set B); repeat for several.")] = None,
 ) -> None:
     """Structured accuracy, open-question passage recall, citation validity and unanswerable handling."""
     with one_line_errors():
@@ -54,7 +57,7 @@ def eval_qa(
             table = bench_mod.format_docs_table
         elif bench:
             report = bench_mod.run(settings, rendering=rendering, llm=llm, items=[],
-                                   everyday=bench_mod.load_everyday(bench_mod.BENCH_PATH))
+                                   everyday=bench_mod.load_everyday(*(bench_file or [bench_mod.BENCH_PATH])))
             table = bench_mod.format_bench
         else:
             report = bench_mod.run(settings, rendering=rendering, llm=llm)

@@ -94,8 +94,19 @@ def answer_tokens(answer: str, question: str = "", names: Sequence[str] = ()) ->
     for n in sorted(names, key=len, reverse=True):
         if _spaced(n):
             text = text.replace(_spaced(n), " ")
-    figs = _figures(text) - _figures(_spaced(question))
-    return figs, _grades(text)
+    return _own_figures(text, _figures(_spaced(question))), _grades(text)
+
+
+def _own_figures(text: str, asked: set[Decimal]) -> set[Decimal]:
+    """The answer's figures less those the question carried; a figure the question carried is the answer's
+    own when the answer states it for two items or more (得分为100分的项目: 就业专项资金（100分）、…)."""
+    stated = []
+    for m in _NUMBER.finditer(text):
+        try:
+            stated.append(Decimal(m.group(0).replace(",", "")))
+        except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
+            pass
+    return {n for n in stated if n not in asked or stated.count(n) >= 2}
 
 
 @lru_cache(maxsize=8)

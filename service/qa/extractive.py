@@ -271,6 +271,9 @@ def display(text: str) -> str:
 
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{4,40})[”\"」』]")
 _QUESTION_WORDS = re.compile(r"多少|哪些|什么|几|共|了|吗|呢|是否|怎|为|如何|安排|涉及")
+_NAME_HEAD = re.compile(r"\s*([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴|项目))(?=的|项目|自评|得分|"
+                        r"预算|执行|评价|等级|总分|实际|[^\u4e00-\u9fff])")
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff]{4,24}(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴|项目)")
 _NAME_LIKE = re.compile(r"([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|补贴|项目))")
 
 
@@ -291,6 +294,18 @@ def unknown_names(question: str, known_projects: list[str], index) -> list[str]:
         tail = _NAME_LIKE.match(q, m.end())
         if tail and not _QUESTION_WORDS.search(tail.group(1)):
             candidates.append(tail.group(1))
+    # a project-like name the question opens with, or one in an English question (农民工工资保证金项目自评
+    # 得分多少 / What score did the 农民工工资保证金 project get?): asked for a project's figure by a name no
+    # project holds, retrieval's nearest passage is about something else
+    named = [h.group(1) for h in [_NAME_HEAD.match(q)] if h]
+    if re.match(r"\s*[A-Za-z]", q):
+        named += [m.group(0) for m in _CJK_NAME.finditer(q)]
+    if named:
+        from service.qa.linking import link_projects
+
+        spellings = {n: n for n in known_projects}
+        # a name the linker reads as a stored project however abbreviated (远程教育站点经费) is known
+        candidates += [n for n in named if not _QUESTION_WORDS.search(n) and not link_projects(n, spellings)]
     if not candidates:
         return []
     corpus = None

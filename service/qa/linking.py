@@ -159,7 +159,8 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
     other project's core contains (distinctive). Best-covered names claim their characters first.
     `relaxed` (the caller already narrowed the candidates to one department's projects): a run of four or
     more non-generic characters anywhere in a core is enough (上街区…养老保险补助 → 城乡居民基本养老保险费财政补助资金)."""
-    q = name_key(expand(question))
+    # an enumeration comma separates names as 和 does (name_key drops it: 远程教育、基层党建 would read as one name)
+    q = name_key(expand(question).replace("、", "和"))
     cores = {sp: core(sp) for sp in names}
     keys = {sp: name_key(sp) for sp in names}
     latin = {i for i, ch in enumerate(q) if "a" <= ch <= "z"}
@@ -279,7 +280,7 @@ def loose_candidates(question: str, names: dict[str, str], most: int = 8) -> tup
 
 
 # where a project's name in a question ends: particles, conjunctions and the words asked about it
-_NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
+_NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|这|那|[两二三四五六七八九十几]个|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
                        r"共|比较|哪|多少|几|分别|各|情况|绩效|安排|花|用|支出|到位|拨付|发放|怎么|如何|吗|呢|发现|存在|取得|实现|达到|主要|[^\u4e00-\u9fff]")
 
 

@@ -32,7 +32,7 @@ _LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "ex
           "total": ("自评得分", "self-evaluation score"), "grade": ("评价等级", "grade")}
 
 _METRIC_WORDS = {
-    "rate": r"执行率|执行进度|支出进度|支出率|执行情况|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出)(?:完|光)了?(?:吗|没|没有)"
+    "rate": r"执行率|执行进度|支出进度|支出率|执行情况|预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出)(?:完|光)了?(?:吗|没|没有)"
             r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up",
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|用了多少"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|actual spending",
@@ -174,8 +174,20 @@ def _limit(q: str) -> int | None:
     return int(tok) if tok.isdigit() else _CN_NUM.get(tok)
 
 
+_CN_TENTHS = re.compile(r"([一二两三四五六七八九])成")
+# full marks: the self-score of a form is out of 100 (总分值 100)
+_FULL_MARKS = re.compile(r"(?:自评|得分|得了|拿了|拿到|获得|打了)?(?:满分|一百分)")
+
+
+def plain_figures(q: str) -> str:
+    """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分."""
+    q = _CN_TENTHS.sub(lambda m: f"{_CN_NUM[m.group(1)] * 10}%", q)
+    q = re.sub(r"一半|半数", "50%", q)
+    return _FULL_MARKS.sub("得分为100分", q)
+
+
 def parse_part(text: str) -> Part:
-    q = normalize_text(text).lower()
+    q = plain_figures(normalize_text(text).lower())
     p = Part(text, metrics=_metrics(q))
     # conditions: 执行率低于30% / 得分低于85分 / 预算超过100万元
     for metric in ("rate", "total", "budget", "executed"):
@@ -202,9 +214,11 @@ def parse_part(text: str) -> Part:
     for m in re.finditer(rf"(?:{_METRIC_WORDS['rate']})\s*(?:为|是|等于|=|of)\s*{_NUM}\s*%?", q, re.I):
         p.conditions.append(Condition("rate", "eq", Decimal(m.group(1))))
     # "总分90分却被评为良": a stated score narrows the set
-    for m in re.finditer(rf"(?:总分|自评得分|得分|scored?)\s*(?:为|是|of)?\s*{_NUM}\s*分", q, re.I):
-        if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE})\s*$", q[:m.start(1)], re.I):
-            p.conditions.append(Condition("total", "eq", Decimal(m.group(1))))
+    for m in re.finditer(rf"(?:总分|自评得分|得分|得了|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分|\bscored?\s+(?:of\s+|exactly\s+)?{_NUM}"
+                         rf"(?!\s*%|\.\d|\d)(?:\s*points)?", q, re.I):
+        num = m.group(1) or m.group(2)
+        if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE})\s*$", q[:m.start(1) if m.group(1) else m.start(2)], re.I):
+            p.conditions.append(Condition("total", "eq", Decimal(num)))
     grades = _grade_words(q)
     group = bool(re.search(r"各有?几|各多少|分别有?几|各等级|按等级|每个等级|by grade|each grade", q, re.I)) and \
         (len(grades) > 1 or "等级" in q or "grade" in q) or \

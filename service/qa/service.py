@@ -204,6 +204,10 @@ def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str
     return AskAnswer(answer=answer, citations=kept, rows=rows, route=route, lang=lang)
 
 
+# how a report's prose words a project figure its form does not state
+_PROSE_WORDS = {"executed": "实际支出数", "budget": "预算资金", "rate": "预算执行率", "total": "自评得分",
+                "grade": "评价等级"}
+
 _ACCOUNTS_CACHE: dict[tuple, Any] = {}
 
 
@@ -709,6 +713,18 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
                                      or scope.by_department and any(p.metrics for p in parts)):
         pa = execute(parts, records, scope.named, zh=lang == "zh", scope_label=scope.label,
                      whole_scope=scope.by_department, groups_of=scope.groups_of, page=page, page_size=page_size)
+        if pa is not None and not pa.refs and pa.route.endswith("lookup") and scope.named:
+            # the form does not state the figure (no funds table: 实际支出数为 100 万元 is in the prose): the
+            # report's text may; said as not reported only when retrieval finds nothing either
+            open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}
+            # asked in the report's own words (花了多少钱 → 实际支出; an English question → its Chinese terms)
+            asked = [w for p in parts for m in p.metrics if (w := _PROSE_WORDS.get(m))]
+            q_prose = "".join(r.evaluation.project for r in scope.named[:1]) + "".join(dict.fromkeys(asked)) + "是多少"
+            prose = _open_answer(q_prose, intent, store, index, open_flt, llm, settings, names, records, docs)
+            if prose.citations and not prose.route.endswith("not_found"):
+                lead = pa.answer.rstrip("。.") + ("；报告正文：" if lang == "zh" else "; the report's text: ")
+                return prose.model_copy(update={"answer": lead + prose.answer.removeprefix("根据报告原文："),
+                                                "route": pa.route + "+open"})
         if pa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in pa.refs]
