@@ -547,3 +547,15 @@ def test_a_figure_the_form_does_not_state_is_looked_for_in_the_report_s_text(qa)
         a = ask("国企改制职工医保缴费实际花了多少钱", settings=settings, store=store, index=index)
     assert a.route == "structured:lookup+open" and "未填报" in a.answer, (a.route, a.answer)
     assert any("实际支出数为100万元" in "".join(c.quote.split()) for c in a.citations), a.citations
+
+
+def test_english_number_words_and_spending():
+    # normalize_text joins Latin and Chinese (which three中原区…projects): number words still read
+    p = parse_part("Which three 乡村道路养护 projects spent the most?")
+    assert p.op == "rank" and p.limit == 3 and p.metrics == ["executed"]
+    assert parse_part("the five projects with the lowest score").limit == 5
+    assert parse_part("Which projects in 2022 scored the lowest?").limit == 5  # a year is no count
+    p = parse_part("What were the budget and the spending of 甲项目资金?")
+    assert p.op == "lookup" and p.metrics == ["budget", "executed"]
+    a = _run("What were the budget and the spending of 甲项目资金?", named=[RECS[0]])
+    assert "100" in a.answer and "40" in a.answer

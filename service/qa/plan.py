@@ -35,7 +35,7 @@ _METRIC_WORDS = {
     "rate": r"执行率|执行进度|支出进度|支出率|执行情况|预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出)(?:完|光)了?(?:吗|没|没有)"
             r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up",
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|用了多少"
-                r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|actual spending",
+                r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|budget(?!\s+execution)",
     "total": r"得分|分数|总分|多少分|几分|打了?\d*分|评了?\d*分|score|points",
     "grade": r"等级|评级|评为|graded|grade|rated|rating",
@@ -165,12 +165,20 @@ def _grade_words(q: str) -> list[str]:
     return out
 
 
+_EN_NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+           "ten": 10}
+
+
 def _limit(q: str) -> int | None:
+    # normalize_text joins Latin and Chinese (which three中原区…projects): letters, not \b, bound an English word
+    q = re.sub(r"(?<![a-z])(one|two|three|four|five|six|seven|eight|nine|ten)(?![a-z])",
+               lambda m: str(_EN_NUM[m.group(1).lower()]), q, flags=re.I)
     m = re.search(r"(?:前|top\s*|最\S{0,4}的\s*)(\d+|[一二两三四五六七八九十])\s*(?:个|项|名|projects?)", q, re.I) \
-        or re.search(r"(\d+|[一二两三四五六七八九十])\s*(?:个|项)(?:项目)?", q)
+        or re.search(r"(\d+|[一二两三四五六七八九十])\s*(?:个|项)(?:项目)?", q) \
+        or re.search(r"(?<![a-z])(?:top|which|the|first|last|bottom)\s*(\d+)(?![\d.%年])", q, re.I)
     if not m:
         return None
-    tok = m.group(1)
+    tok = next(g for g in m.groups() if g)
     return int(tok) if tok.isdigit() else _CN_NUM.get(tok)
 
 
