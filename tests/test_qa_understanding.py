@@ -559,3 +559,31 @@ def test_english_number_words_and_spending():
     assert p.op == "lookup" and p.metrics == ["budget", "executed"]
     a = _run("What were the budget and the spending of 甲项目资金?", named=[RECS[0]])
     assert "100" in a.answer and "40" in a.answer
+
+
+def test_scores_compared_in_fen_english_joined_to_chinese_and_an_average_score():
+    p = parse_part("哪些项目自评不到95分？")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("total", "lt", Decimal(95))]
+    # normalize_text joins "many" to the Chinese name: the English patterns still read it
+    p = parse_part("How many 乡村道路养护 projects had a 0% execution rate?")
+    assert p.op == "count" and [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "eq", Decimal(0))]
+    p = parse_part("甲项目和乙项目两个项目的平均分")
+    assert p.op == "average" and p.metrics == ["total"]
+
+
+def test_a_question_about_one_project_s_indicator_is_answered_from_its_row(qa):
+    settings, store, index = qa
+    a = ask("城乡居民养老保险财政补助资金实际发放了多少人", settings=settings, store=store, index=index)
+    assert a.route == "structured:indicator" and "享受补贴人数" in a.answer and "1.11" in a.answer, (a.route, a.answer)
+    _holds(qa, a)
+    a = ask("How many people received the 城乡居民基本养老保险费财政补助资金 subsidy?", settings=settings, store=store,
+            index=index)
+    assert a.route == "structured:indicator" and "1.11" in a.answer
+    # a funds figure is not an indicator, though 预算执行率 is one of the indicators too
+    a = ask("劳动监察专项资金执行了多少", settings=settings, store=store, index=index)
+    assert a.route != "structured:indicator" and "4.9745" in a.answer
+
+
+def test_an_english_general_budget_expenditure_is_table_05_not_appropriation_income(qa):
+    a = _ask(qa, "What was 中原区医疗保障局's general public budget appropriation expenditure in 2022?")
+    assert "732.48" in a.answer, a.answer

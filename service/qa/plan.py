@@ -37,7 +37,7 @@ _METRIC_WORDS = {
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|用了多少"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|budget(?!\s+execution)",
-    "total": r"得分|分数|总分|多少分|几分|打了?\d*分|评了?\d*分|score|points",
+    "total": r"得分|分数|总分|多少分|几分|平均分|均分|打了?\d*分|评了?\d*分|score|points",
     "grade": r"等级|评级|评为|graded|grade|rated|rating",
 }
 _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等": "中", "合格": "中", "中": "中", "差": "差",
@@ -196,6 +196,8 @@ def plain_figures(q: str) -> str:
 
 def parse_part(text: str) -> Part:
     q = plain_figures(normalize_text(text).lower())
+    # normalize_text joins Latin to Chinese (how many中原区医疗保障局projects): the English patterns need the space
+    q = re.sub(r"(?<=[a-z])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[a-z])", " ", q)
     p = Part(text, metrics=_metrics(q))
     # conditions: 执行率低于30% / 得分低于85分 / 预算超过100万元
     for metric in ("rate", "total", "budget", "executed"):
@@ -211,6 +213,11 @@ def parse_part(text: str) -> Part:
             cond = Condition(m_, op, Decimal(num))
             if not any(c.metric == cond.metric and c.op == cond.op and c.value == cond.value for c in p.conditions):
                 p.conditions.append(cond)
+    # a figure in 分 compared is a score whatever word asks it (自评不到95分, 低于90分的)
+    for m in re.finditer(rf"({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}\s*分", q, re.I):
+        cond = Condition("total", "lt" if re.fullmatch(_CMP_BELOW, m.group(1), re.I) else "gt", Decimal(m.group(2)))
+        if not any(c.metric == "total" and c.op == cond.op and c.value == cond.value for c in p.conditions):
+            p.conditions.append(cond)
     # a range: 执行率在50%到90%之间 / between 50% and 90%
     for metric in ("rate", "total"):
         for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\D{{0,6}}?(?:在|介于|between)?\s*{_NUM}\s*(?:%|分)?\s*"
@@ -219,8 +226,9 @@ def parse_part(text: str) -> Part:
             lo, hi = sorted((Decimal(m.group(1)), Decimal(m.group(2))))
             p.conditions += [Condition(metric, "ge", lo), Condition(metric, "le", hi)]
     # 执行率为0 / 执行率是100%: an exact figure narrows the set
-    for m in re.finditer(rf"(?:{_METRIC_WORDS['rate']})\s*(?:为|是|等于|=|of)\s*{_NUM}\s*%?", q, re.I):
-        p.conditions.append(Condition("rate", "eq", Decimal(m.group(1))))
+    for m in re.finditer(rf"(?:{_METRIC_WORDS['rate']})\s*(?:为|是|等于|=|of)\s*{_NUM}\s*%?|"
+                         rf"(?<![\d.]){_NUM}\s*%\s*(?:的)?(?:预算)?(?:execution rate|rate of execution|执行率)", q, re.I):
+        p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
     # "总分90分却被评为良": a stated score narrows the set
     for m in re.finditer(rf"(?:总分|自评得分|得分|得了|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分|\bscored?\s+(?:of\s+|exactly\s+)?{_NUM}"
                          rf"(?!\s*%|\.\d|\d)(?:\s*points)?", q, re.I):

@@ -249,6 +249,53 @@ def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[
 _DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|department(?:-wide| as a whole|'s overall| overall)|overall (?:department|self-evaluation)", re.I)
 
 
+# what a question counts, and the measure word an indicator's figures carry for it
+_MEASURE_EN = {"人": r"people|persons?|recipients|beneficiaries|retirees|employees|workers",
+               "家": r"enterprises|companies|firms|employers", "件": r"cases|items", "次": r"times|sessions",
+               "个": r"sites|stations|villages"}
+_ASKS_QUANTITY = re.compile(r"多少|几|how many|how much|what (?:was|is|were)", re.I)
+_QA_GENERIC = set("的了是多少几个实际完成情况项目资金经费专项指标怎么样如何呢吗有")
+
+
+def _indicator_answer(q: str, rec: ProjectRecord, lang: str, store) -> AskAnswer | None:
+    """A figure of one named project's performance indicators (享受补贴人数, 日常检查企业数): the indicator whose
+    name or printed figures share the question's words, or the one counting what the question counts (多少人 /
+    how many people), with its target and actual value, cited to its row. None when no indicator fits."""
+    if not _ASKS_QUANTITY.search(q):
+        return None
+    e = rec.evaluation
+    inds = [i for i in e.indicators if i.ref is not None and (i.actual is not None or i.target is not None)]
+    if not inds:
+        return None
+    rest = name_key(q)
+    for n in [e.project, *e.aliases]:
+        rest = rest.replace(name_key(n), " ")
+    pairs = {rest[i:i + 2] for i in range(len(rest) - 1) if not set(rest[i:i + 2]) & _QA_GENERIC}
+    counted = {w for w in _MEASURE_EN if re.search(rf"(?:多少|几)\s*(?:个|名|户|位)?{w}", q) and w != "个"}
+    counted |= {w for w, pat in _MEASURE_EN.items() if re.search(rf"how many\s+(?:\S+\s+)?(?:{pat})\b", q, re.I)}
+
+    def fit(i) -> int:
+        text = name_key(" ".join(x for x in (i.level3, i.target.raw if i.target else "", i.actual.raw if i.actual else "") if x))
+        words = sum(1 for pr in pairs if pr in text)
+        unit = sum(2 for w in counted if w in (i.target.raw if i.target else "") + (i.actual.raw if i.actual else "") + i.level3)
+        return words * 2 + unit
+
+    scored = sorted(((fit(i), n, i) for n, i in enumerate(inds)), key=lambda t: (-t[0], t[1]))
+    if scored[0][0] < 2 or len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None  # nothing fits, or two indicators fit equally: not a guess
+    ind = scored[0][2]
+    target = ind.target.raw if ind.target else "—"
+    actual = ind.actual.raw if ind.actual else "—"
+    zh = lang == "zh"
+    text = (f"{e.project}的绩效指标“{ind.level3}”：指标值{target}，实际完成值{actual}。" if zh else
+            f"{e.project}: indicator “{ind.level3}” — target {target}, actual {actual}.")
+    ref = ind.ref
+    cit = Citation(doc_id=ref.doc_id, filename=rec.filename, page=ref.page, line_start=ref.line_start,
+                   line_end=ref.line_end, quote=ref.quote)
+    return _finish(text, [cit], [{"project": e.project, "indicator": ind.level3, "target": target, "actual": actual}],
+                   "structured:indicator", lang, store, q)
+
+
 def _department_answer(question: str, store, filters: dict, lang: str, docs: dict[str, str]) -> AskAnswer | None:
     """部门整体 (department-wide) self-evaluation: its total and grade as the stored department record reads
     them, cited to the line that prints each."""
@@ -703,6 +750,11 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         if ans is not None:
             return ans
     parts = [parse_part(t) for t in split_parts(q)]
+    if scope.named and len({r.evaluation.project for r in scope.named}) == 1 and not any(p.metrics for p in parts) \
+            and all(p.op == "lookup" for p in parts):
+        ans = _indicator_answer(q, scope.named[0], lang, store)
+        if ans is not None:
+            return ans
     # Reasons and measures are prose (retrieval). Rule findings, shortfalls and score inflation have their
     # own structured answers below, and so does a plain one-condition list (低于X%的项目, 等级为良的项目):
     # the operations take everything else that is a question about the store's figures.
