@@ -587,3 +587,32 @@ def test_a_question_about_one_project_s_indicator_is_answered_from_its_row(qa):
 def test_an_english_general_budget_expenditure_is_table_05_not_appropriation_income(qa):
     a = _ask(qa, "What was 中原区医疗保障局's general public budget appropriation expenditure in 2022?")
     assert "732.48" in a.answer, a.answer
+
+
+def test_reached_used_up_worst_and_result_wordings():
+    p = parse_part("执行率达到100%的项目有哪些")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "ge", Decimal(100))]
+    p = parse_part("有几个项目预算全部执行完了？")
+    assert p.op == "count" and [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "ge", Decimal(100))]
+    p = parse_part("哪些项目资金没有花完")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "lt", Decimal(100))]
+    p = parse_part("自评得分最差的项目")
+    assert p.op == "rank" and p.order == "asc" and p.limit == 1
+    p = parse_part("自评结果是良的项目")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("grade", "eq", "良")]
+    a = _run("执行率达到100%的项目有哪些")
+    assert "乙项目资金" in a.answer and "甲项目资金" not in a.answer
+
+
+def test_accounts_items_asked_as_noun_phrases_and_the_government_fund_income(qa):
+    a = _ask(qa, "中原区医保局政府性基金预算财政拨款收入多少")
+    assert "4.39" in a.answer and "736.87" not in a.answer, a.answer
+    a = _ask(qa, "中原区医保局政府性基金预算收入")
+    assert a.route == "accounts:amount" and "4.39" in a.answer, (a.route, a.answer)
+
+
+def test_what_money_is_used_for_and_an_indicator_in_a_named_department(qa):
+    a = _ask(qa, "劳动监察专项资金的用途是什么")
+    assert "调查取证" in a.answer and a.citations, a.answer
+    a = _ask(qa, "上街区居民养老保险补助享受补贴人数是多少")
+    assert a.route == "structured:indicator" and "1.11" in a.answer, (a.route, a.answer)

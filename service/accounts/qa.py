@@ -55,6 +55,9 @@ _TOTALS = [
     # before "appropriation": "general public budget appropriation expenditure" is table 05's, not 02's income
     (r"一般公共预算财政拨款支出|general (public )?budget(?! appropriation income)", ("05", "合计", None, "本年支出/小计"),
      "一般公共预算财政拨款支出", "general-budget appropriation expenditure"),
+    # before 财政拨款收入: table 07's income is the government-fund part of it
+    (r"政府性基金(?:预算)?(?:财政拨款)?收入|government[- ]fund (?:appropriation )?(?:income|revenue)",
+     ("07", "合计", None, "本年收入"), "政府性基金预算财政拨款收入", "government-fund appropriation income"),
     (r"财政拨款收入|appropriation", ("02", "合计", None, "财政拨款收入"), "财政拨款收入", "appropriation income"),
     (r"人员经费|personnel", ("06", "人员经费合计", None, "决算数"), "人员经费", "personnel expenses"),
     (r"公用经费|public expense|office expense", ("06", "公用经费合计", None, "决算数"), "公用经费", "public expenses"),
@@ -295,7 +298,9 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
         ans = _share_answer(accounts, question, q)
         if ans is not None:
             return ans
-    if not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is|were|are)|amount|total|spend|spent", q):
+    # a bare item asked as a noun phrase (中原区医保局政府性基金预算收入) asks its amount too
+    bare = len(q) <= 30 and any(re.search(rf"(?:{pat})\s*[？?]?$", q, re.I) for pat, *_ in _TOTALS)
+    if not bare and not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is|were|are)|amount|total|spend|spent", q):
         return None
     if re.search(r"年初预算|initial budget", q):
         ans = _initial_budget_answer(accounts, question, q)

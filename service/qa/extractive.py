@@ -271,9 +271,12 @@ def display(text: str) -> str:
 
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{4,40})[”\"」』]")
 _QUESTION_WORDS = re.compile(r"多少|哪些|什么|几|共|了|吗|呢|是否|怎|为|如何|安排|涉及")
-_NAME_HEAD = re.compile(r"\s*([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴|项目))(?=的|项目|自评|得分|"
-                        r"预算|执行|评价|等级|总分|实际|[^\u4e00-\u9fff])")
-_CJK_NAME = re.compile(r"[\u4e00-\u9fff]{4,24}(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴|项目)")
+# a fund's name (…资金, …经费, …保证金, optionally …项目) opening the question; an issuing body before it
+# (中原区医疗保障局针对项目…) is no part of a name
+_NAME_HEAD = re.compile(r"\s*(?:[\u4e00-\u9fff]{2,12}?(?:局|大队|中心|办公室|委员会|厅|部))?"
+                        r"([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴)(?:项目)?)"
+                        r"(?=的|项目|自评|得分|预算|执行|评价|等级|总分|实际|[^\u4e00-\u9fff])")
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff]{4,24}(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴)(?:项目)?")
 _NAME_LIKE = re.compile(r"([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|补贴|项目))")
 
 

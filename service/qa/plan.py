@@ -44,6 +44,7 @@ _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等
            "excellent": "优", "good": "良", "fair": "中", "poor": "差"}
 _CMP_BELOW = r"低于|不足|小于|少于|未达到?|不到|below|under|less than|lower than|<"
 _CMP_ABOVE = r"高于|超过|大于|多于|above|over|more than|higher than|>"
+_CMP_AT_LEAST = r"达到|达|不低于|不少于|至少|at least|reached|≥|>="
 _NUM = r"(\d+(?:\.\d+)?)"
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
@@ -152,7 +153,7 @@ def _metrics(q: str) -> list[str]:
 def _grade_words(q: str) -> list[str]:
     out = []
     # 优、良、中各有几个 / 等级为良 / 被评为“中” / graded 良
-    for m in re.finditer(r"(?:等级[为是]?|评为|评级为|属于|grade[ds]?(?: as)?|rated?(?: as)?)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
+    for m in re.finditer(r"(?:等级[为是]?|(?:自评|评价)?结果[为是]|评为|评级为|属于|grade[ds]?(?: as)?|rated?(?: as)?)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
         g = _GRADES[m.group(1).lower()]
         if g not in out:
             out.append(g)
@@ -187,8 +188,14 @@ _CN_TENTHS = re.compile(r"([一二两三四五六七八九])成")
 _FULL_MARKS = re.compile(r"(?:自评|得分|得了|拿了|拿到|获得|打了)?(?:满分|一百分)")
 
 
+_NOT_USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:没有?|未)(?:全部)?(?:执行|用|花|支出|使用)(?:完|光|完毕)")
+_USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:全部|全都|都)?(?:执行|用|花|支出|使用)(?:完|光|完毕)(?:了)?")
+
+
 def plain_figures(q: str) -> str:
-    """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分."""
+    """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分, 预算全部执行完了 → 执行率达到100%."""
+    q = _NOT_USED_UP.sub("执行率低于100%", q)
+    q = _USED_UP.sub("执行率达到100%", q)
     q = _CN_TENTHS.sub(lambda m: f"{_CN_NUM[m.group(1)] * 10}%", q)
     q = re.sub(r"一半|半数", "50%", q)
     return _FULL_MARKS.sub("得分为100分", q)
@@ -206,8 +213,10 @@ def parse_part(text: str) -> Part:
             rf"(?:{pat})[^\d。？?]{{0,8}}?({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}", q, re.I)]
         hits += [(m.group(1), m.group(2), m.end(2)) for m in re.finditer(
             rf"({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}\s*(?:%|分)?\s*的?(?:{pat})", q, re.I)]
+        hits += [(m.group(m.lastindex - 1), m.group(m.lastindex), m.end()) for m in re.finditer(
+            rf"(?:{pat})[^\d。？?]{{0,4}}?({_CMP_AT_LEAST})\s*{_NUM}", q, re.I)]
         for word, num, end in hits:
-            op = "lt" if re.fullmatch(_CMP_BELOW, word, re.I) else "gt"
+            op = "lt" if re.fullmatch(_CMP_BELOW, word, re.I) else "ge" if re.fullmatch(_CMP_AT_LEAST, word, re.I) else "gt"
             # "spent less than 30% of the budget": a percentage of an amount is an execution rate
             m_ = "rate" if metric in ("budget", "executed") and re.match(r"\s*%", q[end:]) else metric
             cond = Condition(m_, op, Decimal(num))
@@ -239,7 +248,9 @@ def parse_part(text: str) -> Part:
     group = bool(re.search(r"各有?几|各多少|分别有?几|各等级|按等级|每个等级|by grade|each grade", q, re.I)) and \
         (len(grades) > 1 or "等级" in q or "grade" in q) or \
         len(grades) > 1 and bool(re.search(r"几|多少|how many", q, re.I))  # how many 优, 良 and 中
-    if grades and not group:
+    # 是优还是良 / 优还是良: the question asks which grade, it does not filter by one
+    asks_which = bool(re.search(r"(?:优|良|中|差)(?:秀|好|等)?\s*还是", q))
+    if grades and not group and not asks_which:
         p.conditions.append(Condition("grade", "eq", grades[0]) if len(grades) == 1 else
                             Condition("grade", "in", tuple(grades)))
     cond_metrics = {c.metric for c in p.conditions}
@@ -253,9 +264,9 @@ def parse_part(text: str) -> Part:
         p.op = "sum"
     elif re.search(r"比较|对比|相比|哪个(?:更|的)?\S{0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)", q, re.I):
         p.op = "compare"
-    elif re.search(r"最高|最低|最多|最少|最大|最小|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|highest|lowest|largest|smallest|most|least|top\s*\d|rank", q, re.I):
+    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|highest|lowest|largest|smallest|most|least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
-        p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|least|bottom", q, re.I) else "desc"
+        p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
         p.limit = _limit(q) or (5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
     elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|"

@@ -257,33 +257,51 @@ _ASKS_QUANTITY = re.compile(r"多少|几|how many|how much|what (?:was|is|were)"
 _QA_GENERIC = set("的了是多少几个实际完成情况项目资金经费专项指标怎么样如何呢吗有")
 
 
-def _indicator_answer(q: str, rec: ProjectRecord, lang: str, store) -> AskAnswer | None:
-    """A figure of one named project's performance indicators (享受补贴人数, 日常检查企业数): the indicator whose
+def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, prose_of=None) -> AskAnswer | None:
+    """A figure of a named project's performance indicators (享受补贴人数, 日常检查企业数): the indicator whose
     name or printed figures share the question's words, or the one counting what the question counts (多少人 /
-    how many people), with its target and actual value, cited to its row. None when no indicator fits."""
+    how many people), with its target and actual value, cited to its row. Among several projects a loose name
+    may mean, the one indicator that fits best. None when none fits, or two fit equally (not a guess)."""
     if not _ASKS_QUANTITY.search(q):
         return None
-    e = rec.evaluation
-    inds = [i for i in e.indicators if i.ref is not None and (i.actual is not None or i.target is not None)]
-    if not inds:
-        return None
     rest = name_key(q)
-    for n in [e.project, *e.aliases]:
-        rest = rest.replace(name_key(n), " ")
-    pairs = {rest[i:i + 2] for i in range(len(rest) - 1) if not set(rest[i:i + 2]) & _QA_GENERIC}
+    for r in named:
+        for n in sorted([r.evaluation.project, *r.evaluation.aliases], key=len, reverse=True):
+            rest = rest.replace(name_key(n), " ")
+    # the project's own name words say which project, not which of its indicators (集体破产企业退休人员… of a
+    # name printed with (困难) in it stays in the question)
+    own = "".join(name_key(r.evaluation.project) for r in named)
+    pairs = {rest[i:i + 2] for i in range(len(rest) - 1)
+             if not set(rest[i:i + 2]) & _QA_GENERIC and rest[i:i + 2] not in own}
     counted = {w for w in _MEASURE_EN if re.search(rf"(?:多少|几)\s*(?:个|名|户|位)?{w}", q) and w != "个"}
+    if re.search(r"(?:多少|几)\s*(?:名|位)", q):
+        counted.add("人")  # 多少名退休职工 counts people
     counted |= {w for w, pat in _MEASURE_EN.items() if re.search(rf"how many\s+(?:\S+\s+)?(?:{pat})\b", q, re.I)}
 
     def fit(i) -> int:
-        text = name_key(" ".join(x for x in (i.level3, i.target.raw if i.target else "", i.actual.raw if i.actual else "") if x))
+        figures = (i.target.raw if i.target else "") + (i.actual.raw if i.actual else "")
+        if counted and not re.search(r"\d", figures):
+            return 0  # a count asked: a qualitative indicator (有效保障) does not answer it
+        text = name_key(" ".join(x for x in (i.level3, figures) if x))
         words = sum(1 for pr in pairs if pr in text)
-        unit = sum(2 for w in counted if w in (i.target.raw if i.target else "") + (i.actual.raw if i.actual else "") + i.level3)
+        unit = sum(2 for w in counted if w in figures + i.level3)
         return words * 2 + unit
 
-    scored = sorted(((fit(i), n, i) for n, i in enumerate(inds)), key=lambda t: (-t[0], t[1]))
+    seen: set[str] = set()
+    cands = []
+    for r in named:
+        if r.evaluation.project in seen:
+            continue
+        seen.add(r.evaluation.project)
+        cands += [(r, i) for i in r.evaluation.indicators
+                  if i.ref is not None and (i.actual is not None or i.target is not None)]
+    if not cands:
+        return None
+    scored = sorted(((fit(i), n, r, i) for n, (r, i) in enumerate(cands)), key=lambda t: (-t[0], t[1]))
     if scored[0][0] < 2 or len(scored) > 1 and scored[1][0] == scored[0][0]:
         return None  # nothing fits, or two indicators fit equally: not a guess
-    ind = scored[0][2]
+    _, _, rec, ind = scored[0]
+    e = rec.evaluation
     target = ind.target.raw if ind.target else "—"
     actual = ind.actual.raw if ind.actual else "—"
     zh = lang == "zh"
@@ -292,8 +310,16 @@ def _indicator_answer(q: str, rec: ProjectRecord, lang: str, store) -> AskAnswer
     ref = ind.ref
     cit = Citation(doc_id=ref.doc_id, filename=rec.filename, page=ref.page, line_start=ref.line_start,
                    line_end=ref.line_end, quote=ref.quote)
-    return _finish(text, [cit], [{"project": e.project, "indicator": ind.level3, "target": target, "actual": actual}],
-                   "structured:indicator", lang, store, q)
+    rows = [{"project": e.project, "indicator": ind.level3, "target": target, "actual": actual}]
+    cits = [cit]
+    prose = prose_of() if prose_of is not None and counted else None
+    if prose is not None and prose.citations and not prose.route.endswith("not_found") and counted \
+            and re.search(rf"\d\s*(?:{'|'.join(counted)})", prose.answer):
+        # the report's text often says more of the same count (上半年12人、下半年11人 of 23人次): shown too
+        text += ("报告正文：" if zh else " The report's text: ") + prose.answer.removeprefix("根据报告原文：").removeprefix(
+            "From the reports (quoted in Chinese): ")
+        cits += prose.citations
+    return _finish(text, cits, rows, "structured:indicator", lang, store, q)
 
 
 def _department_answer(question: str, store, filters: dict, lang: str, docs: dict[str, str]) -> AskAnswer | None:
@@ -402,11 +428,16 @@ def _own_explanations(question: str, intent: Intent, records: list[ProjectRecord
     return out
 
 
+_USAGE_Q = re.compile(r"用途|用在|花在|用来|用处|用于哪|what (?:was|is|were) .{0,40}used for|used for what", re.I)
+
+
 def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm, settings: Settings,
                  known_projects: list[str], records: list[ProjectRecord], filenames: dict[str, str]) -> AskAnswer:
     lang = intent.lang
     if index is None:
         return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:no_index", lang=lang)
+    if _USAGE_Q.search(question):
+        question += " 用于"  # reports say what money is 用于 (主要用于办案、调查取证…), people ask its 用途
     search_filters = {k: v for k, v in filters.items() if k in ("project", "year")}
     if filters.get("doc_id"):
         search_filters["doc_id"] = filters["doc_id"]
@@ -750,9 +781,13 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         if ans is not None:
             return ans
     parts = [parse_part(t) for t in split_parts(q)]
-    if scope.named and len({r.evaluation.project for r in scope.named}) == 1 and not any(p.metrics for p in parts) \
+    # a named project's indicator; or, in a named department of a few projects, the one indicator that fits
+    about = scope.named or (records if scope.by_department and len(records) <= 8 else [])
+    if about and len({r.evaluation.project for r in about}) <= 8 and not any(p.metrics for p in parts) \
             and all(p.op == "lookup" for p in parts):
-        ans = _indicator_answer(q, scope.named[0], lang, store)
+        open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}
+        ans = _indicator_answer(q, about, lang, store, prose_of=lambda: _open_answer(
+            q, intent, store, index, open_flt, llm, settings, names, records, docs))
         if ans is not None:
             return ans
     # Reasons and measures are prose (retrieval). Rule findings, shortfalls and score inflation have their
