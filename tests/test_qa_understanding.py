@@ -616,3 +616,14 @@ def test_what_money_is_used_for_and_an_indicator_in_a_named_department(qa):
     assert "调查取证" in a.answer and a.citations, a.answer
     a = _ask(qa, "上街区居民养老保险补助享受补贴人数是多少")
     assert a.route == "structured:indicator" and "1.11" in a.answer, (a.route, a.answer)
+
+
+def test_a_name_with_other_words_before_a_shared_tail_is_not_linked():
+    # 智慧停车场|建设专项资金: the tail 建设专项资金 is another project's, the name is not
+    names = {n: n for n in ["公共文化服务体系建设专项资金", "非物质文化遗产保护经费"]}
+    assert link_projects("智慧停车场建设专项资金的预算是多少？", names) == []
+    assert link_projects("古树名木保护经费的预算是多少？", names) == []
+    # a department, a year or an asking head before a shortened name does not count against it
+    assert [m.project for m in link_projects("请问文化服务体系建设资金的预算", names)] == ["公共文化服务体系建设专项资金"]
+    assert [m.project for m in link_projects("县文化局2021年文化服务体系建设资金的预算", names)] == \
+        ["公共文化服务体系建设专项资金"]

@@ -28,6 +28,10 @@ def eval_qa(
     bench_file: Annotated[list[Path] | None, typer.Option(
         "--bench-file", help="With --bench: these benchmark files instead of eval/gold/qa_bench.json "
                              "(e.g. eval/gold/qa_bench_b.json, set B); repeat for several.")] = None,
+    forms: Annotated[bool, typer.Option("--forms", help="Q&A on generated forms the Q&A never saw (eval/qa_forms.py): "
+                                                         "templated questions in three wordings, gold from the generator.")] = False,
+    count: Annotated[int, typer.Option("--count", min=5, help="With --forms: how many forms.")] = 60,
+    seed: Annotated[int, typer.Option("--seed", help="With --forms: the generator's seed.")] = 7,
 ) -> None:
     """Structured accuracy, open-question passage recall, citation validity and unanswerable handling."""
     with one_line_errors():
@@ -55,6 +59,11 @@ def eval_qa(
             except (GoldError, FileNotFoundError) as exc:
                 raise typer.BadParameter(str(exc)) from exc
             table = bench_mod.format_docs_table
+        elif forms:
+            from eval import qa_forms
+
+            report = qa_forms.run(settings, count=count, seed=seed, llm=llm)
+            table = bench_mod.format_bench
         elif bench:
             report = bench_mod.run(settings, rendering=rendering, llm=llm, items=[],
                                    everyday=bench_mod.load_everyday(*(bench_file or [bench_mod.BENCH_PATH])))

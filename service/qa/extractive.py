@@ -270,13 +270,16 @@ def display(text: str) -> str:
 
 
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』]{4,40})[”\"」』]")
-_QUESTION_WORDS = re.compile(r"多少|哪些|什么|几|共|了|吗|呢|是否|怎|为|如何|安排|涉及")
+_QUESTION_WORDS = re.compile(r"多少|哪些|哪个|什么|几|共|了|吗|呢|是否|怎|为|如何|安排|涉及")
 # a fund's name (…资金, …经费, …保证金, optionally …项目) opening the question; an issuing body before it
 # (中原区医疗保障局针对项目…) is no part of a name
 _NAME_HEAD = re.compile(r"\s*(?:[\u4e00-\u9fff]{2,12}?(?:局|大队|中心|办公室|委员会|厅|部))?"
-                        r"([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴)(?:项目)?)"
-                        r"(?=的|项目|自评|得分|预算|执行|评价|等级|总分|实际|[^\u4e00-\u9fff])")
-_CJK_NAME = re.compile(r"[\u4e00-\u9fff]{4,24}(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴)(?:项目)?")
+                        r"((?:(?!局|厅|委员会|办公室)[\u4e00-\u9fff]){4,24}?"
+                        r"(?:(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴)(?:项目)?|项目(?=的?(?:预算|得分|自评|执行|评价|等级|总分))))"
+                        r"(?=的|项目|自评|得分|预算|执行|评价|等级|总分|实际|[^\u4e00-\u9fff])"
+                        # or a bare name before 的 and the figure asked (城市内涝监测预警的自评得分)
+                        r"|\s*((?:(?!局|厅|委员会|办公室|项目|哪)[\u4e00-\u9fff]){4,16}?)(?=的(?:全年)?(?:预算|自评|得分|执行|评价|等级|总分))")
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff]{4,24}(?:(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴)(?:项目)?|项目)")
 _NAME_LIKE = re.compile(r"([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|补贴|项目))")
 
 
@@ -300,7 +303,7 @@ def unknown_names(question: str, known_projects: list[str], index) -> list[str]:
     # a project-like name the question opens with, or one in an English question (农民工工资保证金项目自评
     # 得分多少 / What score did the 农民工工资保证金 project get?): asked for a project's figure by a name no
     # project holds, retrieval's nearest passage is about something else
-    named = [h.group(1) for h in [_NAME_HEAD.match(q)] if h]
+    named = [h.group(1) or h.group(2) for h in [_NAME_HEAD.match(q)] if h]
     if re.match(r"\s*[A-Za-z]", q):
         named += [m.group(0) for m in _CJK_NAME.finditer(q)]
     if named:

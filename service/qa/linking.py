@@ -289,6 +289,16 @@ def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int
     the matched span, and running on after it up to where the phrase ends (设备购置 in 远程教育设备购置资金)."""
     matched = {i for i, k, _ in frags for i in range(i, i + k)}
     inside = sum(1 for i in range(start, end) if i not in matched and q[i] not in _GENERIC_CHARS)
+    # and before it, back to where the phrase starts: 智慧停车场|建设专项资金 is not 公共文化服务体系建设专项资金. An
+    # issuing body (…局, …区), a year, an asking head (请问) or a particle ends the walk
+    j = start
+    while j > 0:
+        ch = q[j - 1]
+        if not "\u4e00" <= ch <= "\u9fff" or ch in _BODY_END or \
+                any(_NAME_END.fullmatch(q, j - k, j) or _ASK_HEAD_WORDS.fullmatch(q, j - k, j) for k in (1, 2, 3, 4) if j >= k):
+            break
+        j -= 1
+    inside += sum(1 for i in range(j, start) if q[i] not in _GENERIC_CHARS)
     tail_start, tail_end = _absorb_tail(q, end, end)
     j = tail_end if tail_end > tail_start else end
     after = 0
@@ -300,6 +310,8 @@ def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int
     return inside + after
 
 
+_BODY_END = set("局区县市省厅队委办年")
+_ASK_HEAD_WORDS = re.compile(r"请问|请|问|查询|查一下|告诉我|我想知道|想了解|想知道|看看|说说")
 _TAIL_WORDS = ("专项资金", "补助资金", "补贴资金", "专项经费", "工作经费", "资金", "经费", "专项", "项目")
 
 
