@@ -206,7 +206,8 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
             score = threshold
         start = min(i for i, _, _ in frags)
         end = max(i + k for i, k, _ in frags)
-        if _other_words(q, frags, start, end) >= 2:
+        # a link by a distinctive run alone (a shared tail: 建设专项资金) also counts the words before it
+        if _other_words(q, frags, start, end, look_before=score <= threshold) >= 2:
             return None  # the question names something else: 公务员体检补助 is not 公务员医疗补助
         return score, covered, _absorb_tail(q, start, end)
 
@@ -284,7 +285,7 @@ _NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|这|那
                        r"共|比较|哪|多少|几|分别|各|情况|绩效|安排|花|用|支出|到位|拨付|发放|怎么|如何|吗|呢|发现|存在|取得|实现|达到|主要|[^\u4e00-\u9fff]")
 
 
-def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int) -> int:
+def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int, look_before: bool = False) -> int:
     """Non-generic characters of the question's name phrase that the stored name does not have: inside
     the matched span, and running on after it up to where the phrase ends (设备购置 in 远程教育设备购置资金)."""
     matched = {i for i, k, _ in frags for i in range(i, i + k)}
@@ -292,13 +293,14 @@ def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int
     # and before it, back to where the phrase starts: 智慧停车场|建设专项资金 is not 公共文化服务体系建设专项资金. An
     # issuing body (…局, …区), a year, an asking head (请问) or a particle ends the walk
     j = start
-    while j > 0:
+    while look_before and j > 0:
         ch = q[j - 1]
         if not "\u4e00" <= ch <= "\u9fff" or ch in _BODY_END or \
                 any(_NAME_END.fullmatch(q, j - k, j) or _ASK_HEAD_WORDS.fullmatch(q, j - k, j) for k in (1, 2, 3, 4) if j >= k):
             break
         j -= 1
-    inside += sum(1 for i in range(j, start) if q[i] not in _GENERIC_CHARS)
+    if look_before:
+        inside += sum(1 for i in range(j, start) if q[i] not in _GENERIC_CHARS)
     tail_start, tail_end = _absorb_tail(q, end, end)
     j = tail_end if tail_end > tail_start else end
     after = 0
@@ -311,7 +313,7 @@ def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int
 
 
 _BODY_END = set("局区县市省厅队委办年")
-_ASK_HEAD_WORDS = re.compile(r"请问|请|问|查询|查一下|告诉我|我想知道|想了解|想知道|看看|说说")
+_ASK_HEAD_WORDS = re.compile(r"请问|请|问|查询|查一下|一下|告诉我|我想知道|想了解|想知道|看看|说说|列出|统计|计算|分析|对比")
 _TAIL_WORDS = ("专项资金", "补助资金", "补贴资金", "专项经费", "工作经费", "资金", "经费", "专项", "项目")
 
 
