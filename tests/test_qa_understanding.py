@@ -627,3 +627,27 @@ def test_a_name_with_other_words_before_a_shared_tail_is_not_linked():
     assert [m.project for m in link_projects("请问文化服务体系建设资金的预算", names)] == ["公共文化服务体系建设专项资金"]
     assert [m.project for m in link_projects("县文化局2021年文化服务体系建设资金的预算", names)] == \
         ["公共文化服务体系建设专项资金"]
+
+
+def test_percent_asked_scores_above_a_figure_top_n_words_and_counting_nouns():
+    assert parse_part("退休人员生活补贴预算执行了百分之多少").metrics == ["rate"]
+    assert parse_part("What share of the 甲项目资金 budget was executed?").metrics == ["rate"]
+    p = parse_part("Which projects executed more than 95% of their budget?")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "gt", Decimal(95))] and "budget" not in p.metrics
+    for q in ("自评95分以上的项目有几个", "得分不低于95分的项目数量", "How many projects scored at least 95?"):
+        p = parse_part(q)
+        assert p.op == "count" and [(c.metric, c.op, c.value) for c in p.conditions] == [("total", "ge", Decimal(95))], q
+    assert parse_part("执行率90%以下的项目").conditions[0].op == "lt"
+    for q in ("自评分排名前二的项目", "What are the top two projects by score?"):
+        p = parse_part(q)
+        assert p.op == "rank" and p.limit == 2, q
+    a = _run("自评95分以上的项目有几个")
+    assert "2" in a.answer and "乙项目资金" in a.answer and "甲项目资金" not in a.answer
+
+
+def test_a_time_word_after_a_name_and_a_kind_of_bureau_nobody_reported(qa):
+    assert _link("乡村道路养护资金当年预算安排了多少？") == ["乡村道路养护专项资金"]
+    a = _ask(qa, "教育局有哪些项目执行率低于90%")
+    assert a.route == "scope:not_covered" and not a.citations, (a.route, a.answer)
+    a = _ask(qa, "How many sites did 远程教育站点专项资金 cover?")
+    assert a.route == "structured:indicator" and "46" in a.answer, (a.route, a.answer)

@@ -48,6 +48,11 @@ _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六":
 
 
 def _limit(q: str) -> int | None:
+    from service.qa.plan import _limit as plan_limit  # one reading of "top two", "前二", "三个"
+
+    n = plan_limit(q)
+    if n is not None:
+        return n
     m = re.search(r"(?:前|top\s*|最\S{0,3}的\s*)(\d+|[一二两三四五六七八九十])\s*(?:个|项|名|projects?)?", q, re.I)
     if not m:
         m = re.search(r"(\d+|[一二两三四五六七八九十])\s*(?:个|项)(?:项目)?", q)

@@ -32,7 +32,9 @@ _LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "ex
           "total": ("自评得分", "self-evaluation score"), "grade": ("评价等级", "grade")}
 
 _METRIC_WORDS = {
-    "rate": r"执行率|执行进度|支出进度|支出率|执行情况|预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出)(?:完|光)了?(?:吗|没|没有)"
+    "rate": r"执行率|执行进度|支出进度|支出率|执行情况|(?:执行|花|用|支出)了?百分之多少|百分比|"
+            r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
+            r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出)(?:完|光)了?(?:吗|没|没有)"
             r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up",
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|用了多少"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
@@ -42,7 +44,7 @@ _METRIC_WORDS = {
 }
 _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等": "中", "合格": "中", "中": "中", "差": "差",
            "excellent": "优", "good": "良", "fair": "中", "poor": "差"}
-_CMP_BELOW = r"低于|不足|小于|少于|未达到?|不到|below|under|less than|lower than|<"
+_CMP_BELOW = r"(?<!不)低于|不足|(?<!不)小于|(?<!不)少于|未达到?|不到|below|under|less than|lower than|<"
 _CMP_ABOVE = r"高于|超过|大于|多于|above|over|more than|higher than|>"
 _CMP_AT_LEAST = r"达到|达|不低于|不少于|至少|at least|reached|≥|>="
 _NUM = r"(\d+(?:\.\d+)?)"
@@ -144,8 +146,11 @@ def _metrics(q: str) -> list[str]:
     for m, pat in _METRIC_WORDS.items():
         hit = re.search(pat, q, re.I)
         if hit:
-            found.append((hit.start(), m))
-    out = [m for _, m in sorted(found)]
+            found.append((hit.start(), hit.end(), m))
+    # a word inside another metric's phrase is that phrase's ("budget" in "share of the budget was executed")
+    found = [f for f in found if not any(o is not f and o[0] <= f[0] and f[1] <= o[1] and (o[1] - o[0]) > (f[1] - f[0])
+                                         for o in found)]
+    out = [m for _, _, m in sorted(found)]
     # 得分/等级 asked together or a grade filter: the score is what a grade rests on; keep both only if asked
     return out
 
@@ -175,6 +180,7 @@ def _limit(q: str) -> int | None:
     q = re.sub(r"(?<![a-z])(one|two|three|four|five|six|seven|eight|nine|ten)(?![a-z])",
                lambda m: str(_EN_NUM[m.group(1).lower()]), q, flags=re.I)
     m = re.search(r"(?:前|top\s*|最\S{0,4}的\s*)(\d+|[一二两三四五六七八九十])\s*(?:个|项|名|projects?)", q, re.I) \
+        or re.search(r"(?:排名|排在)?前\s*(\d+|[一二两三四五六七八九十])(?![\d.%])", q) \
         or re.search(r"(\d+|[一二两三四五六七八九十])\s*(?:个|项)(?:项目)?", q) \
         or re.search(r"(?<![a-z])(?:top|which|the|first|last|bottom)\s*(\d+)(?![\d.%年])", q, re.I)
     if not m:
@@ -205,6 +211,9 @@ def parse_part(text: str) -> Part:
     q = plain_figures(normalize_text(text).lower())
     # normalize_text joins Latin to Chinese (how many中原区医疗保障局projects): the English patterns need the space
     q = re.sub(r"(?<=[a-z])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[a-z])", " ", q)
+    # "top two", "the three": numbers as digits for every pattern below ("which one is higher" stays)
+    q = re.sub(r"(?<![a-z])(?:top|the|first|last|bottom)\s+(two|three|four|five|six|seven|eight|nine|ten)(?![a-z])",
+               lambda m: m.group(0)[: -len(m.group(1))] + str(_EN_NUM[m.group(1)]), q)
     p = Part(text, metrics=_metrics(q))
     # conditions: 执行率低于30% / 得分低于85分 / 预算超过100万元
     for metric in ("rate", "total", "budget", "executed"):
@@ -222,6 +231,19 @@ def parse_part(text: str) -> Part:
             cond = Condition(m_, op, Decimal(num))
             if not any(c.metric == cond.metric and c.op == cond.op and c.value == cond.value for c in p.conditions):
                 p.conditions.append(cond)
+    # 95分以上 / 90%以下: the figure first, the comparison after it
+    for m in re.finditer(rf"(?<![\d.]){_NUM}\s*(分|%)\s*(及以上|或以上|以上|及以下|或以下|以下)", q):
+        metric = "total" if m.group(2) == "分" else "rate"
+        op = "ge" if "上" in m.group(3) else ("le" if m.group(3)[0] in "及或" else "lt")
+        cond = Condition(metric, op, Decimal(m.group(1)))
+        if not any(c.metric == metric and c.value == cond.value for c in p.conditions):
+            p.conditions.append(cond)
+    # "executed more than 95% of their budget": a share of the budget is the execution rate
+    for m in re.finditer(rf"(?:executed|spent|used)\s+({_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*{_NUM}\s*%", q, re.I):
+        w = m.group(1)
+        op = "lt" if re.fullmatch(_CMP_BELOW, w, re.I) else "ge" if re.fullmatch(_CMP_AT_LEAST, w, re.I) else "gt"
+        if not any(c.metric == "rate" and c.value == Decimal(m.group(2)) for c in p.conditions):
+            p.conditions.append(Condition("rate", op, Decimal(m.group(2))))
     # a figure in 分 compared is a score whatever word asks it (自评不到95分, 低于90分的)
     for m in re.finditer(rf"({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}\s*分", q, re.I):
         cond = Condition("total", "lt" if re.fullmatch(_CMP_BELOW, m.group(1), re.I) else "gt", Decimal(m.group(2)))
@@ -264,16 +286,18 @@ def parse_part(text: str) -> Part:
         p.op = "sum"
     elif re.search(r"比较|对比|相比|哪个(?:更|的)?\S{0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)", q, re.I):
         p.op = "compare"
-    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|highest|lowest|largest|smallest|most|least|best|worst|top\s*\d|rank", q, re.I):
+    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
-        p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|least|worst|bottom", q, re.I) else "desc"
+        p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
         p.limit = _limit(q) or (5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
     elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|"
-                   r"how many (?:\w+ )?projects|number of projects", q, re.I):
+                   r"项目(?:的)?(?:数量|个数)\s*[?？]?$|how many (?:\w+ )?projects|number of projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
     elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:
         p.op = "list"
+    if any(c.metric == "rate" for c in p.conditions) and re.search(r"%\s*of (?:the |its |their )?budget", q):
+        p.metrics = [m for m in p.metrics if m != "budget"]  # "95% of their budget" is the rate's, not a figure asked
     if p.op in ("list", "count"):  # the condition's figure is shown anyway; other figures asked are shown too
         p.metrics = [m for m in p.metrics if m not in cond_metrics]
     return p

@@ -253,6 +253,9 @@ _DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|department(?:-
 _MEASURE_EN = {"人": r"people|persons?|recipients|beneficiaries|retirees|employees|workers",
                "家": r"enterprises|companies|firms|employers", "件": r"cases|items", "次": r"times|sessions",
                "个": r"sites|stations|villages"}
+_EN_NOUNS = {"sites": "站点", "stations": "站点", "enterprises": "企业", "companies": "企业", "people": "人数",
+             "persons": "人数", "cases": "案件", "trainings?": "培训", "villages": "村", "households": "户数",
+             "inspections?": "检查", "students": "学生", "beneficiaries": "人数", "retirees": "退休"}
 _ASKS_QUANTITY = re.compile(r"多少|几|how many|how much|what (?:was|is|were)", re.I)
 _QA_GENERIC = set("的了是多少几个实际完成情况项目资金经费专项指标怎么样如何呢吗有")
 
@@ -270,22 +273,28 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
             rest = rest.replace(name_key(n), " ")
     # the project's own name words say which project, not which of its indicators (集体破产企业退休人员… of a
     # name printed with (困难) in it stays in the question)
-    own = "".join(name_key(r.evaluation.project) for r in named)
+    own = "".join(name_key(r.evaluation.project) for r in named) if rest == name_key(q) else ""
     pairs = {rest[i:i + 2] for i in range(len(rest) - 1)
              if not set(rest[i:i + 2]) & _QA_GENERIC and rest[i:i + 2] not in own}
     counted = {w for w in _MEASURE_EN if re.search(rf"(?:多少|几)\s*(?:个|名|户|位)?{w}", q) and w != "个"}
     if re.search(r"(?:多少|几)\s*(?:名|位)", q):
         counted.add("人")  # 多少名退休职工 counts people
     counted |= {w for w, pat in _MEASURE_EN.items() if re.search(rf"how many\s+(?:\S+\s+)?(?:{pat})\b", q, re.I)}
+    # what an English question counts, in the words a Chinese indicator name uses
+    pairs |= {zh for en, zh in _EN_NOUNS.items() if re.search(rf"\b{en}\b", q, re.I)}
 
     def fit(i) -> int:
         figures = (i.target.raw if i.target else "") + (i.actual.raw if i.actual else "")
-        if counted and not re.search(r"\d", figures):
-            return 0  # a count asked: a qualitative indicator (有效保障) does not answer it
+        if counted and not re.search(r"\d", re.sub(r"[\d.]+\s*%", "", figures)):
+            return 0  # a count asked: a qualitative indicator (有效保障) or a rate (满意度 100%) does not answer it
         text = name_key(" ".join(x for x in (i.level3, figures) if x))
         words = sum(1 for pr in pairs if pr in text)
-        unit = sum(2 for w in counted if w in figures + i.level3)
-        return words * 2 + unit
+        if not words and not counted:
+            return 0
+        # the measure counted: in the figures (≥302人) or as the name's count (站点个数, 企业数(家), 人次)
+        unit = sum(2 for w in counted if w in figures or any(f in i.level3 for f in (f"{w}数", f"{w}次", f"({w})", f"（{w}）")))
+        # 多少 asks a figure: of two indicators naming the same thing (站点个数 ≤52 / 站点使用次数 是), the numeric one
+        return words * 2 + unit + bool(re.search(r"\d", figures))
 
     seen: set[str] = set()
     cands = []
@@ -313,8 +322,9 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
     rows = [{"project": e.project, "indicator": ind.level3, "target": target, "actual": actual}]
     cits = [cit]
     prose = prose_of() if prose_of is not None and counted else None
+    units = "|".join(counted | ({"名", "位"} if "人" in counted else set()))
     if prose is not None and prose.citations and not prose.route.endswith("not_found") and counted \
-            and re.search(rf"\d\s*(?:{'|'.join(counted)})", prose.answer):
+            and re.search(rf"\d\s*(?:{units})", prose.answer):
         # the report's text often says more of the same count (上半年12人、下半年11人 of 23人次): shown too
         text += ("报告正文：" if zh else " The report's text: ") + prose.answer.removeprefix("根据报告原文：").removeprefix(
             "From the reports (quoted in Chinese): ")
@@ -594,6 +604,11 @@ _PROJECT_FIGURE_Q = re.compile(r"得分|几分|多少分|自评|总分|预算|�
                                r"execution rate", re.I)
 
 
+# kinds of office that are usually a unit inside another bureau's report (社保中心 within 人社局): named
+# alone, their absence from the reports' titles says nothing
+_SUBUNIT_KINDS = {"社保"}
+
+
 def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, DocProfile]) -> _Scope:
     """Department, year and projects the question asks about, resolved against what is stored. A
     department or year the corpus does not cover is refused with what it does cover, never answered with
@@ -626,6 +641,11 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
     found = [(d, sp) for d, sp in departments_in(q) if d.place]
     found += [(Department(pl, None), sp) for pl, sp in places_in(q)
               if pl in known_places and not any(d.place == pl for d, _ in found)]
+    if not found:
+        # a kind of department alone (教育局有哪些项目…) that no stored report is from: not covered either
+        bare = [(d, sp) for d, sp in departments_in(q) if not d.place and d.kind and d.kind not in _SUBUNIT_KINDS]
+        if bare and not any(p.covers(d) for p in profiles.values() for d, _ in bare):
+            found = bare
     asked = [d for d, _ in found]
     docs = list(profiles.values())
     dept_label = "、".join(dict.fromkeys(nq[a:b] for _, (a, b) in found))  # as the question names it
