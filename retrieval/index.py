@@ -567,6 +567,7 @@ class HybridIndex:
         # and a structured `jixiao ask` never touches the vectors
         self._client = client
         self._collection = None
+        self._open_guard = threading.RLock()
         self._bm25: _Bm25State | None = None
         self._bm25_key: tuple | None = None
         self._generation = self.generation()  # the index state this client has seen
@@ -578,8 +579,17 @@ class HybridIndex:
     @property
     def client(self):
         if self._client is None:
-            self._client = self._make_client()
+            with self._open_guard:  # warm() may be opening it on another thread
+                if self._client is None:
+                    self._client = self._make_client()
         return self._client
+
+    def warm(self) -> threading.Thread:
+        """Open the Chroma client and collection on a background thread (importing chromadb and opening
+        the collection is ~2 s): a parallel ingest's writer would otherwise do it while its workers read."""
+        t = threading.Thread(target=lambda: self.collection, name="jixiao-index-warm", daemon=True)
+        t.start()
+        return t
 
     @client.setter
     def client(self, value) -> None:
@@ -588,12 +598,15 @@ class HybridIndex:
     @property
     def collection(self):
         if self._collection is None:
-            self._collection = self.client.get_or_create_collection(
-                self.name, embedding_function=None,
-                metadata={"hnsw:space": "cosine", "jixiao_signature": json.dumps(
-                    {"chunking": chunking_signature(self.settings), "embedding": self.embedder.signature()},
-                    sort_keys=True)},
-            )
+            client = self.client
+            with self._open_guard:
+                if self._collection is None:
+                    self._collection = client.get_or_create_collection(
+                        self.name, embedding_function=None,
+                        metadata={"hnsw:space": "cosine", "jixiao_signature": json.dumps(
+                            {"chunking": chunking_signature(self.settings), "embedding": self.embedder.signature()},
+                            sort_keys=True)},
+                    )
         return self._collection
 
     @collection.setter

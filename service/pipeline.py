@@ -11,6 +11,8 @@ so tests inject their own and the CLI/API never import the stages directly.
 """
 from __future__ import annotations
 
+import contextlib
+
 import hashlib
 import importlib
 import logging
@@ -283,6 +285,9 @@ class Pipeline:
         workers_pool = _WorkerPool(workers, self.settings)
         try:
             workers_pool.submit(todo)
+            warm = getattr(self._index, "warm", None)
+            if callable(warm) and todo:
+                warm()  # the writer opens Chroma while the workers start and read
             for k, f in enumerate(files):
                 if k in done:
                     yield done.pop(k)
@@ -306,26 +311,59 @@ class Pipeline:
         """Index a batch's documents INDEX_BATCH at a time (one Chroma write for all of them) and hand out
         their results once they are indexed, so a result still says "stored, but not indexed" when that
         happened. The store commits every document first, as before: a run killed with documents stored
-        but not yet indexed repairs them when it is run again (`_ensure_indexed`)."""
+        but not yet indexed repairs them when it is run again (`_ensure_indexed`).
+
+        A batch is written to the index on one background thread while this thread commits the next
+        batch's documents to the store: the index write (Chroma's upsert, a third of a parallel ingest's
+        writer time) was the writer's serial part that kept `--workers 2` from being faster than one worker.
+        One write is in flight at a time, and results come out in order once their batch is written."""
+        import concurrent.futures as cf
+
         self._deferred = []
         held: list[IngestResult] = []
+        pending: tuple[cf.Future, list[IngestResult]] | None = None
+        writer = cf.ThreadPoolExecutor(max_workers=1, thread_name_prefix="jixiao-index")
+
+        def settle() -> list[IngestResult]:
+            nonlocal pending
+            if pending is None:
+                return []
+            fut, out = pending
+            pending = None
+            fut.result()  # _flush_batch records failures on the results; it does not raise
+            return out
+
         try:
             for r in results:
                 held.append(r)
                 if not self._deferred or len(self._deferred) >= INDEX_BATCH:
-                    self._flush_index()
-                    yield from held
-                    held.clear()
-            self._flush_index()
+                    batch = self._take_batch()
+                    yield from settle()
+                    if batch:
+                        pending = (writer.submit(self._flush_batch, batch), held)
+                    else:
+                        yield from held
+                    held = []
+            yield from settle()
+            self._flush_batch(self._take_batch())
             yield from held
         finally:
             try:
-                self._flush_index()  # an abandoned run still indexes what it stored
+                with contextlib.suppress(Exception):
+                    settle()  # an abandoned run still indexes what it stored
+                self._flush_index()
             finally:
+                writer.shutdown(wait=True)
                 self._deferred = None
 
-    def _flush_index(self) -> None:
+    def _take_batch(self) -> list:
         batch, self._deferred = list(self._deferred or ()), ([] if self._deferred is not None else None)
+        return batch
+
+    def _flush_index(self) -> None:
+        self._flush_batch(self._take_batch())
+
+    def _flush_batch(self, batch: list) -> None:
         if not batch:
             return
         many = getattr(self._index, "upsert_documents", None)

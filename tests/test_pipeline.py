@@ -359,3 +359,44 @@ def test_a_folder_is_indexed_in_batches_and_one_bad_index_entry_fails_only_its_o
         results = pipe.ingest_many([folder])
     assert all(r.status == "ingested" and not r.warnings for r in results)
     assert {r.doc_id for r in results} <= set(open_index(settings2).documents())
+
+
+def test_index_batches_are_written_on_a_background_thread_while_the_next_are_stored(tmp_path, monkeypatch):
+    """The index write of a batch runs on its own thread while the writer stores the next documents; a
+    result comes out only once its own document is in the index, and results keep the files' order."""
+    import threading
+
+    import service.pipeline as pipeline_mod
+
+    monkeypatch.setattr(pipeline_mod, "INDEX_BATCH", 2)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for p in sorted((RENDERED / "txt").glob("*.txt")):
+        shutil.copy(p, folder)
+    main = threading.get_ident()
+    written: list[str] = []
+    threads: set[int] = set()
+
+    class SlowIndex:
+        def upsert_documents(self, items):
+            threads.add(threading.get_ident())
+            import time
+
+            time.sleep(0.05)
+            written.extend(doc.doc_id for doc, _, _ in items)
+            return [None] * len(items)
+
+        def upsert_document(self, doc, units=None):
+            written.append(doc.doc_id)
+
+        def delete_document(self, doc_id):
+            return False
+
+    settings = Settings(data_dir=tmp_path / "data")
+    seen: list[str] = []
+    with Pipeline(settings, index=SlowIndex()) as pipe:
+        for r in pipe.iter_ingest(sorted(folder.iterdir()), 1):
+            assert r.doc_id in written, r.filename  # indexed before it is handed out
+            seen.append(r.filename)
+    assert seen == sorted(p.name for p in folder.iterdir())
+    assert threads - {main}  # batches before the last are written off the writer thread
