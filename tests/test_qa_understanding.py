@@ -651,3 +651,33 @@ def test_a_time_word_after_a_name_and_a_kind_of_bureau_nobody_reported(qa):
     assert a.route == "scope:not_covered" and not a.citations, (a.route, a.answer)
     a = _ask(qa, "How many sites did 远程教育站点专项资金 cover?")
     assert a.route == "structured:indicator" and "46" in a.answer, (a.route, a.answer)
+
+
+def test_spent_graded_and_amount_thresholds_worded_loosely():
+    assert parse_part("乡村道路养护专项资金花掉了多少钱").metrics == ["executed"]
+    assert parse_part("河道清淤经费评了什么档次").metrics == ["grade"]
+    assert parse_part("河道清淤经费预算和支出各多少").metrics == ["budget", "executed"]
+    assert parse_part("基本支出是多少").metrics == []  # a 决算 item, not a project's executed amount
+    p = parse_part("预算100万元以上的项目数量")
+    assert p.op == "count" and [(c.metric, c.op, c.value) for c in p.conditions] == [("budget", "ge", Decimal(100))]
+
+
+def test_two_names_with_one_core_are_told_apart_by_their_spelled_endings():
+    names = {n: n for n in ["提前下达2023年省级财政农田水利补助资金", "提前下达2023年省级财政农田水利资金2", "城乡农田水利"]}
+    got = [m.project for m in link_projects("省级财政农田水利补助资金和省级财政农田水利资金2哪个执行率高", names)]
+    assert got == ["提前下达2023年省级财政农田水利补助资金", "提前下达2023年省级财政农田水利资金2"]
+    got = [m.project for m in link_projects("对比农田水利补助资金与农田水利资金2的执行率", names)]
+    assert sorted(got) == ["提前下达2023年省级财政农田水利补助资金", "提前下达2023年省级财政农田水利资金2"]
+
+
+def test_a_compared_name_ending_in_a_digit_is_kept_apart_from_its_figure():
+    recs = [_rec(7, "农田水利资金2", "100", "3.48", "80", "中"), _rec(8, "农田水利补助资金", "100", "99", "90", "优")]
+    a = execute([parse_part("农田水利资金2和农田水利补助资金哪个执行率高")], recs, recs, zh=True)
+    assert "农田水利资金2：3.48%" in a.answer, a.answer
+
+
+def test_a_part_of_a_stated_accounts_item_and_the_rate_of_a_change(qa):
+    a = _ask(qa, "中原区医保局政府采购服务支出多少")
+    assert "45.36" in a.answer and "46.33" not in a.answer, a.answer
+    a = _ask(qa, "机关运行经费降幅是多少")
+    assert "65.67" in a.answer, a.answer

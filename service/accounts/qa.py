@@ -258,7 +258,7 @@ def _share_answer(acc: AccountsExtraction, question: str, q: str) -> AccountsAns
                           data=[{"numerator": num_v.raw, "base": base.raw, "share": fmt(share)}])
 
 
-_YOY_Q = re.compile(r"上年|上一年|去年|同比|增加|减少|增长|下降|增减|变化|变动|previous year|last year|year[- ]on[- ]year|"
+_YOY_Q = re.compile(r"上年|上一年|去年|同比|增加|减少|增长|下降|增减|变化|变动|降幅|增幅|涨幅|previous year|last year|year[- ]on[- ]year|"
                     r"increase|decrease|change|rise|fall|drop", re.I)
 
 
@@ -340,8 +340,21 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
         return _amount_answer(question, erow.name, erow.name, erow, erow.value_obj("决算数"), "06")
     for pat, kind, lab_zh, lab_en in _NARRATIVE_TOTALS:
         if re.search(pat, q):
-            it = next((x for x in accounts.narrative if x.kind == "amount" and section_kind(x.section_title) == kind),
-                      None)
+            items = [x for x in accounts.narrative if x.kind == "amount" and section_kind(x.section_title) == kind]
+            it = items[0] if items else None
+            if len(items) > 1:
+                # a part the question names (政府采购服务支出 of 政府采购支出总额): the item whose own words it uses
+                qx = q + "".join(zh for en, zh in (("service", "服务"), ("goods", "货物"), ("small and medium", "中小企业"),
+                                                   ("micro", "小微企业")) if en in q.lower())
+
+                def named(x) -> int:
+                    own = re.sub(r"支出|总额|金额|合同", "", x.label)
+                    return sum(1 for i in range(len(own) - 1) if own[i:i + 2] in qx and own[i:i + 2] not in lab_zh)
+
+                best = max(items, key=named)
+                if named(best) > 0:
+                    it = best
+                    lab_zh = lab_en = it.label  # say which part is answered
             if it is not None and _YOY_Q.search(q):
                 yoy = _yoy_of(accounts, it)
                 if yoy:

@@ -201,6 +201,22 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
                 tail = next((w for w in _TAIL_WORDS if q.startswith(w, i + k) and key.endswith(q[i:i + k] + w)), None)
                 return tail is not None and not any(q[i:i + k] + tail in o for o in others)
 
+            def key_tail() -> tuple[int, int] | None:
+                # the name's own last five or more characters, digit included, in no other name (医疗救助资金2
+                # of 提前下达2022年中央财政医疗救助资金2): where the question spells them
+                for n in range(len(key), 4, -1):
+                    run = key[-n:]
+                    strong = any(ch.isdigit() for ch in run) or n >= 6 and len([ch for ch in run if ch not in _GENERIC_CHARS]) >= 4
+                    if strong and run in free and not any(run in o for o in others):
+                        i = free.index(run)
+                        if _other_words(q, [(i, n, 0)], i, i + n, look_before=True) >= 2:
+                            return None  # more words of another name before it (智慧停车场|…)
+                        return i, i + n
+                return None
+
+            kt = key_tail()
+            if kt is not None:
+                return 0.9, kt[1] - kt[0], kt  # the name's own ending, spelled: near-certain
             if not any(k >= 3 and (j == 0 or j + k == len(c)) and len(set(q[i:i + k]) - _GENERIC_CHARS) >= 2
                        and not any(q[i:i + k] in o for o in others) or tail_named(i, k, j) for i, k, j in frags) \
                     and not (relaxed and any(sum(ch not in _GENERIC_CHARS for ch in q[i:i + k]) >= 4 for i, k, _ in frags)):
@@ -211,6 +227,11 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
         # a link by a distinctive run alone (a shared tail: 建设专项资金) also counts the words before it
         if _other_words(q, frags, start, end, look_before=score <= threshold) >= 2:
             return None  # the question names something else: 公务员体检补助 is not 公务员医疗补助
+        # the name's own ending written after the match (…医疗救助|补助资金 vs …医疗救助|资金2): of two names
+        # with the same core, the one whose ending the question spells
+        rest = key[key.rfind(c) + len(c):] if c and c in key else ""
+        if rest and q.startswith(rest, end):
+            return score, covered + len(rest), (start, end + len(rest))
         return score, covered, _absorb_tail(q, start, end)
 
     found: list[Mention] = []

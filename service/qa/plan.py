@@ -36,11 +36,12 @@ _METRIC_WORDS = {
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出)(?:完|光)了?(?:吗|没|没有)"
             r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up",
-    "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|用了多少"
+    "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|"
+                r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|budget(?!\s+execution)",
     "total": r"得分|分数|总分|多少分|几分|平均分|均分|打了?\d*分|评了?\d*分|score|points",
-    "grade": r"等级|评级|评为|graded|grade|rated|rating",
+    "grade": r"等级|评级|评为|档次|等次|graded|grade|rated|rating",
 }
 _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等": "中", "合格": "中", "中": "中", "差": "差",
            "excellent": "优", "good": "良", "fair": "中", "poor": "差"}
@@ -231,9 +232,10 @@ def parse_part(text: str) -> Part:
             cond = Condition(m_, op, Decimal(num))
             if not any(c.metric == cond.metric and c.op == cond.op and c.value == cond.value for c in p.conditions):
                 p.conditions.append(cond)
-    # 95分以上 / 90%以下: the figure first, the comparison after it
-    for m in re.finditer(rf"(?<![\d.]){_NUM}\s*(分|%)\s*(及以上|或以上|以上|及以下|或以下|以下)", q):
-        metric = "total" if m.group(2) == "分" else "rate"
+    # 95分以上 / 90%以下 / 预算100万元以上: the figure first, the comparison after it
+    for m in re.finditer(rf"(?<![\d.]){_NUM}\s*(分|%|万元|元)\s*(及以上|或以上|以上|及以下|或以下|以下)", q):
+        metric = {"分": "total", "%": "rate"}.get(m.group(2)) or (
+            "executed" if re.search(_METRIC_WORDS["executed"], q[:m.start()]) else "budget")
         op = "ge" if "上" in m.group(3) else ("le" if m.group(3)[0] in "及或" else "lt")
         cond = Condition(metric, op, Decimal(m.group(1)))
         if not any(c.metric == metric and c.value == cond.value for c in p.conditions):
@@ -574,7 +576,10 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 out.texts.append(head + _join(items, zh) + ("。" if zh else "."))
                 chosen = top
             else:
-                items = [f"{_name(r)}{_fmt(r, m, zh)}" if zh else f"{_name(r)} {_fmt(r, m, zh)}" for r in ordered]
+                # a name ending in a digit (…资金2) would run into the figure (资金23.48%): a colon between
+                items = [f"{_name(r)}{'：' if _name(r)[-1:].isdigit() else ''}{_fmt(r, m, zh)}" if zh else
+                         f"{_name(r)}: {_fmt(r, m, zh)}" if _name(r)[-1:].isdigit() else f"{_name(r)} {_fmt(r, m, zh)}"
+                         for r in ordered]
                 hi, lo = ordered[0], ordered[-1]
                 # the verdict answers the way the question asks: 哪个低 → the lower one
                 low = re.search(r"低|少|小|lower|less|smaller", p.text, re.I) and not re.search(r"高|多|大|higher|more|larger", p.text, re.I)
