@@ -681,3 +681,10 @@ def test_a_part_of_a_stated_accounts_item_and_the_rate_of_a_change(qa):
     assert "45.36" in a.answer and "46.33" not in a.answer, a.answer
     a = _ask(qa, "机关运行经费降幅是多少")
     assert "65.67" in a.answer, a.answer
+
+
+def test_problems_asked_of_a_department_are_prose_or_findings_not_a_list_of_projects(qa):
+    a = _ask(qa, "中原区医疗保障局项目自评发现的主要问题有哪些？")
+    assert a.route.startswith("open"), (a.route, a.answer)
+    a = _ask(qa, "中原区医保局哪些项目存在问题")
+    assert a.route == "structured:findings" and "None" not in a.answer and a.citations, (a.route, a.answer)

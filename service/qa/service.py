@@ -204,6 +204,9 @@ def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str
     return AskAnswer(answer=answer, citations=kept, rows=rows, route=route, lang=lang)
 
 
+_PROSE_TOPIC = re.compile(r"问题|措施|建议|经验|做法|原因|效益|成效|整改|亮点|不足|problems?|measures?|"
+                          r"recommendations?|lessons|reasons?", re.I)
+
 # how a report's prose words a project figure its form does not state
 _PROSE_WORDS = {"executed": "实际支出数", "budget": "预算资金", "rate": "预算执行率", "total": "自评得分",
                 "grade": "评价等级"}
@@ -815,8 +818,11 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
     # the operations take everything else that is a question about the store's figures.
     simple_list = len(parts) == 1 and parts[0].op == "list" and len(parts[0].conditions) <= 1 \
         and intent.kind in ("low_execution", "grade") and not scope.named
+    # 项目自评发现的主要问题有哪些: a list of what the reports say (problems, measures, advice), not of projects
+    prose_list = all(p.op in ("list", "lookup") and not p.conditions and not p.metrics for p in parts) \
+        and bool(_PROSE_TOPIC.search(q))
     if intent.kind not in ("findings", "shortfall", "score_inflation") and not (_WHY_Q.search(q) or _HOW_Q.search(q)) \
-            and not simple_list and (scope.named or any(p.op != "lookup" for p in parts)
+            and not simple_list and not prose_list and (scope.named or any(p.op != "lookup" for p in parts)
                                      or scope.by_department and any(p.metrics for p in parts)):
         pa = execute(parts, records, scope.named, zh=lang == "zh", scope_label=scope.label,
                      whole_scope=scope.by_department, groups_of=scope.groups_of, page=page, page_size=page_size)
@@ -837,7 +843,10 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in pa.refs]
             out = _finish((scope.note or "") + pa.answer, cits, pa.rows, pa.route, lang, store, q)
             return out.model_copy(update={"total": pa.total, "page": pa.page, "page_size": pa.page_size})
-    if intent.kind not in ("open", "accounts"):
+    if prose_list and intent.kind == "list_projects" and re.search(r"哪些项目|哪几个项目|which projects", q, re.I) \
+            and re.search(r"问题|不足|problems?|issues?", q, re.I):
+        intent = Intent("findings", intent.lang)  # 哪些项目存在问题: what the checks found, by project
+    if intent.kind not in ("open", "accounts") and not (prose_list and intent.kind == "list_projects"):
         sa = answer_structured(intent, records, page=page, page_size=page_size)
         if sa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,

@@ -407,8 +407,9 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
             it = per_project.setdefault(r.evaluation.project, ListItem(r.evaluation.project, [], []))
             it.rows.append(_row(r, rule_id=f.rule_id, severity=f.severity, message=f.message_zh if zh else f.message_en))
             it.refs.extend(x for x in _refs(r, f.refs[:2]) if x not in it.refs)
-        head = (f"规则{intent.rule_id}共有{len(fs)}条发现，涉及{len(per_project)}个项目：" if zh else
-                f"Rule {intent.rule_id}: {len(fs)} findings in {len(per_project)} projects: ")
+        head = ((f"规则{intent.rule_id}" if intent.rule_id else "审核") + f"共有{len(fs)}条发现，涉及{len(per_project)}个项目："
+                if zh else (f"Rule {intent.rule_id}: " if intent.rule_id else "Review: ")
+                + f"{len(fs)} findings in {len(per_project)} projects: ")
         return paged(head, list(per_project.values()), "structured:findings", zh, page, page_size)
 
     if intent.kind == "list_projects":
