@@ -688,3 +688,8 @@ def test_problems_asked_of_a_department_are_prose_or_findings_not_a_list_of_proj
     assert a.route.startswith("open"), (a.route, a.answer)
     a = _ask(qa, "中原区医保局哪些项目存在问题")
     assert a.route == "structured:findings" and "None" not in a.answer and a.citations, (a.route, a.answer)
+
+
+def test_a_range_joined_by_he():
+    p = parse_part("执行率介于80%和90%的项目有哪些")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "ge", Decimal(80)), ("rate", "le", Decimal(90))]

@@ -254,7 +254,7 @@ def parse_part(text: str) -> Part:
     # a range: 执行率在50%到90%之间 / between 50% and 90%
     for metric in ("rate", "total"):
         for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\D{{0,6}}?(?:在|介于|between)?\s*{_NUM}\s*(?:%|分)?\s*"
-                             rf"(?:到|至|~|-|—|and)\s*{_NUM}\s*(?:%|分)?", q, re.I):
+                             rf"(?:到|至|~|-|—|and|和|与)\s*{_NUM}\s*(?:%|分)?", q, re.I):
             p.conditions = [c for c in p.conditions if c.metric != metric]
             lo, hi = sorted((Decimal(m.group(1)), Decimal(m.group(2))))
             p.conditions += [Condition(metric, "ge", lo), Condition(metric, "le", hi)]
