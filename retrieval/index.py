@@ -34,6 +34,7 @@ telemetry is off.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import json
@@ -372,6 +373,23 @@ class SearchFilters:
     def empty(self) -> bool:
         return not (self.doc_ids or self.project or self.year is not None or self.section or self.unit_kind)
 
+    def mask_of(self, chunks: Sequence[Chunk]) -> np.ndarray:
+        """accepts() over every chunk, read column by column (no Chunk objects built for the ones left out)."""
+        n = len(chunks)
+        m = np.ones(n, dtype=bool)
+        if self.doc_ids:
+            ids = set(self.doc_ids)
+            m &= np.fromiter((d in ids for d in _column(chunks, "doc_id")), dtype=bool, count=n)
+        if self.project:
+            m &= np.fromiter((p is not None and self.project in p for p in _column(chunks, "project")), dtype=bool, count=n)
+        if self.year is not None:
+            m &= np.fromiter((y == self.year for y in _column(chunks, "year")), dtype=bool, count=n)
+        if self.section:
+            m &= np.fromiter((self.section in x for x in _column(chunks, "section")), dtype=bool, count=n)
+        if self.unit_kind:
+            m &= np.fromiter((x == self.unit_kind for x in _column(chunks, "unit_kind")), dtype=bool, count=n)
+        return m
+
     def accepts(self, c: Chunk) -> bool:
         return ((not self.doc_ids or c.doc_id in self.doc_ids)
                 and (not self.project or (c.project is not None and self.project in c.project))
@@ -452,7 +470,7 @@ class ReconcileReport:
         return not (self.removed or self.readded or self.missing or self.failed)
 
 
-SNAPSHOT_VERSION = 2  # bump when _Bm25State's fields change
+SNAPSHOT_VERSION = 3  # bump when _Bm25State's fields change (3: chunks as columns, vectors beside)
 GET_PAGE = 5000  # chunks per Chroma get: well under SQLite's 32,766 bound variables
 
 
@@ -478,8 +496,74 @@ def collection_name(settings: Settings, embedder: Embedder) -> str:
 # the index
 
 
+_CHUNK_FIELDS = tuple(f.name for f in dataclasses.fields(Chunk))
+
+
+def _column(chunks: Sequence[Chunk], name: str) -> list:
+    return chunks.column(name) if isinstance(chunks, ChunkColumns) else [getattr(c, name) for c in chunks]
+
+
+class ChunkColumns(Sequence):
+    """The state's chunks as one list per field, each Chunk built when it is first asked for. Saved and loaded
+    as columns: unpickling 311k Chunk dataclasses one by one was 3.1 s of every process's first search at
+    10,000 documents; a search needs a few dozen of them (its hits) and the filters read the columns."""
+
+    def __init__(self, columns: dict[str, list]):
+        self.columns = columns
+        self._n = len(columns["chunk_id"])
+        self._built: dict[int, Chunk] = {}
+
+    @classmethod
+    def of(cls, chunks: Sequence[Chunk]) -> ChunkColumns:
+        return cls({f: [getattr(c, f) for c in chunks] for f in _CHUNK_FIELDS})
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._n))]
+        if i < 0:
+            i += self._n
+        c = self._built.get(i)
+        if c is None:
+            cols = self.columns
+            c = self._built[i] = Chunk(**{f: cols[f][i] for f in _CHUNK_FIELDS})
+        return c
+
+    def __iter__(self):
+        return (self[i] for i in range(self._n))
+
+    def column(self, name: str) -> list:
+        return self.columns[name]
+
+    def __getstate__(self):
+        return self.columns
+
+    def __setstate__(self, columns) -> None:
+        self.__init__(columns)
+
+
 class _Bm25State:
     """Everything a search needs, in memory: the chunks, their BM25 model and their vectors."""
+
+    def __getstate__(self) -> dict:
+        # columns, not objects (see ChunkColumns); what is derived from them is rebuilt on load; the vectors
+        # go to their own file (_save_snapshot), read back memory-mapped
+        d = dict(self.__dict__)
+        chunks = d["chunks"]
+        d["chunks"] = chunks if isinstance(chunks, ChunkColumns) else ChunkColumns.of(chunks)
+        for derived in ("by_id", "doc_of", "label_of", "vectors"):
+            d.pop(derived, None)
+        return d
+
+    def __setstate__(self, d: dict) -> None:
+        self.__dict__.update(d)
+        cols = self.chunks.columns
+        self.by_id = {cid: i for i, cid in enumerate(cols["chunk_id"])}
+        self.doc_of = np.array(cols["doc_id"], dtype=object)
+        self.label_of = np.array(cols["label"], dtype=object)
+        self.vectors = None
 
     def __init__(self, chunks: list[Chunk], tokens: list[tuple[list[str], list[str]]],
                  vectors: np.ndarray | None = None):
@@ -1004,12 +1088,23 @@ class HybridIndex:
         try:
             with open(self._snapshot_path, "rb") as fh:
                 stamp = pickle.load(fh)
-                if stamp != (SNAPSHOT_VERSION, self.name, generation):
+                if stamp[:3] != (SNAPSHOT_VERSION, self.name, generation):
                     return None
                 state = pickle.load(fh)
-        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError):
+            if not isinstance(state, _Bm25State):
+                return None
+            vectors_file = stamp[3] if len(stamp) > 3 else None
+            if vectors_file:
+                # memory-mapped: the pages come from the OS cache a process shares with the last one, not a
+                # 640 MB copy unpickled into each process
+                vectors = np.load(self.root / vectors_file, mmap_mode="r")
+                if vectors.shape[0] != len(state.chunks):
+                    return None
+                state.vectors = vectors
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError,
+                IndexError, KeyError):
             return None
-        return state if isinstance(state, _Bm25State) else None
+        return state
 
     def _save_snapshot(self, state: _Bm25State) -> None:
         import pickle
@@ -1018,17 +1113,31 @@ class HybridIndex:
         if not state.chunks:
             return
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".state-", suffix=".tmp")
+        vectors_file = None
         try:
+            if state.vectors is not None:
+                vectors_file = f"{self.name}.vectors.{generation}.npy"
+                vtmp = self.root / f".{vectors_file}.tmp"
+                with open(vtmp, "wb") as vh:
+                    np.save(vh, np.ascontiguousarray(state.vectors, dtype=np.float32))
+                os.replace(vtmp, self.root / vectors_file)
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump((SNAPSHOT_VERSION, self.name, generation), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((SNAPSHOT_VERSION, self.name, generation, vectors_file), fh, protocol=pickle.HIGHEST_PROTOCOL)
                 pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
             if self.generation() == generation:  # nobody wrote while we built it
                 os.replace(tmp, self._snapshot_path)
+                for old in self.root.glob(f"{self.name}.vectors.*.npy"):  # earlier generations' vectors
+                    if old.name != vectors_file:
+                        with contextlib.suppress(OSError):
+                            old.unlink()
                 return
         except Exception:  # a cache: never fail a search for it
             log.debug("search state snapshot not written", exc_info=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if vectors_file:
+            with contextlib.suppress(OSError):
+                (self.root / vectors_file).unlink()
 
     def chunks(self, doc_id: str | None = None) -> list[Chunk]:
         state = self._state()
@@ -1044,10 +1153,10 @@ class HybridIndex:
         if f.unit_kind:
             clauses.append({"unit_kind": f.unit_kind})
         if f.project:
-            values = sorted({c.project for c in state.chunks if c.project and f.project in c.project})
+            values = sorted({p for p in set(_column(state.chunks, "project")) if p and f.project in p})
             clauses.append({"project": {"$in": values or ["\x00none"]}})
         if f.section:
-            values = sorted({c.section for c in state.chunks if f.section in c.section})
+            values = sorted({x for x in set(_column(state.chunks, "section")) if f.section in x})
             clauses.append({"section": {"$in": values or ["\x00none"]}})
         if labels:
             clauses.append({"label": {"$in": list(labels)}})
@@ -1069,7 +1178,7 @@ class HybridIndex:
         expanded = expand_query(query)
         mask = None
         if not f.empty():
-            mask = np.fromiter((f.accepts(c) for c in state.chunks), dtype=bool, count=len(state.chunks))
+            mask = f.mask_of(state.chunks)
         qv = self.embedder.embed_query(expanded) if mode in ("hybrid", "vector") else None
         qtokens = self.query_tokens(expanded) if mode in ("hybrid", "bm25") else []
 

@@ -28,33 +28,50 @@ from service.qa.structured import ProjectRecord
 # allowed_total (the reviewed score, from the findings).
 HEAD_FIELDS = ("project", "aliases", "department", "implementer", "year", "reported_total", "reported_grade",
                "funds", "n_indicators", "missed_indicators", "allowed_total")
+# what linking and scoping read of every project (names, department, year): kept apart from the rest of the
+# head, which is only unpickled when a question reads figures (an open question never does: 0.5 s saved)
+NAME_FIELDS = ("project", "aliases", "department", "implementer", "year")
+REST_FIELDS = tuple(f for f in HEAD_FIELDS if f not in NAME_FIELDS)
 _DERIVED = ("n_indicators", "missed_indicators", "allowed_total")
-_VERSION = 3  # bump when HEAD_FIELDS or the models they hold change shape
+_VERSION = 4  # bump when HEAD_FIELDS or the models they hold change shape
 _FILE = "qa_digest.pickle"
+_HEADS_FILE = "qa_digest_heads.pickle"
 _BULK = 64  # more documents than this to (re)read: one query for all projects instead of one per document
 
 
 class LazyEvaluation:
-    """A stored project's evaluation: the head fields at hand, any other attribute (indicators, goals,
-    stated problems, model_dump …) from the full record, read from the store the first time one is asked."""
+    """A stored project's evaluation: its names at hand, the rest of its head (figures) from the digest's
+    second file on first use, any other attribute (indicators, goals, stated problems, model_dump …) from the
+    full record, read from the store the first time one is asked."""
 
-    __slots__ = (*HEAD_FIELDS, "_project_id", "_load", "_full")
+    __slots__ = (*HEAD_FIELDS, "_doc_id", "_project_id", "_load", "_full", "_heads", "_findings")
 
-    def __init__(self, head: dict[str, Any], project_id: int, load: Callable[[int], Any]):
-        for k in HEAD_FIELDS:
-            setattr(self, k, head[k])
+    def __init__(self, names: tuple, doc_id: str, project_id: int, load: Callable[[int], Any],
+                 heads: Callable[[str, int], dict | None], findings: list):
+        for k, v in zip(NAME_FIELDS, names):
+            setattr(self, k, v)
+        self._doc_id = doc_id
         self._project_id = project_id
         self._load = load
         self._full = None
+        self._heads = heads  # REST_FIELDS stay unset until one is read (then __getattr__ fills them all)
+        self._findings = findings
 
     def full(self):
         if self._full is None:
             self._full = self._load(self._project_id)
         return self._full
 
-    def __getattr__(self, name: str):  # only for names that are not head fields
+    def __getattr__(self, name: str):  # only for names not set: the rest of the head, or the full record's
         if name.startswith("__"):
             raise AttributeError(name)
+        if name in REST_FIELDS:
+            head = self._heads(self._doc_id, self._project_id)
+            if head is None:  # the heads file disagrees with the names: the record itself decides
+                head = head_of(self.full(), self._findings)
+            for k in REST_FIELDS:
+                setattr(self, k, head[k])
+            return head[name]
         return getattr(self.full(), name)
 
     def __repr__(self) -> str:
@@ -100,7 +117,7 @@ def _heads_from_store(store, doc_ids: list[str] | None) -> dict[str, list[tuple]
     return out
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path, empty: dict) -> dict:
     try:
         with path.open("rb") as fh:
             gc.disable()  # unpickling many small objects: the collector would run ~100 times for nothing
@@ -117,10 +134,11 @@ def _read(path: Path) -> dict:
         pass
     except Exception:  # a torn or foreign file is only a cache miss
         pass
-    return {"version": _VERSION, "docs": {}, "profiles": {}}
+    return empty
 
 
 def _write(path: Path, data: dict) -> None:
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".qa_digest.", dir=path.parent)
@@ -128,24 +146,43 @@ def _write(path: Path, data: dict) -> None:
             pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)  # readers see the old file or the new one, never half of one
     except OSError:  # a read-only data dir: answers still work, the next process rebuilds
-        try:
-            os.unlink(tmp)
-        except Exception:
-            pass
+        if tmp:
+            try:
+                os.unlink(tmp)
+            except Exception:
+                pass
 
 
 class Digest:
-    """The heads of every stored project, per document, in memory and on disk (written by flush())."""
+    """Every stored project's names and findings (one file) and the rest of its head (another, read only
+    when a question reads figures), per document, in memory and on disk (written by flush())."""
 
     def __init__(self, data_dir: Path | None):
         self.path = Path(data_dir) / _FILE if data_dir is not None else None
+        self.heads_path = Path(data_dir) / _HEADS_FILE if data_dir is not None else None
         self._data: dict | None = None
+        self._heads: dict | None = None
         self._dirty = False
 
     def _loaded(self) -> dict:
         if self._data is None:
-            self._data = _read(self.path) if self.path is not None else {"version": _VERSION, "docs": {}, "profiles": {}}
+            empty = {"version": _VERSION, "docs": {}, "profiles": {}}
+            self._data = _read(self.path, empty) if self.path is not None else empty
         return self._data
+
+    def _heads_loaded(self) -> dict:
+        if self._heads is None:
+            empty = {"version": _VERSION, "docs": {}}
+            self._heads = _read(self.heads_path, empty) if self.heads_path is not None else empty
+        return self._heads
+
+    def head(self, doc_id: str, project_id: int) -> dict | None:
+        """The rest of a project's head, if the heads file holds it for the same version of its document."""
+        entry = self._heads_loaded()["docs"].get(doc_id)
+        names = self._loaded()["docs"].get(doc_id)
+        if entry is None or names is None or entry[0] != names[0]:
+            return None
+        return entry[1].get(project_id)
 
     def records(self, store, doc_rows, docs: dict[str, str | None], doc_keys=None) -> list[ProjectRecord]:
         """Every stored project as a ProjectRecord with a LazyEvaluation, in the store's order (by id).
@@ -155,18 +192,23 @@ class Digest:
         have = data["docs"]
         stale = [i for i, k in keys.items() if have.get(i, (None,))[0] != k]
         gone = [i for i in have if i not in keys]
-        if stale:
-            fresh = _heads_from_store(store, None if len(stale) > _BULK else stale)
-            for i in stale:
-                have[i] = (keys[i], fresh.get(i, []))
-        for i in gone:
-            del have[i]
         if stale or gone:
+            heads = self._heads_loaded()["docs"]
+            if stale:
+                fresh = _heads_from_store(store, None if len(stale) > _BULK else stale)
+                for i in stale:
+                    got = fresh.get(i, [])
+                    have[i] = (keys[i], [(pid, tuple(h[k] for k in NAME_FIELDS), fs) for pid, h, fs in got])
+                    heads[i] = (keys[i], {pid: {k: h[k] for k in REST_FIELDS} for pid, h, _ in got})
+            for i in gone:
+                del have[i]
+                heads.pop(i, None)
             data["profiles"] = {k: v for k, v in data["profiles"].items() if k[0] in keys}
             self._dirty = True
         load = _Loader(store)
-        out = [ProjectRecord(pid, d.doc_id, docs.get(d.doc_id), LazyEvaluation(head, pid, load), list(findings))
-               for d in doc_rows for pid, head, findings in have[d.doc_id][1]]
+        out = [ProjectRecord(pid, d.doc_id, docs.get(d.doc_id),
+                             LazyEvaluation(names, d.doc_id, pid, load, self.head, findings), list(findings))
+               for d in doc_rows for pid, names, findings in have[d.doc_id][1]]
         out.sort(key=lambda r: r.project_id)
         return out
 
@@ -180,6 +222,8 @@ class Digest:
 
     def flush(self) -> None:
         if self._dirty and self.path is not None:
+            if self._heads is not None:  # changed with the names: written first, so names never run ahead
+                _write(self.heads_path, self._heads)
             _write(self.path, self._loaded())
         self._dirty = False
 

@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -161,8 +162,8 @@ def _fetch_lines(store, prefetch: list[Citation] = ()):
     of (doc_id, page) never change while the document exists; verifying a citation needs them again and again.
     The spans of `prefetch` (a list answer's citations, from hundreds of documents) are read in a few
     queries up front instead of one page per citation."""
-    want = [k for k in dict.fromkeys((c.doc_id, c.page, c.line_start, c.line_end) for c in prefetch)
-            if k not in _SPANS and (k[0], k[1]) not in _LINES]
+    want_all = list(dict.fromkeys((c.doc_id, c.page, c.line_start, c.line_end) for c in prefetch))
+    want = [k for k in want_all if k not in _SPANS and (k[0], k[1]) not in _LINES]
     if len(want) > 4 and hasattr(store, "lines_in"):
         try:
             got = store.lines_in(want)
@@ -178,6 +179,9 @@ def _fetch_lines(store, prefetch: list[Citation] = ()):
         span = _SPANS.get((doc_id, page, line_start, line_end))
         if span is not None:
             return span
+        for d, p, a, b in want_all:  # inside a span read up front (a hit's lines, then the ones after it)
+            if d == doc_id and p == page and a <= line_start and line_end <= b and (d, p, a, b) in _SPANS:
+                return [ln for ln in _SPANS[(d, p, a, b)] if line_start <= ln.line_no <= line_end]
         key = (doc_id, page)
         if key not in _LINES:
             lines = store.get_lines(doc_id, page=page)
@@ -460,7 +464,10 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
     hits = index.search(query, k=6, filters=search_filters or None)
     if not hits and search_filters.get("project"):
         hits = index.search(query, k=6, filters={k: v for k, v in search_filters.items() if k != "project"} or None)
-    fetch = _fetch_lines(store)
+    # the hits' lines (and the three after each, to finish a cut sentence) in a few queries, not one page each
+    spans = [SimpleNamespace(doc_id=h.chunk.doc_id, page=h.chunk.page, line_start=h.chunk.line_start,
+                             line_end=h.chunk.line_end + 3) for h in hits if h.chunk.page == h.chunk.page_end]
+    fetch = _fetch_lines(store, spans)
     sentences = []
     for rank, hit in enumerate(hits):
         c = hit.chunk
