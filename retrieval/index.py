@@ -42,6 +42,7 @@ import logging
 import os
 import re
 import tempfile
+import time
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -731,11 +732,12 @@ class HybridIndex:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def refresh_if_stale(self) -> bool:
+    def refresh_if_stale(self, force: bool = False) -> bool:
         """Re-open the embedded Chroma client when another process wrote since this one last looked: its
-        in-memory index would otherwise answer from, and write over, a stale state. True if re-opened."""
+        in-memory index would otherwise answer from, and write over, a stale state. True if re-opened.
+        force: re-open even when the generation is unchanged (a read that did not line up)."""
         generation = self.generation()
-        if generation == self._generation or not self._own_client or self.settings.chroma_url:
+        if (generation == self._generation and not force) or not self._own_client or self.settings.chroma_url:
             self._generation = generation
             return False
         if self._client is None:  # not opened yet: it will open on the newest state
@@ -1041,6 +1043,26 @@ class HybridIndex:
                 return snap
             # page by page: the chunks and one float32 block of vectors per page, never every page's metadata
             # dicts and per-row vectors at once (a state built for 311k chunks peaked at 6.1 GB that way)
+            for attempt in range(4):
+                try:
+                    built = self._build_state()
+                except Exception:  # noqa: BLE001 - a page read while another process writes the collection
+                    if attempt == 3:
+                        raise
+                    built = None
+                if built is not None and (built.vectors is not None or not built.chunks or attempt == 3):
+                    break
+                # pages read while another process wrote do not line up (vectors missing or miscounted): read
+                # again on a fresh client, rather than fall back to Chroma's approximate search mid-write
+                time.sleep(0.2 * 2 ** attempt)
+                self.refresh_if_stale(force=True)
+            self._bm25, self._bm25_key = built, key
+            self._save_snapshot(self._bm25)
+        return self._bm25
+
+    def _build_state(self) -> _Bm25State:
+        """The search state read from Chroma page by page (see _state)."""
+        if True:  # (kept at _state's indentation)
             chunks: list[Chunk] = []
             blocks: list[np.ndarray] = []
             vectors_ok = True
@@ -1067,10 +1089,7 @@ class HybridIndex:
                 blocks.clear()
                 vectors = matrix[order]
                 del matrix
-            self._bm25 = _Bm25State([chunks[i] for i in order], [tokens[i] for i in order], vectors)
-            self._bm25_key = key
-            self._save_snapshot(self._bm25)
-        return self._bm25
+            return _Bm25State([chunks[i] for i in order], [tokens[i] for i in order], vectors)
 
     # A snapshot of the search state, written by the first process that builds it for an index generation
     # and loaded by every later process of that generation: a CLI question no longer pulls every chunk and
@@ -1192,8 +1211,13 @@ class HybridIndex:
             if state.vectors is not None:
                 return [(state.chunks[i].chunk_id, sim) for i, sim in state.nearest(qv, pool, m)]
             # fallback (vectors not loadable): Chroma's approximate search, then the same mask
-            res = self.collection.query(query_embeddings=[qv], n_results=min(pool, len(state.chunks)),
-                                        where=self._where(f, state, labels), include=["distances"])
+            try:
+                res = self.collection.query(query_embeddings=[qv], n_results=min(pool, len(state.chunks)),
+                                            where=self._where(f, state, labels), include=["distances"])
+            except Exception:  # noqa: BLE001 - Chroma's HNSW read while another process writes it ("Error
+                # finding id"): the lexical side still answers; a search does not fail for the fallback
+                log.warning("approximate vector search failed; lexical results only", exc_info=True)
+                return []
             hits = [(cid, 1.0 - float(d)) for cid, d in zip(res["ids"][0], res["distances"][0])
                     if m is None or (cid in state.by_id and m[state.by_id[cid]])]
             # equal texts (the same boilerplate row in many projects) tie; order them the same way every

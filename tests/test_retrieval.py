@@ -566,3 +566,30 @@ def test_an_older_json_manifest_is_imported_once(tmp_path, docs):
     assert again.documents() == {a.doc_id: entry} and again.generation() > 7
     assert not again.manifest_path.exists()
     assert again.reconcile([a.doc_id]).clean
+
+
+def test_a_failing_approximate_vector_search_leaves_the_lexical_results(index, monkeypatch):
+    """Without exact vectors a search falls back to Chroma's HNSW query, which can fail while another process
+    writes the collection ("Error finding id"): the search answers from BM25 instead of failing."""
+    state = index._state()
+    monkeypatch.setattr(state, "vectors", None)
+
+    class Broken:
+        def query(self, **kw):
+            raise RuntimeError("Error executing plan: Internal error: Error finding id")
+
+    monkeypatch.setattr(index, "_collection", Broken())
+    hits = index.search("劳动监察专项资金 日常检查企业数", k=5)
+    assert hits and all(h.vector_rank is None for h in hits) and any("日常检查" in h.chunk.text for h in hits)
+
+
+def test_the_snapshot_keeps_chunks_as_columns_and_vectors_beside(index, tmp_path):
+    """A snapshot written and read back gives the same chunks and vectors (memory-mapped) as the state."""
+    state = index._state()
+    index._save_snapshot(state)
+    loaded = index._load_snapshot()
+    assert loaded is not None and len(loaded.chunks) == len(state.chunks)
+    assert [loaded.chunks[i] for i in (0, len(state.chunks) - 1)] == [state.chunks[0], state.chunks[-1]]
+    assert loaded.vectors is not None and loaded.vectors.shape == state.vectors.shape
+    assert float(abs(loaded.vectors[3] - state.vectors[3]).max()) == 0.0
+    assert index.search("劳动监察专项资金", k=3)[0].chunk.chunk_id in loaded.by_id
