@@ -693,3 +693,9 @@ def test_problems_asked_of_a_department_are_prose_or_findings_not_a_list_of_proj
 def test_a_range_joined_by_he():
     p = parse_part("执行率介于80%和90%的项目有哪些")
     assert [(c.metric, c.op, c.value) for c in p.conditions] == [("rate", "ge", Decimal(80)), ("rate", "le", Decimal(90))]
+
+
+def test_project_spending_performance_is_not_the_project_expenditure_item(qa):
+    a = _ask(qa, "中原区医保局对多少个项目支出绩效进行了自评")
+    assert "20" in a.answer and "119.02" not in a.answer, (a.route, a.answer)
+    assert "119.02" in _ask(qa, "中原区医保局项目支出是多少").answer

@@ -51,7 +51,7 @@ _TOTALS = [
      r"total (expenditure|spending)|expenditure total",
      ("01", "本年支出合计", "expense", "支出/决算数"), "本年支出合计", "total expenditure of the year"),
     (r"基本支出|basic expenditure", ("03", "合计", None, "基本支出"), "基本支出", "basic expenditure"),
-    (r"项目支出|project expenditure", ("03", "合计", None, "项目支出"), "项目支出", "project expenditure"),
+    (r"项目支出(?!绩效)|project expenditure", ("03", "合计", None, "项目支出"), "项目支出", "project expenditure"),
     # before "appropriation": "general public budget appropriation expenditure" is table 05's, not 02's income
     (r"一般公共预算财政拨款支出|general (public )?budget(?! appropriation income)", ("05", "合计", None, "本年支出/小计"),
      "一般公共预算财政拨款支出", "general-budget appropriation expenditure"),
