@@ -365,10 +365,10 @@ def answer_figures(answer_text: str, question: str = "", names: Sequence[str] = 
         if _spaced(n):
             text = text.replace(_spaced(n), " ")
     asked = set(_numbers(_spaced(question)))
-    stated = _numbers(text)
+    times = Counter(_numbers(text))
     # a figure the question carried is the answer's own when stated for two items or more (得分为100分的项目:
     # 就业专项资金（100分）、…); once, it is the question's threshold restated
-    return {n for n in stated if n not in asked or stated.count(n) >= 2}
+    return {n for n, k in times.items() if n not in asked or k >= 2}
 
 
 _GRADE_CTX = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)\W{0,4}(优|良|中|差)", re.I)
@@ -590,13 +590,9 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
             sp: {"system": summarize_everyday([r for r in every["system"] if r["split"] == sp]),
                  "baseline": summarize_everyday([r for r in every["baseline"] if r["split"] == sp])}
             for sp in splits}
-        lat = sorted(latencies)
-        report["everyday_latency_ms"] = {"p50": round(lat[len(lat) // 2] * 1000, 1),
-                                         "p95": round(lat[min(len(lat) - 1, int(len(lat) * 0.95))] * 1000, 1)}
-        st = sorted(structured_lat)
-        if st:
-            report["everyday_latency_ms"].update({"structured_p50": round(st[len(st) // 2] * 1000, 1),
-                                                  "structured_p95": round(st[min(len(st) - 1, int(len(st) * 0.95))] * 1000, 1)})
+        report["everyday_latency_ms"] = _p50_p95(latencies)
+        if structured_lat:
+            report["everyday_latency_ms"].update({f"structured_{k}": v for k, v in _p50_p95(structured_lat).items()})
         report["everyday_questions"] = every["system"]
     report["rendering"] = rendering
     report["documents"] = len(info.documents)
@@ -604,6 +600,11 @@ def run(settings=None, *, rendering: str = "pdf", gold_path: Path = GOLD_PATH, c
     report["ask_seconds"] = round(info.ask_seconds, 2)
     questions = report.pop("questions")
     return {**report, "questions": questions}
+
+
+def _p50_p95(seconds: Sequence[float]) -> dict[str, float]:
+    xs = sorted(seconds)
+    return {"p50": round(xs[len(xs) // 2] * 1000, 1), "p95": round(xs[min(len(xs) - 1, int(len(xs) * 0.95))] * 1000, 1)}
 
 
 DOC_SUFFIXES = (".pdf", ".txt", ".docx")

@@ -391,13 +391,6 @@ class SearchFilters:
             m &= np.fromiter((x == self.unit_kind for x in _column(chunks, "unit_kind")), dtype=bool, count=n)
         return m
 
-    def accepts(self, c: Chunk) -> bool:
-        return ((not self.doc_ids or c.doc_id in self.doc_ids)
-                and (not self.project or (c.project is not None and self.project in c.project))
-                and (self.year is None or c.year == self.year)
-                and (not self.section or self.section in c.section)
-                and (not self.unit_kind or c.unit_kind == self.unit_kind))
-
 
 @dataclass
 class SearchHit:
@@ -688,10 +681,8 @@ class HybridIndex:
                 if self._collection is None:
                     self._collection = client.get_or_create_collection(
                         self.name, embedding_function=None,
-                        metadata={"hnsw:space": "cosine", "jixiao_signature": json.dumps(
-                            {"chunking": chunking_signature(self.settings), "embedding": self.embedder.signature()},
-                            sort_keys=True)},
-                    )
+                        metadata={"hnsw:space": "cosine",
+                                  "jixiao_signature": index_signature(self.settings, self.embedder)})
         return self._collection
 
     @collection.setter
@@ -1062,34 +1053,33 @@ class HybridIndex:
 
     def _build_state(self) -> _Bm25State:
         """The search state read from Chroma page by page (see _state)."""
-        if True:  # (kept at _state's indentation)
-            chunks: list[Chunk] = []
-            blocks: list[np.ndarray] = []
-            vectors_ok = True
-            for got in self._pages(["documents", "metadatas", "embeddings"]):
-                chunks += [Chunk.from_metadata(cid, text or "", meta or {})
-                           for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]
-                emb = got.get("embeddings")
-                if emb is not None and len(emb) == len(got["ids"]) and len(emb):
-                    block = np.asarray(emb, dtype=np.float32)
-                    vectors_ok = vectors_ok and block.ndim == 2
-                    blocks.append(block)
-                elif len(got["ids"]):
-                    vectors_ok = False
-                del got
-            todo = [c for c in chunks if c.chunk_id not in self._tokens]
-            if todo:  # written by another process (or before this one started)
-                self._tokens.update(zip((c.chunk_id for c in todo), tokenize_chunks(todo, self.tokenizer)))
-            self._tokens = {c.chunk_id: self._tokens[c.chunk_id] for c in chunks}  # forget deleted chunks
-            tokens = [self._tokens[c.chunk_id] for c in chunks]
-            order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].ordinal))
-            vectors = None
-            if vectors_ok and blocks and sum(len(b) for b in blocks) == len(chunks):
-                matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-                blocks.clear()
-                vectors = matrix[order]
-                del matrix
-            return _Bm25State([chunks[i] for i in order], [tokens[i] for i in order], vectors)
+        chunks: list[Chunk] = []
+        blocks: list[np.ndarray] = []
+        vectors_ok = True
+        for got in self._pages(["documents", "metadatas", "embeddings"]):
+            chunks += [Chunk.from_metadata(cid, text or "", meta or {})
+                       for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]
+            emb = got.get("embeddings")
+            if emb is not None and len(emb) == len(got["ids"]) and len(emb):
+                block = np.asarray(emb, dtype=np.float32)
+                vectors_ok = vectors_ok and block.ndim == 2
+                blocks.append(block)
+            elif len(got["ids"]):
+                vectors_ok = False
+            del got
+        todo = [c for c in chunks if c.chunk_id not in self._tokens]
+        if todo:  # written by another process (or before this one started)
+            self._tokens.update(zip((c.chunk_id for c in todo), tokenize_chunks(todo, self.tokenizer)))
+        self._tokens = {c.chunk_id: self._tokens[c.chunk_id] for c in chunks}  # forget deleted chunks
+        tokens = [self._tokens[c.chunk_id] for c in chunks]
+        order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].ordinal))
+        vectors = None
+        if vectors_ok and blocks and sum(len(b) for b in blocks) == len(chunks):
+            matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
+            blocks.clear()
+            vectors = matrix[order]
+            del matrix
+        return _Bm25State([chunks[i] for i in order], [tokens[i] for i in order], vectors)
 
     # A snapshot of the search state, written by the first process that builds it for an index generation
     # and loaded by every later process of that generation: a CLI question no longer pulls every chunk and
@@ -1160,7 +1150,14 @@ class HybridIndex:
 
     def chunks(self, doc_id: str | None = None) -> list[Chunk]:
         state = self._state()
-        return [c for c in state.chunks if doc_id is None or c.doc_id == doc_id]
+        if doc_id is None:
+            return list(state.chunks)
+        # chosen by the doc_id column: a loaded snapshot builds Chunk objects for this document's only
+        return [state.chunks[i] for i, d in enumerate(_column(state.chunks, "doc_id")) if d == doc_id]
+
+    def texts(self) -> list[str]:
+        """Every chunk's text, from the text column (no Chunk objects built)."""
+        return _column(self._state().chunks, "text")
 
     def _where(self, f: SearchFilters, state: _Bm25State, labels: Sequence[str] = ()) -> dict | None:
         """Chroma `where` for the filters; substring filters become `$in` over the values that match."""

@@ -26,7 +26,6 @@ def _fresh_process() -> None:
     """What a new `jixiao ask` starts with: no records, profiles or heads in memory."""
     qa_service._RECORDS.clear()
     qa_service._STATE_OF.clear()
-    qa_service._PROFILES.clear()
     qa_service._PROFILE_SET.clear()
     digest_mod._DIGESTS.clear()
 

@@ -1,6 +1,8 @@
 """Citation verification: a citation stands only if its quote is found at the place it names."""
 from __future__ import annotations
 
+from collections import Counter
+
 import re
 from functools import lru_cache
 from collections.abc import Callable, Sequence
@@ -73,14 +75,19 @@ def _spaced(text: str) -> str:
     return re.sub(r"(?<=[\u4e00-\u9fff]) +| +(?=[\u4e00-\u9fff])", "", t)
 
 
-def _figures(text: str) -> set[Decimal]:
-    out = set()
+def _figure_list(text: str) -> list[Decimal]:
+    """Every number of a text, in order, repeats kept."""
+    out = []
     for m in _NUMBER.finditer(text):
         try:
-            out.add(Decimal(m.group(0).replace(",", "")))
+            out.append(Decimal(m.group(0).replace(",", "")))
         except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
             pass
     return out
+
+
+def _figures(text: str) -> set[Decimal]:
+    return set(_figure_list(text))
 
 
 def _grades(text: str) -> set[str]:
@@ -100,13 +107,8 @@ def answer_tokens(answer: str, question: str = "", names: Sequence[str] = ()) ->
 def _own_figures(text: str, asked: set[Decimal]) -> set[Decimal]:
     """The answer's figures less those the question carried; a figure the question carried is the answer's
     own when the answer states it for two items or more (得分为100分的项目: 就业专项资金（100分）、…)."""
-    stated = []
-    for m in _NUMBER.finditer(text):
-        try:
-            stated.append(Decimal(m.group(0).replace(",", "")))
-        except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
-            pass
-    return {n for n in stated if n not in asked or stated.count(n) >= 2}
+    times = Counter(_figure_list(text))  # a 700-item list answer: counted once, not per figure
+    return {n for n, k in times.items() if n not in asked or k >= 2}
 
 
 @lru_cache(maxsize=8)

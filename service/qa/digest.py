@@ -4,10 +4,11 @@ A question reads every stored project's names, year, totals, grade and funds (to
 and to filter, count and rank), but the indicators, goals and stated problems of only the few it answers.
 Validating every full record from the store was 5 s of a `jixiao ask` at 10,000 documents. So each
 project is kept here as its head (the fields every question reads) and findings; the rest of its record is
-read from the store on first use (`LazyEvaluation`). The heads are saved per document in one file under
-the data dir, keyed by what the store says of each document (ingested_at, project and finding counts), so
-a changed, added or deleted document is re-read and the rest is reused. The file is a cache: a missing,
-stale or unreadable one is rebuilt from the store, never trusted over it.
+read from the store on first use (`LazyEvaluation`). The names (and findings, and the documents' profiles)
+are saved in one file under the data dir, the rest of the heads in another that only a question reading
+figures loads; both per document, keyed by what the store says of it (ingested_at, project and finding
+counts, newest finding id), so a changed, added or deleted document is re-read and the rest is reused. The
+files are a cache: a missing, stale or unreadable one is rebuilt from the store, never trusted over it.
 """
 from __future__ import annotations
 
@@ -203,7 +204,7 @@ class Digest:
             for i in gone:
                 del have[i]
                 heads.pop(i, None)
-            data["profiles"] = {k: v for k, v in data["profiles"].items() if k[0] in keys}
+            data["profiles"] = {k: v for k, v in data["profiles"].items() if keys.get(k[0]) == k}
             self._dirty = True
         load = _Loader(store)
         out = [ProjectRecord(pid, d.doc_id, docs.get(d.doc_id),

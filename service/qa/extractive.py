@@ -320,7 +320,8 @@ def unknown_names(question: str, known_projects: list[str], index) -> list[str]:
         if match_project(cand, known_projects):
             continue
         if corpus is None:
-            corpus = light_key("".join(c.text for c in index.chunks()))
+            texts = index.texts() if hasattr(index, "texts") else [c.text for c in index.chunks()]
+            corpus = light_key("".join(texts))
         key = light_key(re.sub(r"项目$", "", cand))
         if key and key not in corpus:
             missing.append(cand)

@@ -52,6 +52,13 @@ _NUM = r"(\d+(?:\.\d+)?)"
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
+def _cmp_op(word: str) -> str:
+    """The comparison a word makes: 低于/below → lt, 达到/不低于/at least → ge, 高于/above → gt."""
+    if re.fullmatch(_CMP_BELOW, word, re.I):
+        return "lt"
+    return "ge" if re.fullmatch(_CMP_AT_LEAST, word, re.I) else "gt"
+
+
 @dataclass
 class Condition:
     metric: str  # rate | total | budget | executed | grade
@@ -226,7 +233,7 @@ def parse_part(text: str) -> Part:
         hits += [(m.group(m.lastindex - 1), m.group(m.lastindex), m.end()) for m in re.finditer(
             rf"(?:{pat})[^\d。？?]{{0,4}}?({_CMP_AT_LEAST})\s*{_NUM}", q, re.I)]
         for word, num, end in hits:
-            op = "lt" if re.fullmatch(_CMP_BELOW, word, re.I) else "ge" if re.fullmatch(_CMP_AT_LEAST, word, re.I) else "gt"
+            op = _cmp_op(word)
             # "spent less than 30% of the budget": a percentage of an amount is an execution rate
             m_ = "rate" if metric in ("budget", "executed") and re.match(r"\s*%", q[end:]) else metric
             cond = Condition(m_, op, Decimal(num))
@@ -242,13 +249,12 @@ def parse_part(text: str) -> Part:
             p.conditions.append(cond)
     # "executed more than 95% of their budget": a share of the budget is the execution rate
     for m in re.finditer(rf"(?:executed|spent|used)\s+({_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*{_NUM}\s*%", q, re.I):
-        w = m.group(1)
-        op = "lt" if re.fullmatch(_CMP_BELOW, w, re.I) else "ge" if re.fullmatch(_CMP_AT_LEAST, w, re.I) else "gt"
+        op = _cmp_op(m.group(1))
         if not any(c.metric == "rate" and c.value == Decimal(m.group(2)) for c in p.conditions):
             p.conditions.append(Condition("rate", op, Decimal(m.group(2))))
     # a figure in 分 compared is a score whatever word asks it (自评不到95分, 低于90分的)
     for m in re.finditer(rf"({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}\s*分", q, re.I):
-        cond = Condition("total", "lt" if re.fullmatch(_CMP_BELOW, m.group(1), re.I) else "gt", Decimal(m.group(2)))
+        cond = Condition("total", _cmp_op(m.group(1)), Decimal(m.group(2)))
         if not any(c.metric == "total" and c.op == cond.op and c.value == cond.value for c in p.conditions):
             p.conditions.append(cond)
     # a range: 执行率在50%到90%之间 / between 50% and 90%

@@ -102,19 +102,12 @@ def _records(store, filters: dict, docs: dict[str, str], doc_rows=(), data_dir=N
     key = (id(store), state, filters.get("doc_id"), filters.get("year")) if doc_rows else None
     out = _RECORDS.get(key) if key else None
     if out is None:
-        if doc_rows:
-            out = digest_for(data_dir).records(store, doc_rows, docs, state)
-            if filters.get("doc_id"):
-                out = [r for r in out if r.doc_id == filters["doc_id"]]
-            if filters.get("year") is not None:
-                out = [r for r in out if r.evaluation.year == filters["year"]]
-        else:
-            rows = store.list_projects(doc_id=filters.get("doc_id"), year=filters.get("year"))
-            by_unit: dict[str, list] = defaultdict(list)
-            for f in store.list_findings(doc_id=filters.get("doc_id")):
-                by_unit[f.unit_id].append(f.finding)
-            out = [ProjectRecord(r.id, r.doc_id, docs.get(r.doc_id), r.evaluation, by_unit.get(r.unit_id, []))
-                   for r in rows]
+        # no documents, no projects: the store holds none without its document
+        out = digest_for(data_dir).records(store, doc_rows, docs, state) if doc_rows else []
+        if filters.get("doc_id"):
+            out = [r for r in out if r.doc_id == filters["doc_id"]]
+        if filters.get("year") is not None:
+            out = [r for r in out if r.evaluation.year == filters["year"]]
         if key:
             if len(_RECORDS) > 16:
                 _RECORDS.clear()
@@ -333,8 +326,7 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
     if prose is not None and prose.citations and not prose.route.endswith("not_found") and counted \
             and re.search(rf"\d\s*(?:{units})", prose.answer):
         # the report's text often says more of the same count (上半年12人、下半年11人 of 23人次): shown too
-        text += ("报告正文：" if zh else " The report's text: ") + prose.answer.removeprefix("根据报告原文：").removeprefix(
-            "From the reports (quoted in Chinese): ")
+        text += ("报告正文：" if zh else " The report's text: ") + _quoted_body(prose.answer)
         cits += prose.citations
     return _finish(text, cits, rows, "structured:indicator", lang, store, q)
 
@@ -445,6 +437,16 @@ def _own_explanations(question: str, intent: Intent, records: list[ProjectRecord
     return out
 
 
+_QUOTED_LEAD = {True: "根据报告原文：", False: "From the reports (quoted in Chinese): "}  # an extractive answer's
+
+
+def _quoted_body(answer: str) -> str:
+    """An extractive answer without its lead-in, to follow another answer's own words."""
+    for lead in _QUOTED_LEAD.values():
+        answer = answer.removeprefix(lead)
+    return answer
+
+
 _USAGE_Q = re.compile(r"用途|用在|花在|用来|用处|用于哪|what (?:was|is|were) .{0,40}used for|used for what", re.I)
 
 
@@ -512,11 +514,7 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
         parts.append(f"{display(s.text)}[{n}]")
         cits.append(Citation(doc_id=s.doc_id, filename=filenames.get(s.doc_id), page=s.page,
                              line_start=s.line_start, line_end=s.line_end, quote=s.text))
-    head = "根据报告原文：" if lang == "zh" else "From the reports (quoted in Chinese): "
-    return _finish(head + " ".join(parts), cits, [], "open:extractive", lang, store)
-
-
-_PROFILES: dict[tuple, DocProfile] = {}
+    return _finish(_QUOTED_LEAD[lang == "zh"] + " ".join(parts), cits, [], "open:extractive", lang, store)
 
 
 def _head_lines(store, doc_ids: list[str]) -> dict[str, list[str]]:
@@ -541,18 +539,11 @@ def _profiles(store, doc_rows, records: list[ProjectRecord], data_dir=None) -> d
     # a document's key says when it was ingested and what it holds, so it decides its records' fields too
     doc_keys = _STATE_OF[0][1] if _STATE_OF and _STATE_OF[0][0] is doc_rows else [doc_key(d) for d in doc_rows]
     keys = dict(zip((d.doc_id for d in doc_rows), doc_keys))
-    saved = digest_for(data_dir).profiles()  # what an earlier process built, from the data dir
-    for k in keys.values():
-        if k not in _PROFILES and k in saved:
-            _PROFILES[k] = saved[k]
-    missing = [d for d, k in keys.items() if k not in _PROFILES]
+    # kept in the digest (service.qa.digest), per data dir and on disk: what an earlier process built is
+    # reused, and the digest drops the profiles of documents deleted or ingested again
+    cache = digest_for(data_dir).profiles()
+    missing = [d for d, k in keys.items() if k not in cache]
     heads = _head_lines(store, missing) if missing else {}
-    if len(_PROFILES) + len(missing) > 50_000:
-        # a profile is a few hundred bytes: room for a province's year of reports, so a warm question
-        # never re-reads every document's first page (a cap below the corpus size cleared it every question)
-        _PROFILES.clear()
-        missing = list(keys)
-        heads = _head_lines(store, missing)
     fields: dict[str, list[str]] = defaultdict(list)
     years: dict[str, set[int]] = defaultdict(set)
     if missing:
@@ -563,12 +554,12 @@ def _profiles(store, doc_rows, records: list[ProjectRecord], data_dir=None) -> d
                 years[r.doc_id].add(e.year)
     for d in doc_rows:
         key = keys[d.doc_id]
-        prof = _PROFILES.get(key)
+        prof = cache.get(key)
         if prof is None:
             first = heads.get(d.doc_id, [])
             head = [d.title or "", *first[:3]]
-            prof = _PROFILES[key] = saved[key] = profile(d.doc_id, head, sorted(set(fields[d.doc_id])),
-                                                         sorted(years[d.doc_id]), first[:60])
+            prof = cache[key] = profile(d.doc_id, head, sorted(set(fields[d.doc_id])), sorted(years[d.doc_id]),
+                                        first[:60])
             digest_for(data_dir).mark_changed()
         out[d.doc_id] = prof
     if state is not None:
@@ -798,6 +789,7 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         scoped_flt["doc_ids"] = scope.doc_ids
         if len(scope.doc_ids) == 1:
             scoped_flt["doc_id"] = scope.doc_ids[0]
+    open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}  # what retrieval filters on
 
     if _DEPT_WHOLE.search(q) and not scope.named:
         ans = _department_answer(q, store, scoped_flt, lang, docs)
@@ -815,7 +807,6 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
     about = scope.named or (records if scope.by_department and len(records) <= 8 else [])
     if about and len({r.evaluation.project for r in about}) <= 8 and not any(p.metrics for p in parts) \
             and all(p.op == "lookup" for p in parts):
-        open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}
         ans = _indicator_answer(q, about, lang, store, prose_of=lambda: _open_answer(
             q, intent, store, index, open_flt, llm, settings, names, records, docs))
         if ans is not None:
@@ -836,14 +827,13 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         if pa is not None and not pa.refs and pa.route.endswith("lookup") and scope.named:
             # the form does not state the figure (no funds table: 实际支出数为 100 万元 is in the prose): the
             # report's text may; said as not reported only when retrieval finds nothing either
-            open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}
             # asked in the report's own words (花了多少钱 → 实际支出; an English question → its Chinese terms)
             asked = [w for p in parts for m in p.metrics if (w := _PROSE_WORDS.get(m))]
             q_prose = "".join(r.evaluation.project for r in scope.named[:1]) + "".join(dict.fromkeys(asked)) + "是多少"
             prose = _open_answer(q_prose, intent, store, index, open_flt, llm, settings, names, records, docs)
             if prose.citations and not prose.route.endswith("not_found"):
                 lead = pa.answer.rstrip("。.") + ("；报告正文：" if lang == "zh" else "; the report's text: ")
-                return prose.model_copy(update={"answer": lead + prose.answer.removeprefix("根据报告原文："),
+                return prose.model_copy(update={"answer": lead + _quoted_body(prose.answer),
                                                 "route": pa.route + "+open"})
         if pa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
@@ -860,7 +850,6 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
             out = _finish((scope.note or "") + sa.answer, cits, sa.rows, sa.route, intent.lang, store, q)
             return out.model_copy(update={"total": sa.total, "page": sa.page, "page_size": sa.page_size})
-    open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}
     return _open_answer(q, intent, store, index, open_flt, llm, settings, names, records, docs)
 
 

@@ -140,6 +140,13 @@ def _project_values(p: ProjectEvaluation) -> dict[str, Any]:
     }
 
 
+def _line_of(r) -> Line:
+    """A stored line row as the loader's Line."""
+    return Line(page=r.page, line_no=r.line_no, text=r.text, raw=r.raw, kind=r.kind, cells=r.cells,
+                grid=[tuple(g) for g in r.grid] if r.grid else None, table_index=r.table_index,
+                row_index=r.row_index)
+
+
 def _finding_values(doc_id: str, f: Finding) -> dict[str, Any]:
     if f.doc_id != doc_id:
         raise ValueError(f"finding {f.rule_id} belongs to {f.doc_id[:12]}, not {doc_id[:12]}")
@@ -318,12 +325,7 @@ class Store:
         if page is not None:
             q = q.where(t.lines.c.page == page)
         with self._read() as conn:
-            return [
-                Line(page=r.page, line_no=r.line_no, text=r.text, raw=r.raw, kind=r.kind, cells=r.cells,
-                     grid=[tuple(g) for g in r.grid] if r.grid else None,
-                     table_index=r.table_index, row_index=r.row_index)
-                for r in conn.execute(q)
-            ]
+            return [_line_of(r) for r in conn.execute(q)]
 
     def lines_in(self, spans: Sequence[tuple[str, int, int, int]]) -> dict[tuple[str, int], list[Line]]:
         """The lines of many (doc_id, page, first line, last line) spans, in one query per 100 spans:
@@ -337,10 +339,7 @@ class Store:
                 cond = or_(*[and_(ln.c.doc_id == d, ln.c.page == p, ln.c.line_no >= a, ln.c.line_no <= b)
                              for d, p, a, b in uniq[i:i + 100]])
                 for r in conn.execute(select(ln).where(cond).order_by(ln.c.doc_id, ln.c.page, ln.c.line_no)):
-                    out.setdefault((r.doc_id, r.page), []).append(
-                        Line(page=r.page, line_no=r.line_no, text=r.text, raw=r.raw, kind=r.kind, cells=r.cells,
-                             grid=[tuple(g) for g in r.grid] if r.grid else None,
-                             table_index=r.table_index, row_index=r.row_index))
+                    out.setdefault((r.doc_id, r.page), []).append(_line_of(r))
         return out
 
     def head_lines(self, doc_ids: Sequence[str], limit: int = 60) -> dict[str, list[str]]:
