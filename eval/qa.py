@@ -332,9 +332,20 @@ def load_everyday(*paths: Path) -> list[dict]:
     after the code, and the tuning set), each marked with its file's split."""
     out = []
     for path in paths or (EVERYDAY_PATH, EVERYDAY_FRESH_PATH, EVERYDAY_TUNING_PATH):
-        data = json.loads(Path(path).read_text("utf-8"))
+        try:
+            data = json.loads(Path(path).read_text("utf-8"))
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not JSON ({exc})") from None
+        questions = data.get("questions") if isinstance(data, dict) else None
+        if not isinstance(questions, list):
+            raise ValueError(f"{path}: no \"questions\" list")
+        for n, q in enumerate(questions):
+            # checked before anything is ingested: a malformed item would otherwise fail the run halfway
+            if not isinstance(q, dict) or not isinstance(q.get("question"), str) or "id" not in q \
+                    or q.get("kind") not in ("value", "refuse"):
+                raise ValueError(f"{path}: questions[{n}] needs an id, a question and kind value|refuse")
         split = data.get("split", "tuning")
-        out += [{**q, "split": q.get("split", split)} for q in data["questions"]]
+        out += [{**q, "split": q.get("split", split)} for q in questions]
     return out
 
 

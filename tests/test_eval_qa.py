@@ -3,6 +3,7 @@ hand-made answers, passing and failing; one small end-to-end run through the pip
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -371,3 +372,16 @@ def test_paraphrase_consistency_counts_groups_answered_alike():
     assert bench.paraphrase_consistency(group(wrong, wrong, wrong)) == 1.0  # wrong alike is still consistent
     assert bench.paraphrase_consistency(group(wrong, other_wrong, wrong)) == 0.0
     assert bench.paraphrase_consistency([{**r, "group": None} for r in group(right)]) is None
+
+
+def test_a_bad_bench_file_is_a_usage_error_before_anything_is_ingested(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"questions": [{"id": "x1", "question": "预算多少？"}]}', encoding="utf-8")
+    for arg, said in ((str(tmp_path / "absent.json"), "absent.json"), (str(bad), "questions[0]")):
+        r = subprocess.run([sys.executable, "-m", "service.cli", "eval", "qa", "--bench", "--bench-file", arg],
+                           cwd=ROOT, capture_output=True, text=True, env={**os.environ, "JIXIAO_DATA_DIR": str(tmp_path / "d")})
+        assert r.returncode == 2 and said in r.stderr and "[invalid_input]" in r.stderr, r.stderr
+        assert not (tmp_path / "d").exists() or not any((tmp_path / "d").rglob("*.sqlite3"))

@@ -46,6 +46,8 @@ def one_line_errors() -> Iterator[None]:
         raise typer.Exit(0) from None
     except JixiaoError as exc:
         die(f"{exc} [{exc.code}]")
+    except typer.BadParameter as exc:  # an option the caller got wrong is no internal error: usage, exit 2
+        die(f"{exc.format_message()} [invalid_input]", 2)
     except Exception as exc:
         log.debug("command failed", exc_info=True)
         die(f"{type(exc).__name__}: {exc} [internal_error]")

@@ -65,8 +65,11 @@ def eval_qa(
             report = qa_forms.run(settings, count=count, seed=seed, llm=llm)
             table = bench_mod.format_bench
         elif bench:
-            report = bench_mod.run(settings, rendering=rendering, llm=llm, items=[],
-                                   everyday=bench_mod.load_everyday(*(bench_file or [bench_mod.BENCH_PATH])))
+            try:
+                questions = bench_mod.load_everyday(*(bench_file or [bench_mod.BENCH_PATH]))
+            except (ValueError, OSError) as exc:
+                raise typer.BadParameter(f"--bench-file: {exc}") from exc
+            report = bench_mod.run(settings, rendering=rendering, llm=llm, items=[], everyday=questions)
             table = bench_mod.format_bench
         else:
             report = bench_mod.run(settings, rendering=rendering, llm=llm)
