@@ -699,3 +699,34 @@ def test_project_spending_performance_is_not_the_project_expenditure_item(qa):
     a = _ask(qa, "中原区医保局对多少个项目支出绩效进行了自评")
     assert "20" in a.answer and "119.02" not in a.answer, (a.route, a.answer)
     assert "119.02" in _ask(qa, "中原区医保局项目支出是多少").answer
+
+
+def test_a_second_shortened_name_before_an_operation_word_links():
+    # the words after a name (加起来, 平均) end it: they are not words of another project's name
+    assert _link("乡村道路养护专项资金和河道清淤经费加起来预算多少") == ["乡村道路养护专项资金", "河道清淤工程经费(专项)"]
+    assert _link("农村饮水安全和河道清淤经费平均得分") == ["农村饮水安全工程", "河道清淤工程经费(专项)"]
+
+
+def test_a_stated_score_a_full_mark_and_which_scores_higher_are_read():
+    p = parse_part("自评100分的项目有多少个")
+    assert p.op == "count" and [(c.metric, c.op, c.value) for c in p.conditions] == [("total", "eq", Decimal("100"))]
+    p = parse_part("How many projects scored a full 100?")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("total", "eq", Decimal("100"))]
+    assert [(c.metric, c.op) for c in parse_part("Which projects got full marks?").conditions] == [("total", "eq")]
+    # 90分以上 is a threshold, not a stated score as well
+    assert [(c.op, c.value) for c in parse_part("自评90分以上的项目").conditions] == [("ge", Decimal("90"))]
+    p = parse_part("河道清淤和农村饮水安全哪个分高")
+    assert p.op == "compare" and p.metrics == ["total"]
+
+
+def test_a_bureau_kind_after_english_words_is_a_department_without_a_place():
+    assert [d for d, _ in departments_in("What are the 民政局's project scores?")] == [Department(None, "民政")]
+
+
+def test_an_accounts_item_named_inside_another_asks_the_inner_one():
+    from service.accounts.qa import _named_totals, names_accounts_item
+
+    assert [t[2] for t in _named_totals("2022年基本支出里的公用经费是多少")] == ["公用经费"]
+    assert [t[2] for t in _named_totals("基本支出和公用经费各是多少")] == ["基本支出", "公用经费"]
+    assert names_accounts_item("how much did the bureau spend on housing?")
+    assert not names_accounts_item("what is the housing subsidy project's score?")

@@ -93,7 +93,17 @@ def names_accounts_item(question: str) -> bool:
     """Whether the question names a total or an item these answers know (人员经费, 机关运行经费, 收入合计 …): the
     question router asks this module instead of keeping its own copy of the vocabulary."""
     q = _q(question)
-    return any(re.search(p, q) for p, *_ in _TOTALS) or any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS)
+    return any(re.search(p, q) for p, *_ in _TOTALS) or any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS) or \
+        bool(re.search(r"spend|spent|expenditure|spending", q) and any(re.search(p, q) for p, _ in _EN_SUBJECTS))
+
+
+def _named_totals(q: str) -> list[tuple]:
+    """The totals the question names, in _TOTALS order, less one the question names only as where another
+    sits (基本支出里的公用经费, 支出中的人员经费): that one asks the part."""
+    hits = [(m, t) for t in _TOTALS if (m := re.search(t[0], q))]
+    inner = [t for m, t in hits if any(m2.start() >= m.end() and re.fullmatch(r"\s*(?:里|中|当中|之中|里面)的?|\s*其中", q[m.end():m2.start()])
+                                       for m2, _ in hits)]
+    return [t for _, t in hits if t not in inner]
 
 
 def _q(question: str) -> str:
@@ -330,11 +340,10 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
                     extra_en += f"; general-budget appropriation {v5.raw} (table 05)"
                     cites.append(v5.ref)
             return _amount_answer(question, row.name, row.name, main, v, tid, extra_zh, extra_en, cites)
-    for pat, spec, lab_zh, lab_en in _TOTALS:
-        if re.search(pat, q):
-            hit = _row_value(accounts, spec)
-            if hit is not None:
-                return _amount_answer(question, lab_zh, lab_en, hit[0], hit[1], spec[0])
+    for _, spec, lab_zh, lab_en in _named_totals(q):
+        hit = _row_value(accounts, spec)
+        if hit is not None:
+            return _amount_answer(question, lab_zh, lab_en, hit[0], hit[1], spec[0])
     erow = _economic_subject(accounts, q)
     if erow is not None and erow.value_obj("决算数") is not None:
         return _amount_answer(question, erow.name, erow.name, erow, erow.value_obj("决算数"), "06")

@@ -38,7 +38,8 @@ DEPARTMENT_KINDS: dict[str, tuple[str, ...]] = {
 _KIND_WORDS = sorted(((w, k) for k, ws in DEPARTMENT_KINDS.items() for w in ws), key=lambda x: -len(x[0]))
 _KIND_RE = "|".join(re.escape(w) for w, _ in _KIND_WORDS)
 # a place is the two characters before 区/县 (上街区, 中原区, 高新区); "我区", "全区" are not places
-_PLACE_KIND = re.compile(rf"([\u4e00-\u9fff]{{2}}|^)(区|县)?({_KIND_RE})")
+# (a kind alone after Latin text, "the 民政局's projects", names no place either)
+_PLACE_KIND = re.compile(rf"([\u4e00-\u9fff]{{2}}|^|(?<=[^\u4e00-\u9fff]))(区|县)?({_KIND_RE})")
 _PLACE_ONLY = re.compile(r"([\u4e00-\u9fff]{2})(区|县)")
 _NOT_PLACES = {"我区", "全区", "本区", "该区", "辖区", "城区", "社区", "园区", "景区", "市区", "地区", "各区", "我县",
                "全县", "本县", "该县", "各县", "郡县", "城乡", "省市", "市县"}
@@ -73,7 +74,7 @@ def departments_in(text: str) -> list[tuple[Department, tuple[int, int]]]:
     out: list[tuple[Department, tuple[int, int]]] = []
     kinds = dict(_KIND_WORDS)
     for m in _PLACE_KIND.finditer(t):
-        place = m.group(1) or None  # a kind alone at the start (教育局有哪些项目…): no place
+        place = m.group(1) or None  # a kind alone at the start (教育局有哪些项目…) or after Latin: no place
         if place is None:
             pass
         elif m.group(2) is not None:
@@ -305,7 +306,7 @@ def loose_candidates(question: str, names: dict[str, str], most: int = 8) -> tup
 
 
 # where a project's name in a question ends: particles, conjunctions and the words asked about it
-_NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|这|那|[两二三四五六七八九十几]个|当年|今年|去年|本年|上年|年度|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
+_NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|这|那|[两二三四五六七八九十几]个|加起来|加在一起|合起来|相加|平均|总计|之和|两项|两者|二者|当年|今年|去年|本年|上年|年度|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
                        r"共|比较|哪|多少|几|分别|各|情况|绩效|安排|花|用|支出|到位|拨付|发放|怎么|如何|吗|呢|发现|存在|取得|实现|达到|主要|[^\u4e00-\u9fff]")
 
 

@@ -40,7 +40,7 @@ _METRIC_WORDS = {
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|budget(?!\s+execution)",
-    "total": r"得分|分数|总分|多少分|几分|平均分|均分|打了?\d*分|评了?\d*分|score|points",
+    "total": r"得分|分数|总分|多少分|几分|平均分|均分|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|points",
     "grade": r"等级|评级|评为|档次|等次|graded|grade|rated|rating",
 }
 _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等": "中", "合格": "中", "中": "中", "差": "差",
@@ -199,7 +199,8 @@ def _limit(q: str) -> int | None:
 
 _CN_TENTHS = re.compile(r"([一二两三四五六七八九])成")
 # full marks: the self-score of a form is out of 100 (总分值 100)
-_FULL_MARKS = re.compile(r"(?:自评|得分|得了|拿了|拿到|获得|打了)?(?:满分|一百分)")
+_FULL_MARKS = re.compile(r"(?:自评|得分|得了|拿了|拿到|获得|打了)?(?:满分|一百分)|(?:got |scored |received )?(?:full marks|a perfect score)",
+                         re.I)
 
 
 _NOT_USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:没有?|未)(?:全部)?(?:执行|用|花|支出|使用)(?:完|光|完毕)")
@@ -269,7 +270,8 @@ def parse_part(text: str) -> Part:
                          rf"(?<![\d.]){_NUM}\s*%\s*(?:的)?(?:预算)?(?:execution rate|rate of execution|执行率)", q, re.I):
         p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
     # "总分90分却被评为良": a stated score narrows the set
-    for m in re.finditer(rf"(?:总分|自评得分|得分|得了|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分|\bscored?\s+(?:of\s+|exactly\s+)?{_NUM}"
+    for m in re.finditer(rf"(?:总分|自评得分|自评|得分|得了|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分(?!\s*[及或]?以[上下])|"
+                         rf"\bscored?\s+(?:of\s+|exactly\s+|a full\s+|a perfect\s+|full\s+)?{_NUM}"
                          rf"(?!\s*%|\.\d|\d)(?:\s*points)?", q, re.I):
         num = m.group(1) or m.group(2)
         if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE})\s*$", q[:m.start(1) if m.group(1) else m.start(2)], re.I):
