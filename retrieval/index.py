@@ -7,12 +7,14 @@ compares the manifest and the Chroma contents with the store's list, removes orp
 is missing or half-written, so the index ends in the store's state. Writers in several processes (API and
 CLI) serialise on a lock file next to the manifest.
 
-BM25 is not persisted: a process rebuilds its in-memory bm25s model (and the matrix of vectors it scores
-exactly, see `_Bm25State`) from the collection when the manifest changes (detected by a stat of the
-manifest file, so searches stay cheap). A chunk is thus in BM25 exactly when it is in Chroma. Its tokens are
-a pure function of its text and context: they are cut once per process (kept by chunk id; the process that
-indexed a document already has them) rather than stored, which keeps documents and questions cut by the
-same dictionary and took 40% off the Chroma write (the token strings were the largest metadata).
+The search state (chunks as columns, BM25 postings over jieba tokens, and the matrix of vectors it scores
+exactly, see `_Bm25State`) is kept in a snapshot beside the collection, keyed by the manifest's generation
+that every write bumps. A process whose snapshot is stale updates it (`HybridIndex._update_state`): the
+manifest's content hashes say which documents changed, only their chunks are read back from Chroma and cut,
+and BM25 is re-scored from the token ids stored for the rest, so a chunk is in BM25 exactly when it is in
+Chroma. Tokens are not stored in Chroma: they are a pure function of a chunk's text and context, which keeps
+documents and questions cut by the same dictionary and took 40% off the Chroma write (the token strings were
+the largest metadata). `jixiao ingest` brings the snapshot up to date before it exits.
 
 Ranking (`HybridIndex.search`, mode "hybrid"), each step general and each measured on the dev split of
 eval/gold/retrieval.json (the test split was scored once, after tuning; figures in scripts/bench_retrieval.py):
@@ -52,6 +54,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from retrieval import lexical
 from retrieval.chunking import Chunk, chunk_document, chunking_signature, content_hash, issuer_aliases
 from retrieval.embedding import Embedder, make_embedder
 from retrieval.types import LoadedDocument
@@ -464,7 +467,8 @@ class ReconcileReport:
         return not (self.removed or self.readded or self.missing or self.failed)
 
 
-SNAPSHOT_VERSION = 3  # bump when _Bm25State's fields change (3: chunks as columns, vectors beside)
+SNAPSHOT_VERSION = 4  # bump when _Bm25State's fields change (3: chunks as columns, vectors beside; 4: token
+# ids, postings and the documents read, for updates)
 GET_PAGE = 5000  # chunks per Chroma get: well under SQLite's 32,766 bound variables
 
 
@@ -539,55 +543,73 @@ class ChunkColumns(Sequence):
 
 
 class _Bm25State:
-    """Everything a search needs, in memory: the chunks, their BM25 model and their vectors."""
+    """Everything a search needs: the chunks (as columns), their BM25 postings and their vectors, plus the
+    token ids and the documents it was built from, so the next change to the corpus updates it (see
+    HybridIndex._update_state) instead of rebuilding it from Chroma."""
 
-    def __getstate__(self) -> dict:
-        # columns, not objects (see ChunkColumns); what is derived from them is rebuilt on load; the vectors
-        # go to their own file (_save_snapshot), read back memory-mapped
-        d = dict(self.__dict__)
-        chunks = d["chunks"]
-        d["chunks"] = chunks if isinstance(chunks, ChunkColumns) else ChunkColumns.of(chunks)
-        for derived in ("by_id", "doc_of", "label_of", "vectors"):
-            d.pop(derived, None)
-        return d
+    # the large arrays: saved as .npy files beside the pickle and read back memory-mapped (_save_snapshot)
+    ARRAYS = ("vectors", "token_ids", "token_offsets", "post_indptr", "post_docs", "post_weights")
 
-    def __setstate__(self, d: dict) -> None:
-        self.__dict__.update(d)
-        cols = self.chunks.columns
-        self.by_id = {cid: i for i, cid in enumerate(cols["chunk_id"])}
-        self.doc_of = np.array(cols["doc_id"], dtype=object)
-        self.label_of = np.array(cols["label"], dtype=object)
-        self.vectors = None
+    def __init__(self, chunks, tokens: list[tuple[list[str], list[str]]], vectors: np.ndarray | None = None,
+                 docs: dict[str, str | None] | None = None):
+        # One BM25 over text and context together. Scoring the two as fields (context weighted 0.3–1.0, or a
+        # text-only bonus) was measured and lost recall@5 on the dev questions; see the retrieval report.
+        vocab: dict[str, int] = {}
+        ids = [[vocab.setdefault(t, len(vocab)) for t in text + context] for text, context in tokens]
+        flat, offsets = lexical.flatten(ids)
+        del ids
+        self._setup(chunks, flat, offsets, vocab, vectors, docs or {})
 
-    def __init__(self, chunks: list[Chunk], tokens: list[tuple[list[str], list[str]]],
-                 vectors: np.ndarray | None = None):
-        import bm25s
+    @classmethod
+    def of_ids(cls, chunks, flat: np.ndarray, offsets: np.ndarray, vocab: dict[str, int],
+               vectors: np.ndarray | None, docs: dict[str, str | None]) -> _Bm25State:
+        self = cls.__new__(cls)
+        self._setup(chunks, flat, offsets, vocab, vectors, docs)
+        return self
 
-        self.chunks = chunks
+    def _setup(self, chunks, flat, offsets, vocab, vectors, docs) -> None:
+        self.chunks = chunks if isinstance(chunks, ChunkColumns) else ChunkColumns.of(chunks)
         # Exact cosine over all chunks (vectors are L2-normalised): one matrix product, a few hundred
         # microseconds for thousands of chunks, and the same ranking in every process. Chroma's HNSW is
         # approximate and its graph depends on insertion threads, which moved a handful of benchmark
         # questions across rank 5 from one run to the next. None: fall back to Chroma's query.
         self.vectors = vectors
-        self.by_id = {c.chunk_id: i for i, c in enumerate(chunks)}
-        self.labels = {c.label: label_grams(c.label) for c in chunks if c.label}
-        self.doc_of = np.array([c.doc_id for c in chunks], dtype=object)
-        self.prior = np.array([LABEL_ROW_PRIOR if c.role == "header" else 1.0 for c in chunks])
-        self.figure = np.array([has_figure(c.text) for c in chunks], dtype=bool)
+        self.docs = docs  # doc_id -> the content hash its chunks here were read at (None: read again next time)
+        self.token_ids, self.token_offsets, self.vocab = flat, offsets, vocab
+        post = lexical.build(flat, offsets, len(vocab), BM25_K1, BM25_B)
+        self.post_indptr, self.post_docs, self.post_weights = post.indptr, post.docs, post.weights
+        cols = self.chunks.columns
+        self.labels = {label: label_grams(label) for label in set(cols["label"]) if label}
+        self.prior = np.array([LABEL_ROW_PRIOR if r == "header" else 1.0 for r in cols["role"]])
+        self.figure = np.array([has_figure(t) for t in cols["text"]], dtype=bool)
         self.issuers: dict[str, set[str]] = {}  # issuer alias -> the documents it issued
-        for doc_id, issuer in {(c.doc_id, c.issuer) for c in chunks if c.issuer}:
-            for name in issuer.split("|"):
-                for alias in issuer_aliases(name):
+        for doc_id, issuer in set(zip(cols["doc_id"], cols["issuer"])):
+            for name in (issuer or "").split("|"):
+                for alias in issuer_aliases(name) if name else ():
                     self.issuers.setdefault(alias, set()).add(doc_id)
-        self.label_of = np.array([c.label for c in chunks], dtype=object)
-        # One BM25 over text and context together. Scoring the two as fields (context weighted 0.3–1.0, or a
-        # text-only bonus) was measured and lost recall@5 on the dev questions; see the retrieval report.
-        self.vocab: dict[str, int] = {}
-        ids = [[self.vocab.setdefault(t, len(self.vocab)) for t in text + context] for text, context in tokens]
-        self.model = None
-        if chunks and self.vocab:
-            self.model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
-            self.model.index((ids, dict(self.vocab)), show_progress=False)
+        self._derive()
+
+    def _derive(self) -> None:
+        cols = self.chunks.columns
+        self.by_id = {cid: i for i, cid in enumerate(cols["chunk_id"])}
+        self.doc_of = np.array(cols["doc_id"], dtype=object)
+        self.label_of = np.array(cols["label"], dtype=object)
+
+    def __getstate__(self) -> dict:
+        d = dict(self.__dict__)
+        for derived in ("by_id", "doc_of", "label_of", *self.ARRAYS):
+            d.pop(derived, None)
+        return d
+
+    def __setstate__(self, d: dict) -> None:
+        self.__dict__.update(d)
+        for name in self.ARRAYS:
+            setattr(self, name, None)
+        self._derive()
+
+    @property
+    def postings(self) -> lexical.Postings:
+        return lexical.Postings(self.post_indptr, self.post_docs, self.post_weights, len(self.chunks))
 
     def nearest(self, qv: np.ndarray, n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
         """The n chunks most similar to the query vector (cosine), among those the mask accepts.
@@ -609,15 +631,15 @@ class _Bm25State:
         return [(int(i), float(sims[i])) for i in top]
 
     def search(self, query_tokens: list[str], n: int, mask: np.ndarray | None) -> list[tuple[int, float]]:
-        if self.model is None:
+        if self.post_weights is None or not len(self.post_weights):
             return []
         qids = [self.vocab[t] for t in dict.fromkeys(query_tokens) if t in self.vocab]
         if not qids:
             return []
-        scores = np.asarray(self.model.get_scores([int(q) for q in qids]), dtype=np.float64)
+        scores = self.postings.scores(qids).astype(np.float64)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
-        positive = np.flatnonzero(scores > 0)  # bm25s scores every chunk; 0 means no query term at all
+        positive = np.flatnonzero(scores > 0)  # 0 means no query term at all
         if not len(positive):
             return []
         top = positive[np.argsort(-scores[positive], kind="stable")[:n]]
@@ -1032,9 +1054,21 @@ class HybridIndex:
             if snap is not None:
                 self._bm25, self._bm25_key = snap, key
                 return snap
+            # an earlier state (this process's, or the last snapshot on disk) is brought up to date with the
+            # documents written since: at 10,000 documents a full rebuild read 311k chunks back from Chroma
+            # and cut them all again (98 s, 3.8 GB)
+            base = self._bm25 if self._bm25 is not None else self._load_snapshot(exact=False)
+            built = None
+            if base is not None:
+                try:
+                    built = self._update_state(base)
+                except Exception:  # noqa: BLE001 - an update is an optimisation; the full build below is the truth
+                    log.warning("search state update failed; rebuilding it", exc_info=True)
+                    built = None
+            del base
             # page by page: the chunks and one float32 block of vectors per page, never every page's metadata
             # dicts and per-row vectors at once (a state built for 311k chunks peaked at 6.1 GB that way)
-            for attempt in range(4):
+            for attempt in range(4 if built is None else 0):
                 try:
                     built = self._build_state()
                 except Exception:  # noqa: BLE001 - a page read while another process writes the collection
@@ -1048,15 +1082,38 @@ class HybridIndex:
                 time.sleep(0.2 * 2 ** attempt)
                 self.refresh_if_stale(force=True)
             self._bm25, self._bm25_key = built, key
-            self._save_snapshot(self._bm25)
+            self._save_snapshot(self._bm25, key)
         return self._bm25
 
-    def _build_state(self) -> _Bm25State:
-        """The search state read from Chroma page by page (see _state)."""
+    def refresh_search_state(self) -> None:
+        """Bring the search state and its snapshot up to date now (after an ingest), so that the first
+        question does not pay for it."""
+        self._state()
+
+    def _manifest_hashes(self) -> dict[str, tuple[str | None, str]]:
+        """doc_id -> (content hash, its chunk ids as the manifest's JSON text, parsed where needed)."""
+        return {d: (h, c) for d, h, c in self._mdb().execute("SELECT doc_id, content_hash, chunk_ids FROM docs")}
+
+    @staticmethod
+    def _docs_read(manifest: dict[str, tuple[str | None, str]], chunk_ids: Sequence[str],
+                   doc_ids: Sequence[str]) -> dict[str, str | None]:
+        """Which documents a state holds exactly as the manifest lists them: their content hash; None for a
+        document whose chunks were read while another process wrote it (an update reads it again)."""
+        held: dict[str, set[str]] = {}
+        for cid, d in zip(chunk_ids, doc_ids):
+            held.setdefault(d, set()).add(cid)
+        out: dict[str, str | None] = {}
+        for d in held.keys() | manifest.keys():
+            h, ids = manifest.get(d, (None, "[]"))
+            out[d] = h if h is not None and held.get(d, set()) == set(json.loads(ids)) else None
+        return out
+
+    def _read_chunks(self, pages) -> tuple[list[Chunk], np.ndarray | None]:
+        """Chunks and their vectors from pages of collection.get (None: some vectors missing)."""
         chunks: list[Chunk] = []
         blocks: list[np.ndarray] = []
         vectors_ok = True
-        for got in self._pages(["documents", "metadatas", "embeddings"]):
+        for got in pages:
             chunks += [Chunk.from_metadata(cid, text or "", meta or {})
                        for cid, text, meta in zip(got["ids"], got["documents"] or [], got["metadatas"] or [])]
             emb = got.get("embeddings")
@@ -1067,86 +1124,170 @@ class HybridIndex:
             elif len(got["ids"]):
                 vectors_ok = False
             del got
+        if not (vectors_ok and blocks and sum(len(b) for b in blocks) == len(chunks)):
+            return chunks, None
+        return chunks, (np.concatenate(blocks) if len(blocks) > 1 else blocks[0])
+
+    def _chunk_tokens(self, chunks: Sequence[Chunk]) -> list[tuple[list[str], list[str]]]:
         todo = [c for c in chunks if c.chunk_id not in self._tokens]
         if todo:  # written by another process (or before this one started)
             self._tokens.update(zip((c.chunk_id for c in todo), tokenize_chunks(todo, self.tokenizer)))
-        self._tokens = {c.chunk_id: self._tokens[c.chunk_id] for c in chunks}  # forget deleted chunks
-        tokens = [self._tokens[c.chunk_id] for c in chunks]
+        return [self._tokens[c.chunk_id] for c in chunks]
+
+    def _build_state(self) -> _Bm25State:
+        """The search state read from Chroma page by page (see _state)."""
+        manifest = self._manifest_hashes()  # before the pages: a document written meanwhile reads as changed
+        chunks, matrix = self._read_chunks(self._pages(["documents", "metadatas", "embeddings"]))
+        tokens = self._chunk_tokens(chunks)
+        self._tokens = {}  # the state keeps them as ids from here on
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].ordinal))
         vectors = None
-        if vectors_ok and blocks and sum(len(b) for b in blocks) == len(chunks):
-            matrix = np.concatenate(blocks) if len(blocks) > 1 else blocks[0]
-            blocks.clear()
+        if matrix is not None:
             vectors = matrix[order]
             del matrix
-        return _Bm25State([chunks[i] for i in order], [tokens[i] for i in order], vectors)
+        chunks = [chunks[i] for i in order]
+        docs = self._docs_read(manifest, [c.chunk_id for c in chunks], [c.doc_id for c in chunks])
+        return _Bm25State(chunks, [tokens[i] for i in order], vectors, docs)
+
+    # An update changes as many documents as an ingest wrote; past this share of the corpus a rebuild is as
+    # cheap, and it also drops chunks the manifest does not know (reconcile's orphans).
+    UPDATE_MAX_SHARE = 0.5
+
+    def _update_state(self, old: _Bm25State) -> _Bm25State | None:
+        """`old` with the documents written or removed since it was built: the manifest says which (content
+        hash per document), only those documents' chunks are read from Chroma (by id, page by page) and cut,
+        and the lexical postings are recomputed from the stored token ids of the rest. The result equals a
+        full build's (tests/test_retrieval.py compares them). None when a rebuild is the better choice."""
+        if old.token_ids is None or old.token_offsets is None or not isinstance(old.chunks, ChunkColumns):
+            return None
+        manifest = self._manifest_hashes()
+        old_docs = old.docs or {}
+        changed = sorted(d for d, (h, _) in manifest.items() if h is None or old_docs.get(d) != h)
+        if len(changed) > max(20, self.UPDATE_MAX_SHARE * len(manifest)):
+            return None
+        unchanged = manifest.keys() - set(changed)
+        cols = old.chunks.columns
+        keep = [i for i, d in enumerate(cols["doc_id"]) if d in unchanged]
+        if not changed and len(keep) == len(old.chunks):
+            return old  # nothing to do (a generation bumped without a change, e.g. a re-ingest of the same file)
+        ids = [cid for d in changed for cid in json.loads(manifest[d][1])]
+        page = GET_PAGE
+        pages = (self.collection.get(ids=ids[i:i + page], include=["documents", "metadatas", "embeddings"])
+                 for i in range(0, len(ids), page))
+        new, new_vectors = self._read_chunks(pages)
+        if ids and new_vectors is None:
+            return None  # vectors unreadable mid-write: the full build retries
+        tokens = self._chunk_tokens(new)
+        for c in new:
+            self._tokens.pop(c.chunk_id, None)
+        vocab = dict(old.vocab)
+        new_ids = lexical.flatten([[vocab.setdefault(t, len(vocab)) for t in text + context]
+                                   for text, context in tokens])
+        # the merged rows in (doc_id, ordinal) order, as the full build sorts them
+        doc_col = [cols["doc_id"][i] for i in keep] + [c.doc_id for c in new]
+        ord_col = [cols["ordinal"][i] for i in keep] + [c.ordinal for c in new]
+        order = sorted(range(len(doc_col)), key=lambda i: (doc_col[i], ord_col[i]))
+        merged = {f: [cols[f][i] for i in keep] + [getattr(c, f) for c in new] for f in _CHUNK_FIELDS}
+        merged = {f: [col[i] for i in order] for f, col in merged.items()}
+        flat, offsets = lexical.concat(lexical.gather(old.token_ids, old.token_offsets, keep), new_ids)
+        flat, offsets = lexical.gather(flat, offsets, order)
+        flat, vocab = lexical.compact(flat, vocab)
+        vectors = None
+        if old.vectors is not None and (new_vectors is not None or not new):
+            dim = old.vectors.shape[1]
+            vectors = np.empty((len(order), dim), dtype=np.float32)
+            where = np.empty(len(order), dtype=np.int64)
+            where[np.asarray(order, dtype=np.int64)] = np.arange(len(order))  # merged row -> sorted position
+            kept = np.asarray(keep, dtype=np.int64)
+            for a in range(0, len(kept), 50_000):  # blocks: the old vectors are memory-mapped, never all copied
+                z = min(a + 50_000, len(kept))
+                vectors[where[a:z]] = old.vectors[kept[a:z]]
+            if new:
+                vectors[where[len(keep):]] = new_vectors
+        docs = {d: old_docs.get(d) for d in unchanged}
+        docs.update(self._docs_read({d: manifest[d] for d in changed}, [c.chunk_id for c in new],
+                                    [c.doc_id for c in new]))
+        return _Bm25State.of_ids(ChunkColumns(merged), flat, offsets, vocab, vectors, docs)
 
     # A snapshot of the search state, written by the first process that builds it for an index generation
     # and loaded by every later process of that generation: a CLI question no longer pulls every chunk and
     # vector out of Chroma and rebuilds BM25 (15 s at 34,542 chunks, measured). Keyed by the manifest's
-    # generation, which every write bumps; a stale or unreadable snapshot is ignored and rebuilt. Pickle is
-    # read only from this deployment's own data dir, which it writes itself.
+    # generation, which every write bumps; a stale snapshot is the base of the next update (_update_state),
+    # an unreadable one is ignored and rebuilt. Pickle is read only from this deployment's own data dir, which
+    # it writes itself. The large arrays sit beside it as .npy files, read memory-mapped: the pages come from
+    # the OS cache a process shares with the last one, not a copy unpickled into each process.
     @property
     def _snapshot_path(self) -> Path:
         return self.root / f"{self.name}.state.pkl"
 
-    def _load_snapshot(self) -> _Bm25State | None:
+    def _snapshot_stamp(self) -> tuple:
+        import pickle
+
+        try:
+            with open(self._snapshot_path, "rb") as fh:
+                return tuple(pickle.load(fh))
+        except (OSError, EOFError, pickle.UnpicklingError, ValueError, TypeError):
+            return ()
+
+    def _load_snapshot(self, exact: bool = True) -> _Bm25State | None:
+        """The saved state of this generation; exact=False: of whichever generation it was saved at."""
         import pickle
 
         generation = self.generation()
         try:
             with open(self._snapshot_path, "rb") as fh:
                 stamp = pickle.load(fh)
-                if stamp[:3] != (SNAPSHOT_VERSION, self.name, generation):
+                if stamp[:2] != (SNAPSHOT_VERSION, self.name) or (exact and stamp[2] != generation):
                     return None
                 state = pickle.load(fh)
             if not isinstance(state, _Bm25State):
                 return None
-            vectors_file = stamp[3] if len(stamp) > 3 else None
-            if vectors_file:
-                # memory-mapped: the pages come from the OS cache a process shares with the last one, not a
-                # 640 MB copy unpickled into each process
-                vectors = np.load(self.root / vectors_file, mmap_mode="r")
-                if vectors.shape[0] != len(state.chunks):
-                    return None
-                state.vectors = vectors
+            folder = self.root / stamp[3]
+            for name in _Bm25State.ARRAYS:
+                path = folder / f"{name}.npy"
+                if path.exists():
+                    setattr(state, name, np.load(path, mmap_mode="r"))
+            n = len(state.chunks)
+            if state.token_offsets is None or len(state.token_offsets) != n + 1 or \
+                    (state.vectors is not None and state.vectors.shape[0] != n):
+                return None
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, ValueError, TypeError,
                 IndexError, KeyError):
             return None
         return state
 
-    def _save_snapshot(self, state: _Bm25State) -> None:
+    def _save_snapshot(self, state: _Bm25State, generation: int) -> None:
         import pickle
+        import shutil
 
-        generation = self.generation()
-        if not state.chunks:
-            return
+        if not state.chunks or self._snapshot_stamp()[:3] == (SNAPSHOT_VERSION, self.name, generation):
+            return  # empty, or another process saved this generation's
+        folder = f"{self.name}.state.{generation}.{os.getpid()}"
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".state-", suffix=".tmp")
-        vectors_file = None
         try:
-            if state.vectors is not None:
-                vectors_file = f"{self.name}.vectors.{generation}.npy"
-                vtmp = self.root / f".{vectors_file}.tmp"
-                with open(vtmp, "wb") as vh:
-                    np.save(vh, np.ascontiguousarray(state.vectors, dtype=np.float32))
-                os.replace(vtmp, self.root / vectors_file)
+            (self.root / folder).mkdir(exist_ok=True)
+            for name in _Bm25State.ARRAYS:
+                value = getattr(state, name)
+                if value is not None:
+                    np.save(self.root / folder / f"{name}.npy", np.ascontiguousarray(value))
             with os.fdopen(fd, "wb") as fh:
-                pickle.dump((SNAPSHOT_VERSION, self.name, generation, vectors_file), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((SNAPSHOT_VERSION, self.name, generation, folder), fh, protocol=pickle.HIGHEST_PROTOCOL)
                 pickle.dump(state, fh, protocol=pickle.HIGHEST_PROTOCOL)
             if self.generation() == generation:  # nobody wrote while we built it
                 os.replace(tmp, self._snapshot_path)
-                for old in self.root.glob(f"{self.name}.vectors.*.npy"):  # earlier generations' vectors
-                    if old.name != vectors_file:
-                        with contextlib.suppress(OSError):
-                            old.unlink()
+                # earlier generations' arrays (a process still reading one keeps its mapped pages until it exits)
+                for old in self.root.glob(f"{self.name}.state.*"):
+                    if old.is_dir() and old.name != folder:
+                        shutil.rmtree(old, ignore_errors=True)
+                for old in self.root.glob(f"{self.name}.vectors.*.npy"):  # version 3's
+                    with contextlib.suppress(OSError):
+                        old.unlink()
                 return
         except Exception:  # a cache: never fail a search for it
             log.debug("search state snapshot not written", exc_info=True)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        if vectors_file:
-            with contextlib.suppress(OSError):
-                (self.root / vectors_file).unlink()
+        shutil.rmtree(self.root / folder, ignore_errors=True)
 
     def chunks(self, doc_id: str | None = None) -> list[Chunk]:
         state = self._state()

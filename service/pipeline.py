@@ -222,6 +222,18 @@ class Pipeline:
         if self._own_store:
             self.store.close()
 
+    def refresh_search_state(self) -> None:
+        """After a folder ingest: bring the index's search snapshot up to date with what was written, so the
+        first question or search afterwards (in any process, the API server included) loads it instead of
+        updating it. A cache: a failure here is logged and loses nothing."""
+        refresh = getattr(self._index, "refresh_search_state", None)
+        if not callable(refresh):  # no index opened: nothing was written to it
+            return
+        try:
+            refresh()
+        except Exception:  # noqa: BLE001 - the next search builds it instead
+            log.warning("could not bring the search snapshot up to date", exc_info=True)
+
     def __enter__(self) -> Pipeline:
         return self
 

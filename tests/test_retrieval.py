@@ -586,10 +586,86 @@ def test_a_failing_approximate_vector_search_leaves_the_lexical_results(index, m
 def test_the_snapshot_keeps_chunks_as_columns_and_vectors_beside(index, tmp_path):
     """A snapshot written and read back gives the same chunks and vectors (memory-mapped) as the state."""
     state = index._state()
-    index._save_snapshot(state)
+    index._save_snapshot(state, index.generation())
     loaded = index._load_snapshot()
     assert loaded is not None and len(loaded.chunks) == len(state.chunks)
     assert [loaded.chunks[i] for i in (0, len(state.chunks) - 1)] == [state.chunks[0], state.chunks[-1]]
     assert loaded.vectors is not None and loaded.vectors.shape == state.vectors.shape
     assert float(abs(loaded.vectors[3] - state.vectors[3]).max()) == 0.0
     assert index.search("劳动监察专项资金", k=3)[0].chunk.chunk_id in loaded.by_id
+
+
+def _state_view(state):
+    """What a search reads from a state, independent of how the vocabulary happens to be numbered."""
+    import numpy as np
+
+    cols = state.chunks.columns
+    inv = {i: t for t, i in state.vocab.items()}
+    off = state.token_offsets
+    tokens = [[inv[int(t)] for t in state.token_ids[off[i]:off[i + 1]]] for i in range(len(state.chunks))]
+    return cols, tokens, np.asarray(state.vectors), state.issuers, state.labels, state.docs
+
+
+def test_a_stale_snapshot_is_updated_with_the_changed_documents_only_and_equals_a_full_build(tmp_path, docs,
+                                                                                            monkeypatch):
+    """An ingest after the snapshot: the next process reads back only the new document's chunks (by id) and
+    drops the removed one's, and its state is the one a rebuild from Chroma gives: the same chunks in the
+    same order, tokens, vectors, BM25 scores and search results."""
+    import numpy as np
+
+    (da, db, dc) = docs.values()
+    first = HybridIndex(settings(tmp_path))
+    for doc in (da, db):
+        first.upsert_document(doc, units(doc))
+    first.refresh_search_state()
+    assert first._snapshot_stamp()[2] == first.generation()
+    first.upsert_document(dc, units(dc))
+    first.delete_document(da.doc_id)
+
+    second = HybridIndex(settings(tmp_path))
+    asked = []
+    real_get = second.collection.get
+    monkeypatch.setattr(second.collection, "get", lambda *a, **kw: asked.append(kw) or real_get(*a, **kw),
+                        raising=False)
+    monkeypatch.setattr(second, "_build_state", lambda: pytest.fail("rebuilt from Chroma instead of updated"))
+    updated = second._state()
+    assert asked and all(kw.get("ids") and set(kw["ids"]) <= set(second.documents()[dc.doc_id]["chunk_ids"])
+                         for kw in asked)
+    assert {d for d in updated.docs} == {db.doc_id, dc.doc_id} and None not in updated.docs.values()
+    monkeypatch.undo()
+
+    for path in tmp_path.glob("chroma/*.state.*"):  # a third process with no snapshot rebuilds from Chroma
+        if path.is_file():
+            path.unlink()
+    rebuilt = HybridIndex(settings(tmp_path))._state()
+    (c1, t1, v1, i1, l1, d1), (c2, t2, v2, i2, l2, d2) = _state_view(updated), _state_view(rebuilt)
+    assert c1 == c2 and t1 == t2 and i1 == i2 and l1 == l2 and d1 == d2
+    assert np.array_equal(v1, v2) and v1.shape[0] == len(c1["chunk_id"])
+    assert not any(d == da.doc_id for d in c1["doc_id"])
+    for query in ("劳动监察专项资金 日常检查企业数", "城乡医疗救助 门诊", "养老保险 补助 执行率"):
+        toks = second.query_tokens(query)
+        s1 = updated.search(toks, 50, None)
+        s2 = rebuilt.search(toks, 50, None)
+        assert [(c1["chunk_id"][i], s) for i, s in s1] == [(c2["chunk_id"][i], s) for i, s in s2] and s1
+    # the updated snapshot was saved: the next process of this generation loads it
+    assert second._load_snapshot() is not None
+
+
+def test_bm25_postings_score_exactly_as_bm25s(index):
+    """retrieval.lexical re-implements bm25s's lucene BM25 over flat ids; on the real chunks of three reports
+    every query's scores are bit-identical to bm25s's own index."""
+    import bm25s
+    import numpy as np
+
+    from retrieval.index import BM25_B, BM25_K1
+
+    state = index._state()
+    off = state.token_offsets
+    ids = [state.token_ids[off[i]:off[i + 1]].tolist() for i in range(len(state.chunks))]
+    model = bm25s.BM25(k1=BM25_K1, b=BM25_B)
+    model.index((ids, dict(state.vocab)), show_progress=False)
+    postings = state.postings
+    for query in ("劳动监察专项资金的执行数", "城乡医疗救助人次为什么没有完成", "预算执行率 偏差 原因", "养老保险"):
+        qids = [state.vocab[t] for t in dict.fromkeys(index.query_tokens(query)) if t in state.vocab]
+        assert qids
+        assert np.array_equal(np.asarray(model.get_scores(qids), dtype=np.float32), postings.scores(qids))

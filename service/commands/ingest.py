@@ -85,6 +85,8 @@ def ingest(
                     # loud on stderr as well: a reader must not take "0 findings" for a clean form
                     unrecognised += r.coverage_status == "unrecognised"
                     typer.echo(f"warning: {r.filename}: {r.coverage_status.upper()}: {r.coverage_reason}", err=True)
+            bar.update(task, description="updating the search index")
+            pipe.refresh_search_state()
             # the next `jixiao ask` reads the projects' heads from the data dir instead of every stored record
             from service.qa.service import refresh_digest
 
