@@ -1003,6 +1003,14 @@ class HybridIndex:
         report = ReconcileReport()
         with self._locked():
             manifest = self.read_manifest()
+            # the usual case, answered without reading every chunk's metadata back (20 s at 10,000
+            # documents, on every `jixiao search`): the manifest lists exactly the store's documents and
+            # Chroma holds exactly as many chunks as the manifest lists. Chroma is written before the
+            # manifest, so an interrupted write leaves a document missing from it or a count that differs.
+            listed = sum(len(e["chunk_ids"]) for e in manifest["docs"].values())
+            if set(manifest["docs"]) == known and self.collection.count() == listed:
+                report.ok = len(known)
+                return report
             in_chroma = self._chroma_ids_by_doc()
             drop: list[str] = []
             for doc_id in sorted((set(manifest["docs"]) | set(in_chroma)) - known):
