@@ -238,6 +238,8 @@ EN_ZH = {
     "basic expenditure": "基本支出", "project expenditure": "项目支出", "personnel": "人员经费",
     "department": "部门", "goal": "绩效目标", "goals": "绩效目标", "objective": "绩效目标", "completion": "完成情况",
     "funds": "资金", "fund": "资金", "amount": "金额", "paid": "支付", "payment": "支付 拨付",
+    "carry out": "进行了", "carried out": "进行了", "conduct": "开展", "conducted": "开展",
+    "performance self-evaluation": "绩效 进行了自评", "how many projects": "多少个项目",
 }
 _EN_KEYS = sorted(EN_ZH, key=len, reverse=True)
 _LATIN = re.compile(r"[A-Za-z]{3,}")

@@ -730,3 +730,34 @@ def test_an_accounts_item_named_inside_another_asks_the_inner_one():
     assert [t[2] for t in _named_totals("基本支出和公用经费各是多少")] == ["基本支出", "公用经费"]
     assert names_accounts_item("how much did the bureau spend on housing?")
     assert not names_accounts_item("what is the housing subsidy project's score?")
+
+
+def test_a_change_on_the_previous_year_of_a_prose_total_is_answered_from_the_notes(qa):
+    for q in ("中原区医保局收支总计比上年减少了多少",
+              "By how much did 中原区医疗保障局's total income and expenditure fall from the previous year?"):
+        a = _ask(qa, q)
+        assert a.route == "accounts:yoy" and "3,925.25" in a.answer and "84.19" in a.answer, a.answer
+    a = _ask(qa, "中原区医保局财政拨款收支总计较上年减少多少")
+    assert "3,898.68" in a.answer and "3,925.25" not in a.answer
+    a = _ask(qa, "医疗保障局2022年基本支出里的公用经费是多少")
+    assert "46.86" in a.answer and "617.86" not in a.answer
+
+
+def test_how_many_projects_a_department_evaluated_is_its_own_statement_not_a_count_of_forms(qa):
+    for q in ("中原区医保局对多少个项目进行了自评",
+              "For how many projects did 中原区医疗保障局 carry out performance self-evaluation?"):
+        a = _ask(qa, q)
+        assert "20个项目" in a.answer and a.route.startswith("open"), a.answer
+    a = _ask(qa, "中原区医保局有多少个项目")
+    assert a.route == "structured:count" and "16" in a.answer
+
+
+def test_a_figure_the_form_leaves_empty_is_not_answered_with_another_figure_of_the_prose(qa):
+    a = _ask(qa, "国有企业改制职工医疗保险的预算执行率")
+    assert "未填报" in a.answer and "满意率" not in a.answer and not a.citations
+
+
+def test_a_grade_said_as_评了_filters(qa):
+    a = _ask(qa, "中原区医保局有几个项目评了优")
+    assert a.route == "structured:count" and a.rows and all(r.get("grade") == "优" for r in a.rows if "grade" in r)
+    assert "共16个" not in a.answer

@@ -66,6 +66,9 @@ _TOTALS = [
     (r"三公|three public", ("09", None, None, "决算数/合计"), "“三公”经费支出", "三公 expenses"),
 ]
 _NARRATIVE_TOTALS = [
+    (r"财政拨款收、?支总计|total (?:appropriation|fiscal) income and expenditure", "fa_total", "财政拨款收支总计",
+     "total appropriation income and expenditure"),
+    (r"收、?支总计|total income and expenditure", "total", "收支总计", "total income and expenditure"),
     (r"机关运行经费|operating expenses? of (the )?(organ|office)", "ops", "机关运行经费", "office operating expenses"),
     (r"政府采购|procurement", "procurement", "政府采购支出总额", "government procurement"),
 ]
@@ -296,6 +299,52 @@ def _distinct_refs(refs: list[SourceRef]) -> list[SourceRef]:
                        and (r.quote != o.quote or j < i) for j, o in enumerate(refs))]
 
 
+def _narrative_answer(accounts: AccountsExtraction, question: str, q: str) -> AccountsAnswer | None:
+    """A total the 情况说明 states in prose (机关运行经费, 政府采购, 收支总计), with its change on the previous
+    year when the question asks it."""
+    for pat, kind, lab_zh, lab_en in _NARRATIVE_TOTALS:
+        if re.search(pat, q):
+            items = [x for x in accounts.narrative if x.kind == "amount" and section_kind(x.section_title) == kind]
+            it = items[0] if items else None
+            if len(items) > 1:
+                # a part the question names (政府采购服务支出 of 政府采购支出总额): the item whose own words it uses
+                qx = q + "".join(zh for en, zh in (("service", "服务"), ("goods", "货物"), ("small and medium", "中小企业"),
+                                                   ("micro", "小微企业")) if en in q.lower())
+
+                def named(x) -> int:
+                    own = re.sub(r"支出|总额|金额|合同", "", x.label)
+                    return sum(1 for i in range(len(own) - 1) if own[i:i + 2] in qx and own[i:i + 2] not in lab_zh)
+
+                best = max(items, key=named)
+                if named(best) > 0:
+                    it = best
+                    lab_zh = lab_en = it.label  # say which part is answered
+            if it is not None and _YOY_Q.search(q):
+                yoy = _yoy_of(accounts, it)
+                if yoy:
+                    said_zh = "，".join(("比上年增加" if x.direction == "increase" else "比上年减少") + x.raw + x.unit
+                                       if x.kind == "yoy_amount" else
+                                       ("增长" if x.direction == "increase" else "下降") + x.raw + x.unit for x in yoy)
+                    said_en = ", ".join(("up " if x.direction == "increase" else "down ") + x.raw + " " + x.unit
+                                        for x in yoy)
+                    return AccountsAnswer(question=question, kind="yoy",
+                                          answer_zh=f"{lab_zh}为{it.raw}万元，{said_zh}（情况说明{it.section}）。",
+                                          answer_en=f"{lab_en}: {it.raw} 万元, {said_en} on the previous year "
+                                                    f"(notes, section {it.section}).",
+                                          value=yoy[0].raw, unit=yoy[0].unit,
+                                          citations=_distinct_refs([it.ref, *[x.ref for x in yoy]]),
+                                          data=[{"label": it.label, "value": it.raw},
+                                                *[{"label": x.kind, "value": x.raw, "direction": x.direction}
+                                                  for x in yoy]])
+            if it is not None:
+                return AccountsAnswer(question=question, kind="amount",
+                                      answer_zh=f"{lab_zh}为{it.raw}万元（情况说明{it.section}）。",
+                                      answer_en=f"{lab_en}: {it.raw} 万元 (notes, section {it.section}).",
+                                      value=it.raw, unit="万元", citations=[it.ref],
+                                      data=[{"label": it.label, "value": it.raw}])
+    return None
+
+
 def answer_accounts_question(question: str, accounts: AccountsExtraction) -> AccountsAnswer | None:
     q = _q(question)
     if not _year_ok(accounts, q):
@@ -340,6 +389,10 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
                     extra_en += f"; general-budget appropriation {v5.raw} (table 05)"
                     cites.append(v5.ref)
             return _amount_answer(question, row.name, row.name, main, v, tid, extra_zh, extra_en, cites)
+    if _YOY_Q.search(q):
+        said = _narrative_answer(accounts, question, q)
+        if said is not None:
+            return said
     for _, spec, lab_zh, lab_en in _named_totals(q):
         hit = _row_value(accounts, spec)
         if hit is not None:
@@ -347,44 +400,4 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
     erow = _economic_subject(accounts, q)
     if erow is not None and erow.value_obj("决算数") is not None:
         return _amount_answer(question, erow.name, erow.name, erow, erow.value_obj("决算数"), "06")
-    for pat, kind, lab_zh, lab_en in _NARRATIVE_TOTALS:
-        if re.search(pat, q):
-            items = [x for x in accounts.narrative if x.kind == "amount" and section_kind(x.section_title) == kind]
-            it = items[0] if items else None
-            if len(items) > 1:
-                # a part the question names (政府采购服务支出 of 政府采购支出总额): the item whose own words it uses
-                qx = q + "".join(zh for en, zh in (("service", "服务"), ("goods", "货物"), ("small and medium", "中小企业"),
-                                                   ("micro", "小微企业")) if en in q.lower())
-
-                def named(x) -> int:
-                    own = re.sub(r"支出|总额|金额|合同", "", x.label)
-                    return sum(1 for i in range(len(own) - 1) if own[i:i + 2] in qx and own[i:i + 2] not in lab_zh)
-
-                best = max(items, key=named)
-                if named(best) > 0:
-                    it = best
-                    lab_zh = lab_en = it.label  # say which part is answered
-            if it is not None and _YOY_Q.search(q):
-                yoy = _yoy_of(accounts, it)
-                if yoy:
-                    said_zh = "，".join(("比上年增加" if x.direction == "increase" else "比上年减少") + x.raw + x.unit
-                                       if x.kind == "yoy_amount" else
-                                       ("增长" if x.direction == "increase" else "下降") + x.raw + x.unit for x in yoy)
-                    said_en = ", ".join(("up " if x.direction == "increase" else "down ") + x.raw + " " + x.unit
-                                        for x in yoy)
-                    return AccountsAnswer(question=question, kind="yoy",
-                                          answer_zh=f"{lab_zh}为{it.raw}万元，{said_zh}（情况说明{it.section}）。",
-                                          answer_en=f"{lab_en}: {it.raw} 万元, {said_en} on the previous year "
-                                                    f"(notes, section {it.section}).",
-                                          value=yoy[0].raw, unit=yoy[0].unit,
-                                          citations=_distinct_refs([it.ref, *[x.ref for x in yoy]]),
-                                          data=[{"label": it.label, "value": it.raw},
-                                                *[{"label": x.kind, "value": x.raw, "direction": x.direction}
-                                                  for x in yoy]])
-            if it is not None:
-                return AccountsAnswer(question=question, kind="amount",
-                                      answer_zh=f"{lab_zh}为{it.raw}万元（情况说明{it.section}）。",
-                                      answer_en=f"{lab_en}: {it.raw} 万元 (notes, section {it.section}).",
-                                      value=it.raw, unit="万元", citations=[it.ref],
-                                      data=[{"label": it.label, "value": it.raw}])
-    return None
+    return _narrative_answer(accounts, question, q)

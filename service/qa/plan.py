@@ -166,7 +166,8 @@ def _metrics(q: str) -> list[str]:
 def _grade_words(q: str) -> list[str]:
     out = []
     # 优、良、中各有几个 / 等级为良 / 被评为“中” / graded 良
-    for m in re.finditer(r"(?:等级[为是]?|(?:自评|评价)?结果[为是]|评为|评级为|属于|grade[ds]?(?: as)?|rated?(?: as)?)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
+    for m in re.finditer(r"(?:等级[为是]?|(?:自评|评价)?结果[为是]|被?评(?:为|了|上了?|得|的是)|获评|定为|评级为|属于|"
+                         r"grade[ds]?(?: as)?|rated?(?: as)?)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
         g = _GRADES[m.group(1).lower()]
         if g not in out:
             out.append(g)

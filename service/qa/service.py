@@ -207,6 +207,9 @@ _PROSE_TOPIC = re.compile(r"问题|措施|建议|经验|做法|原因|效益|成
 # how a report's prose words a project figure its form does not state
 _PROSE_WORDS = {"executed": "实际支出数", "budget": "预算资金", "rate": "预算执行率", "total": "自评得分",
                 "grade": "评价等级"}
+# what a passage must say to state that figure: a satisfaction rate of 100% is not an execution rate
+_PROSE_STATES = {"executed": r"支出|执行|支付|使用|拨付", "budget": r"预算|安排", "rate": r"执行率|执行进度|支出进度",
+                 "total": r"得分|总分|分", "grade": r"等级|评价结果|[优良中差]"}
 
 _ACCOUNTS_CACHE: dict[tuple, Any] = {}
 
@@ -406,6 +409,7 @@ def accounts_parts(question: str) -> list[str]:
     return [re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])) for keep in spans]
 
 
+_STATED_COUNT = re.compile(r"(?:进行|开展|组织)了?(?:绩效)?自评|carr(?:y|ied) out|conduct(?:ed)?", re.I)
 _WHY_Q = re.compile(r"为什么|为何|原因|why|reason", re.I)
 _HOW_Q = re.compile(r"措施|建议|改进|整改|measure|improve|plan|promis|recommend", re.I)
 
@@ -803,6 +807,11 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         if ans is not None:
             return ans
     parts = [parse_part(t) for t in split_parts(q)]
+    if all(p.op == "count" and not p.conditions for p in parts) and _STATED_COUNT.search(q) and not scope.named:
+        # 对多少个项目进行了自评 / for how many projects did X carry out self-evaluation: the department's own
+        # statement of what it did (对20个项目支出绩效进行了自评), which counts more than the forms attached
+        intent = Intent("open", lang, intent.projects)
+        parts = []
     # a named project's indicator; or, in a named department of a few projects, the one indicator that fits
     about = scope.named or (records if scope.by_department and len(records) <= 8 else [])
     if about and len({r.evaluation.project for r in about}) <= 8 and not any(p.metrics for p in parts) \
@@ -831,7 +840,9 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
             asked = [w for p in parts for m in p.metrics if (w := _PROSE_WORDS.get(m))]
             q_prose = "".join(r.evaluation.project for r in scope.named[:1]) + "".join(dict.fromkeys(asked)) + "是多少"
             prose = _open_answer(q_prose, intent, store, index, open_flt, llm, settings, names, records, docs)
-            if prose.citations and not prose.route.endswith("not_found"):
+            states = [p_ for p in parts for m in p.metrics if (p_ := _PROSE_STATES.get(m))]
+            if prose.citations and not prose.route.endswith("not_found") and \
+                    all(any(re.search(s, c.quote or "") for c in prose.citations) for s in states):
                 lead = pa.answer.rstrip("。.") + ("；报告正文：" if lang == "zh" else "; the report's text: ")
                 return prose.model_copy(update={"answer": lead + _quoted_body(prose.answer),
                                                 "route": pa.route + "+open"})
