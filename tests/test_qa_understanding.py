@@ -761,3 +761,27 @@ def test_a_grade_said_as_评了_filters(qa):
     a = _ask(qa, "中原区医保局有几个项目评了优")
     assert a.route == "structured:count" and a.rows and all(r.get("grade") == "优" for r in a.rows if "grade" in r)
     assert "共16个" not in a.answer
+
+
+def test_spent_it_all_asked_of_one_project_is_its_rate_and_asked_of_many_a_filter(qa):
+    for q in ("城乡医疗救助的钱花完了吗", "城乡医疗救助预算执行完了没有", "Did 城乡医疗救助 spend all its money?"):
+        a = _ask(qa, q)
+        assert a.route == "structured:lookup" and "0%" in a.answer and "15.00" in a.answer, (q, a.answer)
+    p = parse_part("中原区医保局有几个项目预算全部执行完了？")
+    assert p.op == "count" and [(c.metric, c.op) for c in p.conditions] == [("rate", "ge")]
+    a = _ask(qa, "劳务派遣资金用了多少，占预算的百分之几")
+    assert "98.33" in a.answer and "22.4%" in a.answer
+
+
+def test_indicators_not_met_of_a_project_without_a_figure_below_target_are_those_the_form_took_points_off(qa):
+    for q in ("公务员医疗补助哪些指标没有完成", "Which indicators of 公务员医疗补助 were not met?"):
+        a = _ask(qa, q)
+        assert a.route == "structured:shortfall" and "公共服务均等化水平提高" in a.answer and "22.5" in a.answer, a.answer
+        _holds(qa, a)
+
+
+def test_a_change_of_the_general_budget_and_the_departments_initial_budget_come_from_the_notes(qa):
+    a = _ask(qa, "中原区医保局一般公共预算财政拨款支出比上年减少多少")
+    assert "3,899.46" in a.answer and a.route == "accounts:yoy"
+    a = _ask(qa, "中原区医保局年初预算是多少")
+    assert "5,549.66" in a.answer

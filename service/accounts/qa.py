@@ -69,6 +69,9 @@ _NARRATIVE_TOTALS = [
     (r"财政拨款收、?支总计|total (?:appropriation|fiscal) income and expenditure", "fa_total", "财政拨款收支总计",
      "total appropriation income and expenditure"),
     (r"收、?支总计|total income and expenditure", "total", "收支总计", "total income and expenditure"),
+    # reached only when a change on the previous year is asked (the tables answer the amount first)
+    (r"一般公共预算财政拨款支出|general (?:public )?budget", "gpb", "一般公共预算财政拨款支出",
+     "general-budget appropriation expenditure"),
     (r"机关运行经费|operating expenses? of (the )?(organ|office)", "ops", "机关运行经费", "office operating expenses"),
     (r"政府采购|procurement", "procurement", "政府采购支出总额", "government procurement"),
 ]
@@ -97,6 +100,7 @@ def names_accounts_item(question: str) -> bool:
     question router asks this module instead of keeping its own copy of the vocabulary."""
     q = _q(question)
     return any(re.search(p, q) for p, *_ in _TOTALS) or any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS) or \
+        bool(re.search(r"年初预算|initial budget", q) and not re.search(r"项目|project", q)) or \
         bool(re.search(r"spend|spent|expenditure|spending", q) and any(re.search(p, q) for p, _ in _EN_SUBJECTS))
 
 

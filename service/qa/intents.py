@@ -94,7 +94,8 @@ def parse_question(question: str, project_names: list[str], linked: list[str] | 
         return Intent("low_execution", lang, projects, threshold=Decimal(m.group(1)))
 
     if has("未完成", "没完成", "没有完成", "未达到", "未达成", "没达到", "未实现", "fell short", "fall short", "missed",
-           "miss their", "not meet", "did not meet", "didn't meet", "short of"):
+           "miss their", "not meet", "did not meet", "didn't meet", "short of", "not met", "unmet", "not achieved",
+           "not reached", "没有达到", "没达成"):
         if has("目标", "指标", "target", "goal", "indicator") or not projects:
             return Intent("shortfall", lang, projects)
 

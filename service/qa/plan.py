@@ -34,8 +34,9 @@ _LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "ex
 _METRIC_WORDS = {
     "rate": r"执行率|执行进度|支出进度|支出率|执行情况|(?:执行|花|用|支出)了?百分之多少|百分比|"
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
-            r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出)(?:完|光)了?(?:吗|没|没有)"
-            r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up",
+            r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
+            r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几"
+            r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all",
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
@@ -205,7 +206,8 @@ _FULL_MARKS = re.compile(r"(?:自评|得分|得了|拿了|拿到|获得|打了)?
 
 
 _NOT_USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:没有?|未)(?:全部)?(?:执行|用|花|支出|使用)(?:完|光|完毕)")
-_USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:全部|全都|都)?(?:执行|用|花|支出|使用)(?:完|光|完毕)(?:了)?")
+# …花完了吗 asks a figure (the rate), it does not filter by one
+_USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:全部|全都|都)?(?:执行|用|花|支出|使用)(?:完|光|完毕)(?!了?\s*(?:吗|么|嘛|没|没有|与否))(?:了)?")
 
 
 def plain_figures(q: str) -> str:

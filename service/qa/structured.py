@@ -223,6 +223,26 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
         by_project: dict[str, list[tuple[ProjectRecord, Indicator]]] = {}
         for r, ind in hits:
             by_project.setdefault(f"{r.doc_id}|{r.evaluation.project}", []).append((r, ind))
+        if not hits and intent.projects:
+            # no figure below its target, but the form itself took points off (提高 → 90%, 22.5 of 25 with a
+            # deviation reason): that is the report's own "not fully met", said as such
+            short = [(r, i) for r in records if r.evaluation.project in intent.projects
+                     for i in r.evaluation.indicators
+                     if i.weight is not None and i.score is not None and i.score < i.weight]
+            if short:
+                listed = [ListItem(
+                    (f"{r.evaluation.project}：{i.level3}（目标{i.target.raw if i.target else '—'}，实际"
+                     f"{i.actual.raw if i.actual else '—'}，得分{_d(i.score)}/{_d(i.weight)}"
+                     f"{'，偏差原因：' + i.deviation_note if i.deviation_note else ''}）") if zh else
+                    (f"{r.evaluation.project}: {i.level3} (target {i.target.raw if i.target else '—'}, actual "
+                     f"{i.actual.raw if i.actual else '—'}, scored {_d(i.score)} of {_d(i.weight)}"
+                     f"{'; reason: ' + i.deviation_note if i.deviation_note else ''})"),
+                    [_row(r, indicator=i.level3, target=i.target.raw if i.target else None,
+                          actual=i.actual.raw if i.actual else None, weight=_d(i.weight), score=_d(i.score))],
+                    _refs(r, [i.ref])) for r, i in short]
+                head = ("没有实际完成值低于指标值的量化指标；以下指标未得满分（报告扣分）：" if zh else
+                        "No indicator's actual value is below its target; these lost points on the form: ")
+                return paged(head, listed, "structured:shortfall", zh, page, page_size)
         if not hits:
             return StructuredAnswer(
                 "在已入库的报告中，没有发现实际完成值低于目标值的绩效指标。" if zh else
