@@ -785,3 +785,11 @@ def test_a_change_of_the_general_budget_and_the_departments_initial_budget_come_
     assert "3,899.46" in a.answer and a.route == "accounts:yoy"
     a = _ask(qa, "中原区医保局年初预算是多少")
     assert "5,549.66" in a.answer
+
+
+def test_two_bureau_kinds_named_without_places_are_both_read_and_each_scopes_a_group(qa):
+    assert [d.kind for d, _ in departments_in("人社局和医保局各有多少个项目")] == ["人社", "医保"]
+    a = _ask(qa, "人社局和医保局各有多少个项目")
+    assert "人社局24个" in a.answer and "医保局16个" in a.answer, a.answer
+    a = _ask(qa, "人社局有几个项目")
+    assert "24" in a.answer and a.route == "structured:count"

@@ -38,8 +38,7 @@ DEPARTMENT_KINDS: dict[str, tuple[str, ...]] = {
 _KIND_WORDS = sorted(((w, k) for k, ws in DEPARTMENT_KINDS.items() for w in ws), key=lambda x: -len(x[0]))
 _KIND_RE = "|".join(re.escape(w) for w, _ in _KIND_WORDS)
 # a place is the two characters before 区/县 (上街区, 中原区, 高新区); "我区", "全区" are not places
-# (a kind alone after Latin text, "the 民政局's projects", names no place either)
-_PLACE_KIND = re.compile(rf"([\u4e00-\u9fff]{{2}}|^|(?<=[^\u4e00-\u9fff]))(区|县)?({_KIND_RE})")
+_KIND_ONLY = re.compile(rf"({_KIND_RE})")
 _PLACE_ONLY = re.compile(r"([\u4e00-\u9fff]{2})(区|县)")
 _NOT_PLACES = {"我区", "全区", "本区", "该区", "辖区", "城区", "社区", "园区", "景区", "市区", "地区", "各区", "我县",
                "全县", "本县", "该县", "各县", "郡县", "城乡", "省市", "市县"}
@@ -73,16 +72,23 @@ def departments_in(text: str) -> list[tuple[Department, tuple[int, int]]]:
     t = normalize_text(text)
     out: list[tuple[Department, tuple[int, int]]] = []
     kinds = dict(_KIND_WORDS)
-    for m in _PLACE_KIND.finditer(t):
-        place = m.group(1) or None  # a kind alone at the start (教育局有哪些项目…) or after Latin: no place
+    # the kind first, then the place before it: a place read by the same regex as the kind would overlap the
+    # kind before it (人社局和医保局: 局和 is where 医保局's place would be) and lose the second department
+    for m in _KIND_ONLY.finditer(t):
+        s = m.start()
+        mark = t[s - 1] if s >= 1 and t[s - 1] in "区县" else None
+        ps = s - 1 if mark else s
+        before = t[ps - 2:ps] if ps >= 2 else ""
+        place = before if len(before) == 2 and all("\u4e00" <= ch <= "\u9fff" for ch in before) else None
         if place is None:
-            pass
-        elif m.group(2) is not None:
-            place = None if f"{place}{m.group(2)}" in _NOT_PLACES else place
-        elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度]", place):
-            place = None  # 我区人社局, 的人社局: no place named
+            pass  # a kind alone at the start (教育局有哪些项目…) or after Latin: no place
+        elif mark is not None:
+            place = None if f"{place}{mark}" in _NOT_PLACES else place
+        elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度局]", place):
+            place = None  # 我区人社局, 的人社局, 人社局和医保局: no place named
         # else "高新人社局": a place written without 区
-        out.append((Department(place, kinds[m.group(3)]), m.span()))
+        start = ps - 2 if place is not None else (ps if mark else s)
+        out.append((Department(place, kinds[m.group(1)]), (start, m.end())))
     return out
 
 

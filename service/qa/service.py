@@ -409,7 +409,8 @@ def accounts_parts(question: str) -> list[str]:
     return [re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])) for keep in spans]
 
 
-_STATED_COUNT = re.compile(r"(?:进行|开展|组织)了?(?:绩效)?自评|carr(?:y|ied) out|conduct(?:ed)?", re.I)
+_STATED_COUNT = re.compile(r"(?:进行|开展|组织)了?(?:绩效)?自评|自评了(?:几|多少)|支出绩效|carr(?:y|ied) out|conduct(?:ed)?",
+                           re.I)
 _WHY_Q = re.compile(r"为什么|为何|原因|why|reason", re.I)
 _HOW_Q = re.compile(r"措施|建议|改进|整改|measure|improve|plan|promis|recommend", re.I)
 
@@ -648,9 +649,10 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
               if pl in known_places and not any(d.place == pl for d, _ in found)]
     if not found:
         # a kind of department alone (教育局有哪些项目…) that no stored report is from: not covered either
+        # a kind the corpus covers scopes the question as a placed one does (人社局有几个项目: the 人社局 reports
+        # of every place; 人社局和医保局各有多少个项目: a group each)
         bare = [(d, sp) for d, sp in departments_in(q) if not d.place and d.kind and d.kind not in _SUBUNIT_KINDS]
-        if bare and not any(p.covers(d) for p in profiles.values() for d, _ in bare):
-            found = bare
+        found = bare
     asked = [d for d, _ in found]
     docs = list(profiles.values())
     dept_label = "、".join(dict.fromkeys(nq[a:b] for _, (a, b) in found))  # as the question names it
