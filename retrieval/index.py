@@ -240,6 +240,7 @@ EN_ZH = {
     "funds": "资金", "fund": "资金", "amount": "金额", "paid": "支付", "payment": "支付 拨付",
     "carry out": "进行了", "carried out": "进行了", "conduct": "开展", "conducted": "开展",
     "performance self-evaluation": "绩效 进行了自评", "how many projects": "多少个项目",
+    "average": "平均", "average score": "平均得分", "unpaid wages": "讨要工资 欠薪", "wages": "工资",
 }
 _EN_KEYS = sorted(EN_ZH, key=len, reverse=True)
 _LATIN = re.compile(r"[A-Za-z]{3,}")
@@ -251,10 +252,19 @@ _HOW_COMPUTED = re.compile(r"怎么计算|如何计算|怎样计算|怎么算|�
                            re.I)
 
 
+# Everyday Chinese for what the reports say formally (讨薪 for 讨要工资): the reports' words are appended.
+ZH_PLAIN = {"讨薪": "讨要工资 欠薪", "讨回": "讨要", "欠薪": "拖欠工资", "花钱": "支出", "钱": "资金",
+            "干了什么": "完成情况", "做了什么": "完成情况", "效果": "效益", "满意不满意": "满意度", "老百姓": "群众"}
+
+
 def expand_query(query: str) -> str:
-    """Append the Chinese terms of English words in the query, and `=` to questions about formulas."""
+    """Append the Chinese terms of English words and everyday words in the query, and `=` to questions about
+    formulas."""
     if _HOW_COMPUTED.search(query):
         query = f"{query} ="
+    plain = [v for k, v in ZH_PLAIN.items() if k in query and v not in query]
+    if plain:
+        query = f"{query} {' '.join(plain)}"
     if not _LATIN.search(query):
         return query
     low = query.lower()

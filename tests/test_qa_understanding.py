@@ -793,3 +793,54 @@ def test_two_bureau_kinds_named_without_places_are_both_read_and_each_scopes_a_g
     assert "人社局24个" in a.answer and "医保局16个" in a.answer, a.answer
     a = _ask(qa, "人社局有几个项目")
     assert "24" in a.answer and a.route == "structured:count"
+
+
+def test_keywords_separated_by_spaces_are_separate_names():
+    assert _link("乡村道路养护 河道清淤 预算 对比") == ["乡村道路养护专项资金", "河道清淤工程经费(专项)"]
+
+
+def test_a_name_with_a_middle_word_left_out_links_but_not_a_phrase_that_goes_on_differently():
+    names = {n: n for n in ("购买防汛物资储备服务延续项目", "防汛物资储备and应急演练费", "困难群众(低保)医疗保险补贴资金")}
+    got = link_projects("防汛物资延续项目 执行数", names)
+    assert [m.project for m in got] == ["购买防汛物资储备服务延续项目"]
+    # 破产|企业退休人员|医疗 in the name's order, but the question's phrase goes on with 费 where the name has 补助金
+    assert link_projects("上街破产企业退休人员医疗费覆盖几家企业", {"破产、困难企业退休人员大病医疗补助金": "x"}) == []
+
+
+def test_everyday_thresholds_in_figures_and_words():
+    def conds(q):
+        return [(c.metric, c.op, c.value) for c in parse_part(q).conditions]
+    assert conds("高新人社局 预算过千万 项目个数") == [("budget", "gt", Decimal("1000"))]
+    assert conds("How many projects have budgets of 1000万元 or more?") == [("budget", "ge", Decimal("1000"))]
+    assert conds("projects scoring 99 or more?") == [("total", "ge", Decimal("99"))]
+    assert conds("执行率不高于50%的项目") == [("rate", "le", Decimal("50"))]
+    assert conds("预算不超过10万元的项目") == [("budget", "le", Decimal("10"))]
+    assert conds("得分高于90分的项目") == [("total", "gt", Decimal("90"))]
+    assert parse_part("哪个项目的钱最多").metrics == ["budget"]
+    assert parse_part("哪个项目花钱最多").metrics == ["executed"]
+    p = parse_part("lowest-scoring project?")
+    assert p.op == "rank" and p.metrics == ["total"] and p.order == "asc"
+
+
+def test_how_many_reports_is_answered_from_the_store_with_each_reports_title_cited(qa):
+    for q in ("系统里一共收录了多少份报告", "报告 一共几份", "How many reports are in the system?"):
+        a = _ask(qa, q)
+        assert a.route == "structured:documents" and "5" in a.answer and len(a.citations) == 5, a.answer
+    a = _ask(qa, "中原区医保局有几份报告")
+    assert "共1份" in a.answer and "004_zhongyuan_medsec_accounts" in a.answer
+    assert _ask(qa, "中原区医保局有几个项目").route == "structured:count"
+
+
+def test_a_figure_asked_as_what_the_report_states_is_its_statement_not_a_recomputation(qa):
+    a = _ask(qa, "中原区医保局决算里说项目支出绩效自评平均得分是多少")
+    assert "92.27" in a.answer and a.route.startswith("open")
+    a = _ask(qa, "中原区医保局项目平均得分")
+    assert "91.97" in a.answer and a.route == "structured:average"
+
+
+def test_accounts_subjects_asked_as_keywords_or_abbreviated_and_procurement_parts_in_english(qa):
+    for q in ("中原区医保局 社会保障和就业支出", "医保局社保和就业类支出多少"):
+        a = _ask(qa, q)
+        assert "46.98" in a.answer and a.route.startswith("accounts"), a.answer
+    a = _ask(qa, "中原区医疗保障局's government procurement of services?")
+    assert "45.36" in a.answer

@@ -688,3 +688,8 @@ def test_reconcile_of_a_consistent_index_reads_no_chunk_back_and_an_extra_chunk_
     report = idx.reconcile([a.doc_id], lambda d: (a, units(a)))
     assert report.readded == [a.doc_id]
     assert idx.count() == len(idx.documents()[a.doc_id]["chunk_ids"])
+
+
+def test_everyday_words_are_expanded_to_the_reports_words():
+    assert "讨要工资" in expand_query("劳动监察 讨薪 金额")
+    assert expand_query("劳动监察专项资金的执行率") == "劳动监察专项资金的执行率"

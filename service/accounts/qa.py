@@ -144,6 +144,7 @@ def _match_subject(acc: AccountsExtraction, q: str) -> AccountsRow | None:
     for pat, name in _EN_SUBJECTS:
         if re.search(pat, q):
             q = q + name
+    q = q.replace("社保", "社会保障")  # 社保和就业类支出
     best: tuple[int, AccountsRow] | None = None
     for tid in ("03", "05", "02"):
         t = acc.table(tid)
@@ -361,8 +362,11 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
         ans = _share_answer(accounts, question, q)
         if ans is not None:
             return ans
-    # a bare item asked as a noun phrase (中原区医保局政府性基金预算收入) asks its amount too
-    bare = len(q) <= 30 and any(re.search(rf"(?:{pat})\s*[？?]?$", q, re.I) for pat, *_ in _TOTALS)
+    # a bare item asked as a noun phrase (中原区医保局政府性基金预算收入, 医保局 社会保障和就业支出, the bureau's
+    # government procurement of services?) asks its amount too
+    bare = len(q) <= 30 and any(re.search(rf"(?:{pat})\s*[？?]?$", q, re.I) for pat, *_ in _TOTALS) or \
+        len(q) <= 90 and not re.search(r"为什么|原因|如何|怎么|why|how (?!much)|reason|explain", q) and (
+            any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS) or _match_subject(accounts, q) is not None)
     if not bare and not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is|were|are)|amount|total|spend|spent", q):
         return None
     if re.search(r"年初预算|initial budget", q):

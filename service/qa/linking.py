@@ -109,6 +109,15 @@ def years_in(text: str, exclude_spans: list[tuple[int, int]] = ()) -> list[int]:
     return out
 
 
+def question_key(question: str) -> str:
+    """The question as names are matched in it (and as mention spans count): expanded, without punctuation.
+    An enumeration comma separates names as 和 does (name_key drops it: 远程教育、基层党建 would read as one
+    name), and so does a space between Chinese words (keywords typed into a search box: 公开招聘 档案室建设
+    执行数), replaced before normalize_text, which joins Chinese across spaces."""
+    spaced = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "和", question)
+    return name_key(expand(spaced).replace("、", "和"))
+
+
 def name_key(name: str) -> str:
     return _NAME_PUNCT.sub("", normalize_text(name)).lower()
 
@@ -168,8 +177,7 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
     other project's core contains (distinctive). Best-covered names claim their characters first.
     `relaxed` (the caller already narrowed the candidates to one department's projects): a run of four or
     more non-generic characters anywhere in a core is enough (上街区…养老保险补助 → 城乡居民基本养老保险费财政补助资金)."""
-    # an enumeration comma separates names as 和 does (name_key drops it: 远程教育、基层党建 would read as one name)
-    q = name_key(expand(question).replace("、", "和"))
+    q = question_key(question)
     cores = {sp: core(sp) for sp in names}
     keys = {sp: name_key(sp) for sp in names}
     latin = {i for i, ch in enumerate(q) if "a" <= ch <= "z"}
@@ -224,6 +232,20 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
             kt = key_tail()
             if kt is not None:
                 return 0.9, kt[1] - kt[0], kt  # the name's own ending, spelled: near-certain
+            # the name with a middle word left out (大病保险|延续项目 of 购买大病保险经办服务延续项目): two or more
+            # runs in the name's own order, half its core or more, each with two words of substance
+            ordered = sorted(frags)
+            if 2 <= len(ordered) <= 3 and covered * 2 >= len(c) and \
+                    all(a[2] < b[2] for a, b in zip(ordered, ordered[1:])) and \
+                    all(len(set(q[i:i + k]) - _GENERIC_CHARS) >= 2 for i, k, _ in ordered) and \
+                    ordered[-1][0] - (ordered[0][0] + ordered[0][1]) <= 1 + sum(k for _, k, _ in ordered[1:-1]):
+                score = threshold
+                start = ordered[0][0]
+                end = ordered[-1][0] + ordered[-1][1]
+                ends = end == len(q) or _NAME_END.match(q, end) or any(q.startswith(w, end) for w in _TAIL_WORDS)
+                if not ends or _other_words(q, frags, start, end, look_before=True) > 0:
+                    return None  # every word of the question's phrase must be the name's (…医疗|费 is not …医疗补助金)
+                return score, covered, _absorb_tail(q, start, end)
             if not any(k >= 3 and (j == 0 or j + k == len(c)) and len(set(q[i:i + k]) - _GENERIC_CHARS) >= 2
                        and not any(q[i:i + k] in o for o in others) or tail_named(i, k, j) for i, k, j in frags) \
                     and not (relaxed and any(sum(ch not in _GENERIC_CHARS for ch in q[i:i + k]) >= 4 for i, k, _ in frags)):
@@ -299,7 +321,7 @@ def loose_candidates(question: str, names: dict[str, str], most: int = 8) -> tup
     the question names a project with, and every project whose name contains their core. Answering every
     one of them, said so, is what a colleague would do; guessing one is wrong most of the time. None when
     the words are too short to mean anything (two characters) or match one project or more than `most`."""
-    q = name_key(expand(question))
+    q = question_key(question)
     for piece in _NAME_END.split(q):
         piece = _ASK_TAIL.sub("", _ASK_HEAD.sub("", piece))
         c = _LOOSE_TAIL.sub("", piece)

@@ -37,17 +37,19 @@ _METRIC_WORDS = {
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
             r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几"
             r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all",
-    "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|"
+    "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
-    "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|budget(?!\s+execution)",
-    "total": r"得分|分数|总分|多少分|几分|平均分|均分|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|points",
+    "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
+              r"(?:most|least|more|less) money",
+    "total": r"得分|分数|总分|多少分|几分|平均分|均分|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
     "grade": r"等级|评级|评为|档次|等次|graded|grade|rated|rating",
 }
 _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等": "中", "合格": "中", "中": "中", "差": "差",
            "excellent": "优", "good": "良", "fair": "中", "poor": "差"}
-_CMP_BELOW = r"(?<!不)低于|不足|(?<!不)小于|(?<!不)少于|未达到?|不到|below|under|less than|lower than|<"
-_CMP_ABOVE = r"高于|超过|大于|多于|above|over|more than|higher than|>"
+_CMP_AT_MOST = r"不高于|不超过|不多于|至多|最多不超过|at most|≤|<="
+_CMP_BELOW = _CMP_AT_MOST + r"|(?<!不)低于|不足|(?<!不)小于|(?<!不)少于|未达到?|不到|below|under|less than|lower than|<"
+_CMP_ABOVE = r"(?<!不)高于|(?<!不)超过|大于|多于|above|over|more than|higher than|>"
 _CMP_AT_LEAST = r"达到|达|不低于|不少于|至少|at least|reached|≥|>="
 _NUM = r"(\d+(?:\.\d+)?)"
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -55,6 +57,8 @@ _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6,
 
 def _cmp_op(word: str) -> str:
     """The comparison a word makes: 低于/below → lt, 达到/不低于/at least → ge, 高于/above → gt."""
+    if re.fullmatch(_CMP_AT_MOST, word, re.I):
+        return "le"
     if re.fullmatch(_CMP_BELOW, word, re.I):
         return "lt"
     return "ge" if re.fullmatch(_CMP_AT_LEAST, word, re.I) else "gt"
@@ -211,7 +215,14 @@ _USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:全部|全都|都)?(?:�
 
 
 def plain_figures(q: str) -> str:
-    """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分, 预算全部执行完了 → 执行率达到100%."""
+    """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分, 预算全部执行完了 → 执行率达到100%,
+    过千万 → 超过1000万元, 99 or more → 不低于99."""
+    q = re.sub(r"(?<![超通经不])过(?=\s*(?:\d|[一二两三四五六七八九十]?[百千]万))", "超过", q)
+    q = re.sub(r"([一二两三四五六七八九])?千万(?:元)?", lambda m: f"{_CN_NUM[m.group(1)] if m.group(1) else 1}000万元", q)
+    q = re.sub(r"([一二两三四五六七八九])?百万(?:元)?", lambda m: f"{_CN_NUM[m.group(1)] if m.group(1) else 1}00万元", q)
+    q = re.sub(rf"{_NUM}\s*(%|万元|分|points?)?\s*(?<![a-z])or\s+(more|above|higher|over|less|below|lower|under)",
+               lambda m: ("不低于" if m.group(3) in ("more", "above", "higher", "over") else "不高于") + m.group(1) + (m.group(2) or ""),
+               q, flags=re.I)
     q = _NOT_USED_UP.sub("执行率低于100%", q)
     q = _USED_UP.sub("执行率达到100%", q)
     q = _CN_TENTHS.sub(lambda m: f"{_CN_NUM[m.group(1)] * 10}%", q)
@@ -235,7 +246,7 @@ def parse_part(text: str) -> Part:
         hits += [(m.group(1), m.group(2), m.end(2)) for m in re.finditer(
             rf"({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}\s*(?:%|分)?\s*的?(?:{pat})", q, re.I)]
         hits += [(m.group(m.lastindex - 1), m.group(m.lastindex), m.end()) for m in re.finditer(
-            rf"(?:{pat})[^\d。？?]{{0,4}}?({_CMP_AT_LEAST})\s*{_NUM}", q, re.I)]
+            rf"(?:{pat})[^\d。？?]{{0,6}}?({_CMP_AT_LEAST})\s*{_NUM}", q, re.I)]
         for word, num, end in hits:
             op = _cmp_op(word)
             # "spent less than 30% of the budget": a percentage of an amount is an execution rate

@@ -29,7 +29,7 @@ from service.qa.extractive import (Sentence, bridge_english, complete_last_sente
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
 from service.qa.linking import (DocProfile, Department, Mention, close_names, departments_in, expand, link_projects,
-                                loose_candidates, name_key,
+                                loose_candidates, name_key, question_key,
                                 places_in, profile, strip_spans, years_in)
 from service.qa.plan import execute, expand_follow_ups, parse_part, split_parts
 from service.qa.structured import DEFAULT_PAGE_SIZE, ProjectRecord, answer_structured, dedupe
@@ -409,8 +409,12 @@ def accounts_parts(question: str) -> list[str]:
     return [re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])) for keep in spans]
 
 
-_STATED_COUNT = re.compile(r"(?:进行|开展|组织)了?(?:绩效)?自评|自评了(?:几|多少)|支出绩效|carr(?:y|ied) out|conduct(?:ed)?",
-                           re.I)
+_DOCS_COUNT = re.compile(r"(?:几|多少)(?:份|个|篇)(?:报告|文件|文档)|(?:报告|文件|文档)[^。？?]{0,6}?(?:几|多少)(?:份|篇)|"
+                         r"how many (?:reports|documents|files)|number of (?:reports|documents)", re.I)
+# a figure asked as what the report says (决算里说…平均得分, what … does the report state): its own words
+_STATED_Q = re.compile(r"(?:决算|报告|说明|文中|原文)(?:里|中|上)?(?:说|称|写|提到|讲|所述)|决算说明|"
+                       r"(?:report|accounts|document)s?\W{0,3}(?:state|say|report|mention)s?\b|\bstated\b", re.I)
+_STATED_COUNT = re.compile(r"(?:进行|开展|组织)了?(?:绩效)?自评|支出绩效|carr(?:y|ied) out|conduct(?:ed)?", re.I)
 _WHY_Q = re.compile(r"为什么|为何|原因|why|reason", re.I)
 _HOW_Q = re.compile(r"措施|建议|改进|整改|measure|improve|plan|promis|recommend", re.I)
 
@@ -636,11 +640,11 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         loose = loose_candidates(q, spellings)
         if loose is not None and (not mentions or mentions[0].project in loose[1]):
             words, cands = loose
-            i = name_key(expand(q)).find(words)
+            i = question_key(q).find(words)
             mentions = [Mention(cands[0], 0.5, (i, i + len(words)), cands[1:])]
             loose_note = (f"“{words}”不是某一个项目的全称，名称与之相符的项目有{len(cands)}个，分别回答如下：" if zh else
                           f"“{words}” is not the full name of one project; {len(cands)} projects match it: ")
-    qkey = name_key(expand(q))
+    qkey = question_key(q)
     years = years_in(strip_spans(qkey, [m.span for m in mentions]))
     known_places = {d.place for p in profiles.values() for d in p.departments if d.place}
     nq = normalize_text(q)
@@ -797,6 +801,25 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
             scoped_flt["doc_id"] = scope.doc_ids[0]
     open_flt = {k: v for k, v in scoped_flt.items() if k != "doc_ids"}  # what retrieval filters on
 
+    if _DOCS_COUNT.search(q) and not scope.named:
+        # how many reports: the store's own list (within the department or year asked), not a passage
+        held = [(d, fn) for d, fn in sorted(docs.items(), key=lambda x: x[1])
+                if scope.doc_ids is None or d in scope.doc_ids]
+        shown, cits = [], []
+        for d, fn in held[:20]:  # each by its title line, cited where it stands
+            first = next((ln for ln in store.get_lines(d, page=1) if ln.text.strip()), None)
+            if first is None:
+                shown.append(fn)
+                continue
+            shown.append(f"{first.text.strip()}（{fn}）" if lang == "zh" else f"{first.text.strip()} ({fn})")
+            cits.append(Citation(doc_id=d, filename=fn, page=1, line_start=first.line_no, line_end=first.line_no,
+                                 quote=first.text.strip()))
+        more = ("等" if lang == "zh" else " …") if len(held) > 20 else ""
+        text = (f"{scope.label or '已入库的'}报告共{len(held)}份：{'；'.join(shown)}{more}。" if lang == "zh" else
+                f"{len(held)} reports{' of ' + scope.label if scope.label else ''} are ingested: "
+                f"{'; '.join(shown)}{more}.")
+        return _finish(text, cits, [{"doc_id": d, "filename": fn} for d, fn in held], "structured:documents", lang,
+                       store, q)
     if _DEPT_WHOLE.search(q) and not scope.named:
         ans = _department_answer(q, store, scoped_flt, lang, docs)
         if ans is not None:
@@ -809,7 +832,8 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         if ans is not None:
             return ans
     parts = [parse_part(t) for t in split_parts(q)]
-    if all(p.op == "count" and not p.conditions for p in parts) and _STATED_COUNT.search(q) and not scope.named:
+    if not scope.named and (all(p.op == "count" and not p.conditions for p in parts) and _STATED_COUNT.search(q)
+                            or all(p.op in ("count", "average", "sum") for p in parts) and _STATED_Q.search(q)):
         # 对多少个项目进行了自评 / for how many projects did X carry out self-evaluation: the department's own
         # statement of what it did (对20个项目支出绩效进行了自评), which counts more than the forms attached
         intent = Intent("open", lang, intent.projects)
