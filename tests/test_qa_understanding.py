@@ -844,3 +844,43 @@ def test_accounts_subjects_asked_as_keywords_or_abbreviated_and_procurement_part
         assert "46.98" in a.answer and a.route.startswith("accounts"), a.answer
     a = _ask(qa, "中原区医疗保障局's government procurement of services?")
     assert "45.36" in a.answer
+
+
+def test_a_yes_or_no_condition_on_a_named_project_is_answered_with_its_figure_and_a_verdict(qa):
+    for q in ("劳务派遣人员专项资金预算执行率是否达到90%", "Did 劳务派遣人员专项资金 reach a 90% execution rate?"):
+        a = _ask(qa, q)
+        assert a.route == "structured:lookup" and "22.4%" in a.answer and ("不满足" in a.answer or "no (" in a.answer), a.answer
+    a = _ask(qa, "劳务派遣人员专项资金的钱花到九成了吗")
+    assert "22.4%" in a.answer
+    a = _ask(qa, "城乡医疗救助是否评为优")
+    assert "良" in a.answer and "不满足" in a.answer
+    # asked of many projects, the same words still filter
+    assert parse_part("哪些项目执行率达到90%").op == "list"
+
+
+def test_comparisons_rankings_and_stated_scores_in_more_wordings():
+    p = parse_part("Which scored higher, 老干部专项资金 or 公开招聘专项资金?")
+    assert p.op == "compare" and p.metrics == ["total"]
+    assert parse_part("Which projects spent less than 50% of their budget?").op != "compare"
+    p = parse_part("高新区人社局预算排前三的项目")
+    assert p.op == "rank" and p.limit == 3 and p.metrics == ["budget"]
+    assert [(c.op, c.value) for c in parse_part("上街人社局得100分的项目有几个").conditions] == [("eq", Decimal("100"))]
+    assert parse_part("How much did the bureau actually spend on 老干部专项资金?").metrics == ["executed"]
+    assert [(c.metric, c.op) for c in parse_part("projects that reached 95% execution rate").conditions] == [("rate", "ge")]
+
+
+def test_an_office_inside_a_bureau_is_counted_by_the_reports_own_words(qa):
+    for q in ("人事处一共评价了多少个项目", "How many projects did the 人事处 evaluate?"):
+        a = _ask(qa, q)
+        assert "人事处一共有4个评价项目" in a.answer and a.route.startswith("open"), a.answer
+
+
+def test_more_accounts_wordings_and_an_unknown_fund_asked_how_much_was_spent(qa):
+    a = _ask(qa, "By what percentage did 中原区医疗保障局's appropriation income and expenditure fall from the previous year?")
+    assert "84.10" in a.answer and "3,898.68" in a.answer
+    a = _ask(qa, "郑州市中原区医疗保障局2022年一般公共预算支出、政府性基金支出各多少")
+    assert "732.48" in a.answer and "4.39" in a.answer
+    a = _ask(qa, "高新人社局人才引进奖励资金花了多少")
+    assert a.route == "open:not_found" and not a.citations
+    a = _ask(qa, "What problems does the report list for 城乡医疗救助?")
+    assert "预算执行率较低" in a.answer

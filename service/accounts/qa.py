@@ -53,7 +53,7 @@ _TOTALS = [
     (r"基本支出|basic expenditure", ("03", "合计", None, "基本支出"), "基本支出", "basic expenditure"),
     (r"项目支出(?!绩效)|project expenditure", ("03", "合计", None, "项目支出"), "项目支出", "project expenditure"),
     # before "appropriation": "general public budget appropriation expenditure" is table 05's, not 02's income
-    (r"一般公共预算财政拨款支出|general (public )?budget(?! appropriation income)", ("05", "合计", None, "本年支出/小计"),
+    (r"一般公共预算(?:财政拨款)?支出|general (public )?budget(?! appropriation income)", ("05", "合计", None, "本年支出/小计"),
      "一般公共预算财政拨款支出", "general-budget appropriation expenditure"),
     # before 财政拨款收入: table 07's income is the government-fund part of it
     (r"政府性基金(?:预算)?(?:财政拨款)?收入|government[- ]fund (?:appropriation )?(?:income|revenue)",
@@ -66,7 +66,7 @@ _TOTALS = [
     (r"三公|three public", ("09", None, None, "决算数/合计"), "“三公”经费支出", "三公 expenses"),
 ]
 _NARRATIVE_TOTALS = [
-    (r"财政拨款收、?支总计|total (?:appropriation|fiscal) income and expenditure", "fa_total", "财政拨款收支总计",
+    (r"财政拨款收、?支总计|财政拨款收支|(?:total )?(?:appropriation|fiscal) income and expenditure", "fa_total", "财政拨款收支总计",
      "total appropriation income and expenditure"),
     (r"收、?支总计|total income and expenditure", "total", "收支总计", "total income and expenditure"),
     # reached only when a change on the previous year is asked (the tables answer the amount first)
@@ -358,6 +358,10 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
         return _over_under(accounts, question, over=True)
     if re.search(r"低于(年初)?预算|未完成(年初)?预算|below (the )?(initial )?budget|under (the )?budget|underspen", q):
         return _over_under(accounts, question, over=False)
+    if _YOY_Q.search(q):  # a change on the previous year: the notes state it, the tables do not
+        said = _narrative_answer(accounts, question, q)
+        if said is not None:
+            return said
     if re.search(r"占比|比重|比例|占.{0,12}多少|百分之|share|proportion|percentage|what percent", q):
         ans = _share_answer(accounts, question, q)
         if ans is not None:
@@ -367,7 +371,7 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
     bare = len(q) <= 30 and any(re.search(rf"(?:{pat})\s*[？?]?$", q, re.I) for pat, *_ in _TOTALS) or \
         len(q) <= 90 and not re.search(r"为什么|原因|如何|怎么|why|how (?!much)|reason|explain", q) and (
             any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS) or _match_subject(accounts, q) is not None)
-    if not bare and not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is|were|are)|amount|total|spend|spent", q):
+    if not bare and not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is|were|are)|by what|amount|total|spend|spent", q):
         return None
     if re.search(r"年初预算|initial budget", q):
         ans = _initial_budget_answer(accounts, question, q)

@@ -130,7 +130,7 @@ def parse_question(question: str, project_names: list[str], linked: list[str] | 
             return Intent("ranking", lang, order=order, metric=metric, limit=_limit(q) or 5)
 
     if projects:
-        if has("问题", "审核发现", "finding", "issue", "错误", "不一致", "inconsisten"):
+        if has("问题", "审核发现", "finding", "issue", "problem", "错误", "不一致", "inconsisten"):
             return Intent("project_field", lang, projects, field="findings")
         # its goals (年度目标) and what it says of their completion: fields every form states
         if has("绩效目标", "年度目标", "总体目标", "目标是", "目标有", "什么目标", "哪些目标", "预期目标", "目标完成情况",

@@ -35,11 +35,11 @@ _METRIC_WORDS = {
     "rate": r"执行率|执行进度|支出进度|支出率|执行情况|(?:执行|花|用|支出)了?百分之多少|百分比|"
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
-            r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几"
+            r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
             r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all",
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
-                r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spent(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
+                r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
               r"(?:most|least|more|less) money",
     "total": r"得分|分数|总分|多少分|几分|平均分|均分|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
@@ -50,7 +50,7 @@ _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等
 _CMP_AT_MOST = r"不高于|不超过|不多于|至多|最多不超过|at most|≤|<="
 _CMP_BELOW = _CMP_AT_MOST + r"|(?<!不)低于|不足|(?<!不)小于|(?<!不)少于|未达到?|不到|below|under|less than|lower than|<"
 _CMP_ABOVE = r"(?<!不)高于|(?<!不)超过|大于|多于|above|over|more than|higher than|>"
-_CMP_AT_LEAST = r"达到|达|不低于|不少于|至少|at least|reached|≥|>="
+_CMP_AT_LEAST = r"达到|达|不低于|不少于|至少|at least|reach(?:ed|es)?(?: an?| the)?|≥|>="
 _NUM = r"(\d+(?:\.\d+)?)"
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
@@ -244,7 +244,7 @@ def parse_part(text: str) -> Part:
         hits = [(m.group(m.lastindex - 1), m.group(m.lastindex), m.end()) for m in re.finditer(
             rf"(?:{pat})[^\d。？?]{{0,8}}?({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}", q, re.I)]
         hits += [(m.group(1), m.group(2), m.end(2)) for m in re.finditer(
-            rf"({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}\s*(?:%|分)?\s*的?(?:{pat})", q, re.I)]
+            rf"({_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*{_NUM}\s*(?:%|分)?\s*的?(?:{pat})", q, re.I)]
         hits += [(m.group(m.lastindex - 1), m.group(m.lastindex), m.end()) for m in re.finditer(
             rf"(?:{pat})[^\d。？?]{{0,6}}?({_CMP_AT_LEAST})\s*{_NUM}", q, re.I)]
         for word, num, end in hits:
@@ -282,9 +282,11 @@ def parse_part(text: str) -> Part:
     # 执行率为0 / 执行率是100%: an exact figure narrows the set
     for m in re.finditer(rf"(?:{_METRIC_WORDS['rate']})\s*(?:为|是|等于|=|of)\s*{_NUM}\s*%?|"
                          rf"(?<![\d.]){_NUM}\s*%\s*(?:的)?(?:预算)?(?:execution rate|rate of execution|执行率)", q, re.I):
-        p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
+        at = m.start(1) if m.group(1) else m.start(2)
+        if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*$", q[:at], re.I):  # 不低于90%执行率: a threshold
+            p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
     # "总分90分却被评为良": a stated score narrows the set
-    for m in re.finditer(rf"(?:总分|自评得分|自评|得分|得了|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分(?!\s*[及或]?以[上下])|"
+    for m in re.finditer(rf"(?:总分|自评得分|自评|得分|得了|(?<![获取])得(?=\s*\d)|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分(?!\s*[及或]?以[上下])|"
                          rf"\bscored?\s+(?:of\s+|exactly\s+|a full\s+|a perfect\s+|full\s+)?{_NUM}"
                          rf"(?!\s*%|\.\d|\d)(?:\s*points)?", q, re.I):
         num = m.group(1) or m.group(2)
@@ -308,9 +310,10 @@ def parse_part(text: str) -> Part:
                    r"sum of|total (?:budget|executed|spending)", q, re.I) \
             and not re.search(r"多少个|几个|how many", q, re.I):
         p.op = "sum"
-    elif re.search(r"比较|对比|相比|哪个(?:更|的)?\S{0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)", q, re.I):
+    elif re.search(r"比较|对比|相比|哪个(?:更|的)?\S{0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
+                   r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "compare"
-    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
+    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
         p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five

@@ -409,11 +409,14 @@ def accounts_parts(question: str) -> list[str]:
     return [re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])) for keep in spans]
 
 
+_YES_NO = re.compile(r"是否|是不是|有没有|[吗么嘛][？?]?$|^(?:did|does|do|is|was|were|are|has|have|had)\b", re.I)
 _DOCS_COUNT = re.compile(r"(?:几|多少)(?:份|个|篇)(?:报告|文件|文档)|(?:报告|文件|文档)[^。？?]{0,6}?(?:几|多少)(?:份|篇)|"
                          r"how many (?:reports|documents|files)|number of (?:reports|documents)", re.I)
 # a figure asked as what the report says (决算里说…平均得分, what … does the report state): its own words
 _STATED_Q = re.compile(r"(?:决算|报告|说明|文中|原文)(?:里|中|上)?(?:说|称|写|提到|讲|所述)|决算说明|"
                        r"(?:report|accounts|document)s?\W{0,3}(?:state|say|report|mention)s?\b|\bstated\b", re.I)
+# an office inside a bureau (人事处, 劳动监察大队): the forms do not say which office a project is, the prose does
+_SUBUNIT_Q = re.compile(r"[\u4e00-\u9fff]{1,8}(?:处|科|股|大队|中心|所|站)(?=一共|共|有|的|评价|自评|[\s's]|$)")
 _STATED_COUNT = re.compile(r"(?:进行|开展|组织)了?(?:绩效)?自评|支出绩效|carr(?:y|ied) out|conduct(?:ed)?", re.I)
 _WHY_Q = re.compile(r"为什么|为何|原因|why|reason", re.I)
 _HOW_Q = re.compile(r"措施|建议|改进|整改|measure|improve|plan|promis|recommend", re.I)
@@ -832,7 +835,15 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         if ans is not None:
             return ans
     parts = [parse_part(t) for t in split_parts(q)]
-    if not scope.named and (all(p.op == "count" and not p.conditions for p in parts) and _STATED_COUNT.search(q)
+    asked_if: list = []  # 是否达到90% / did it reach…: a yes-or-no condition on the named projects
+    if scope.named and _YES_NO.search(q.strip()):
+        for p in parts:
+            if p.op in ("list", "count") and p.conditions:
+                asked_if += p.conditions
+                p.op, p.metrics = "lookup", list(dict.fromkeys([*p.metrics, *(c.metric for c in p.conditions)]))
+                p.conditions = []
+    if not scope.named and (all(p.op == "count" and not p.conditions for p in parts) and
+                            (_STATED_COUNT.search(q) or _SUBUNIT_Q.search(q))
                             or all(p.op in ("count", "average", "sum") for p in parts) and _STATED_Q.search(q)):
         # 对多少个项目进行了自评 / for how many projects did X carry out self-evaluation: the department's own
         # statement of what it did (对20个项目支出绩效进行了自评), which counts more than the forms attached
@@ -875,7 +886,13 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         if pa is not None:
             cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
                              line_end=ref.line_end, quote=ref.quote) for ref, fn in pa.refs]
-            out = _finish((scope.note or "") + pa.answer, cits, pa.rows, pa.route, lang, store, q)
+            verdict = ""
+            for r in scope.named[:8] if asked_if else []:
+                ok = all(c.holds(r) for c in asked_if)
+                cond = "、".join(c.text(lang == "zh") for c in asked_if)
+                verdict += (f"{r.evaluation.project}{'满足' if ok else '不满足'}“{cond}”。" if lang == "zh" else
+                            f" {r.evaluation.project}: {'yes' if ok else 'no'} ({cond}).")
+            out = _finish((scope.note or "") + pa.answer + verdict, cits, pa.rows, pa.route, lang, store, q)
             return out.model_copy(update={"total": pa.total, "page": pa.page, "page_size": pa.page_size})
     if prose_list and intent.kind == "list_projects" and re.search(r"哪些项目|哪几个项目|which projects", q, re.I) \
             and re.search(r"问题|不足|problems?|issues?", q, re.I):
