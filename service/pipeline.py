@@ -231,6 +231,11 @@ class Pipeline:
             return
         try:
             refresh()
+            contains = getattr(self._index, "text_contains", None)
+            if callable(contains):  # and the corpus text the Q&A looks unknown names up in
+                from service.qa.names import light_key
+
+                contains([], light_key)
         except Exception:  # noqa: BLE001 - the next search builds it instead
             log.warning("could not bring the search snapshot up to date", exc_info=True)
 

@@ -693,3 +693,18 @@ def test_reconcile_of_a_consistent_index_reads_no_chunk_back_and_an_extra_chunk_
 def test_everyday_words_are_expanded_to_the_reports_words():
     assert "讨要工资" in expand_query("劳动监察 讨薪 金额")
     assert expand_query("劳动监察专项资金的执行率") == "劳动监察专项资金的执行率"
+
+
+def test_text_contains_looks_names_up_in_a_keyed_corpus_kept_per_generation(tmp_path, docs):
+    from service.qa.names import light_key
+
+    (da, db, dc) = docs.values()
+    idx = HybridIndex(settings(tmp_path))
+    idx.upsert_document(da, units(da))
+    assert idx.text_contains(["城乡居民基本养老保险费", "劳动监察专项资金", ""], light_key) == [True, False, True]
+    kept = list(idx.root.glob("*.text.light_key.*"))
+    assert len(kept) == 1
+    idx.upsert_document(db, units(db))  # a new generation: the keyed corpus is made again, the old one goes
+    assert idx.text_contains(["劳动监察专项资金"], light_key) == [True]
+    assert [p.name for p in idx.root.glob("*.text.light_key.*")] != [p.name for p in kept]
+    assert len(list(idx.root.glob("*.text.light_key.*"))) == 1

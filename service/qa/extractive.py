@@ -314,15 +314,14 @@ def unknown_names(question: str, known_projects: list[str], index) -> list[str]:
         candidates += [n for n in named if not _QUESTION_WORDS.search(n) and not link_projects(n, spellings)]
     if not candidates:
         return []
-    corpus = None
-    missing = []
-    for cand in candidates:
-        if match_project(cand, known_projects):
-            continue
-        if corpus is None:
-            texts = index.texts() if hasattr(index, "texts") else [c.text for c in index.chunks()]
-            corpus = light_key("".join(texts))
-        key = light_key(re.sub(r"项目$", "", cand))
-        if key and key not in corpus:
-            missing.append(cand)
-    return missing
+    todo = [(cand, light_key(re.sub(r"项目$", "", cand))) for cand in candidates if not match_project(cand, known_projects)]
+    todo = [(cand, key) for cand, key in todo if key]
+    if not todo:
+        return []
+    if hasattr(index, "text_contains"):  # the keyed corpus kept on disk by the index, per generation
+        found = index.text_contains([key for _, key in todo], light_key)
+    else:
+        texts = index.texts() if hasattr(index, "texts") else [c.text for c in index.chunks()]
+        corpus = light_key("".join(texts))
+        found = [key in corpus for _, key in todo]
+    return [cand for (cand, _), hit in zip(todo, found) if not hit]
