@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the tests and the demo need: a CJK font (PDF rendering and reading) and Debian's
-# chromium + chromedriver (the browser test). Installs what is missing with apt when root or with
+# chromium + chromedriver (the browser test), and PostgreSQL (tests/test_servers.py starts a throwaway
+# cluster to run the store on). Installs what is missing with apt when root or with
 # passwordless sudo; otherwise prints the one command a person must run and fails, so `make test`
 # never runs with tests that would be skipped or fail for a missing system package.
 set -euo pipefail
-packages=(fonts-wqy-microhei chromium chromium-driver)
+packages=(fonts-wqy-microhei chromium chromium-driver postgresql)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -48,6 +48,14 @@ def check_api_keys(keys: list[str]) -> None:
                               "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(24))'`)")
 
 
+def app_from_env() -> FastAPI:
+    """The app as each of several server processes builds it (`jixiao serve --workers N`, or
+    `uvicorn --factory service.api:app_from_env`): settings from the environment (JIXIAO_*, .env)."""
+    from service.settings import get_settings
+
+    return create_app(get_settings())
+
+
 def create_app(settings: Settings) -> FastAPI:
     check_api_keys(settings.api_keys)
 
