@@ -884,3 +884,23 @@ def test_more_accounts_wordings_and_an_unknown_fund_asked_how_much_was_spent(qa)
     assert a.route == "open:not_found" and not a.citations
     a = _ask(qa, "What problems does the report list for 城乡医疗救助?")
     assert "预算执行率较低" in a.answer
+
+
+def test_nothing_spent_not_all_spent_and_everyday_amounts():
+    def conds(q):
+        return [(c.metric, c.op, c.value) for c in parse_part(q).conditions]
+    for q in ("有没有一分钱没花的项目", "执行数为0的项目", "Which projects spent nothing?"):
+        assert conds(q) == [("executed", "eq", Decimal("0"))], q
+    assert conds("Which projects did not spend their whole budget?") == [("rate", "lt", Decimal("100"))]
+    assert conds("预算上千万的项目有几个") == [("budget", "gt", Decimal("1000"))]
+    assert parse_part("乡村道路养护和河道清淤两笔钱预算加一块多少").op == "sum"
+    assert _link("乡村道路养护和河道清淤两笔钱预算加一块多少") == ["乡村道路养护专项资金", "河道清淤工程经费(专项)"]
+    p = parse_part("哪个项目钱最少")
+    assert p.op == "rank" and p.order == "asc" and p.metrics == ["budget"]
+
+
+def test_an_accounts_item_with_a_trailing_word_and_an_english_payment(qa):
+    a = _ask(qa, "中原区医保局2022年人员经费支出")
+    assert "571" in a.answer and a.route.startswith("accounts")
+    a = _ask(qa, "How much did 中原区医疗保障局 pay in housing provident fund?")
+    assert "住房公积金" in a.answer and "54.94" in a.answer

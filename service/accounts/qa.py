@@ -101,7 +101,8 @@ def names_accounts_item(question: str) -> bool:
     q = _q(question)
     return any(re.search(p, q) for p, *_ in _TOTALS) or any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS) or \
         bool(re.search(r"年初预算|initial budget", q) and not re.search(r"项目|project", q)) or \
-        bool(re.search(r"spend|spent|expenditure|spending", q) and any(re.search(p, q) for p, _ in _EN_SUBJECTS))
+        bool(re.search(r"spend|spent|expenditure|spending|(?<![a-z])pa(?:y|id)(?![a-z])|payment", q) and
+             any(re.search(p, q) for p, _ in _EN_SUBJECTS))
 
 
 def _named_totals(q: str) -> list[tuple]:
@@ -141,9 +142,11 @@ def _name_in_question(q: str, name: str) -> bool:
 def _match_subject(acc: AccountsExtraction, q: str) -> AccountsRow | None:
     """The 功能分类 row the question names (longest name wins; codes also match), from 03 (all funds)
     or, failing that, 05."""
-    for pat, name in _EN_SUBJECTS:
-        if re.search(pat, q):
+    rest = q
+    for pat, name in sorted(_EN_SUBJECTS, key=lambda x: -len(x[0])):  # "housing provident fund" before "housing"
+        if re.search(pat, rest):
             q = q + name
+            rest = re.sub(pat, " ", rest)
     q = q.replace("社保", "社会保障")  # 社保和就业类支出
     best: tuple[int, AccountsRow] | None = None
     for tid in ("03", "05", "02"):
@@ -368,7 +371,8 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
             return ans
     # a bare item asked as a noun phrase (中原区医保局政府性基金预算收入, 医保局 社会保障和就业支出, the bureau's
     # government procurement of services?) asks its amount too
-    bare = len(q) <= 30 and any(re.search(rf"(?:{pat})\s*[？?]?$", q, re.I) for pat, *_ in _TOTALS) or \
+    bare = len(q) <= 30 and any(re.search(rf"(?:{pat})\s*(?:支出|金额|决算数?|数额)?\s*[？?]?$", q, re.I)
+                                for pat, *_ in _TOTALS) or \
         len(q) <= 90 and not re.search(r"为什么|原因|如何|怎么|why|how (?!much)|reason|explain", q) and (
             any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS) or _match_subject(accounts, q) is not None)
     if not bare and not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is|were|are)|by what|amount|total|spend|spent", q):

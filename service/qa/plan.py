@@ -209,7 +209,13 @@ _FULL_MARKS = re.compile(r"(?:自评|得分|得了|拿了|拿到|获得|打了)?
                          re.I)
 
 
-_NOT_USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:没有?|未)(?:全部)?(?:执行|用|花|支出|使用)(?:完|光|完毕)")
+_NOT_USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:没有?|未)(?:全部)?(?:执行|用|花|支出|使用)(?:完|光|完毕)|"
+                          r"(?:did not|didn't|not|never) (?:spend|use|execute) (?:all|the whole|the full|their whole|"
+                          r"its whole|their full|its full|all of)(?: (?:their|its|the))? (?:budget|money|funds?)|underspen[dt]",
+                          re.I)
+# nothing spent at all: the executed amount is 0
+_NOTHING_SPENT = re.compile(r"(?:一分钱|分文)(?:都|也)?(?:没有?|未)(?:花|用|支出|使用)|(?:没有?|未)(?:花|用|支出|使用)(?:过)?一分钱|"
+                            r"spent nothing|nothing (?:was )?spent|spent zero|spent no money", re.I)
 # …花完了吗 asks a figure (the rate), it does not filter by one
 _USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:全部|全都|都)?(?:执行|用|花|支出|使用)(?:完|光|完毕)(?!了?\s*(?:吗|么|嘛|没|没有|与否))(?:了)?")
 
@@ -217,7 +223,8 @@ _USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:全部|全都|都)?(?:�
 def plain_figures(q: str) -> str:
     """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分, 预算全部执行完了 → 执行率达到100%,
     过千万 → 超过1000万元, 99 or more → 不低于99."""
-    q = re.sub(r"(?<![超通经不])过(?=\s*(?:\d|[一二两三四五六七八九十]?[百千]万))", "超过", q)
+    q = _NOTHING_SPENT.sub("执行数为0", q)
+    q = re.sub(r"(?<![超通经不])[过上](?=\s*(?:\d|[一二两三四五六七八九十]?[百千]万))", "超过", q)
     q = re.sub(r"([一二两三四五六七八九])?千万(?:元)?", lambda m: f"{_CN_NUM[m.group(1)] if m.group(1) else 1}000万元", q)
     q = re.sub(r"([一二两三四五六七八九])?百万(?:元)?", lambda m: f"{_CN_NUM[m.group(1)] if m.group(1) else 1}00万元", q)
     q = re.sub(rf"{_NUM}\s*(%|万元|分|points?)?\s*(?<![a-z])or\s+(more|above|higher|over|less|below|lower|under)",
@@ -285,6 +292,10 @@ def parse_part(text: str) -> Part:
         at = m.start(1) if m.group(1) else m.start(2)
         if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*$", q[:at], re.I):  # 不低于90%执行率: a threshold
             p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
+    # 执行数为0 / 预算是100万元: an exact amount narrows the set
+    for metric in ("executed", "budget"):
+        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\s*(?:为|是|等于|=)\s*{_NUM}\s*(?:万元)?(?![\d.%])", q, re.I):
+            p.conditions.append(Condition(metric, "eq", Decimal(m.group(1))))
     # "总分90分却被评为良": a stated score narrows the set
     for m in re.finditer(rf"(?:总分|自评得分|自评|得分|得了|(?<![获取])得(?=\s*\d)|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分(?!\s*[及或]?以[上下])|"
                          rf"\bscored?\s+(?:of\s+|exactly\s+|a full\s+|a perfect\s+|full\s+)?{_NUM}"
@@ -306,11 +317,11 @@ def parse_part(text: str) -> Part:
         p.op = "group"
     elif re.search(r"平均|均值|average|mean", q, re.I):
         p.op = "average"
-    elif re.search(r"合计|一共|总共|总计|加起来|之和|总和|共计|总预算|预算总额|总执行数|执行总额|in total|combined|altogether|"
+    elif re.search(r"合计|一共|总共|总计|加起来|加一块|加一起|加在一[块起]|合起来|加总|之和|总和|共计|总预算|预算总额|总执行数|执行总额|in total|combined|altogether|"
                    r"sum of|total (?:budget|executed|spending)", q, re.I) \
             and not re.search(r"多少个|几个|how many", q, re.I):
         p.op = "sum"
-    elif re.search(r"比较|对比|相比|哪个(?:更|的)?\S{0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
+    elif re.search(r"比较|对比|相比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "compare"
     elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
