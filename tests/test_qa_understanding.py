@@ -904,3 +904,19 @@ def test_an_accounts_item_with_a_trailing_word_and_an_english_payment(qa):
     assert "571" in a.answer and a.route.startswith("accounts")
     a = _ask(qa, "How much did 中原区医疗保障局 pay in housing provident fund?")
     assert "住房公积金" in a.answer and "54.94" in a.answer
+
+
+def test_courtesies_around_a_question_change_nothing(qa):
+    from service.qa.service import clean_question
+
+    assert clean_question("What is the execution rate of X? Thanks.") == "What is the execution rate of X?"
+    assert clean_question("Could you tell me: What is X?") == "What is X?"
+    assert clean_question("麻烦看下X的预算，谢谢！") == "X的预算"
+    assert clean_question("谢谢") == "谢谢"  # nothing but a courtesy: left as asked
+    base = _ask(qa, "What is the average score of 上街区人社局's projects?")
+    for q in ("What is the average score of 上街区人社局's projects? Thanks.",
+              "Could you tell me: What is the average score of 上街区人社局's projects?"):
+        a = _ask(qa, q)
+        assert (a.route, a.answer) == (base.route, base.answer), q
+    a = _ask(qa, "How much did 中原区医保局's office operating expenses fall from the previous year?")
+    assert a.route == "accounts:yoy" and "89.62" in a.answer

@@ -72,7 +72,8 @@ _NARRATIVE_TOTALS = [
     # reached only when a change on the previous year is asked (the tables answer the amount first)
     (r"一般公共预算财政拨款支出|general (?:public )?budget", "gpb", "一般公共预算财政拨款支出",
      "general-budget appropriation expenditure"),
-    (r"机关运行经费|operating expenses? of (the )?(organ|office)", "ops", "机关运行经费", "office operating expenses"),
+    (r"机关运行经费|operating expenses? of (the )?(organ|office)|(?:office|administrative|organ|agency) operating (?:expenses?|costs?|funds?)",
+     "ops", "机关运行经费", "office operating expenses"),
     (r"政府采购|procurement", "procurement", "政府采购支出总额", "government procurement"),
 ]
 

@@ -64,7 +64,19 @@ def clean_question(question: Any) -> str:
                          code="invalid_question")
     if not re.search(r"[\u4e00-\u9fffA-Za-z]", q):
         raise InputError("the question has no words", code="invalid_question")
-    return q
+    # courtesies around the question carry nothing to answer, and a trailing "Thanks." read as a second part
+    # of the question (split after "?") took the whole answer to another route
+    bare = _COURTESY_TAIL.sub("", _COURTESY_HEAD.sub("", q)).strip()
+    bare = bare.lstrip(" -—–:：,，")
+    return bare if re.search(r"[\u4e00-\u9fffA-Za-z]", bare) else q
+
+
+_COURTESY_HEAD = re.compile(r"^(?:(?:hi|hello|dear \w+)[,，!！]?\s*)?(?:(?:could|can|would) you (?:please )?(?:tell me|check|let me know)"
+                            r"[:：,，]?\s*|please (?:tell me|check)[:：,，—-]?\s*|please[,，]?\s+(?=[a-z])|"
+                            r"请问[,，:：]?|麻烦(?:您|你)?(?:帮我)?(?:看下|看一下|查下|查一下)?[,，:：]?|"
+                            r"帮(?:我|忙)(?:查|看)(?:一)?下[,，:：]?)", re.I)
+_COURTESY_TAIL = re.compile(r"(?:[\s,，.。!！]*(?:thanks?(?: you)?(?: very much| a lot)?|thank you|cheers|"
+                            r"谢谢(?:你|您)?|多谢|辛苦了|麻烦了)[.。!！~～]*)+$", re.I)
 
 
 def clean_filters(filters: dict | None) -> dict:
