@@ -920,3 +920,13 @@ def test_courtesies_around_a_question_change_nothing(qa):
         assert (a.route, a.answer) == (base.route, base.answer), q
     a = _ask(qa, "How much did 中原区医保局's office operating expenses fall from the previous year?")
     assert a.route == "accounts:yoy" and "89.62" in a.answer
+
+
+def test_spoken_heads_and_particles_are_dropped_and_are_not_a_place():
+    from service.qa.service import clean_question
+
+    assert clean_question("想知道医保局哪个项目花钱最多？") == "医保局哪个项目花钱最多？"
+    assert clean_question("高新人社局预算不到10万的项目有几个来着？") == "高新人社局预算不到10万的项目有几个？"
+    assert clean_question("Hi, Did X reach 90%?") == "Did X reach 90%?"
+    assert clean_question("城乡医疗救助是良吗") == "城乡医疗救助是良吗"  # 吗 asks yes or no: kept
+    assert [d for d, _ in departments_in("查询医保局的项目")] == [Department(None, "医保")]

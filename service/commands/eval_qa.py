@@ -30,6 +30,9 @@ def eval_qa(
                              "(e.g. eval/gold/qa_bench_b.json, set B); repeat for several.")] = None,
     forms: Annotated[bool, typer.Option("--forms", help="Q&A on generated forms the Q&A never saw (eval/qa_forms.py): "
                                                          "templated questions in three wordings, gold from the generator.")] = False,
+    variants: Annotated[bool, typer.Option("--variants", help="Surface-variant consistency (eval/qa_variants.py): every "
+                                                             "--bench question bare and wrapped (请问…, …谢谢, Could you "
+                                                             "tell me:), the same figures expected; no gold needed.")] = False,
     count: Annotated[int, typer.Option("--count", min=5, help="With --forms: how many forms.")] = 60,
     seed: Annotated[int, typer.Option("--seed", help="With --forms: the generator's seed.")] = 7,
 ) -> None:
@@ -64,6 +67,17 @@ def eval_qa(
 
             report = qa_forms.run(settings, count=count, seed=seed, llm=llm)
             table = bench_mod.format_bench
+        elif variants:
+            from eval import qa_variants
+
+            try:
+                questions = bench_mod.load_everyday(*(bench_file or [bench_mod.BENCH_PATH]))
+            except (ValueError, OSError) as exc:
+                raise typer.BadParameter(f"--bench-file: {exc}") from exc
+            questions = [q for q in questions if q.get("kind") != "refuse"] + \
+                [q for q in questions if q.get("kind") == "refuse"]
+            report = qa_variants.run(settings, questions, rendering=rendering)
+            table = qa_variants.format_table
         elif bench:
             try:
                 questions = bench_mod.load_everyday(*(bench_file or [bench_mod.BENCH_PATH]))

@@ -42,6 +42,9 @@ _KIND_ONLY = re.compile(rf"({_KIND_RE})")
 _PLACE_ONLY = re.compile(r"([\u4e00-\u9fff]{2})(区|县)")
 _NOT_PLACES = {"我区", "全区", "本区", "该区", "辖区", "城区", "社区", "园区", "景区", "市区", "地区", "各区", "我县",
                "全县", "本县", "该县", "各县", "郡县", "城乡", "省市", "市县"}
+# words that stand before a bureau in a question without being its place (想知道医保局…, 查询人社局…)
+_NOT_PLACE_WORDS = {"知道", "查询", "看看", "问问", "一下", "请问", "告诉", "了解", "统计", "那个", "这个", "各个", "所有",
+                    "全部", "哪个", "每个", "查下", "看下", "说说", "列出", "比较", "对比", "分析", "关于", "对于"}
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)\s*(?:年|年度|\b|(?=[^\d]))")
 
 # generic tails and qualifiers people drop when they name a project
@@ -84,7 +87,7 @@ def departments_in(text: str) -> list[tuple[Department, tuple[int, int]]]:
             pass  # a kind alone at the start (教育局有哪些项目…) or after Latin: no place
         elif mark is not None:
             place = None if f"{place}{mark}" in _NOT_PLACES else place
-        elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度局]", place):
+        elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度局]", place) or place in _NOT_PLACE_WORDS:
             place = None  # 我区人社局, 的人社局, 人社局和医保局: no place named
         # else "高新人社局": a place written without 区
         start = ps - 2 if place is not None else (ps if mark else s)

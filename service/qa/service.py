@@ -67,14 +67,19 @@ def clean_question(question: Any) -> str:
     # courtesies around the question carry nothing to answer, and a trailing "Thanks." read as a second part
     # of the question (split after "?") took the whole answer to another route
     bare = _COURTESY_TAIL.sub("", _COURTESY_HEAD.sub("", q)).strip()
+    bare = _PARTICLE_TAIL.sub(lambda m: m.group(1) or "", bare).strip()
     bare = bare.lstrip(" -—–:：,，")
     return bare if re.search(r"[\u4e00-\u9fffA-Za-z]", bare) else q
 
 
-_COURTESY_HEAD = re.compile(r"^(?:(?:hi|hello|dear \w+)[,，!！]?\s*)?(?:(?:could|can|would) you (?:please )?(?:tell me|check|let me know)"
+_COURTESY_HEAD = re.compile(r"^(?:(?:hi|hello|hey|dear \w+)[,，!！]?\s*)?(?:(?:hi|hello|hey)[,，!！]\s*|(?:could|can|would) you (?:please )?(?:tell me|check|let me know)"
                             r"[:：,，]?\s*|please (?:tell me|check)[:：,，—-]?\s*|please[,，]?\s+(?=[a-z])|"
                             r"请问[,，:：]?|麻烦(?:您|你)?(?:帮我)?(?:看下|看一下|查下|查一下)?[,，:：]?|"
-                            r"帮(?:我|忙)(?:查|看)(?:一)?下[,，:：]?)", re.I)
+                            r"帮(?:我|忙)(?:查|看)(?:一)?下[,，:：]?|(?:我)?想(?:知道|问(?:一下|问)?|了解(?:一下)?)[,，:：]?|"
+                            r"(?:我)?问(?:一下|下)[,，:：]?|请教(?:一下)?[,，:：]?|quick question[:：,，]?\s*)", re.I)
+# sentence-final particles of spoken Chinese (…来着？, …呢, …啊): nothing to answer, and they hid a question's
+# end from the patterns that read it (项目数量来着)
+_PARTICLE_TAIL = re.compile(r"(?:来着|呢|啊|呀|吧|哈|嘛)+\s*([?？])?\s*$")
 _COURTESY_TAIL = re.compile(r"(?:[\s,，.。!！]*(?:thanks?(?: you)?(?: very much| a lot)?|thank you|cheers|"
                             r"谢谢(?:你|您)?|多谢|辛苦了|麻烦了)[.。!！~～]*)+$", re.I)
 
