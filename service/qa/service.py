@@ -67,7 +67,8 @@ def clean_question(question: Any) -> str:
     # courtesies around the question carry nothing to answer, and a trailing "Thanks." read as a second part
     # of the question (split after "?") took the whole answer to another route
     bare = _COURTESY_TAIL.sub("", _COURTESY_HEAD.sub("", q)).strip()
-    bare = _PARTICLE_TAIL.sub(lambda m: m.group(1) or "", bare).strip()
+    if not re.search(r"[?？].", bare):  # …？2021年呢？ is a follow-up, whose 呢 says so (expand_follow_ups)
+        bare = _PARTICLE_TAIL.sub(lambda m: m.group(1) or "", bare).strip()
     bare = bare.lstrip(" -—–:：,，")
     return bare if re.search(r"[\u4e00-\u9fffA-Za-z]", bare) else q
 
