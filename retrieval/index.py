@@ -240,6 +240,7 @@ EN_ZH = {
     "funds": "资金", "fund": "资金", "amount": "金额", "paid": "支付", "payment": "支付 拨付",
     "carry out": "进行了", "carried out": "进行了", "conduct": "开展", "conducted": "开展",
     "performance self-evaluation": "绩效 进行了自评", "how many projects": "多少个项目",
+    "internal divisions": "内设机构", "internal departments": "内设机构", "internal units": "内设机构",
     "average": "平均", "average score": "平均得分", "unpaid wages": "讨要工资 欠薪", "wages": "工资",
 }
 _EN_KEYS = sorted(EN_ZH, key=len, reverse=True)
@@ -253,7 +254,7 @@ _HOW_COMPUTED = re.compile(r"怎么计算|如何计算|怎样计算|怎么算|�
 
 
 # Everyday Chinese for what the reports say formally (讨薪 for 讨要工资): the reports' words are appended.
-ZH_PLAIN = {"讨薪": "讨要工资 欠薪", "讨回": "讨要", "欠薪": "拖欠工资", "花钱": "支出", "钱": "资金",
+ZH_PLAIN = {"科室": "内设机构", "讨薪": "讨要工资 欠薪", "讨回": "讨要", "欠薪": "拖欠工资", "花钱": "支出", "钱": "资金",
             "干了什么": "完成情况", "做了什么": "完成情况", "效果": "效益", "满意不满意": "满意度", "老百姓": "群众"}
 
 

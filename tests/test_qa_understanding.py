@@ -930,3 +930,26 @@ def test_spoken_heads_and_particles_are_dropped_and_are_not_a_place():
     assert clean_question("Hi, Did X reach 90%?") == "Did X reach 90%?"
     assert clean_question("城乡医疗救助是良吗") == "城乡医疗救助是良吗"  # 吗 asks yes or no: kept
     assert [d for d, _ in departments_in("查询医保局的项目")] == [Department(None, "医保")]
+
+
+def test_figures_written_in_chinese_numerals_are_read():
+    from service.qa.plan import cn_number
+
+    assert [cn_number(t) for t in ("九十八", "三十", "一百", "八十五点五", "一千", "两百", "十")] == \
+        ["98", "30", "100", "85.5", "1000", "200", "10"]
+    assert cn_number("预算") is None
+
+    def conds(q):
+        return [(c.metric, c.op, c.value) for c in parse_part(q).conditions]
+    assert conds("执行率不到百分之三十的项目") == [("rate", "lt", Decimal("30"))]
+    assert conds("得分九十八分以上的项目") == [("total", "ge", Decimal("98"))]
+    assert conds("自评不低于98分的项目") == [("total", "ge", Decimal("98"))]
+    assert conds("预算一百万以上的项目有几个") == [("budget", "ge", Decimal("100"))]
+    assert parse_part("execution progress of 老干部专项资金?").metrics == ["rate"]
+
+
+def test_a_covered_place_with_a_bureaus_short_name_and_an_office_word_that_is_no_office(qa):
+    a = _ask(qa, "中原医保执行率低于30%的都有哪些")
+    assert a.rows and all("004_zhongyuan" in (r.get("filename") or "") for r in a.rows), a.answer
+    a = _ask(qa, "医疗保障局内设科室几个")
+    assert "内设机构4个" in a.answer

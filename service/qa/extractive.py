@@ -12,7 +12,7 @@ from retrieval.types import Line
 _GENERIC = (
     "哪些", "什么", "多少", "是否", "如何", "怎样", "为什么", "为何", "原因", "情况", "项目", "资金", "预算", "执行",
     "绩效", "目标", "指标", "年度", "报告", "自评", "得分", "请问", "说明", "主要", "有关", "相关", "的", "了", "吗",
-    "呢", "是", "在", "和", "与", "及", "中", "对", "有", "为", "哪个", "哪里", "怎么",
+    "呢", "是", "在", "和", "与", "及", "中", "对", "有", "为", "哪个", "哪里", "怎么", "几个", "几项", "几家", "几",
 )
 _EN_STOP = {"many", "much", "when", "where", "who", "whom", "have", "has", "had", "were", "what", "which", "why", "how", "did", "does", "do", "the", "a", "an", "of", "for", "to", "in", "is",
             "are", "was", "were", "its", "their", "and", "or", "on", "by", "with", "project", "projects", "report",
@@ -58,10 +58,15 @@ def bridge_english(question: str) -> str:
     return q + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
 
 
-_ORG = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:局|大队|中心|办公室|委员会|处|科)(?=[\u4e00-\u9fff])")
+# (科室, 处室, 处理, 科技 are no bodies: 内设科室 is not an office called 内设科)
+_ORG = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:局|大队|中心|办公室|委员会|处(?![室理置])|科(?![室技学研]))(?=[\u4e00-\u9fff])")
 
 
 def _term_sets(question: str, names: list[str] = ()) -> tuple[set[str], set[str]]:
+    from retrieval.index import ZH_PLAIN
+
+    # everyday words count with the reports' words for them (科室 → 内设机构), as retrieval searched them
+    question = question + "".join(" " + v for k, v in ZH_PLAIN.items() if k in question)
     q = bridge_english(question).lower()
     for name in sorted(names, key=len, reverse=True):
         base = normalize_text(name).lower()

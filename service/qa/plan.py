@@ -36,7 +36,8 @@ _METRIC_WORDS = {
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
             r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
-            r"|execution rate|rate of execution|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all",
+            r"|execution rate|rate of execution|execution progress|progress of (?:budget )?execution|spending progress"
+            r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all",
     "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
@@ -204,6 +205,31 @@ def _limit(q: str) -> int | None:
 
 
 _CN_TENTHS = re.compile(r"([一二两三四五六七八九])成")
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def cn_number(text: str) -> str | None:
+    """A Chinese numeral up to the thousands, with 点 decimals (九十八 → 98, 三十 → 30, 一百 → 100, 八十五点五 →
+    85.5, 一千 → 1000); None when it is not one."""
+    whole, _, frac = text.partition("点")
+    total, cur = 0, None
+    for ch in whole:
+        if ch in _CN_DIGITS:
+            cur = _CN_DIGITS[ch]
+        elif ch in "十百千":
+            unit = {"十": 10, "百": 100, "千": 1000}[ch]
+            total += (cur if cur is not None else 1) * unit
+            cur = None
+        else:
+            return None
+    total += cur or 0
+    if not whole and not frac:
+        return None
+    if frac:
+        if not all(ch in _CN_DIGITS for ch in frac):
+            return None
+        return f"{total}." + "".join(str(_CN_DIGITS[ch]) for ch in frac)
+    return str(total)
 # full marks: the self-score of a form is out of 100 (总分值 100)
 _FULL_MARKS = re.compile(r"(?:自评|得分|得了|拿了|拿到|获得|打了)?(?:满分|一百分)|(?:got |scored |received )?(?:full marks|a perfect score)",
                          re.I)
@@ -233,6 +259,11 @@ def plain_figures(q: str) -> str:
     q = _NOT_USED_UP.sub("执行率低于100%", q)
     q = _USED_UP.sub("执行率达到100%", q)
     q = _CN_TENTHS.sub(lambda m: f"{_CN_NUM[m.group(1)] * 10}%", q)
+    # 百分之三十 → 30%, 九十八分 → 98分, 一百万 → 100万: figures written in Chinese numerals
+    q = re.sub(r"百分之([零〇一二两三四五六七八九十百点]+)", lambda m: (f"{cn_number(m.group(1))}%" if cn_number(m.group(1)) is not None
+                                                           else m.group(0)), q)
+    q = re.sub(r"([零〇一二两三四五六七八九十百点]{2,})(?=\s*(?:分|万元|万|元|个|项))",
+               lambda m: str(cn_number(m.group(1))) if cn_number(m.group(1)) is not None else m.group(0), q)
     q = re.sub(r"一半|半数", "50%", q)
     return _FULL_MARKS.sub("得分为100分", q)
 
@@ -275,7 +306,7 @@ def parse_part(text: str) -> Part:
         if not any(c.metric == "rate" and c.value == Decimal(m.group(2)) for c in p.conditions):
             p.conditions.append(Condition("rate", op, Decimal(m.group(2))))
     # a figure in 分 compared is a score whatever word asks it (自评不到95分, 低于90分的)
-    for m in re.finditer(rf"({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}\s*分", q, re.I):
+    for m in re.finditer(rf"({_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*{_NUM}\s*分", q, re.I):
         cond = Condition("total", _cmp_op(m.group(1)), Decimal(m.group(2)))
         if not any(c.metric == "total" and c.op == cond.op and c.value == cond.value for c in p.conditions):
             p.conditions.append(cond)

@@ -28,7 +28,7 @@ from service.qa.digest import digest_for, doc_key
 from service.qa.extractive import (Sentence, bridge_english, complete_last_sentence, coverage, display, keep_figures, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
-from service.qa.linking import (DocProfile, Department, Mention, close_names, departments_in, expand, link_projects,
+from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, close_names, departments_in, expand, link_projects,
                                 loose_candidates, name_key, question_key,
                                 places_in, profile, strip_spans, years_in)
 from service.qa.plan import execute, expand_follow_ups, parse_part, split_parts
@@ -672,6 +672,13 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
     found = [(d, sp) for d, sp in departments_in(q) if d.place]
     found += [(Department(pl, None), sp) for pl, sp in places_in(q)
               if pl in known_places and not any(d.place == pl for d, _ in found)]
+    # a place the corpus covers followed by a bureau's short name (中原医保, 高新人社): that bureau
+    for pl in sorted(known_places):
+        if any(d.place == pl for d, _ in found):
+            continue
+        m = re.search(rf"{re.escape(pl)}(?:区|县)?({'|'.join(DEPARTMENT_KINDS)})", nq)
+        if m:
+            found.append((Department(pl, m.group(1)), m.span()))
     if not found:
         # a kind of department alone (教育局有哪些项目…) that no stored report is from: not covered either
         # a kind the corpus covers scopes the question as a placed one does (人社局有几个项目: the 人社局 reports
