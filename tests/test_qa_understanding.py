@@ -953,3 +953,17 @@ def test_a_covered_place_with_a_bureaus_short_name_and_an_office_word_that_is_no
     assert a.rows and all("004_zhongyuan" in (r.get("filename") or "") for r in a.rows), a.answer
     a = _ask(qa, "医疗保障局内设科室几个")
     assert "内设机构4个" in a.answer
+
+
+def test_a_project_named_only_in_english_is_read_in_the_reports_chinese(qa):
+    from service.qa.linking import english_names_in_chinese
+
+    assert english_names_in_chinese("What score did the employment fund get?") == "得分 就业资金"
+    assert english_names_in_chinese("劳动监察 score?") is None
+    a = _ask(qa, "What was the execution rate of the labor inspection fund?")
+    assert a.route == "structured:lookup" and "99.49%" in a.answer
+    a = _ask(qa, "What is the budget of the civil servant medical subsidy?")
+    assert "公务员医疗补助" in a.answer and "3700" in a.answer
+    # not for a question about something else the reports say (no figure of a project asked)
+    a = _ask(qa, "How much unpaid wage did the labour inspection brigade recover for workers in 2020?")
+    assert "96.23" in a.answer

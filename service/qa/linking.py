@@ -121,6 +121,48 @@ def question_key(question: str) -> str:
     return name_key(expand(spaced).replace("、", "和"))
 
 
+_EN_FILLER = re.compile(r"^(?:the|a|an|of|for|on|in|'s|s)$", re.I)
+
+
+def english_names_in_chinese(question: str) -> str | None:
+    """An English question that names a project only in English (the labor inspection fund, the civil servant
+    medical subsidy): its words in the reports' Chinese (retrieval.index.EN_ZH, first reading), adjacent
+    translations joined into one phrase, the rest dropped — for the linker to read the name in. None for a
+    question with Chinese in it or nothing to translate."""
+    from retrieval.index import EN_ZH
+
+    if re.search(r"[\u4e00-\u9fff]", question):
+        return None
+    text = question.lower()
+    keys = sorted(EN_ZH, key=len, reverse=True)
+    pieces: list[str] = []
+    pos, run = 0, ""
+    tokens = re.findall(r"[a-z]+(?:'s)?|[^a-z\s]+", text)
+    i = 0
+    while i < len(tokens):
+        hit = None
+        for k in keys:
+            words = k.split()
+            if [t.removesuffix("'s") for t in tokens[i:i + len(words)]] == words or \
+                    [t.removesuffix("'s").rstrip("s") for t in tokens[i:i + len(words)]] == [w.rstrip("s") for w in words]:
+                hit = (k, len(words))
+                break
+        if hit:
+            run += EN_ZH[hit[0]].split()[0].replace("=", "")
+            i += hit[1]
+        elif _EN_FILLER.match(tokens[i]) and run:
+            i += 1  # "fund of the bureau": fillers do not end a phrase
+        else:
+            if run:
+                pieces.append(run)
+            run = ""
+            i += 1
+    if run:
+        pieces.append(run)
+    del pos
+    return " ".join(pieces) or None
+
+
 def name_key(name: str) -> str:
     return _NAME_PUNCT.sub("", normalize_text(name)).lower()
 

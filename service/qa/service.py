@@ -29,7 +29,7 @@ from service.qa.extractive import (Sentence, bridge_english, complete_last_sente
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
 from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, close_names, departments_in, expand, link_projects,
-                                loose_candidates, name_key, question_key,
+                                english_names_in_chinese, loose_candidates, name_key, question_key,
                                 places_in, profile, strip_spans, years_in)
 from service.qa.plan import execute, expand_follow_ups, parse_part, split_parts
 from service.qa.structured import DEFAULT_PAGE_SIZE, ProjectRecord, answer_structured, dedupe
@@ -630,6 +630,9 @@ _EACH_DEPARTMENT = re.compile(r"各(?:个)?(?:单位|部门|区县|县区|地区
                               r"(?:by|per|each) (?:department|unit|bureau)", re.I)
 _NAMES_SUBJECT = re.compile(r"支出|收入|经费|公积金|缴费|拨款|决算|expenditure|spending|income")
 _ASKS_RATE = re.compile(r"执行率|完成率|执行进度|execution rate|completion rate", re.I)
+# an English question asking a project's own figures (the only ones an English-only name is linked for)
+_EN_PROJECT_FIGURE = re.compile(r"\b(?:score[ds]?|grade[ds]?|rating|rated|budget(?:ed)?|execution|executed|spen[dt]|"
+                                r"spending)\b", re.I)
 _DISTINCTIVE_ONLY = 0.6  # link_projects' score for a name linked by a distinctive run alone (its threshold)
 _PROJECT_FIGURE_Q = re.compile(r"得分|几分|多少分|自评|总分|预算|执行率|执行数|执行了|等级|评级|score|grade|budget|"
                                r"execution rate", re.I)
@@ -652,6 +655,12 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         for a in e.aliases:
             spellings.setdefault(a, e.project)
     mentions = link_projects(q, spellings)
+    if not mentions and lang != "zh" and _EN_PROJECT_FIGURE.search(q):
+        # a name said only in English (the labor inspection fund): read in its Chinese words; the spans are
+        # of that translation, not of the question, so they strip nothing from it
+        zh_words = english_names_in_chinese(q)
+        if zh_words:
+            mentions = [Mention(m.project, m.score, (0, 0), m.ambiguous_with) for m in link_projects(zh_words, spellings)]
     loose_note = None
     if _PROJECT_FIGURE_Q.search(q) and (not mentions or len(mentions) == 1 and not mentions[0].ambiguous_with
                                         and mentions[0].score <= _DISTINCTIVE_ONLY):
