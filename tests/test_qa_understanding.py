@@ -967,3 +967,24 @@ def test_a_project_named_only_in_english_is_read_in_the_reports_chinese(qa):
     # not for a question about something else the reports say (no figure of a project asked)
     a = _ask(qa, "How much unpaid wage did the labour inspection brigade recover for workers in 2020?")
     assert "96.23" in a.answer
+
+
+def test_compositions_of_set_l_grade_before_the_word_grade_not_full_marks_ranks_and_english_verbs():
+    def read(q):
+        p = parse_part(q)
+        return p.op, p.metrics, [(c.metric, c.op, c.value) for c in p.conditions], p.limit
+    op, metrics, conds, limit = read("医保局优秀等级项目中预算执行率最低的项目")
+    assert op == "rank" and metrics == ["rate"] and conds == [("grade", "eq", "优")] and limit == 1
+    op, metrics, conds, limit = read("Among the bureau's projects graded 优, which had the lowest execution rate?")
+    assert op == "rank" and metrics == ["rate"] and limit == 1
+    assert read("预算100万以上且满分的项目有几个")[2] == [("budget", "ge", Decimal("100")), ("total", "eq", Decimal("100"))]
+    assert read("上街区人社局没拿满分的项目")[2] == [("total", "lt", Decimal("100"))]
+    assert read("中原区医保局得分前三的项目")[0::3] == ("rank", 3)
+    assert read("Did 公务员医疗补助 execute more than 95% of its budget?")[2] == [("rate", "gt", Decimal("95"))]
+    assert read("How much of 老干部专项资金 was used?")[1] == ["executed"]
+    assert read("评价等级为中的项目")[2] == [("grade", "eq", "中")]
+
+
+def test_a_share_asked_as_a_percentage_is_an_accounts_share(qa):
+    a = _ask(qa, "中原区医保局基本支出占支出合计的百分比")
+    assert "83.85" in a.answer and a.route.startswith("accounts")

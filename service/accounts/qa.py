@@ -366,7 +366,7 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
         said = _narrative_answer(accounts, question, q)
         if said is not None:
             return said
-    if re.search(r"占比|比重|比例|占.{0,12}多少|百分之|share|proportion|percentage|what percent", q):
+    if re.search(r"占比|比重|比例|百分比|占.{0,12}多少|百分之|share|proportion|percentage|what percent", q):
         ans = _share_answer(accounts, question, q)
         if ans is not None:
             return ans

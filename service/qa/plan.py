@@ -38,7 +38,7 @@ _METRIC_WORDS = {
             r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
             r"|execution rate|rate of execution|execution progress|progress of (?:budget )?execution|spending progress"
             r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all",
-    "executed": r"执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
+    "executed": r"how much[^?]*\bused\b|执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
@@ -177,6 +177,11 @@ def _grade_words(q: str) -> list[str]:
         g = _GRADES[m.group(1).lower()]
         if g not in out:
             out.append(g)
+    # 优秀等级的项目 / 良级项目: the grade before the word grade
+    for m in re.finditer(r"(优秀|良好|中等|合格|优|良|中|差)(?:等级|等次|级)(?:的)?(?:项目)?", q):
+        g = _GRADES[m.group(1)]
+        if g not in out and not re.match(r"中(?:等级|级)", m.group(0)) or m.group(1) == "中等":
+            out.append(g)
     # 优、良、中各有几个 / how many 优, 良 and 中 projects: two or more grade words in a list
     listed = re.search(r"((?:[优良中差]\s*(?:[、,，和及与]|and)\s*){1,3}[优良中差])(?:(?![\u4e00-\u9fff])|(?=[各等级项的个分]))", q)
     if listed:
@@ -231,6 +236,9 @@ def cn_number(text: str) -> str | None:
         return f"{total}." + "".join(str(_CN_DIGITS[ch]) for ch in frac)
     return str(total)
 # full marks: the self-score of a form is out of 100 (总分值 100)
+# 没拿满分 / not full marks: below 100, not 100
+_NOT_FULL_MARKS = re.compile(r"(?:没有?|未|不是)(?:拿|得|获得|拿到|得到)?(?:到)?满分|(?:not|didn't get|did not get|without) (?:a )?(?:full marks|perfect score)",
+                             re.I)
 _FULL_MARKS = re.compile(r"(?:自评|得分|得了|拿了|拿到|获得|打了)?(?:满分|一百分)|(?:got |scored |received )?(?:full marks|a perfect score)",
                          re.I)
 
@@ -265,6 +273,7 @@ def plain_figures(q: str) -> str:
     q = re.sub(r"([零〇一二两三四五六七八九十百点]{2,})(?=\s*(?:分|万元|万|元|个|项))",
                lambda m: str(cn_number(m.group(1))) if cn_number(m.group(1)) is not None else m.group(0), q)
     q = re.sub(r"一半|半数", "50%", q)
+    q = _NOT_FULL_MARKS.sub("得分低于100分", q)
     return _FULL_MARKS.sub("得分为100分", q)
 
 
@@ -293,7 +302,7 @@ def parse_part(text: str) -> Part:
             if not any(c.metric == cond.metric and c.op == cond.op and c.value == cond.value for c in p.conditions):
                 p.conditions.append(cond)
     # 95分以上 / 90%以下 / 预算100万元以上: the figure first, the comparison after it
-    for m in re.finditer(rf"(?<![\d.]){_NUM}\s*(分|%|万元|元)\s*(及以上|或以上|以上|及以下|或以下|以下)", q):
+    for m in re.finditer(rf"(?<![\d.]){_NUM}\s*(分|%|万元|万|元)\s*(及以上|或以上|以上|及以下|或以下|以下)", q):
         metric = {"分": "total", "%": "rate"}.get(m.group(2)) or (
             "executed" if re.search(_METRIC_WORDS["executed"], q[:m.start()]) else "budget")
         op = "ge" if "上" in m.group(3) else ("le" if m.group(3)[0] in "及或" else "lt")
@@ -301,7 +310,7 @@ def parse_part(text: str) -> Part:
         if not any(c.metric == metric and c.value == cond.value for c in p.conditions):
             p.conditions.append(cond)
     # "executed more than 95% of their budget": a share of the budget is the execution rate
-    for m in re.finditer(rf"(?:executed|spent|used)\s+({_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*{_NUM}\s*%", q, re.I):
+    for m in re.finditer(rf"(?:execute[ds]?|spen[dt]|used)\s+({_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*{_NUM}\s*%", q, re.I):
         op = _cmp_op(m.group(1))
         if not any(c.metric == "rate" and c.value == Decimal(m.group(2)) for c in p.conditions):
             p.conditions.append(Condition("rate", op, Decimal(m.group(2))))
@@ -355,11 +364,12 @@ def parse_part(text: str) -> Part:
     elif re.search(r"比较|对比|相比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "compare"
-    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
+    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
         p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
-        p.limit = _limit(q) or (5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
+        p.limit = _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
+                                else 5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
     elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|"
                    r"项目(?:的)?(?:数量|个数)\s*[?？]?$|how many (?:\w+ )?projects|number of projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
@@ -369,6 +379,8 @@ def parse_part(text: str) -> Part:
         p.metrics = [m for m in p.metrics if m != "budget"]  # "95% of their budget" is the rate's, not a figure asked
     if p.op in ("list", "count"):  # the condition's figure is shown anyway; other figures asked are shown too
         p.metrics = [m for m in p.metrics if m not in cond_metrics]
+    if "grade" in cond_metrics and p.op == "rank":
+        p.metrics = [m for m in p.metrics if m != "grade"] or p.metrics  # 优秀等级项目中执行率最低: ranks by the rate
     return p
 
 
