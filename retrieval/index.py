@@ -240,7 +240,7 @@ EN_ZH = {
     "funds": "资金", "fund": "资金", "amount": "金额", "paid": "支付", "payment": "支付 拨付",
     "carry out": "进行了", "carried out": "进行了", "conduct": "开展", "conducted": "开展",
     "performance self-evaluation": "绩效 进行了自评", "how many projects": "多少个项目",
-    "urban-rural": "城乡", "urban and rural": "城乡", "residents": "居民", "resident": "居民",
+    "units": "单位", "included": "纳入", "urban-rural": "城乡", "urban and rural": "城乡", "residents": "居民", "resident": "居民",
     "pension insurance": "养老保险", "medical insurance": "医疗保险", "living allowance": "生活补贴",
     "internal divisions": "内设机构", "internal departments": "内设机构", "internal units": "内设机构",
     "average": "平均", "average score": "平均得分", "unpaid wages": "讨要工资 欠薪", "wages": "工资",

@@ -89,6 +89,20 @@ def _initial_budget_answer(accounts: AccountsExtraction, question: str, q: str) 
     if pick is None:
         return None
     label = pick.label if pick.subject is None else f"{pick.subject}年初预算"
+    at = accounts.narrative.index(pick)
+    done = next((x for x in accounts.narrative if x.kind == "completion" and x.base_index == at), None)
+    if done is not None and re.search(r"百分之|百分比|比例|完成|占|share|percent|proportion|reach|%", q):
+        # 完成年初预算的百分之几: the 决算 over the 年初预算, as the notes state it
+        spent = accounts.narrative[done.numerator_index] if done.numerator_index is not None else None
+        said_zh = f"，支出决算为{spent.raw}万元" if spent is not None else ""
+        said_en = f", final {spent.raw} 万元" if spent is not None else ""
+        refs = _distinct_refs([pick.ref, *([spent.ref] if spent is not None else []), done.ref])
+        return AccountsAnswer(question=question, kind="completion",
+                              answer_zh=f"{label}为{pick.raw}万元{said_zh}，完成年初预算的{done.raw}%（情况说明{pick.section}）。",
+                              answer_en=f"{label}: {pick.raw} 万元{said_en}: {done.raw}% of the initial budget "
+                                        f"(notes, section {pick.section}).",
+                              value=done.raw, unit="%", citations=refs,
+                              data=[{"label": label, "value": pick.raw}, {"label": "completion", "value": done.raw}])
     return AccountsAnswer(question=question, kind="initial_budget",
                           answer_zh=f"{label}为{pick.raw}万元（情况说明{pick.section}）。",
                           answer_en=f"{label}: {pick.raw} 万元 (notes, section {pick.section}).",
@@ -366,6 +380,10 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
         said = _narrative_answer(accounts, question, q)
         if said is not None:
             return said
+    if re.search(r"年初预算|initial budget", q):  # before shares: 完成年初预算的百分之几 is not a share of a total
+        ans = _initial_budget_answer(accounts, question, q)
+        if ans is not None:
+            return ans
     if re.search(r"占比|比重|比例|百分比|占.{0,12}多少|百分之|share|proportion|percentage|what percent", q):
         ans = _share_answer(accounts, question, q)
         if ans is not None:

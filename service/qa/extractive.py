@@ -288,20 +288,21 @@ _CJK_NAME = re.compile(r"[\u4e00-\u9fff]{4,24}(?:(?:专项资金|补助资金|�
 _NAME_LIKE = re.compile(r"([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|补贴|项目))")
 
 
-def unknown_names(question: str, known_projects: list[str], index) -> list[str]:
+def unknown_names(question: str, known_projects: list[str], index, names_only: bool = False) -> list[str]:
     """Names the question asks about that no ingested text contains: a quoted name, a body (…局, …大队,
     …中心), or a project-like phrase (…资金, …经费, …项目) after a year. Asked about a project that is not there, the honest answer is
     "not found", however well the rest of the question matches."""
     from service.qa.names import light_key, match_project
 
     q = normalize_text(question)
-    candidates = [m.group(1) for m in _QUOTED.finditer(q)]
+    candidates = [] if names_only else [m.group(1) for m in _QUOTED.finditer(q)]
     # an issuing body we hold no report of; a department the linker reads (中原区医保局 for 中原区医疗保障局) has
     # been scoped already — the caller refuses one the corpus does not cover — so its short name is no unknown
     from service.qa.linking import departments_in
 
-    candidates += [m.group(0) for m in _ORG.finditer(q) if not any(d.place for d, _ in departments_in(m.group(0)))]
-    for m in re.finditer(r"(?:\d{4}年度?|\d{4})", q):
+    if not names_only:  # names_only: a fund's name only (the structured routes; bodies and quotes are the open route's)
+        candidates += [m.group(0) for m in _ORG.finditer(q) if not any(d.place for d, _ in departments_in(m.group(0)))]
+    for m in re.finditer(r"(?:\d{4}年度?|\d{4})", q) if not names_only else ():
         tail = _NAME_LIKE.match(q, m.end())
         if tail and not _QUESTION_WORDS.search(tail.group(1)):
             candidates.append(tail.group(1))

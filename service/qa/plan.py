@@ -36,7 +36,7 @@ _METRIC_WORDS = {
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
             r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
-            r"|execution rate|rate of execution|execution progress|progress of (?:budget )?execution|spending progress"
+            r"|execution rate|rate of execution|budget execution|execution progress|progress of (?:budget )?execution|spending progress"
             r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all",
     "executed": r"how much[^?]*\bused\b|执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
@@ -370,7 +370,7 @@ def parse_part(text: str) -> Part:
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
         p.limit = _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
                                 else 5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
-    elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|"
+    elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|项目总数|总项目数|"
                    r"项目(?:的)?(?:数量|个数)\s*[?？]?$|how many (?:\w+ )?projects|number of projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
     elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:
@@ -509,7 +509,7 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
             # counting a department's projects needs a "have / evaluated" question: "对多少个项目开展了预算绩效管理"
             # asks a number the report states, not how many project records we hold
             asks_count = re.search(r"(?:有|评了?|评价了?|自评了?|包含|包括|列了?|报了?|上报了?|申报了?|一共|总共|共)\s*"
-                                   r"(?:几|多少)|项目(?:个)?数|how many projects (?:are|were|did|does|do|has|have)|"
+                                   r"(?:几|多少)|项目(?:个)?数|项目总数|总项目数|how many projects (?:are|were|did|does|do|has|have)|"
                                    r"number of projects", p.text, re.I)
             # a department named: its projects are particular, so listing them (with the figures asked) is an
             # operation over the store; with no department, "哪些项目" alone is the catalogue (list_projects)

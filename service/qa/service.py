@@ -427,6 +427,12 @@ def accounts_parts(question: str) -> list[str]:
     return [re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])) for keep in spans]
 
 
+# the whole corpus asked for (所有报告一共多少个项目, across all reports): a count over everything stored
+# words only a 部门决算 question uses: a 科目 named like a project (城乡医疗救助科目决算) is the accounts' subject
+_ACCOUNTS_WORDS = re.compile(r"科目|支出决算|决算数|完成年初预算|年初预算的百分之|initial budget", re.I)
+_METRIC_IN_NAME = re.compile(r"得分|执行|预算|等级|最高|最低|最多|最少|哪|多少|几")
+_ALL_Q = re.compile(r"所有(?:报告|项目|文件|单位|部门)|全部(?:报告|项目)|(?:整个)?语料(?:中|里)?|across all|in all (?:the )?reports|"
+                    r"all (?:the )?(?:reports|documents)", re.I)
 _YES_NO = re.compile(r"是否|是不是|有没有|[吗么嘛][？?]?$|^(?:did|does|do|is|was|were|are|has|have|had)\b", re.I)
 _DOCS_COUNT = re.compile(r"(?:几|多少)(?:份|个|篇)(?:报告|文件|文档)|(?:报告|文件|文档)[^。？?]{0,6}?(?:几|多少)(?:份|篇)|"
                          r"how many (?:reports|documents|files)|number of (?:reports|documents)", re.I)
@@ -628,7 +634,7 @@ class _Scope:
 _EACH = re.compile(r"各|分别|每年|每一年|respectively|each", re.I)
 _EACH_DEPARTMENT = re.compile(r"各(?:个)?(?:单位|部门|区县|县区|地区)|每个(?:单位|部门)|分(?:单位|部门)|按(?:单位|部门)|"
                               r"(?:by|per|each) (?:department|unit|bureau)", re.I)
-_NAMES_SUBJECT = re.compile(r"支出|收入|经费|公积金|缴费|拨款|决算|expenditure|spending|income")
+_NAMES_SUBJECT = re.compile(r"支出|收入|经费|公积金|缴费|拨款|决算|expenditure|spending|spen[dt]|income|(?<![a-z])pa(?:y|id)(?![a-z])")
 _ASKS_RATE = re.compile(r"执行率|完成率|执行进度|execution rate|completion rate", re.I)
 # an English question asking a project's own figures (the only ones an English-only name is linked for)
 _EN_PROJECT_FIGURE = re.compile(r"\b(?:score[ds]?|grade[ds]?|rating|rated|budget(?:ed)?|execution|executed|spen[dt]|"
@@ -862,12 +868,23 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         if ans is not None:
             return ans
     if intent.kind == "accounts" or intent.kind == "open" and not intent.projects and _NAMES_SUBJECT.search(q) \
-            and not _ASKS_RATE.search(q):
+            and not _ASKS_RATE.search(q) or _ACCOUNTS_WORDS.search(q):
         # an open question naming a 科目 (卫生健康支出, 住房公积金): the parsed 决算 answers it exactly when it
         # holds that subject; otherwise None and the question goes on to retrieval
         ans = _accounts_answer(q, store, scoped_flt, intent.lang, docs)
         if ans is not None:
             return ans
+    if not scope.named and index is not None and intent.kind not in ("accounts", "findings"):
+        # a project-like name no stored project holds and no report mentions (上街区人社局就业见习补贴资金得分):
+        # not found, never the figures of the department's other projects
+        missing = [m for m in unknown_names(q, names, index, names_only=True) if not _METRIC_IN_NAME.search(m)]
+        if missing:
+            text = NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN
+            near = list(dict.fromkeys(n for m in missing for n in close_names(m, names)))[:3]
+            if near:
+                text += (f"语料中名称相近的项目：{'、'.join(near)}。" if lang == "zh" else
+                         f" Stored projects with similar names: {', '.join(near)}.")
+            return AskAnswer(answer=text, route="structured:not_found", lang=lang)
     parts = [parse_part(t) for t in split_parts(q)]
     asked_if: list = []  # 是否达到90% / did it reach…: a yes-or-no condition on the named projects
     if scope.named and _YES_NO.search(q.strip()):
@@ -903,7 +920,8 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
             and not simple_list and not prose_list and (scope.named or any(p.op != "lookup" for p in parts)
                                      or scope.by_department and any(p.metrics for p in parts)):
         pa = execute(parts, records, scope.named, zh=lang == "zh", scope_label=scope.label,
-                     whole_scope=scope.by_department, groups_of=scope.groups_of, page=page, page_size=page_size)
+                     whole_scope=scope.by_department or bool(_ALL_Q.search(q)), groups_of=scope.groups_of, page=page,
+                     page_size=page_size)
         if pa is not None and not pa.refs and pa.route.endswith("lookup") and scope.named:
             # the form does not state the figure (no funds table: 实际支出数为 100 万元 is in the prose): the
             # report's text may; said as not reported only when retrieval finds nothing either
