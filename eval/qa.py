@@ -382,7 +382,7 @@ def answer_figures(answer_text: str, question: str = "", names: Sequence[str] = 
     return {n for n, k in times.items() if n not in asked or k >= 2}
 
 
-_GRADE_CTX = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)\W{0,4}(优|良|中|差)", re.I)
+_GRADE_CTX = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)(?:为|是)?\W{0,4}(优|良|中|差)", re.I)
 
 
 def citation_supports(quote: str, answer_text: str, question: str = "", names: Sequence[str] = ()) -> bool:

@@ -1006,3 +1006,20 @@ def test_set_m_readings_corpus_wide_counts_initial_budget_completion_and_unknown
     assert "82" in _ask(qa, "高新区人社局2020年自评得分最低的项目是哪个？").answer
     a = _ask(qa, "How much did 中原区医疗保障局 spend on public institution medical care (事业单位医疗)?")
     assert "15.15" in a.answer
+
+
+def test_set_n_readings_amount_ranges_nth_place_department_grade_and_a_name_inside_a_longer_one(qa):
+    p = parse_part("医保局预算在50万到100万之间的项目")
+    assert [(c.metric, c.op, c.value) for c in p.conditions] == [("budget", "ge", Decimal("50")), ("budget", "le", Decimal("100"))]
+    p = parse_part("高新区人社局预算排名第二的项目")
+    assert p.op == "rank" and p.nth == 2
+    a = _ask(qa, "高新人社局预算第二高的项目")
+    assert "1838.4" in a.answer and "2000" not in a.answer, a.answer
+    a = _ask(qa, "中原区医保局部门整体绩效评价等级")
+    assert "优" in a.answer and a.citations and "评价等级为“优”" in a.citations[0].quote
+    names = {n: n for n in ("城乡医疗救助", "提前下达2022年中央专项彩票公益金支持城乡医疗救助的资金", "公务员医疗补助", "公务员医疗补助追加")}
+    assert [m.project for m in link_projects("彩票公益金支持城乡医疗救助的资金预算", names)] == \
+        ["提前下达2022年中央专项彩票公益金支持城乡医疗救助的资金"]
+    assert {m.project for m in link_projects("公务员医疗补助和追加的平均分", names)} == {"公务员医疗补助", "公务员医疗补助追加"}
+    a = _ask(qa, "医保局一般公共预算拨款收入多少")
+    assert "732.48" in a.answer

@@ -58,6 +58,9 @@ _TOTALS = [
     # before 财政拨款收入: table 07's income is the government-fund part of it
     (r"政府性基金(?:预算)?(?:财政拨款)?收入|government[- ]fund (?:appropriation )?(?:income|revenue)",
      ("07", "合计", None, "本年收入"), "政府性基金预算财政拨款收入", "government-fund appropriation income"),
+    (r"一般公共预算(?:财政)?拨款收入|general (?:public )?budget appropriation income",
+     ("01", "一般公共预算财政拨款收入", "income", "收入/决算数"), "一般公共预算财政拨款收入",
+     "general-budget appropriation income"),
     (r"财政拨款收入|appropriation", ("02", "合计", None, "财政拨款收入"), "财政拨款收入", "appropriation income"),
     (r"人员经费|personnel", ("06", "人员经费合计", None, "决算数"), "人员经费", "personnel expenses"),
     (r"公用经费|public expense|office expense", ("06", "公用经费合计", None, "决算数"), "公用经费", "public expenses"),

@@ -64,7 +64,7 @@ def verify(citations: Sequence[Citation], fetch_lines: LinesFetcher) -> list[Cit
 
 _NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
 _CIT_MARK = re.compile(r"\[\d+\]")
-_GRADE_IN_CONTEXT = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)\W{0,4}(优秀|良好|优|良|中|差)", re.I)
+_GRADE_IN_CONTEXT = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)(?:为|是)?\W{0,4}(优秀|良好|优|良|中|差)", re.I)
 _GRADE_NORM = {"优秀": "优", "良好": "良"}
 
 

@@ -316,6 +316,15 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
         if not results:
             break
         sp = max(results, key=lambda o: (results[o][0], results[o][1], len(cores[o]), o))
+        (a0, b0) = results[sp][2]
+        # a name spelled inside a longer one the question spells too (城乡医疗救助 inside 彩票公益金支持城乡医疗救助的
+        # 资金): the longer name is what is asked
+        wider = [o for o, r in results.items() if r[2][0] <= a0 and r[2][1] >= b0 and r[2][1] - r[2][0] > b0 - a0
+                 and r[1] >= results[sp][1] + 3  # words of its own around it (not 城乡医疗救助|的)
+                 # one phrase, not two names joined (公务员医疗补助|和追加 is two projects)
+                 and not any(j in q[r[2][0]:r[2][1]] and j not in keys[o] for j in ("和", "与", "及", "跟"))]
+        if wider:
+            sp = max(wider, key=lambda o: (results[o][1], results[o][0], len(cores[o]), o))
         score, covered, span = results[sp]
         canon = names[sp]
         ties = sorted({names[o] for o, r in results.items()
@@ -333,7 +342,7 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
     return out + extra
 
 
-_ELIDED = re.compile(r"(?:和|与|及其|及|以及|跟)([\u4e00-\u9fff0-9]{1,6}?)(?=项目|的|两个|两项|二项|这两|分别|各|一共|合计|$)")
+_ELIDED = re.compile(r"(?:和|与|及其|及|以及|跟)([\u4e00-\u9fff0-9]{1,6}?)(?=项目|的|两个|两项|二项|这两|分别|各|一共|合计|哪|谁|相比|比较|$)")
 
 
 def _elided(q: str, found: list[Mention], names: dict[str, str], keys: dict[str, str]) -> list[Mention]:

@@ -35,7 +35,7 @@ _METRIC_WORDS = {
     "rate": r"执行率|执行进度|支出进度|支出率|执行情况|(?:执行|花|用|支出)了?百分之多少|百分比|"
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
-            r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
+            r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:more|less|most|least) of (?:its|their|the) budget|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
             r"|execution rate|rate of execution|budget execution|execution progress|progress of (?:budget )?execution|spending progress"
             r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all",
     "executed": r"how much[^?]*\bused\b|执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
@@ -99,6 +99,7 @@ class Part:
     text: str
     op: str = "lookup"  # lookup | list | count | sum | average | rank | compare | group
     metrics: list[str] = field(default_factory=list)
+    nth: int | None = None  # rank: 第二高 / second largest — only that one of the ranking
     conditions: list[Condition] = field(default_factory=list)
     order: str = "desc"
     limit: int | None = None
@@ -319,6 +320,13 @@ def parse_part(text: str) -> Part:
         cond = Condition("total", _cmp_op(m.group(1)), Decimal(m.group(2)))
         if not any(c.metric == "total" and c.op == cond.op and c.value == cond.value for c in p.conditions):
             p.conditions.append(cond)
+    # a range of amounts: 预算在50万到100万之间 / 介于50和100万元 / between 50万元 and 100万元
+    for metric in ("budget", "executed"):
+        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\D{{0,8}}?(?:在|介于|between)?\s*{_NUM}\s*(?:万元|万)?\s*"
+                             rf"(?:到|至|~|-|—|and|和|与)\s*{_NUM}\s*(?:万元|万)", q, re.I):
+            p.conditions = [c for c in p.conditions if c.metric != metric]
+            lo, hi = sorted((Decimal(m.group(1)), Decimal(m.group(2))))
+            p.conditions += [Condition(metric, "ge", lo), Condition(metric, "le", hi)]
     # a range: 执行率在50%到90%之间 / between 50% and 90%
     for metric in ("rate", "total"):
         for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\D{{0,6}}?(?:在|介于|between)?\s*{_NUM}\s*(?:%|分)?\s*"
@@ -362,13 +370,18 @@ def parse_part(text: str) -> Part:
             and not re.search(r"多少个|几个|how many", q, re.I):
         p.op = "sum"
     elif re.search(r"比较|对比|相比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
-                   r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
+                   r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "compare"
-    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
+    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
         p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
-        p.limit = _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
+        nth = re.search(r"(?:排名|排)?第\s*(\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|(?:排名|排)第\s*(\d+|[二两三四五六七八九十])|"
+                        r"(?<![a-z])(second|third|fourth|fifth)[- ](?:largest|highest|lowest|smallest|most|least|biggest|best|worst)", q, re.I)
+        if nth:
+            tok = nth.group(1) or nth.group(2) or nth.group(3).lower()
+            p.nth = int(tok) if tok.isdigit() else _CN_NUM.get(tok) or {"second": 2, "third": 3, "fourth": 4, "fifth": 5}[tok]
+        p.limit = (p.nth if p.nth else None) or _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
                                 else 5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
     elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|项目总数|总项目数|"
                    r"项目(?:的)?(?:数量|个数)\s*[?？]?$|how many (?:\w+ )?projects|number of projects", q, re.I):
@@ -648,6 +661,12 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 cut = metric_value(ordered[min(k, len(ordered)) - 1], m)
                 top = [r for r in ordered if (metric_value(r, m) >= cut if p.order == "desc" else metric_value(r, m) <= cut)]
                 word = ("最低" if p.order == "asc" else "最高") if zh else ("lowest" if p.order == "asc" else "highest")
+                if p.nth and len(ordered) >= p.nth:
+                    # 第二高: the projects at that place of the ranking (ties included), not the ones above it
+                    top = [r for r in ordered if metric_value(r, m) == cut]
+                    word = (f"第{p.nth}{'低' if p.order == 'asc' else '高'}" if zh else
+                            f"{['', 'first', 'second', 'third', 'fourth', 'fifth'][min(p.nth, 5)] if p.nth <= 5 else str(p.nth) + 'th'}"
+                            f" {'lowest' if p.order == 'asc' else 'highest'}")
                 items = [f"{_name(r)}（{_fmt(r, m, zh)}）" if zh else f"{_name(r)} ({_fmt(r, m, zh)})" for r in top]
                 tie = len(top) > k
                 head = (f"{where}{_LABEL[m][0]}{word}的项目" + (f"（并列{len(top)}个）" if tie else "") + "：" if zh else

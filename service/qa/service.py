@@ -352,6 +352,23 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
     return _finish(text, cits, rows, "structured:indicator", lang, store, q)
 
 
+_DEPT_REPORT = re.compile(r"部门整体(?:绩效)?(?:自评|评价)报告")
+_STATED_GRADE = re.compile(r"(?:评价|评定|自评)?等级为[“\"']?(优秀|良好|优|良|中|差)")
+
+
+def _stated_department_grade(store, doc_id: str):
+    """(grade, line) where the document's 部门整体 report states its grade, else None."""
+    inside = False
+    for ln in store.get_lines(doc_id):
+        if _DEPT_REPORT.search(ln.text):
+            inside = True
+        elif inside:
+            m = _STATED_GRADE.search(ln.text)
+            if m:
+                return {"优秀": "优", "良好": "良"}.get(m.group(1), m.group(1)), ln
+    return None
+
+
 def _department_answer(question: str, store, filters: dict, lang: str, docs: dict[str, str]) -> AskAnswer | None:
     """部门整体 (department-wide) self-evaluation: its total and grade as the stored department record reads
     them, cited to the line that prints each."""
@@ -386,6 +403,18 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
                 if g.ref:
                     cits.append(Citation(doc_id=doc_id, filename=filename, page=g.ref.page, line_start=g.ref.line_start,
                                          line_end=g.ref.line_end, quote=g.ref.quote))
+                elif (said := _stated_department_grade(store, doc_id)) is not None and said[0] == g.text:
+                    ln = said[1]  # a grade read without its cell: cited where the report states it
+                    cits.append(Citation(doc_id=doc_id, filename=filename, page=ln.page, line_start=ln.line_no,
+                                         line_end=ln.line_no, quote=ln.text))
+            elif wants_grade and g is None:
+                # the form holds no grade cell, but the report's conclusion states it (评价等级为“优”)
+                said = _stated_department_grade(store, doc_id)
+                if said is not None:
+                    grade, ln = said
+                    bits.append(f"评价等级{grade}（报告正文）" if zh else f"grade {grade} (stated in the report)")
+                    cits.append(Citation(doc_id=doc_id, filename=filename, page=ln.page, line_start=ln.line_no,
+                                         line_end=ln.line_no, quote=ln.text))
             if not bits or t is None and g is None:
                 continue
             who = dep.department or filename
