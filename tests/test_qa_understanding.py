@@ -27,6 +27,10 @@ NAMES = ["乡村道路养护专项资金", "乡村道路养护专项资金追加
          "防汛物资储备and应急演练费", "困难群众(低保)医疗保险补贴资金", "就业专项资金", "就业培训扶持专项资金"]
 
 
+def _conds(q: str) -> list[tuple]:
+    return [(c.metric, c.op, c.value) for c in parse_part(q).conditions]
+
+
 def _link(q: str, extra: dict | None = None) -> list[str]:
     names = {n: n for n in NAMES}
     names.update(extra or {})
@@ -808,14 +812,12 @@ def test_a_name_with_a_middle_word_left_out_links_but_not_a_phrase_that_goes_on_
 
 
 def test_everyday_thresholds_in_figures_and_words():
-    def conds(q):
-        return [(c.metric, c.op, c.value) for c in parse_part(q).conditions]
-    assert conds("高新人社局 预算过千万 项目个数") == [("budget", "gt", Decimal("1000"))]
-    assert conds("How many projects have budgets of 1000万元 or more?") == [("budget", "ge", Decimal("1000"))]
-    assert conds("projects scoring 99 or more?") == [("total", "ge", Decimal("99"))]
-    assert conds("执行率不高于50%的项目") == [("rate", "le", Decimal("50"))]
-    assert conds("预算不超过10万元的项目") == [("budget", "le", Decimal("10"))]
-    assert conds("得分高于90分的项目") == [("total", "gt", Decimal("90"))]
+    assert _conds("高新人社局 预算过千万 项目个数") == [("budget", "gt", Decimal("1000"))]
+    assert _conds("How many projects have budgets of 1000万元 or more?") == [("budget", "ge", Decimal("1000"))]
+    assert _conds("projects scoring 99 or more?") == [("total", "ge", Decimal("99"))]
+    assert _conds("执行率不高于50%的项目") == [("rate", "le", Decimal("50"))]
+    assert _conds("预算不超过10万元的项目") == [("budget", "le", Decimal("10"))]
+    assert _conds("得分高于90分的项目") == [("total", "gt", Decimal("90"))]
     assert parse_part("哪个项目的钱最多").metrics == ["budget"]
     assert parse_part("哪个项目花钱最多").metrics == ["executed"]
     p = parse_part("lowest-scoring project?")
@@ -887,12 +889,10 @@ def test_more_accounts_wordings_and_an_unknown_fund_asked_how_much_was_spent(qa)
 
 
 def test_nothing_spent_not_all_spent_and_everyday_amounts():
-    def conds(q):
-        return [(c.metric, c.op, c.value) for c in parse_part(q).conditions]
     for q in ("有没有一分钱没花的项目", "执行数为0的项目", "Which projects spent nothing?"):
-        assert conds(q) == [("executed", "eq", Decimal("0"))], q
-    assert conds("Which projects did not spend their whole budget?") == [("rate", "lt", Decimal("100"))]
-    assert conds("预算上千万的项目有几个") == [("budget", "gt", Decimal("1000"))]
+        assert _conds(q) == [("executed", "eq", Decimal("0"))], q
+    assert _conds("Which projects did not spend their whole budget?") == [("rate", "lt", Decimal("100"))]
+    assert _conds("预算上千万的项目有几个") == [("budget", "gt", Decimal("1000"))]
     assert parse_part("乡村道路养护和河道清淤两笔钱预算加一块多少").op == "sum"
     assert _link("乡村道路养护和河道清淤两笔钱预算加一块多少") == ["乡村道路养护专项资金", "河道清淤工程经费(专项)"]
     p = parse_part("哪个项目钱最少")
@@ -939,12 +939,10 @@ def test_figures_written_in_chinese_numerals_are_read():
         ["98", "30", "100", "85.5", "1000", "200", "10"]
     assert cn_number("预算") is None
 
-    def conds(q):
-        return [(c.metric, c.op, c.value) for c in parse_part(q).conditions]
-    assert conds("执行率不到百分之三十的项目") == [("rate", "lt", Decimal("30"))]
-    assert conds("得分九十八分以上的项目") == [("total", "ge", Decimal("98"))]
-    assert conds("自评不低于98分的项目") == [("total", "ge", Decimal("98"))]
-    assert conds("预算一百万以上的项目有几个") == [("budget", "ge", Decimal("100"))]
+    assert _conds("执行率不到百分之三十的项目") == [("rate", "lt", Decimal("30"))]
+    assert _conds("得分九十八分以上的项目") == [("total", "ge", Decimal("98"))]
+    assert _conds("自评不低于98分的项目") == [("total", "ge", Decimal("98"))]
+    assert _conds("预算一百万以上的项目有几个") == [("budget", "ge", Decimal("100"))]
     assert parse_part("execution progress of 老干部专项资金?").metrics == ["rate"]
 
 

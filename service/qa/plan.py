@@ -320,17 +320,12 @@ def parse_part(text: str) -> Part:
         cond = Condition("total", _cmp_op(m.group(1)), Decimal(m.group(2)))
         if not any(c.metric == "total" and c.op == cond.op and c.value == cond.value for c in p.conditions):
             p.conditions.append(cond)
-    # a range of amounts: 预算在50万到100万之间 / 介于50和100万元 / between 50万元 and 100万元
-    for metric in ("budget", "executed"):
-        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\D{{0,8}}?(?:在|介于|between)?\s*{_NUM}\s*(?:万元|万)?\s*"
-                             rf"(?:到|至|~|-|—|and|和|与)\s*{_NUM}\s*(?:万元|万)", q, re.I):
-            p.conditions = [c for c in p.conditions if c.metric != metric]
-            lo, hi = sorted((Decimal(m.group(1)), Decimal(m.group(2))))
-            p.conditions += [Condition(metric, "ge", lo), Condition(metric, "le", hi)]
-    # a range: 执行率在50%到90%之间 / between 50% and 90%
-    for metric in ("rate", "total"):
-        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\D{{0,6}}?(?:在|介于|between)?\s*{_NUM}\s*(?:%|分)?\s*"
-                             rf"(?:到|至|~|-|—|and|和|与)\s*{_NUM}\s*(?:%|分)?", q, re.I):
+    # a range: 执行率在50%到90%之间 / between 50% and 90% / 预算在50万到100万之间 (an amount's range needs its unit)
+    for metric, gap, unit, closing in (("rate", 6, r"(?:%|分)?", r"(?:%|分)?"), ("total", 6, r"(?:%|分)?", r"(?:%|分)?"),
+                                       ("budget", 8, r"(?:万元|万)?", r"(?:万元|万)"),
+                                       ("executed", 8, r"(?:万元|万)?", r"(?:万元|万)")):
+        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\D{{0,{gap}}}?(?:在|介于|between)?\s*{_NUM}\s*{unit}\s*"
+                             rf"(?:到|至|~|-|—|and|和|与)\s*{_NUM}\s*{closing}", q, re.I):
             p.conditions = [c for c in p.conditions if c.metric != metric]
             lo, hi = sorted((Decimal(m.group(1)), Decimal(m.group(2))))
             p.conditions += [Condition(metric, "ge", lo), Condition(metric, "le", hi)]

@@ -28,7 +28,7 @@ from service.qa.digest import digest_for, doc_key
 from service.qa.extractive import (Sentence, bridge_english, complete_last_sentence, coverage, display, keep_figures, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
-from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, close_names, departments_in, expand, link_projects,
+from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, close_names, departments_in, link_projects,
                                 english_names_in_chinese, loose_candidates, name_key, question_key,
                                 places_in, profile, strip_spans, years_in)
 from service.qa.plan import execute, expand_follow_ups, parse_part, split_parts
