@@ -1021,3 +1021,9 @@ def test_set_n_readings_amount_ranges_nth_place_department_grade_and_a_name_insi
     assert {m.project for m in link_projects("公务员医疗补助和追加的平均分", names)} == {"公务员医疗补助", "公务员医疗补助追加"}
     a = _ask(qa, "医保局一般公共预算拨款收入多少")
     assert "732.48" in a.answer
+
+
+def test_an_indicators_completion_asked_by_name_is_its_target_and_actual(qa):
+    a = _ask(qa, "公务员医疗补助的满意度指标完成情况")
+    assert "医保中心满意度" in a.answer and "96%" in a.answer and a.citations
+    assert _ask(qa, "公务员医疗补助完成情况").route == "structured:project_summary"

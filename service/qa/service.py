@@ -277,7 +277,9 @@ _MEASURE_EN = {"人": r"people|persons?|recipients|beneficiaries|retirees|employ
 _EN_NOUNS = {"sites": "站点", "stations": "站点", "enterprises": "企业", "companies": "企业", "people": "人数",
              "persons": "人数", "cases": "案件", "trainings?": "培训", "villages": "村", "households": "户数",
              "inspections?": "检查", "students": "学生", "beneficiaries": "人数", "retirees": "退休"}
-_ASKS_QUANTITY = re.compile(r"多少|几|how many|how much|what (?:was|is|were)", re.I)
+# (an indicator's completion asked of by name: 满意度指标完成情况, its target and actual)
+_ASKS_QUANTITY = re.compile(r"多少|几|how many|how much|what (?:was|is|were)|指标\S{0,4}完成情况|完成值|目标值|"
+                            r"\btargets?\b.{0,20}\bactual\b", re.I)
 _QA_GENERIC = set("的了是多少几个实际完成情况项目资金经费专项指标怎么样如何呢吗有")
 
 
