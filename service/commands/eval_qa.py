@@ -16,6 +16,14 @@ from service.commands import eval_app
 from service.commands._common import cli_settings, one_line_errors
 
 
+def _bench_questions(bench_mod, bench_file: list[Path] | None) -> list[dict]:
+    """The --bench / --variants questions, checked before anything is ingested (a bad file is a usage error)."""
+    try:
+        return bench_mod.load_everyday(*(bench_file or [bench_mod.BENCH_PATH]))
+    except (ValueError, OSError) as exc:
+        raise typer.BadParameter(f"--bench-file: {exc}") from exc
+
+
 def eval_qa(
     rendering: Annotated[str, typer.Option("--rendering", help="Which rendering to ingest: pdf, txt or docx.")] = "pdf",
     fmt: Annotated[str, typer.Option("--format", help="table or json (json: metrics and per-question results).")] = "table",
@@ -70,20 +78,11 @@ def eval_qa(
         elif variants:
             from eval import qa_variants
 
-            try:
-                questions = bench_mod.load_everyday(*(bench_file or [bench_mod.BENCH_PATH]))
-            except (ValueError, OSError) as exc:
-                raise typer.BadParameter(f"--bench-file: {exc}") from exc
-            questions = [q for q in questions if q.get("kind") != "refuse"] + \
-                [q for q in questions if q.get("kind") == "refuse"]
-            report = qa_variants.run(settings, questions, rendering=rendering)
+            report = qa_variants.run(settings, _bench_questions(bench_mod, bench_file), rendering=rendering)
             table = qa_variants.format_table
         elif bench:
-            try:
-                questions = bench_mod.load_everyday(*(bench_file or [bench_mod.BENCH_PATH]))
-            except (ValueError, OSError) as exc:
-                raise typer.BadParameter(f"--bench-file: {exc}") from exc
-            report = bench_mod.run(settings, rendering=rendering, llm=llm, items=[], everyday=questions)
+            report = bench_mod.run(settings, rendering=rendering, llm=llm, items=[],
+                                   everyday=_bench_questions(bench_mod, bench_file))
             table = bench_mod.format_bench
         else:
             report = bench_mod.run(settings, rendering=rendering, llm=llm)

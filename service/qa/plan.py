@@ -211,7 +211,7 @@ def _limit(q: str) -> int | None:
 
 
 _CN_TENTHS = re.compile(r"([一二两三四五六七八九])成")
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_DIGITS = {**{k: v for k, v in _CN_NUM.items() if k != "十"}, "零": 0, "〇": 0}
 
 
 def cn_number(text: str) -> str | None:
@@ -255,6 +255,12 @@ _NOTHING_SPENT = re.compile(r"(?:一分钱|分文)(?:都|也)?(?:没有?|未)(?:
 _USED_UP = re.compile(r"(?:预算|资金|钱|经费)?(?:全部|全都|都)?(?:执行|用|花|支出|使用)(?:完|光|完毕)(?!了?\s*(?:吗|么|嘛|没|没有|与否))(?:了)?")
 
 
+def _numeral_or_as_is(m: re.Match, unit: str = "") -> str:
+    """A regex match's Chinese numeral (group 1) as digits with `unit`, or the match unchanged if it is none."""
+    n = cn_number(m.group(1))
+    return m.group(0) if n is None else f"{n}{unit}"
+
+
 def plain_figures(q: str) -> str:
     """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分, 预算全部执行完了 → 执行率达到100%,
     过千万 → 超过1000万元, 99 or more → 不低于99."""
@@ -269,10 +275,8 @@ def plain_figures(q: str) -> str:
     q = _USED_UP.sub("执行率达到100%", q)
     q = _CN_TENTHS.sub(lambda m: f"{_CN_NUM[m.group(1)] * 10}%", q)
     # 百分之三十 → 30%, 九十八分 → 98分, 一百万 → 100万: figures written in Chinese numerals
-    q = re.sub(r"百分之([零〇一二两三四五六七八九十百点]+)", lambda m: (f"{cn_number(m.group(1))}%" if cn_number(m.group(1)) is not None
-                                                           else m.group(0)), q)
-    q = re.sub(r"([零〇一二两三四五六七八九十百点]{2,})(?=\s*(?:分|万元|万|元|个|项))",
-               lambda m: str(cn_number(m.group(1))) if cn_number(m.group(1)) is not None else m.group(0), q)
+    q = re.sub(r"百分之([零〇一二两三四五六七八九十百点]+)", lambda m: _numeral_or_as_is(m, "%"), q)
+    q = re.sub(r"([零〇一二两三四五六七八九十百点]{2,})(?=\s*(?:分|万元|万|元|个|项))", lambda m: _numeral_or_as_is(m), q)
     q = re.sub(r"一半|半数", "50%", q)
     q = _NOT_FULL_MARKS.sub("得分低于100分", q)
     return _FULL_MARKS.sub("得分为100分", q)

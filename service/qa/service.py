@@ -16,6 +16,7 @@ import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass
 from types import SimpleNamespace
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -204,6 +205,28 @@ def _fetch_lines(store, prefetch: list[Citation] = ()):
     return fetch
 
 
+def _cite_ref(ref, filename: str | None) -> Citation:
+    """A citation of an extracted value's source reference."""
+    return Citation(doc_id=ref.doc_id, filename=filename, page=ref.page, line_start=ref.line_start,
+                    line_end=ref.line_end, quote=ref.quote)
+
+
+def _cite_line(doc_id: str, filename: str | None, ln) -> Citation:
+    """A citation of one stored line, quoted whole (as verify() finds it)."""
+    return Citation(doc_id=doc_id, filename=filename, page=ln.page, line_start=ln.line_no, line_end=ln.line_no,
+                    quote=ln.text)
+
+
+def _not_found(missing: list[str], known: list[str], lang: str, route: str, exclude: Sequence[str] = ()) -> AskAnswer:
+    """Not found; for a name we do not hold, the stored names closest to it, so the asker can rephrase."""
+    text = NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN
+    near = list(dict.fromkeys(n for m in missing for n in close_names(m, known) if n not in exclude))[:3]
+    if near:
+        text += (f"语料中名称相近的项目：{'、'.join(near)}。" if lang == "zh" else
+                 f" Stored projects with similar names: {', '.join(near)}.")
+    return AskAnswer(answer=text, route=route, lang=lang)
+
+
 def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str, lang: str, store,
             question: str | None = None) -> AskAnswer:
     checked = verify(citations, _fetch_lines(store, citations))
@@ -340,8 +363,7 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
     text = (f"{e.project}的绩效指标“{ind.level3}”：指标值{target}，实际完成值{actual}。" if zh else
             f"{e.project}: indicator “{ind.level3}” — target {target}, actual {actual}.")
     ref = ind.ref
-    cit = Citation(doc_id=ref.doc_id, filename=rec.filename, page=ref.page, line_start=ref.line_start,
-                   line_end=ref.line_end, quote=ref.quote)
+    cit = _cite_ref(ref, rec.filename)
     rows = [{"project": e.project, "indicator": ind.level3, "target": target, "actual": actual}]
     cits = [cit]
     prose = prose_of() if prose_of is not None and counted else None
@@ -394,29 +416,24 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
             if (wants_total or not g) and t is not None:
                 bits.append(f"部门整体绩效自评得分{t.raw}分" if zh else f"department-wide self-evaluation score {t.raw}")
                 if t.ref:
-                    cits.append(Citation(doc_id=doc_id, filename=filename, page=t.ref.page, line_start=t.ref.line_start,
-                                         line_end=t.ref.line_end, quote=t.ref.quote))
+                    cits.append(_cite_ref(t.ref, filename))
                 # the report usually states the figure in prose too (…自评得分为95.04分): cite where it says so
                 for ln in _stated_lines(store, doc_id, t.raw, t.ref):
-                    cits.append(Citation(doc_id=doc_id, filename=filename, page=ln.page, line_start=ln.line_no,
-                                         line_end=ln.line_no, quote=ln.text))
+                    cits.append(_cite_line(doc_id, filename, ln))
             if (wants_grade or not t) and g is not None:
                 bits.append(f"评价等级{g.text}" if zh else f"grade {g.text}")
                 if g.ref:
-                    cits.append(Citation(doc_id=doc_id, filename=filename, page=g.ref.page, line_start=g.ref.line_start,
-                                         line_end=g.ref.line_end, quote=g.ref.quote))
+                    cits.append(_cite_ref(g.ref, filename))
                 elif (said := _stated_department_grade(store, doc_id)) is not None and said[0] == g.text:
                     ln = said[1]  # a grade read without its cell: cited where the report states it
-                    cits.append(Citation(doc_id=doc_id, filename=filename, page=ln.page, line_start=ln.line_no,
-                                         line_end=ln.line_no, quote=ln.text))
+                    cits.append(_cite_line(doc_id, filename, ln))
             elif wants_grade and g is None:
                 # the form holds no grade cell, but the report's conclusion states it (评价等级为“优”)
                 said = _stated_department_grade(store, doc_id)
                 if said is not None:
                     grade, ln = said
                     bits.append(f"评价等级{grade}（报告正文）" if zh else f"grade {grade} (stated in the report)")
-                    cits.append(Citation(doc_id=doc_id, filename=filename, page=ln.page, line_start=ln.line_no,
-                                         line_end=ln.line_no, quote=ln.text))
+                    cits.append(_cite_line(doc_id, filename, ln))
             if not bits or t is None and g is None:
                 continue
             who = dep.department or filename
@@ -566,13 +583,7 @@ def _open_answer(question: str, intent: Intent, store, index, filters: dict, llm
         year_question = year_question.replace(name, " ")
     missing = unknown_names(question, known_projects, index)
     if missing or unsupported_years(year_question, texts) or coverage(question, texts, intent.projects) < 0.25:
-        text = NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN
-        near = [n for m in missing for n in close_names(m, known_projects) if n not in intent.projects]
-        if near:  # a name we do not hold: the stored names closest to it, so the asker can rephrase
-            near = list(dict.fromkeys(near))[:3]
-            text += (f"语料中名称相近的项目：{'、'.join(near)}。" if lang == "zh" else
-                     f" Stored projects with similar names: {', '.join(near)}.")
-        return AskAnswer(answer=text, route="open:not_found", lang=lang)
+        return _not_found(missing, known_projects, lang, "open:not_found", exclude=intent.projects)
     chosen = keep_figures(question, pick(question, sentences, names=intent.projects))
     if not chosen:
         return AskAnswer(answer=NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN, route="open:not_found", lang=lang)
@@ -886,8 +897,7 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
                 shown.append(fn)
                 continue
             shown.append(f"{first.text.strip()}（{fn}）" if lang == "zh" else f"{first.text.strip()} ({fn})")
-            cits.append(Citation(doc_id=d, filename=fn, page=1, line_start=first.line_no, line_end=first.line_no,
-                                 quote=first.text.strip()))
+            cits.append(_cite_line(d, fn, first))
         more = ("等" if lang == "zh" else " …") if len(held) > 20 else ""
         text = (f"{scope.label or '已入库的'}报告共{len(held)}份：{'；'.join(shown)}{more}。" if lang == "zh" else
                 f"{len(held)} reports{' of ' + scope.label if scope.label else ''} are ingested: "
@@ -910,12 +920,7 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         # not found, never the figures of the department's other projects
         missing = [m for m in unknown_names(q, names, index, names_only=True) if not _METRIC_IN_NAME.search(m)]
         if missing:
-            text = NOT_FOUND_ZH if lang == "zh" else NOT_FOUND_EN
-            near = list(dict.fromkeys(n for m in missing for n in close_names(m, names)))[:3]
-            if near:
-                text += (f"语料中名称相近的项目：{'、'.join(near)}。" if lang == "zh" else
-                         f" Stored projects with similar names: {', '.join(near)}.")
-            return AskAnswer(answer=text, route="structured:not_found", lang=lang)
+            return _not_found(missing, names, lang, "structured:not_found")
     parts = [parse_part(t) for t in split_parts(q)]
     asked_if: list = []  # 是否达到90% / did it reach…: a yes-or-no condition on the named projects
     if scope.named and _YES_NO.search(q.strip()):
@@ -967,8 +972,7 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
                 return prose.model_copy(update={"answer": lead + _quoted_body(prose.answer),
                                                 "route": pa.route + "+open"})
         if pa is not None:
-            cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
-                             line_end=ref.line_end, quote=ref.quote) for ref, fn in pa.refs]
+            cits = [_cite_ref(ref, fn) for ref, fn in pa.refs]
             verdict = ""
             for r in scope.named[:8] if asked_if else []:
                 ok = all(c.holds(r) for c in asked_if)
@@ -983,8 +987,7 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
     if intent.kind not in ("open", "accounts") and not (prose_list and intent.kind == "list_projects"):
         sa = answer_structured(intent, records, page=page, page_size=page_size)
         if sa is not None:
-            cits = [Citation(doc_id=ref.doc_id, filename=fn, page=ref.page, line_start=ref.line_start,
-                             line_end=ref.line_end, quote=ref.quote) for ref, fn in sa.refs]
+            cits = [_cite_ref(ref, fn) for ref, fn in sa.refs]
             out = _finish((scope.note or "") + sa.answer, cits, sa.rows, sa.route, intent.lang, store, q)
             return out.model_copy(update={"total": sa.total, "page": sa.page, "page_size": sa.page_size})
     return _open_answer(q, intent, store, index, open_flt, llm, settings, names, records, docs)
