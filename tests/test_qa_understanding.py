@@ -1027,3 +1027,10 @@ def test_an_indicators_completion_asked_by_name_is_its_target_and_actual(qa):
     a = _ask(qa, "公务员医疗补助的满意度指标完成情况")
     assert "医保中心满意度" in a.answer and "96%" in a.answer and a.citations
     assert _ask(qa, "公务员医疗补助完成情况").route == "structured:project_summary"
+
+
+def test_the_shang_of_yishang_is_no_comparison_of_the_figure_after_it():
+    from service.qa.plan import plain_figures
+
+    assert plain_figures("得分98分以上 一百万的项目") == "得分98分以上 100万元的项目"
+    assert plain_figures("预算上千万的项目") == "预算超过1000万元的项目"

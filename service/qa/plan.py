@@ -265,7 +265,7 @@ def plain_figures(q: str) -> str:
     """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分, 预算全部执行完了 → 执行率达到100%,
     过千万 → 超过1000万元, 99 or more → 不低于99."""
     q = _NOTHING_SPENT.sub("执行数为0", q)
-    q = re.sub(r"(?<![超通经不])[过上](?=\s*(?:\d|[一二两三四五六七八九十]?[百千]万))", "超过", q)
+    q = re.sub(r"(?<![超通经不以])[过上](?=\s*(?:\d|[一二两三四五六七八九十]?[百千]万))", "超过", q)
     q = re.sub(r"([一二两三四五六七八九])?千万(?:元)?", lambda m: f"{_CN_NUM[m.group(1)] if m.group(1) else 1}000万元", q)
     q = re.sub(r"([一二两三四五六七八九])?百万(?:元)?", lambda m: f"{_CN_NUM[m.group(1)] if m.group(1) else 1}00万元", q)
     q = re.sub(rf"{_NUM}\s*(%|万元|分|points?)?\s*(?<![a-z])or\s+(more|above|higher|over|less|below|lower|under)",
