@@ -286,38 +286,37 @@ class Pipeline:
             for f in files:
                 yield self.ingest_path(f)
             return
-        todo: list[tuple[int, Path]] = []
-        done: dict[int, IngestResult] = {}
-        for k, f in enumerate(files):
-            known = None
-            try:
-                if f.is_file() and 0 < f.stat().st_size <= self.settings.max_upload_bytes:
-                    known = _sha256_file(f)
-            except OSError:
-                known = None
-            if known is not None and self.store.has_document(known):
-                done[k] = self.ingest_path(f)  # unchanged (and its index entry repaired if missing)
-            else:
-                todo.append((k, f))
+        done: set[int] = set()
         workers_pool = _WorkerPool(workers, self.settings)
         try:
-            workers_pool.submit(todo)
+            workers_pool.start()
+            known: dict[int, str] = {}
+            for k, f in enumerate(files):
+                try:
+                    if f.is_file() and 0 < f.stat().st_size <= self.settings.max_upload_bytes:
+                        known[k] = _sha256_file(f)
+                except OSError:
+                    pass
+            stored = self.store.stored_documents(set(known.values()))  # one query, not one per file
+            for k, f in enumerate(files):
+                if known.get(k) in stored:
+                    done.add(k)  # unchanged: ingested below (and its index entry repaired if missing)
+                else:
+                    workers_pool.add(k, f)
             warm = getattr(self._index, "warm", None)
-            if callable(warm) and todo:
+            if callable(warm) and len(done) < len(files):
                 warm()  # the writer opens Chroma while the workers start and read
             for k, f in enumerate(files):
                 if k in done:
-                    yield done.pop(k)
+                    yield self.ingest_path(f)
                     continue
 
                 def commit(result: IngestResult, k=k, f=f) -> IngestResult:
                     outcome = workers_pool.outcome(k, f)
                     if not isinstance(outcome, Prepared):  # (code, message) of a failure in the worker
                         return _failed(result, *outcome)
-                    if self.store.has_document(outcome.doc.doc_id):
-                        self._fill_unchanged(result, outcome.doc.doc_id)
-                    else:
-                        self._commit(result, outcome)
+                    # stored meanwhile by another writer: the store's transaction says so (created=False)
+                    self._commit(result, outcome)
                     return result
 
                 yield self._guarded(f.name or str(f), str(f), commit)
@@ -583,13 +582,27 @@ class _WorkerPool:
     def _new_pool(self, workers: int) -> Any:
         import concurrent.futures as cf
 
-        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=self.ctx, initializer=_limit_worker_memory,
-                                      initargs=(self.settings.worker_memory_mb,))
+        # the settings and the reader go to each worker once, not pickled again with every file (100 copies
+        # of the settings were a third of a core for the writer's queue thread on 100 one-page forms)
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=self.ctx, initializer=_init_worker,
+                                      initargs=(self.settings.worker_memory_mb, self.read, self.settings))
+
+    def start(self) -> None:
+        """Start the workers now (they spawn on the first submit): a spawned worker takes ~1 s to import and
+        warm up, which overlaps with the writer's own checks of which files are already stored."""
+        if self.pool is None:
+            self.pool = self._new_pool(self.workers)
+
+    def add(self, k: int, f: Path) -> None:
+        self.start()
+        self.queued.append((k, f))
+        self.futures[k] = self.pool.submit(_read_in_worker, str(f))
 
     def submit(self, todo: Sequence[tuple[int, Path]]) -> None:
-        self.queued = list(todo)
-        self.pool = self._new_pool(self.workers)
-        self.futures = {k: self.pool.submit(self.read, str(f), self.settings) for k, f in todo}
+        self.queued, self.futures = [], {}
+        self.pool = None
+        for k, f in todo:
+            self.add(k, f)
 
     def outcome(self, k: int, f: Path) -> Prepared | tuple[str, str]:
         from concurrent.futures.process import BrokenProcessPool
@@ -609,7 +622,7 @@ class _WorkerPool:
 
         pool = self._new_pool(1)
         try:
-            return pool.submit(self.read, str(f), self.settings).result()
+            return pool.submit(_read_in_worker, str(f)).result()
         except BrokenProcessPool:
             cap = self.settings.worker_memory_mb
             return ("worker_crashed", "the process reading this file died (out of memory or a crash in a parser"
@@ -621,6 +634,22 @@ class _WorkerPool:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+_WORKER_READ: Callable[[str, Settings], Prepared | tuple[str, str]] | None = None
+_WORKER_SETTINGS: Settings | None = None
+
+
+def _init_worker(memory_mb: int, read: Callable[[str, Settings], Prepared | tuple[str, str]],
+                 settings: Settings) -> None:
+    global _WORKER_READ, _WORKER_SETTINGS
+    _WORKER_READ, _WORKER_SETTINGS = read, settings
+    _limit_worker_memory(memory_mb)
+
+
+def _read_in_worker(path: str) -> Prepared | tuple[str, str]:
+    assert _WORKER_READ is not None and _WORKER_SETTINGS is not None, "a worker started without _init_worker"
+    return _WORKER_READ(path, _WORKER_SETTINGS)
 
 
 def _prepare_in_worker(path: str, settings: Settings) -> Prepared | tuple[str, str]:
@@ -657,12 +686,14 @@ def _worker_index_input(prepared: Prepared, settings: Settings) -> Any:
         return None
     try:
         from retrieval.embedding import make_embedder
-        from retrieval.index import prepare_index_input
+        from retrieval.index import get_tokenizer, prepare_index_input
 
         if _WORKER_EMBEDDER is None:
             _WORKER_EMBEDDER = make_embedder(settings)
         units = prepared.extraction.units if prepared.extraction is not None else None
-        return prepare_index_input(prepared.doc, units or None, settings, _WORKER_EMBEDDER)
+        # the same tokenizer (and dictionary cache) the writer's index would load
+        return prepare_index_input(prepared.doc, units or None, settings, _WORKER_EMBEDDER,
+                                   tokenizer=get_tokenizer(Path(settings.data_dir) / "jieba"))
     except Exception:
         log.debug("chunking in the worker failed; the writer will", exc_info=True)
         return None

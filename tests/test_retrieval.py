@@ -651,6 +651,42 @@ def test_a_stale_snapshot_is_updated_with_the_changed_documents_only_and_equals_
     assert second._load_snapshot() is not None
 
 
+def test_tokens_cut_by_a_reading_worker_spare_the_writer_jieba_and_give_the_same_state(tmp_path, docs,
+                                                                                        monkeypatch):
+    """`ingest --workers N`: the workers cut the chunks for BM25 (IndexInput.tokens), so the writer's search
+    state after the ingest cuts nothing itself, and it is exactly the state a fresh process builds by
+    cutting everything again."""
+    import numpy as np
+
+    import retrieval.index as ri
+    from retrieval.embedding import make_embedder
+
+    first = HybridIndex(settings(tmp_path))
+    tok = ri.get_tokenizer(tmp_path / "worker-jieba")  # a worker's own tokenizer
+    pre = [ri.prepare_index_input(d, units(d), first.settings, make_embedder(first.settings), tokenizer=tok)
+           for d in docs.values()]
+    assert all(p.tokens is not None and len(p.tokens) == len(p.chunks) for p in pre)
+    first.upsert_documents([(d, units(d), p) for d, p in zip(docs.values(), pre)])
+    monkeypatch.setattr(ri, "tokenize_chunks", lambda *a: pytest.fail("the writer cut chunks a worker had cut"))
+    made = first._state()
+    monkeypatch.undo()
+    assert not first._tokens  # handed over to the state, not kept twice
+    for path in tmp_path.glob("chroma/*.state.*"):
+        if path.is_file():
+            path.unlink()
+    rebuilt = HybridIndex(settings(tmp_path))._state()
+    (c1, t1, v1, *r1), (c2, t2, v2, *r2) = _state_view(made), _state_view(rebuilt)
+    assert c1 == c2 and t1 == t2 and r1 == r2 and np.array_equal(v1, v2) and len(t1) > 100
+
+
+def test_packed_tokens_round_trip_and_a_token_holding_the_separator_is_cut_again():
+    from retrieval.index import _pack_tokens, _unpack_tokens
+
+    for tokens in ((["预算", "执行率", "~预算"], ["项目", "=执行率"]), ([], ["表头"]), (["100%"], []), ([], [])):
+        assert _unpack_tokens(_pack_tokens(tokens)) == tokens
+    assert _pack_tokens((["a\x1fb"], [])) is None and _pack_tokens(([], ["x\x1ey"])) is None
+
+
 def test_bm25_postings_score_exactly_as_bm25s(index):
     """retrieval.lexical re-implements bm25s's lucene BM25 over flat ids; on the real chunks of three reports
     every query's scores are bit-identical to bm25s's own index."""

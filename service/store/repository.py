@@ -197,6 +197,15 @@ class Store:
         with self._read() as conn:
             return conn.execute(select(t.documents.c.doc_id).where(t.documents.c.doc_id == doc_id)).first() is not None
 
+    def stored_documents(self, doc_ids: Iterable[str]) -> set[str]:
+        """Which of these documents are stored (one query per 500 ids)."""
+        ids, out = sorted(set(doc_ids)), set()
+        with self._read() as conn:
+            for i in range(0, len(ids), 500):
+                col = t.documents.c.doc_id
+                out.update(r[0] for r in conn.execute(select(col).where(col.in_(ids[i:i + 500]))))
+        return out
+
     def save_document(
         self,
         loaded: LoadedDocument,
