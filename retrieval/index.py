@@ -46,7 +46,7 @@ import re
 import tempfile
 import time
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -246,6 +246,8 @@ EN_ZH = {
     "pension insurance": "养老保险", "medical insurance": "医疗保险", "living allowance": "生活补贴",
     "internal divisions": "内设机构", "internal departments": "内设机构", "internal units": "内设机构",
     "average": "平均", "average score": "平均得分", "unpaid wages": "讨要工资 欠薪", "wages": "工资",
+    "special inspection": "专项检查", "special inspections": "专项检查", "brigade": "大队", "checked": "检查",
+    "inspected": "检查",
 }
 _EN_KEYS = sorted(EN_ZH, key=len, reverse=True)
 _LATIN = re.compile(r"[A-Za-z]{3,}")
@@ -595,9 +597,7 @@ class _Bm25State:
         # One BM25 over text and context together. Scoring the two as fields (context weighted 0.3–1.0, or a
         # text-only bonus) was measured and lost recall@5 on the dev questions; see the retrieval report.
         vocab: dict[str, int] = {}
-        ids = [[vocab.setdefault(t, len(vocab)) for t in text + context] for text, context in tokens]
-        flat, offsets = lexical.flatten(ids)
-        del ids
+        flat, offsets = lexical.encode((text + context for text, context in tokens), vocab)
         self._setup(chunks, flat, offsets, vocab, vectors, docs or {})
 
     @classmethod
@@ -1181,13 +1181,18 @@ class HybridIndex:
             return chunks, None
         return chunks, (np.concatenate(blocks) if len(blocks) > 1 else blocks[0])
 
-    def _chunk_tokens(self, chunks: Sequence[Chunk]) -> list[tuple[list[str], list[str]]]:
-        """Every chunk's BM25 tokens: those a worker made for this writer (upsert_documents kept them),
-        the rest cut here (written by another process, or before this one started)."""
+    def _chunk_tokens(self, chunks: Sequence[Chunk], order: Iterable[int] | None = None) -> Iterator[list[str]]:
+        """Each chunk's BM25 tokens (text, then context), in `order`, one chunk at a time: those a worker made
+        for this writer (upsert_documents kept them packed), the rest cut here (written by another process, or
+        before this one started). One at a time because unpacked lists for every chunk of 10,000 documents
+        took gigabytes (each token its own string)."""
         got = self._tokens
         todo = [c for c in chunks if c.chunk_id not in got]
         cut = dict(zip((c.chunk_id for c in todo), tokenize_chunks(todo, self.tokenizer))) if todo else {}
-        return [cut[c.chunk_id] if c.chunk_id in cut else _unpack_tokens(got[c.chunk_id]) for c in chunks]
+        for i in (order if order is not None else range(len(chunks))):
+            cid = chunks[i].chunk_id
+            text, context = cut[cid] if cid in cut else _unpack_tokens(got[cid])
+            yield text + context
 
     def _keep_tokens(self, chunks: Sequence[Chunk], tokens) -> None:
         for c, t in zip(chunks, tokens):
@@ -1199,16 +1204,17 @@ class HybridIndex:
         """The search state read from Chroma page by page (see _state)."""
         manifest = self._manifest_hashes()  # before the pages: a document written meanwhile reads as changed
         chunks, matrix = self._read_chunks(self._pages(["documents", "metadatas", "embeddings"]))
-        tokens = self._chunk_tokens(chunks)
-        self._tokens = {}  # the state keeps them as ids from here on
         order = sorted(range(len(chunks)), key=lambda i: (chunks[i].doc_id, chunks[i].ordinal))
+        vocab: dict[str, int] = {}
+        flat, offsets = lexical.encode(self._chunk_tokens(chunks, order), vocab)
+        self._tokens = {}  # the state keeps them as ids from here on
         vectors = None
         if matrix is not None:
             vectors = matrix[order]
             del matrix
         chunks = [chunks[i] for i in order]
         docs = self._docs_read(manifest, [c.chunk_id for c in chunks], [c.doc_id for c in chunks])
-        return _Bm25State(chunks, [tokens[i] for i in order], vectors, docs)
+        return _Bm25State.of_ids(chunks, flat, offsets, vocab, vectors, docs)
 
     # An update changes as many documents as an ingest wrote; past this share of the corpus a rebuild is as
     # cheap, and it also drops chunks the manifest does not know (reconcile's orphans).
@@ -1238,11 +1244,9 @@ class HybridIndex:
         new, new_vectors = self._read_chunks(pages)
         if ids and new_vectors is None:
             return None  # vectors unreadable mid-write: the full build retries
-        tokens = self._chunk_tokens(new)
-        self._tokens = {}  # the state keeps them as ids from here on
         vocab = dict(old.vocab)
-        new_ids = lexical.flatten([[vocab.setdefault(t, len(vocab)) for t in text + context]
-                                   for text, context in tokens])
+        new_ids = lexical.encode(self._chunk_tokens(new), vocab)
+        self._tokens = {}  # the state keeps them as ids from here on
         # the merged rows in (doc_id, ordinal) order, as the full build sorts them
         doc_col = [cols["doc_id"][i] for i in keep] + [c.doc_id for c in new]
         ord_col = [cols["ordinal"][i] for i in keep] + [c.ordinal for c in new]

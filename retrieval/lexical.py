@@ -16,7 +16,8 @@ bm25s's bit for bit (tests/test_lexical.py compares them on a real corpus):
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,18 @@ def flatten(ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
     np.cumsum(lengths, out=offsets[1:])
     flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(offsets[-1]))
     return flat, offsets
+
+
+def encode(token_lists: Iterable[Iterable[str]], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Each chunk's tokens as ids of `vocab` (new tokens added to it), streamed into one int32 array: the
+    per-chunk lists of Python ints `flatten` takes cost ~36 bytes a token (23.4M tokens at 10,000 documents);
+    this holds 4, and the token lists can be made one chunk at a time."""
+    flat = array("i")
+    offsets = array("q", [0])
+    for tokens in token_lists:
+        flat.extend([vocab.setdefault(t, len(vocab)) for t in tokens])
+        offsets.append(len(flat))
+    return np.frombuffer(flat, dtype=np.int32).copy(), np.frombuffer(offsets, dtype=np.int64).copy()
 
 
 def gather(flat: np.ndarray, offsets: np.ndarray, rows) -> tuple[np.ndarray, np.ndarray]:
