@@ -247,7 +247,7 @@ EN_ZH = {
     "internal divisions": "内设机构", "internal departments": "内设机构", "internal units": "内设机构",
     "average": "平均", "average score": "平均得分", "unpaid wages": "讨要工资 欠薪", "wages": "工资",
     "special inspection": "专项检查", "special inspections": "专项检查", "brigade": "大队", "checked": "检查",
-    "inspected": "检查",
+    "inspected": "检查", "complaint": "投诉", "complaints": "投诉", "case": "案件", "cases": "案件",
 }
 _EN_KEYS = sorted(EN_ZH, key=len, reverse=True)
 _LATIN = re.compile(r"[A-Za-z]{3,}")

@@ -1034,3 +1034,47 @@ def test_the_shang_of_yishang_is_no_comparison_of_the_figure_after_it():
 
     assert plain_figures("得分98分以上 一百万的项目") == "得分98分以上 100万元的项目"
     assert plain_figures("预算上千万的项目") == "预算超过1000万元的项目"
+
+
+def test_requests_and_commands_are_not_places_and_their_operations_are_read():
+    """Set O's voice: 给我医保局…, 帮我查人社局…, 挑出医保局…: the request is no place; 加一下 sums, 垫底 ranks
+    lowest, and an English question's full stop does not hide an exact amount (spent nothing.)."""
+    for q in ("给我医保局部门整体绩效自评分", "帮我查医保局卫生健康支出", "帮我挑出医保局预算最大的项目", "麻烦帮我看看人社局的项目"):
+        assert [d.place for d, _ in departments_in(q)] == [None], q
+    assert [(d.place, d.kind) for d, _ in departments_in("高新人社局和上街人社局")] == [("高新", "人社"), ("上街", "人社")]
+    assert parse_part("帮我把乡村道路养护专项资金和农村饮水安全工程的预算加一下").op == "sum"
+    assert parse_part("Add up the budgets of the two funds").op == "sum"
+    assert parse_part("追加一下预算是多少").op != "sum"  # 追加 is a word of its own
+    p = parse_part("交通局执行率垫底的是哪个项目")
+    assert p.op == "rank" and p.order == "asc"
+    assert _conds("List the 交通局 projects that spent nothing.") == [("executed", "eq", Decimal("0"))]
+
+
+def test_a_name_abbreviated_word_by_word_and_a_name_printed_with_a_short_form():
+    # 河道清淤工程 read as 河清工程? no: only a word-by-word abbreviation of four or more characters links
+    names = {n: n for n in [*NAMES, "远程教育站点专项资金", "提前下达2020省级财政城乡居民医保代办员补助资金",
+                            "城乡居民医疗保险财政补助资金"]}
+    assert [m.project for m in link_projects("远教站点资金执行率", names)] == ["远程教育站点专项资金"]
+    assert link_projects("远站资金", names) == []  # too short to be an abbreviation of one name
+    # the question's 医保 is read as 医疗保险, and so is the name's own: the name printed short still links
+    assert [m.project for m in link_projects("城乡居民医保代办员补助资金执行数", names)] == \
+        ["提前下达2020省级财政城乡居民医保代办员补助资金"]
+
+
+def test_why_a_named_projects_money_was_not_spent_is_its_forms_stated_reason(qa):
+    for q in ("帮我看看远程教育站点专项资金为什么没花完", "远教站点资金预算执行没达标的原因给我说说",
+              "城乡居民医保代办员补助资金执行数为0的原因"):
+        a = _ask(qa, q)
+        assert a.route == "structured:reason", (q, a.route, a.answer)
+        assert ("搬迁平改" in a.answer) != ("参保人数" in a.answer), a.answer
+        _holds(qa, a)
+    # a reason not about spending is not answered from that field (an indicator's deviation stays its own)
+    assert _ask(qa, "城乡医疗救助人次指标偏差原因").route != "structured:reason"
+
+
+def test_set_o_accounts_and_department_wordings(qa):
+    a = _ask(qa, "列出中原区医保局基本支出里的人员经费、公用经费")
+    assert "571" in a.answer and "46.86" in a.answer, a.answer
+    a = _ask(qa, "给我医保局部门整体绩效自评分")
+    assert "95.04" in a.answer and a.route == "structured:department", (a.route, a.answer)
+    _holds(qa, a)

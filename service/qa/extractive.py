@@ -2,6 +2,7 @@
 the exact lines it came from. Pure: the caller passes the retrieved spans' lines."""
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -50,16 +51,31 @@ def bigrams(text: str) -> set[str]:
     return {a + b for a, b in zip(chars, chars[1:])} | {c for c in chars if is_cjk(c)}
 
 
+@functools.lru_cache(maxsize=1)
+def _en_zh() -> dict[str, str]:
+    """Retrieval's English-to-report-Chinese words (EN_ZH: employers → 用人单位, labour inspection → 劳动监察)
+    and this module's own readings, which win where both read a word. One vocabulary: with this module's short
+    list alone, an English question retrieval answered well was judged to share nothing with its passage."""
+    from retrieval.index import EN_ZH
+
+    return {**{k: v for k, v in EN_ZH.items() if re.search(r"[\u4e00-\u9fff]", v)}, **_EN_ZH}
+
+
 def bridge_english(question: str) -> str:
     """The question with the Chinese words its English words stand for appended, so an English question
     can match Chinese text lexically (retrieval and sentence ranking both use it)."""
     q = normalize_text(question)
-    extra = [zh for word, zh in _EN_ZH.items() if re.search(rf"\b{re.escape(word)}\b", q, re.I)]
+    extra = [zh for word, zh in _en_zh().items() if re.search(rf"\b{re.escape(word)}\b", q, re.I)]
     return q + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
 
 
+def _bridged_words() -> set[str]:
+    return {w for k in _en_zh() for w in k.split()}
+
+
 # (科室, 处室, 处理, 科技 are no bodies: 内设科室 is not an office called 内设科)
-_ORG = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:局|大队|中心|办公室|委员会|处(?![室理置])|科(?![室技学研]))(?=[\u4e00-\u9fff])")
+# (an English question names the body before English words: "did the 劳动监察大队 review")
+_ORG = re.compile(r"[\u4e00-\u9fff]{2,12}?(?:局|大队|中心|办公室|委员会|处(?![室理置])|科(?![室技学研]))(?=[\u4e00-\u9fff]|\s*[A-Za-z])")
 
 
 def _term_sets(question: str, names: list[str] = ()) -> tuple[set[str], set[str]]:
@@ -82,7 +98,8 @@ def _term_sets(question: str, names: list[str] = ()) -> tuple[set[str], set[str]
         if len(seg) == 1 and not seg.isdigit():
             cjk.add(seg)
         cjk |= {a + b for a, b in zip(seg, seg[1:])}
-    english = {w for w in re.findall(r"[a-z]+", q) if w not in _EN_STOP and w not in _EN_ZH and len(w) > 2}
+    bridged = _bridged_words()
+    english = {w for w in re.findall(r"[a-z]+", q) if w not in _EN_STOP and w not in bridged and len(w) > 2}
     return cjk, english
 
 

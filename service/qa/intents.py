@@ -115,7 +115,7 @@ def parse_question(question: str, project_names: list[str], linked: list[str] | 
         m = re.search(r"(?:总分|得分|自评得分|total|score(?:d)?)\D{0,4}?(\d+(?:\.\d+)?)", ql)
         return Intent("grade", lang, grades=grades, threshold=Decimal(m.group(1)) if m else None)
 
-    if has("最低", "最高", "排名", "排序", "lowest", "highest", "rank", "top ", "bottom") or \
+    if has("最低", "最高", "排名", "排序", "垫底", "倒数第一", "末位", "lowest", "highest", "rank", "top ", "bottom") or \
             re.search(r"前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项)", q):
         metric = "rate"
         if has("得分", "分数", "score", "总分"):
@@ -125,7 +125,7 @@ def parse_question(question: str, project_names: list[str], linked: list[str] | 
             metric = "budget"
         elif has("执行数", "支出金额", "spent", "executed amount"):
             metric = "executed"
-        order = "asc" if has("最低", "lowest", "bottom", "least", "最少", "最差") else "desc"
+        order = "asc" if has("最低", "lowest", "bottom", "least", "最少", "最差", "垫底", "倒数第一", "末位") else "desc"
         if not projects:
             return Intent("ranking", lang, order=order, metric=metric, limit=_limit(q) or 5)
 

@@ -10,6 +10,7 @@ of the question first, so 公务员医疗补助追加 does not also link 公务�
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -45,6 +46,9 @@ _NOT_PLACES = {"我区", "全区", "本区", "该区", "辖区", "城区", "社�
 # words that stand before a bureau in a question without being its place (想知道医保局…, 查询人社局…)
 _NOT_PLACE_WORDS = {"知道", "查询", "看看", "问问", "一下", "请问", "告诉", "了解", "统计", "那个", "这个", "各个", "所有",
                     "全部", "哪个", "每个", "查下", "看下", "说说", "列出", "比较", "对比", "分析", "关于", "对于"}
+# characters of requests and pronouns, which a place abbreviated without 区/县 (高新, 上街, 中原) does not hold:
+# 给我医保局…, 帮我查人社局…, 挑出医保局… (上 and 下 are left out: 上街)
+_NOT_PLACE_CHARS = re.compile(r"[我你您他她它给帮查看找挑列算问说要想请把让将被对跟同向从到过在个些这那哪各每所全统计数比较析知询告诉解关于吗呢吧啊]")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)\s*(?:年|年度|\b|(?=[^\d]))")
 
 # generic tails and qualifiers people drop when they name a project
@@ -87,8 +91,9 @@ def departments_in(text: str) -> list[tuple[Department, tuple[int, int]]]:
             pass  # a kind alone at the start (教育局有哪些项目…) or after Latin: no place
         elif mark is not None:
             place = None if f"{place}{mark}" in _NOT_PLACES else place
-        elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度局]", place) or place in _NOT_PLACE_WORDS:
-            place = None  # 我区人社局, 的人社局, 人社局和医保局: no place named
+        elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度局]", place) or place in _NOT_PLACE_WORDS \
+                or re.search(_NOT_PLACE_CHARS, place):
+            place = None  # 我区人社局, 的人社局, 人社局和医保局, 给我医保局, 帮我查医保局: no place named
         # else "高新人社局": a place written without 区
         start = ps - 2 if place is not None else (ps if mark else s)
         out.append((Department(place, kinds[m.group(1)]), (start, m.end())))
@@ -180,6 +185,15 @@ def core(name: str) -> str:
     return c or n
 
 
+@functools.lru_cache(maxsize=100_000)
+def _name_forms(name: str) -> tuple[str, str]:
+    """(core, key) of a name as the question is matched: abbreviated the way the question is expanded, so a
+    name printed with the short form (…城乡居民医保代办员补助资金) still meets the question that says 医保 (which
+    expand() reads as 医疗保险)."""
+    long = expand(name)
+    return core(long), name_key(long)
+
+
 @dataclass
 class Mention:
     project: str  # canonical name
@@ -223,8 +237,9 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
     `relaxed` (the caller already narrowed the candidates to one department's projects): a run of four or
     more non-generic characters anywhere in a core is enough (上街区…养老保险补助 → 城乡居民基本养老保险费财政补助资金)."""
     q = question_key(question)
-    cores = {sp: core(sp) for sp in names}
-    keys = {sp: name_key(sp) for sp in names}
+    forms = {sp: _name_forms(sp) for sp in names}
+    cores = {sp: f[0] for sp, f in forms.items()}
+    keys = {sp: f[1] for sp, f in forms.items()}
     latin = {i for i, ch in enumerate(q) if "a" <= ch <= "z"}
 
     q_pairs = {q[i:i + 2] for i in range(len(q) - 1)}
@@ -339,7 +354,30 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
     extra = _elided(q, out, names, keys)
     # a weaker link read in the words an elided name took (追加项目 of …及其追加项目) is that name, not another
     out = [m for m in out if m.score >= 1.0 or not any(m.span[0] < e.span[1] and e.span[0] < m.span[1] for e in extra)]
-    return out + extra
+    return out + extra or _abbreviated(q, names, cores, threshold)
+
+
+@functools.lru_cache(maxsize=100_000)
+def _abbreviation_re(c: str) -> re.Pattern:
+    """A core as it reads abbreviated: every second character may be left out (远程教育站点 → 远教站点, the first
+    character of each two-character word kept), the first and last always kept."""
+    return re.compile("".join(re.escape(ch) + ("?" if i % 2 and i < len(c) - 1 else "") for i, ch in enumerate(c)))
+
+
+def _abbreviated(q: str, names: dict[str, str], cores: dict[str, str], threshold: float) -> list[Mention]:
+    """The last resort when nothing else links: a name abbreviated word by word (远教站点资金 for 远程教育站点专项
+    资金), four or more characters and 60% of its core, naming exactly one project."""
+    hits: dict[str, tuple[int, int]] = {}
+    for sp, c in cores.items():
+        if len(c) < 5 or not re.fullmatch(r"[\u4e00-\u9fff]+", c):
+            continue
+        m = _abbreviation_re(c).search(q)
+        if m and 4 <= len(m.group(0)) < len(c) and len(m.group(0)) >= 0.6 * len(c):
+            hits.setdefault(names[sp], m.span())
+    if len(hits) != 1:
+        return []
+    (canon, span), = hits.items()
+    return [Mention(canon, threshold, _absorb_tail(q, *span))]
 
 
 _ELIDED = re.compile(r"(?:和|与|及其|及|以及|跟)([\u4e00-\u9fff0-9]{1,6}?)(?=项目|的|两个|两项|二项|这两|分别|各|一共|合计|哪|谁|相比|比较|$)")

@@ -341,7 +341,7 @@ def parse_part(text: str) -> Part:
             p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
     # 执行数为0 / 预算是100万元: an exact amount narrows the set
     for metric in ("executed", "budget"):
-        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\s*(?:为|是|等于|=)\s*{_NUM}\s*(?:万元)?(?![\d.%])", q, re.I):
+        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\s*(?:为|是|等于|=)\s*{_NUM}\s*(?:万元)?(?![\d%]|\.\d)", q, re.I):
             p.conditions.append(Condition(metric, "eq", Decimal(m.group(1))))
     # "总分90分却被评为良": a stated score narrows the set
     for m in re.finditer(rf"(?:总分|自评得分|自评|得分|得了|(?<![获取])得(?=\s*\d)|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分(?!\s*[及或]?以[上下])|"
@@ -365,15 +365,15 @@ def parse_part(text: str) -> Part:
     elif re.search(r"平均|均值|average|mean", q, re.I):
         p.op = "average"
     elif re.search(r"合计|一共|总共|总计|加起来|加一块|加一起|加在一[块起]|合起来|加总|之和|总和|共计|总预算|预算总额|总执行数|执行总额|in total|combined|altogether|"
-                   r"sum of|total (?:budget|executed|spending)", q, re.I) \
+                   r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|total (?:budget|executed|spending)", q, re.I) \
             and not re.search(r"多少个|几个|how many", q, re.I):
         p.op = "sum"
     elif re.search(r"比较|对比|相比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "compare"
-    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
+    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
-        p.order = "asc" if re.search(r"最低|最少|最小|最差|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
+        p.order = "asc" if re.search(r"最低|最少|最小|最差|垫底|倒数第一|末位|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
         nth = re.search(r"(?:排名|排)?第\s*(\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|(?:排名|排)第\s*(\d+|[二两三四五六七八九十])|"
                         r"(?<![a-z])(second|third|fourth|fifth)[- ](?:largest|highest|lowest|smallest|most|least|biggest|best|worst)", q, re.I)

@@ -306,6 +306,43 @@ _ASKS_QUANTITY = re.compile(r"多少|几|how many|how much|what (?:was|is|were)|
 _QA_GENERIC = set("的了是多少几个实际完成情况项目资金经费专项指标怎么样如何呢吗有")
 
 
+# why a named project's money was not (fully) spent: its form states the reason in 存在问题、原因及下一步整改措施
+_WHY = re.compile(r"为什么|为何|原因|怎么回事|咋回事|\bwhy\b|\breasons?\b|explain", re.I)
+_SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用完|没花|没发|未发放?|没有发放?|没支出|未支出|执行数为\s*0|执行率(?:低|不高|偏低|较低)|"
+                             r"执行(?:进度)?(?:慢|低|没达标|未达标|不达标)|预算执行\S{0,4}(?:没|未|不)达标|结余|没有执行|未执行|"
+                             r"not (?:fully |all )?(?:spent|used|paid|executed|disbursed)|underspen|unspent|low execution|"
+                             r"spent (?:so )?little|nothing (?:was )?spent|spent nothing", re.I)
+
+
+def _reason_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskAnswer | None:
+    """Why a named project's money was not (fully) spent: the reason its own form states under 存在问题、原因
+    (stated_problems), quoted and cited to that line. None unless the question asks why about spending, and
+    for several projects named (each would need its own reason; retrieval answers those)."""
+    if not (_WHY.search(q) and _SPENDING_SHORT.search(q)):
+        return None
+    projects = {r.evaluation.project for r in named}
+    if len(projects) != 1:
+        return None
+    texts, cits = [], []
+    for r in named:
+        sp = r.evaluation.stated_problems
+        if sp is None or not sp.text.strip() or sp.ref is None:
+            continue
+        if any(t == sp.text for t in texts):
+            continue
+        texts.append(sp.text.strip())
+        cits.append(_cite_ref(sp.ref, r.filename))
+    if not texts:
+        return None
+    name = next(iter(projects))
+    said = "；".join(texts)
+    text = (f"{name}的自评表在“存在问题、原因”中写明：{said}" if lang == "zh" else
+            f"{name}: its self-evaluation form states under 存在问题、原因 (problems and reasons): {said}")
+    rows = [{"project": name, "doc_id": r.doc_id, "stated_problems": r.evaluation.stated_problems.text}
+            for r in named if r.evaluation.stated_problems is not None]
+    return _finish(text, cits, rows, "structured:reason", lang, store, q)
+
+
 def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, prose_of=None) -> AskAnswer | None:
     """A figure of a named project's performance indicators (享受补贴人数, 日常检查企业数): the indicator whose
     name or printed figures share the question's words, or the one counting what the question counts (多少人 /
@@ -399,7 +436,7 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
     from service.models import DepartmentEvaluation
 
     zh = lang == "zh"
-    wants_total = re.search(r"得分|分数|总分|多少分|score|points", question, re.I)
+    wants_total = re.search(r"得分|分数|总分|多少分|几分|自评分|评分|score|points", question, re.I)
     wants_grade = re.search(r"等级|评级|评为|grade|rated", question, re.I)
     if not (wants_total or wants_grade):
         return None
@@ -472,7 +509,10 @@ def accounts_parts(question: str) -> list[str]:
     if len(spans) < 2 or not re.search(r"和|与|及|、|以及|分别|各|\band\b", q):
         return [question]
     spans.sort()
-    return [re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])) for keep in spans]
+    # an enumeration's comma or conjunction left dangling at an end (…人员经费、) would hide that the item ends the
+    # sub-question, which is how a bare item asked as a noun phrase is recognised
+    return [re.sub(r"[\s、，,；;和与及]+$", "", re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])))
+            for keep in spans]
 
 
 # the whole corpus asked for (所有报告一共多少个项目, across all reports): a count over everything stored
@@ -913,6 +953,10 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         # an open question naming a 科目 (卫生健康支出, 住房公积金): the parsed 决算 answers it exactly when it
         # holds that subject; otherwise None and the question goes on to retrieval
         ans = _accounts_answer(q, store, scoped_flt, intent.lang, docs)
+        if ans is not None:
+            return ans
+    if scope.named:
+        ans = _reason_answer(q, scope.named, lang, store)
         if ans is not None:
             return ans
     if not scope.named and index is not None and intent.kind not in ("accounts", "findings"):
