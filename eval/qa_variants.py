@@ -17,8 +17,12 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-ZH_WRAPPERS = ("请问{q}", "帮我查一下{q}", "{q}来着", "想知道{q}", "{q}，谢谢", "我想问一下，{q}", "麻烦看下{q}")
-EN_WRAPPERS = ("Could you tell me: {q}", "Hi, {q}", "{q} Thanks.", "Quick question: {q}", "Please check — {q}")
+# the last four Chinese and last two English wrappers are requests (added with set O, whose voice they are):
+# 帮我看看…, …，给我看看, 麻烦帮我查查…, 给我说说…; Tell me:, Show me —
+ZH_WRAPPERS = ("请问{q}", "帮我查一下{q}", "{q}来着", "想知道{q}", "{q}，谢谢", "我想问一下，{q}", "麻烦看下{q}",
+               "帮我看看{q}", "{q}，给我看看", "麻烦帮我查查{q}", "给我说说{q}")
+EN_WRAPPERS = ("Could you tell me: {q}", "Hi, {q}", "{q} Thanks.", "Quick question: {q}", "Please check — {q}",
+               "Tell me: {q}", "Show me — {q}")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -26,7 +30,7 @@ def wrap(question: str, lang: str) -> list[str]:
     q = question.strip()
     bare = q.rstrip("？?")
     if lang == "zh":
-        return [w.format(q=bare) + ("？" if not w.endswith("谢谢") else "") for w in ZH_WRAPPERS]
+        return [w.format(q=bare) + ("？" if not w.endswith(("谢谢", "看看")) else "") for w in ZH_WRAPPERS]
     return [w.format(q=q) for w in EN_WRAPPERS]
 
 

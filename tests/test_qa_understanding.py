@@ -1078,3 +1078,40 @@ def test_set_o_accounts_and_department_wordings(qa):
     a = _ask(qa, "给我医保局部门整体绩效自评分")
     assert "95.04" in a.answer and a.route == "structured:department", (a.route, a.answer)
     _holds(qa, a)
+
+
+def test_figures_asked_by_other_names():
+    """Set P: 支出进度 / 资金使用率 / what share of its budget did it use are the rate; 开支 / 花销 / paid out the
+    executed amount; 计划投入 / allocated the budget; 评分 the score; 评定结果 / tier the grade; 到位 the funds
+    that arrived (到位数)."""
+    def metrics(q):
+        return parse_part(q).metrics
+
+    assert metrics("乡村道路养护专项资金的资金使用进度") == ["rate"]
+    assert metrics("What share of its budget did 农村饮水安全工程 use?") == ["rate"]
+    assert metrics("Compare how much of their budgets X and Y used.") == ["rate"]
+    assert metrics("农村饮水安全工程实际开支多少") == ["executed"] and metrics("How much did X actually pay out?") == ["executed"]
+    assert metrics("农村饮水安全工程年度计划投入多少") == ["budget"] and metrics("How much money was allocated to X?") == ["budget"]
+    assert metrics("农村饮水安全工程的评分") == ["total"] and metrics("What tier was X rated?") == ["grade"]
+    assert metrics("农村饮水安全工程资金到位多少") == ["available"]
+    assert parse_part("What do the budgets of X and Y come to together?").op == "sum"
+    assert parse_part("X和Y哪个资金使用率更高").op == "compare"
+
+
+def test_requests_around_a_question_are_dropped():
+    from service.qa.service import clean_question
+
+    assert clean_question("麻烦帮我查查大督查经费自评多少分？") == "大督查经费自评多少分？"
+    assert clean_question("医疗保障局本年收入合计，给我看看") == "医疗保障局本年收入合计"
+    assert clean_question("给我说说远程教育站点专项资金的预算") == "远程教育站点专项资金的预算"
+    assert clean_question("看看城乡医疗救助") == "看看城乡医疗救助"  # no request around it: left as asked
+
+
+def test_funds_that_arrived_and_the_year_end_carry_over(qa):
+    a = _ask(qa, "How much funding actually arrived for 机关档案室建设?")
+    assert "50" in a.answer and a.route.startswith("structured"), (a.route, a.answer)
+    _holds(qa, a)
+    a = _ask(qa, "医保局年底结转和结余")
+    assert a.route.startswith("accounts") and "0" in a.answer, (a.route, a.answer)
+    assert "年末结转和结余" in a.answer
+    assert "年末结转和结余决算数" not in _ask(qa, "医保局年初结转和结余").answer  # 年初's is not the year-end row

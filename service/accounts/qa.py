@@ -67,6 +67,9 @@ _TOTALS = [
     (r"政府性基金|government fund", ("07", "合计", None, "本年支出/小计"), "政府性基金预算财政拨款支出",
      "government-fund expenditure"),
     (r"三公|three public", ("09", None, None, "决算数/合计"), "“三公”经费支出", "三公 expenses"),
+    # what is left at year end (年末 / 年底; table 01 prints 和 or 与); not 年初's, not the department's 结转结余率
+    (r"(?<!年初)(?<!年初财政拨款)结转(?:和|与)?结余(?!率)|carr(?:y|ied)[- ]?over|carry-over",
+     ("01", ("年末结转和结余", "年末结转与结余"), "expense", "支出/决算数"), "年末结转和结余", "carry-over at year end"),
 ]
 _NARRATIVE_TOTALS = [
     (r"财政拨款收、?支总计|财政拨款收支|(?:total )?(?:appropriation|fiscal) income and expenditure", "fa_total", "财政拨款收支总计",
@@ -141,7 +144,8 @@ def _row_value(acc: AccountsExtraction, spec) -> tuple[AccountsRow, AccountsValu
     t = acc.table(tid)
     if t is None or not t.rows:
         return None
-    row = t.rows[0] if name is None else next((r for r in t.rows if r.name == name and (side is None or r.side == side)), None)
+    names = (name,) if isinstance(name, str) else name  # a row some templates spell two ways
+    row = t.rows[0] if name is None else next((r for r in t.rows if r.name in names and (side is None or r.side == side)), None)
     if row is None:
         return None
     v = row.value_obj(col)

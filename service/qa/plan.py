@@ -27,24 +27,30 @@ def _d(value: Decimal | None, places: int = 2) -> str:
     return s.rstrip("0").rstrip(".") if "." in s else s
 
 
-METRICS = ("budget", "executed", "rate", "total", "grade")
+METRICS = ("budget", "executed", "rate", "total", "grade", "available")
 _LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "executed"), "rate": ("预算执行率", "execution rate"),
-          "total": ("自评得分", "self-evaluation score"), "grade": ("评价等级", "grade")}
+          "total": ("自评得分", "self-evaluation score"), "grade": ("评价等级", "grade"),
+          "available": ("到位数", "funds received")}
 
 _METRIC_WORDS = {
-    "rate": r"执行率|执行进度|支出进度|支出率|执行情况|(?:执行|花|用|支出)了?百分之多少|百分比|"
+    "rate": r"执行率|执行进度|支出进度|支出率|执行情况|(?:资金)?使用(?:率|进度)|(?:执行|花|用|支出)了?百分之多少|百分比|"
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
             r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:more|less|most|least) of (?:its|their|the) budget|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
             r"|execution rate|rate of execution|budget execution|execution progress|progress of (?:budget )?execution|spending progress"
-            r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all",
-    "executed": r"how much[^?]*\bused\b|执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
+            r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all"
+            r"|(?:share|percentage|percent|proportion) of (?:the |its |their )?budgets? (?:did|was|were|has|had)\b[^?]{0,60}?\b(?:use|used|spend|spent|execute|executed)\b"
+            r"|how much of (?:the |its |their )?budgets?\b[^?]{0,40}?\b(?:use|used|spend|spent|execute|executed)\b",
+    "executed": r"how much(?! of (?:the |its |their )?budgets?\b)[^?]*\bused\b|执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
-                r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)",
+                r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)"
+                r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
-              r"(?:most|least|more|less) money",
-    "total": r"得分|分数|总分|多少分|几分|平均分|均分|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
-    "grade": r"等级|评级|评为|档次|等次|graded|grade|rated|rating",
+              r"(?:most|least|more|less) money|计划投入|投入(?:了)?多少|allocated|allocation",
+    "total": r"得分|分数|总分|多少分|几分|平均分|均分|(?<!自评)评分(?!表|标准|细则|办法)|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
+    "grade": r"等级|评级|评为|档次|等次|评定结果|评价结果|graded|grade|rated|rating|\btier\b",
+    # 到位数: what of the budget actually arrived (資金到位)
+    "available": r"到位|到账|(?:funds?|funding|money) (?:that )?(?:actually )?arrived|arrived",
 }
 _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等": "中", "合格": "中", "中": "中", "差": "差",
            "excellent": "优", "good": "良", "fair": "中", "poor": "差"}
@@ -117,6 +123,8 @@ def metric_value(r: ProjectRecord, metric: str):
         return e.funds.executed.value if e.funds.executed else None
     if metric == "grade":
         return normalize_grade(e.reported_grade.text) if e.reported_grade else None
+    if metric == "available":
+        return e.funds.available.value if e.funds.available else None
     return None
 
 
@@ -365,10 +373,10 @@ def parse_part(text: str) -> Part:
     elif re.search(r"平均|均值|average|mean", q, re.I):
         p.op = "average"
     elif re.search(r"合计|一共|总共|总计|加起来|加一块|加一起|加在一[块起]|合起来|加总|之和|总和|共计|总预算|预算总额|总执行数|执行总额|in total|combined|altogether|"
-                   r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|total (?:budget|executed|spending)", q, re.I) \
+                   r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|come to|together\W*$|total (?:budget|executed|spending)", q, re.I) \
             and not re.search(r"多少个|几个|how many", q, re.I):
         p.op = "sum"
-    elif re.search(r"比较|对比|相比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
+    elif re.search(r"比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "compare"
     elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
@@ -406,6 +414,8 @@ def _fmt(r: ProjectRecord, metric: str, zh: bool) -> str:
         return f"{e.funds.adjusted_budget.raw}{u}" if zh else f"{e.funds.adjusted_budget.raw} {u}"
     if metric == "executed":
         return f"{e.funds.executed.raw}{u}" if zh else f"{e.funds.executed.raw} {u}"
+    if metric == "available":
+        return f"{e.funds.available.raw}{u}" if zh else f"{e.funds.available.raw} {u}"
     if metric == "rate":
         rate = execution_rate(e)
         b, x = e.funds.adjusted_budget or e.funds.initial_budget, e.funds.executed
@@ -433,6 +443,8 @@ def _refs(r: ProjectRecord, metric: str) -> list[SourceRef]:
         items = [f.executed, f.adjusted_budget or f.initial_budget]
     elif metric == "total":
         items = [e.reported_total]
+    elif metric == "available":
+        items = [f.available]
     else:
         items = [e.reported_total, e.reported_grade]
     return [x.ref for x in items if x is not None and getattr(x, "ref", None) is not None]

@@ -76,14 +76,17 @@ def clean_question(question: Any) -> str:
 
 _COURTESY_HEAD = re.compile(r"^(?:(?:hi|hello|hey|dear \w+)[,，!！]?\s*)?(?:(?:hi|hello|hey)[,，!！]\s*|(?:could|can|would) you (?:please )?(?:tell me|check|let me know)"
                             r"[:：,，]?\s*|please (?:tell me|check)[:：,，—-]?\s*|please[,，]?\s+(?=[a-z])|"
-                            r"请问[,，:：]?|麻烦(?:您|你)?(?:帮我)?(?:看下|看一下|查下|查一下)?[,，:：]?|"
-                            r"帮(?:我|忙)(?:查|看)(?:一)?下[,，:：]?|(?:我)?想(?:知道|问(?:一下|问)?|了解(?:一下)?)[,，:：]?|"
+                            r"请问[,，:：]?|麻烦(?:您|你)?(?:帮(?:我|忙))?(?:看下|看一下|查下|查一下|查查|看看|找找|问问)?[,，:：]?|"
+                            r"(?:请)?帮(?:我|忙)(?:查|看|找|问)(?:一下|下|查|看|找|问)[,，:：]?|(?:我)?想(?:知道|问(?:一下|问)?|了解(?:一下)?)[,，:：]?|"
+                            r"给我(?:说说|讲讲|看看|查查|说一下|讲一下|查一下|介绍一下)[,，:：]?|"
                             r"(?:我)?问(?:一下|下)[,，:：]?|请教(?:一下)?[,，:：]?|quick question[:：,，]?\s*)", re.I)
 # sentence-final particles of spoken Chinese (…来着？, …呢, …啊): nothing to answer, and they hid a question's
 # end from the patterns that read it (项目数量来着)
 _PARTICLE_TAIL = re.compile(r"(?:来着|呢|啊|呀|吧|哈|嘛)+\s*([?？])?\s*$")
 _COURTESY_TAIL = re.compile(r"(?:[\s,，.。!！]*(?:thanks?(?: you)?(?: very much| a lot)?|thank you|cheers|"
-                            r"谢谢(?:你|您)?|多谢|辛苦了|麻烦了)[.。!！~～]*)+$", re.I)
+                            r"谢谢(?:你|您)?|多谢|辛苦了|麻烦了)[.。!！~～]*)+$|"
+                            # a request after the question (…，给我看看 / …，帮我查查): nothing to answer
+                            r"(?:[\s,，]+(?:给我|帮我)?|给我|帮我)(?:看看|看一下|说说|讲讲|查查|报一下|说一下|讲一下)(?:吧)?[.。!！]*$", re.I)
 
 
 def clean_filters(filters: dict | None) -> dict:
