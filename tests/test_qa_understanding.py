@@ -1115,3 +1115,31 @@ def test_funds_that_arrived_and_the_year_end_carry_over(qa):
     assert a.route.startswith("accounts") and "0" in a.answer, (a.route, a.answer)
     assert "年末结转和结余" in a.answer
     assert "年末结转和结余决算数" not in _ask(qa, "医保局年初结转和结余").answer  # 年初's is not the year-end row
+
+
+def test_the_askers_situation_before_a_comma_is_not_part_of_a_name():
+    """Set Q: 正在整理材料，9村村民养老保险补贴资金… — the clause before the comma is the asker's situation, not
+    words of another name; …一分钱没花 after a name ends it; 哪些项目是良 filters by the grade."""
+    names = {n: n for n in [*NAMES, "9村村民参加企业职工养老保险区级财政补贴资金", "提前下达2023年中央专项彩票公益基金"]}
+    assert [m.project for m in link_projects("正在整理材料，9村村民养老保险补贴资金执行数是多少", names)] == \
+        ["9村村民参加企业职工养老保险区级财政补贴资金"]
+    assert [m.project for m in link_projects("中央专项彩票公益基金一分钱没花，原因是什么", names)] == \
+        ["提前下达2023年中央专项彩票公益基金"]
+    assert _conds("写意见前想知道交通局哪些项目是良") == [("grade", "eq", "良")]
+    assert _conds("交通局哪些项目是中央资金") == []  # 中 of 中央 is no grade
+
+
+def test_stacked_requests_and_english_request_heads_are_dropped():
+    from service.qa.service import clean_question
+
+    assert clean_question("请问帮我查一下劳动监察大队专项检查了多少家用人单位？") == "劳动监察大队专项检查了多少家用人单位？"
+    assert clean_question("Tell me: What improvements were planned for X?") == "What improvements were planned for X?"
+    assert clean_question("Show me — X's personnel costs?") == "X's personnel costs?"
+
+
+def test_an_unknown_fund_after_the_askers_situation_is_refused(qa):
+    for q in ("帮领导查：高新区人社局失业保险稳岗补贴执行了多少", "For my director: how much did 高新区人社局's 稳岗补贴 project spend?"):
+        a = _ask(qa, q)
+        assert a.route.endswith("not_found") and not a.citations, (q, a.route, a.answer)
+    a = _ask(qa, "For my analysis: by how much did 中原区医保局's general-budget appropriation expenditure fall on the previous year?")
+    assert "84.19" in a.answer, a.answer

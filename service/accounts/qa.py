@@ -53,12 +53,12 @@ _TOTALS = [
     (r"基本支出|basic expenditure", ("03", "合计", None, "基本支出"), "基本支出", "basic expenditure"),
     (r"项目支出(?!绩效)|project expenditure", ("03", "合计", None, "项目支出"), "项目支出", "project expenditure"),
     # before "appropriation": "general public budget appropriation expenditure" is table 05's, not 02's income
-    (r"一般公共预算(?:财政拨款)?支出|general (public )?budget(?! appropriation income)", ("05", "合计", None, "本年支出/小计"),
+    (r"一般公共预算(?:财政拨款)?支出|general[- ](public )?budget(?! appropriation income)", ("05", "合计", None, "本年支出/小计"),
      "一般公共预算财政拨款支出", "general-budget appropriation expenditure"),
     # before 财政拨款收入: table 07's income is the government-fund part of it
     (r"政府性基金(?:预算)?(?:财政拨款)?收入|government[- ]fund (?:appropriation )?(?:income|revenue)",
      ("07", "合计", None, "本年收入"), "政府性基金预算财政拨款收入", "government-fund appropriation income"),
-    (r"一般公共预算(?:财政)?拨款收入|general (?:public )?budget appropriation income",
+    (r"一般公共预算(?:财政)?拨款收入|general[- ](?:public )?budget appropriation income",
      ("01", "一般公共预算财政拨款收入", "income", "收入/决算数"), "一般公共预算财政拨款收入",
      "general-budget appropriation income"),
     (r"财政拨款收入|appropriation", ("02", "合计", None, "财政拨款收入"), "财政拨款收入", "appropriation income"),
@@ -76,7 +76,7 @@ _NARRATIVE_TOTALS = [
      "total appropriation income and expenditure"),
     (r"收、?支总计|total income and expenditure", "total", "收支总计", "total income and expenditure"),
     # reached only when a change on the previous year is asked (the tables answer the amount first)
-    (r"一般公共预算财政拨款支出|general (?:public )?budget", "gpb", "一般公共预算财政拨款支出",
+    (r"一般公共预算财政拨款支出|general[- ](?:public )?budget", "gpb", "一般公共预算财政拨款支出",
      "general-budget appropriation expenditure"),
     (r"机关运行经费|operating expenses? of (the )?(organ|office)|(?:office|administrative|organ|agency) operating (?:expenses?|costs?|funds?)",
      "ops", "机关运行经费", "office operating expenses"),

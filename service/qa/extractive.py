@@ -301,7 +301,7 @@ _NAME_HEAD = re.compile(r"\s*(?:[\u4e00-\u9fff]{2,12}?(?:局|大队|中心|办�
                         r"(?=的|项目|自评|得分|预算|执行|评价|等级|总分|实际|花了|用了|花掉|支出了|[^\u4e00-\u9fff])"
                         # or a bare name before 的 and the figure asked (城市内涝监测预警的自评得分)
                         r"|\s*((?:(?!局|厅|委员会|办公室|项目|哪)[\u4e00-\u9fff]){4,16}?)(?=的(?:全年)?(?:预算|自评|得分|执行|评价|等级|总分))")
-_CJK_NAME = re.compile(r"[\u4e00-\u9fff]{4,24}(?:(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴)(?:项目)?|项目)")
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff]{2,24}(?:(?:专项资金|补助资金|补贴资金|资金|经费|补助金|保证金|保障金|补贴)(?:项目)?|项目)")
 _NAME_LIKE = re.compile(r"([\u4e00-\u9fff]{4,24}?(?:专项资金|补助资金|补贴资金|资金|经费|补助金|补贴|项目))")
 
 
@@ -326,7 +326,9 @@ def unknown_names(question: str, known_projects: list[str], index, names_only: b
     # a project-like name the question opens with, or one in an English question (农民工工资保证金项目自评
     # 得分多少 / What score did the 农民工工资保证金 project get?): asked for a project's figure by a name no
     # project holds, retrieval's nearest passage is about something else
-    named = [h.group(1) or h.group(2) for h in [_NAME_HEAD.match(q)] if h]
+    # (at the question's start, or a clause's: 帮领导查：高新区人社局失业保险稳岗补贴执行了多少)
+    starts = [0] + [m.end() for m in re.finditer(r"[：:，,；;]\s*", q)]
+    named = [h.group(1) or h.group(2) for h in (_NAME_HEAD.match(q, s) for s in starts) if h]
     if re.match(r"\s*[A-Za-z]", q):
         named += [m.group(0) for m in _CJK_NAME.finditer(q)]
     if named:

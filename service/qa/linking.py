@@ -123,7 +123,10 @@ def question_key(question: str) -> str:
     name), and so does a space between Chinese words (keywords typed into a search box: 公开招聘 档案室建设
     执行数), replaced before normalize_text, which joins Chinese across spaces."""
     spaced = re.sub(r"(?<=[\u4e00-\u9fff])\s+(?=[\u4e00-\u9fff])", "和", question)
-    return name_key(expand(spaced).replace("、", "和"))
+    # a clause's end is a boundary no name crosses: the asker's situation before a comma (正在整理材料，9村村民…)
+    # is not words of the name after it. "|" survives name_key and matches no name's character.
+    clauses = re.sub(r"(?<!\d)[，,；;：:。！!？?]|[，,；;：:。！!？?](?!\d)", "|", normalize_text(spaced))  # not 3,899.46
+    return name_key(expand(clauses).replace("、", "和"))
 
 
 _EN_FILLER = re.compile(r"^(?:the|a|an|of|for|on|in|'s|s)$", re.I)
@@ -427,7 +430,8 @@ def loose_candidates(question: str, names: dict[str, str], most: int = 8) -> tup
 
 # where a project's name in a question ends: particles, conjunctions and the words asked about it
 _NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|这|那|[两二三四五六七八九十几][个笔项]|加起来|加一块|加在一起|合起来|相加|平均|总计|之和|两项|两者|二者|当年|今年|去年|本年|上年|年度|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
-                       r"共|比较|哪|多少|几|分别|各|情况|绩效|安排|花|用|支出|到位|拨付|发放|怎么|如何|吗|呢|发现|存在|取得|实现|达到|主要|[^\u4e00-\u9fff]")
+                       r"共|比较|哪|多少|几|分别|各|情况|绩效|安排|花|用|支出|到位|拨付|发放|怎么|如何|吗|呢|发现|存在|取得|实现|达到|主要|"
+                       r"没|未|一分钱|分文|为什么|为何|原因|[^\u4e00-\u9fff]")
 
 
 def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int, look_before: bool = False) -> int:

@@ -186,6 +186,11 @@ def _grade_words(q: str) -> list[str]:
         g = _GRADES[m.group(1).lower()]
         if g not in out:
             out.append(g)
+    # 哪些项目是良 / 项目为优秀: the grade the projects are, ending the phrase (not 项目是中央…)
+    for m in re.finditer(r"项目(?:是|为)\s*[“\"'「]?(优秀|良好|中等|优|良|中|差)(?![\u4e00-\u9fff])", q):
+        g = _GRADES[m.group(1)]
+        if g not in out:
+            out.append(g)
     # 优秀等级的项目 / 良级项目: the grade before the word grade
     for m in re.finditer(r"(优秀|良好|中等|合格|优|良|中|差)(?:等级|等次|级)(?:的)?(?:项目)?", q):
         g = _GRADES[m.group(1)]

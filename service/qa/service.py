@@ -67,7 +67,13 @@ def clean_question(question: Any) -> str:
         raise InputError("the question has no words", code="invalid_question")
     # courtesies around the question carry nothing to answer, and a trailing "Thanks." read as a second part
     # of the question (split after "?") took the whole answer to another route
-    bare = _COURTESY_TAIL.sub("", _COURTESY_HEAD.sub("", q)).strip()
+    bare = q
+    for _ in range(3):  # stacked: 请问帮我查一下… / Hi, could you tell me: …
+        head = _COURTESY_HEAD.sub("", bare, count=1).lstrip(" -—–:：,，")
+        if head == bare:
+            break
+        bare = head
+    bare = _COURTESY_TAIL.sub("", bare).strip()
     if not re.search(r"[?？].", bare):  # …？2021年呢？ is a follow-up, whose 呢 says so (expand_follow_ups)
         bare = _PARTICLE_TAIL.sub(lambda m: m.group(1) or "", bare).strip()
     bare = bare.lstrip(" -—–:：,，")
@@ -76,6 +82,7 @@ def clean_question(question: Any) -> str:
 
 _COURTESY_HEAD = re.compile(r"^(?:(?:hi|hello|hey|dear \w+)[,，!！]?\s*)?(?:(?:hi|hello|hey)[,，!！]\s*|(?:could|can|would) you (?:please )?(?:tell me|check|let me know)"
                             r"[:：,，]?\s*|please (?:tell me|check)[:：,，—-]?\s*|please[,，]?\s+(?=[a-z])|"
+                            r"(?:tell|show|give) me\s*(?:[:：,，—–-]+\s*|(?=(?:how|what|which|who|whether|if|the|a|an)\b))|"
                             r"请问[,，:：]?|麻烦(?:您|你)?(?:帮(?:我|忙))?(?:看下|看一下|查下|查一下|查查|看看|找找|问问)?[,，:：]?|"
                             r"(?:请)?帮(?:我|忙)(?:查|看|找|问)(?:一下|下|查|看|找|问)[,，:：]?|(?:我)?想(?:知道|问(?:一下|问)?|了解(?:一下)?)[,，:：]?|"
                             r"给我(?:说说|讲讲|看看|查查|说一下|讲一下|查一下|介绍一下)[,，:：]?|"
@@ -514,7 +521,7 @@ def accounts_parts(question: str) -> list[str]:
     spans.sort()
     # an enumeration's comma or conjunction left dangling at an end (…人员经费、) would hide that the item ends the
     # sub-question, which is how a bare item asked as a noun phrase is recognised
-    return [re.sub(r"[\s、，,；;和与及]+$", "", re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])))
+    return [re.sub(r"[\s、，,；;和与及？?。.!！]+$", "", re.sub(r"\s+", " ", strip_spans(q, [sp for sp in spans if sp != keep])))
             for keep in spans]
 
 
