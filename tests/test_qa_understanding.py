@@ -1143,3 +1143,42 @@ def test_an_unknown_fund_after_the_askers_situation_is_refused(qa):
         assert a.route.endswith("not_found") and not a.citations, (q, a.route, a.answer)
     a = _ask(qa, "For my analysis: by how much did 中原区医保局's general-budget appropriation expenditure fall on the previous year?")
     assert "84.19" in a.answer, a.answer
+
+
+def test_negated_conditions_are_read():
+    """Set R: 不是优 / 没评上优 / not graded 优 leave a grade out; 没到90分, 不满90分, did not reach a 90% … are below
+    it (not 'at least', which 达到 alone would read); 执行率不是0 / 花了钱的 / spent something are above nothing."""
+    assert _conds("交通局不是优的项目有哪些") == [("grade", "ne", "优")]
+    assert _conds("交通局没评上优的项目") == [("grade", "ne", "优")]
+    assert _conds("Which 交通局 projects were not graded 优?") == [("grade", "ne", "优")]
+    assert _conds("交通局得分没到90分的项目") == [("total", "lt", Decimal("90"))]
+    assert _conds("交通局自评不满90分的有哪些") == [("total", "lt", Decimal("90"))]
+    assert _conds("交通局执行率没达到90%的项目有几个") == [("rate", "lt", Decimal("90"))]
+    assert _conds("How many 交通局 projects did not reach a 90% execution rate?") == [("rate", "lt", Decimal("90"))]
+    assert _conds("交通局执行率达到90%的项目") == [("rate", "ge", Decimal("90"))]  # unchanged
+    assert _conds("交通局执行率不是0的项目有几个") == [("rate", "gt", Decimal("0"))]
+    assert _conds("交通局花了钱的项目有多少个") == [("executed", "gt", Decimal("0"))]
+    # …but a grade asked (我记得不是优，它什么等级) is no filter
+    assert _conds("河道清淤工程经费我记得不是优，它自评多少分、什么等级") == []
+
+
+def test_a_difference_and_what_is_left_unspent(qa):
+    a = _ask(qa, "公务员医疗补助追加的执行数比公务员医疗补助少多少")
+    assert "2859.59" in a.answer and a.route == "structured:compare", (a.route, a.answer)
+    _holds(qa, a)
+    a = _ask(qa, "How much of 购买大病保险经办服务延续项目's budget was left unspent?")
+    assert "57.5" in a.answer, a.answer
+    _holds(qa, a)
+
+
+def test_projects_set_aside_leave_the_scope(qa):
+    """除了X / 不算X的话 / X以外 / other than X / excluding X: X is out of the scope, and the answer says so; words
+    several names share (不算提前下达的项目) set all of them aside."""
+    a = _ask(qa, "除了公务员医疗补助，中原区医保局预算最高的项目")
+    assert [r["project"] for r in a.rows] == ["公务员医疗补助追加"] and "不含公务员医疗补助" in a.answer, a.answer
+    a = _ask(qa, "Excluding 就业专项资金, the three 高新区人社局 projects with the largest budgets?")
+    assert "就业专项资金" not in [r["project"] for r in a.rows] and len(a.rows) == 3, a.answer
+    a = _ask(qa, "不算提前下达的项目，中原区医保局有几个项目")
+    assert "9" in a.answer, a.answer
+    a = _ask(qa, "中原区医保局除了基本支出以外的支出是多少")
+    assert "119.02" in a.answer, a.answer  # the rest of the expenditure is project expenditure

@@ -375,7 +375,16 @@ def _narrative_answer(accounts: AccountsExtraction, question: str, q: str) -> Ac
     return None
 
 
+# the rest of the expenditure once basic expenditure is set aside is project expenditure (and the reverse)
+_COMPLEMENT = ((re.compile(r"(?:除了|除去)?基本支出(?:以外|之外)的?(?:那部分|其他)?支出|apart from basic expenditure|other than basic expenditure", re.I),
+                "项目支出"),
+               (re.compile(r"(?:除了|除去)?项目支出(?:以外|之外)的?(?:那部分|其他)?支出|apart from project expenditure|other than project expenditure", re.I),
+                "基本支出"))
+
+
 def answer_accounts_question(question: str, accounts: AccountsExtraction) -> AccountsAnswer | None:
+    for pat, other in _COMPLEMENT:
+        question = pat.sub(other, question)
     q = _q(question)
     if not _year_ok(accounts, q):
         return None
@@ -401,7 +410,7 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
                                 for pat, *_ in _TOTALS) or \
         len(q) <= 90 and not re.search(r"为什么|原因|如何|怎么|why|how (?!much)|reason|explain", q) and (
             any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS) or _match_subject(accounts, q) is not None)
-    if not bare and not re.search(r"多少|几|金额|数额|决算数|决算|是否|how much|what (was|is|were|are)|by what|amount|total|spend|spent", q):
+    if not bare and not re.search(r"多少|几|金额|数额|决算数|决算|是否|有没有|有无|花没花|how much|what (was|is|were|are)|by what|amount|total|spend|spent", q):
         return None
     if re.search(r"年初预算|initial budget", q):
         ans = _initial_budget_answer(accounts, question, q)

@@ -88,7 +88,8 @@ def parse_question(question: str, project_names: list[str], linked: list[str] | 
             return Intent("accounts", lang)
 
     # execution below X%
-    m = re.search(r"(?:执行率|执行进度|execution(?: rate)?|executed|spent)[^\d]{0,12}?(?:低于|不足|小于|未达|below|under|less than|<)\s*" + _NUM, ql) \
+    m = re.search(r"(?:执行率|执行进度|execution(?: rate)?|executed|spent)[^\d]{0,12}?(?:低于|不足|小于|未达到?|没有?达到|没有?到|below|under|less than|<)\s*" + _NUM, ql) \
+        or re.search(r"(?:did not|didn't|not) reach(?: an?| the)?\s*" + _NUM + r"\s*%\s*(?:execution|budget execution)", ql) \
         or re.search(r"(?:低于|不足|小于|below|under|less than)\s*" + _NUM + r"\s*%?\s*(?:的)?(?:预算|执行|of (?:the |their )?budget)", ql)
     if m:
         return Intent("low_execution", lang, projects, threshold=Decimal(m.group(1)))
@@ -111,7 +112,7 @@ def parse_question(question: str, project_names: list[str], linked: list[str] | 
            re.search(rf"[“\"']{word}[”\"']", q) or re.search(rf"{word}(?:等级|级)的?项目", q):
             if grade not in grades:
                 grades.append(grade)
-    if grades and not projects:
+    if grades and not projects and not re.search(r"不是|不为|非|没(?:有)?(?:被)?评|未(?:被)?评|\bnot\b|n't", q):
         m = re.search(r"(?:总分|得分|自评得分|total|score(?:d)?)\D{0,4}?(\d+(?:\.\d+)?)", ql)
         return Intent("grade", lang, grades=grades, threshold=Decimal(m.group(1)) if m else None)
 
@@ -130,7 +131,8 @@ def parse_question(question: str, project_names: list[str], linked: list[str] | 
             return Intent("ranking", lang, order=order, metric=metric, limit=_limit(q) or 5)
 
     if projects:
-        if has("问题", "审核发现", "finding", "issue", "problem", "错误", "不一致", "inconsisten"):
+        if has("问题", "审核发现", "finding", "issue", "problem", "错误", "不一致", "inconsisten", "不足", "短板",
+               "shortcoming", "weakness"):
             return Intent("project_field", lang, projects, field="findings")
         # its goals (年度目标) and what it says of their completion: fields every form states
         if has("绩效目标", "年度目标", "总体目标", "目标是", "目标有", "什么目标", "哪些目标", "预期目标", "目标完成情况",

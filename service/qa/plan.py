@@ -27,10 +27,10 @@ def _d(value: Decimal | None, places: int = 2) -> str:
     return s.rstrip("0").rstrip(".") if "." in s else s
 
 
-METRICS = ("budget", "executed", "rate", "total", "grade", "available")
+METRICS = ("budget", "executed", "rate", "total", "grade", "available", "unspent")
 _LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "executed"), "rate": ("预算执行率", "execution rate"),
           "total": ("自评得分", "self-evaluation score"), "grade": ("评价等级", "grade"),
-          "available": ("到位数", "funds received")}
+          "available": ("到位数", "funds received"), "unspent": ("未执行数", "unspent amount")}
 
 _METRIC_WORDS = {
     "rate": r"执行率|执行进度|支出进度|支出率|执行情况|(?:资金)?使用(?:率|进度)|(?:执行|花|用|支出)了?百分之多少|百分比|"
@@ -44,20 +44,24 @@ _METRIC_WORDS = {
     "executed": r"how much(?! of (?:the |its |their )?budgets?\b)[^?]*\bused\b|执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)"
-                r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed",
+                r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed|how much (?:less|more) did\b[^?]{0,80}?\b(?:execute|spend)\b",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
               r"(?:most|least|more|less) money|计划投入|投入(?:了)?多少|allocated|allocation",
     "total": r"得分|分数|总分|多少分|几分|平均分|均分|(?<!自评)评分(?!表|标准|细则|办法)|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
     "grade": r"等级|评级|评为|档次|等次|评定结果|评价结果|graded|grade|rated|rating|\btier\b",
+    # what of the budget was not spent (全年预算数 − 执行数): 没花完的钱, 还剩多少, left unspent
+    "unspent": r"没(?:有)?(?:花|用)完的(?:钱|资金|预算)|还剩(?:下)?(?:多少|的)|剩(?:下|余)(?:多少|的钱|资金)|未执行(?:数|金额)|"
+               r"left (?:unspent|over)|unspent (?:amount|money|funds?|budget)|how much[^?]{0,60}?\bunspent\b",
     # 到位数: what of the budget actually arrived (資金到位)
     "available": r"到位|到账|(?:funds?|funding|money) (?:that )?(?:actually )?arrived|arrived",
 }
 _GRADES = {"优秀": "优", "优": "优", "良好": "良", "良": "良", "中等": "中", "合格": "中", "中": "中", "差": "差",
            "excellent": "优", "good": "良", "fair": "中", "poor": "差"}
 _CMP_AT_MOST = r"不高于|不超过|不多于|至多|最多不超过|at most|≤|<="
-_CMP_BELOW = _CMP_AT_MOST + r"|(?<!不)低于|不足|(?<!不)小于|(?<!不)少于|未达到?|不到|below|under|less than|lower than|<"
+_CMP_BELOW = _CMP_AT_MOST + r"|(?<!不)低于|不足|(?<!不)小于|(?<!不)少于|未达到?|不到|没有?达到|没有?到|不满|没满|" \
+    r"did not reach|didn't reach|not reach(?:ed|ing)?|below|under|less than|lower than|<"
 _CMP_ABOVE = r"(?<!不)高于|(?<!不)超过|大于|多于|above|over|more than|higher than|>"
-_CMP_AT_LEAST = r"达到|达|不低于|不少于|至少|at least|reach(?:ed|es)?(?: an?| the)?|≥|>="
+_CMP_AT_LEAST = r"(?<![没未不有])达到|(?<![没未不有到])达(?!到)|不低于|不少于|至少|at least|(?<!not )(?<!n't )reach(?:ed|es)?(?: an?| the)?|≥|>="
 _NUM = r"(\d+(?:\.\d+)?)"
 _CN_NUM = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
@@ -83,6 +87,8 @@ class Condition:
             return False
         if self.op == "eq":
             return v == self.value
+        if self.op == "ne":  # 不是优 / not graded 优
+            return v not in self.value if isinstance(self.value, tuple) else v != self.value
         if self.op == "in":
             return v in self.value
         if self.op in ("ge", "le"):
@@ -92,7 +98,7 @@ class Condition:
     def text(self, zh: bool) -> str:
         if self.metric == "grade":
             g = "、".join(self.value) if isinstance(self.value, tuple) else self.value
-            return f"评价等级为{g}" if zh else f"grade {g}"
+            return (f"评价等级不是{g}" if zh else f"grade not {g}") if self.op == "ne" else (f"评价等级为{g}" if zh else f"grade {g}")
         unit = "%" if self.metric == "rate" else ("分" if zh and self.metric == "total" else "")
         word = {"lt": ("低于", "below"), "gt": ("高于", "above"), "ge": ("不低于", "at least"), "le": ("不高于", "at most"),
                 "eq": ("为", "of")}[self.op][0 if zh else 1]
@@ -125,6 +131,10 @@ def metric_value(r: ProjectRecord, metric: str):
         return normalize_grade(e.reported_grade.text) if e.reported_grade else None
     if metric == "available":
         return e.funds.available.value if e.funds.available else None
+    if metric == "unspent":
+        b = e.funds.adjusted_budget or e.funds.initial_budget
+        return b.value - e.funds.executed.value if b is not None and e.funds.executed is not None \
+            and b.value is not None and e.funds.executed.value is not None else None
     return None
 
 
@@ -178,6 +188,11 @@ def _metrics(q: str) -> list[str]:
     return out
 
 
+# a grade named to be left out: 不是优, 没评上优, 未被评为优, not graded 优
+NEGATED_GRADE = re.compile(r"(?:不是|不为|非|没(?:有)?(?:被)?评(?:上|为|成)|未(?:被)?评(?:上|为|成)|没能评上)\s*[“\"'「]?(?:优秀|良好|中等|优|良|中|差)|"
+                           r"\bnot (?:been )?(?:graded|rated)|(?:wasn't|weren't|isn't|aren't) (?:graded|rated)", re.I)
+
+
 def _grade_words(q: str) -> list[str]:
     out = []
     # 优、良、中各有几个 / 等级为良 / 被评为“中” / graded 良
@@ -186,6 +201,15 @@ def _grade_words(q: str) -> list[str]:
         g = _GRADES[m.group(1).lower()]
         if g not in out:
             out.append(g)
+    # 不是优的项目 / 非优: the grade a negation names (parse_part makes it a "ne" condition)
+    for m in re.finditer(r"(?:不是|不为|非)\s*[“\"'「]?(优秀|良好|中等|优|良|中|差)(?=的|等|[^\u4e00-\u9fff]|$)", q):
+        g = _GRADES[m.group(1)]
+        if g not in out:
+            out.append(g)
+    # 评良的项目 (not 评优率)
+    for m in re.finditer(r"评(优|良|中|差)(?=的|项目)", q):
+        if m.group(1) not in out:
+            out.append(m.group(1))
     # 哪些项目是良 / 项目为优秀: the grade the projects are, ending the phrase (not 项目是中央…)
     for m in re.finditer(r"项目(?:是|为)\s*[“\"'「]?(优秀|良好|中等|优|良|中|差)(?![\u4e00-\u9fff])", q):
         g = _GRADES[m.group(1)]
@@ -278,6 +302,7 @@ def plain_figures(q: str) -> str:
     """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分, 预算全部执行完了 → 执行率达到100%,
     过千万 → 超过1000万元, 99 or more → 不低于99."""
     q = _NOTHING_SPENT.sub("执行数为0", q)
+    q = re.sub(r"没(?:有)?(?:花|用)完的(?:钱|资金|预算)", "未执行金额", q)  # an amount asked, not a filter
     q = re.sub(r"(?<![超通经不以])[过上](?=\s*(?:\d|[一二两三四五六七八九十]?[百千]万))", "超过", q)
     q = re.sub(r"([一二两三四五六七八九])?千万(?:元)?", lambda m: f"{_CN_NUM[m.group(1)] if m.group(1) else 1}000万元", q)
     q = re.sub(r"([一二两三四五六七八九])?百万(?:元)?", lambda m: f"{_CN_NUM[m.group(1)] if m.group(1) else 1}00万元", q)
@@ -292,6 +317,10 @@ def plain_figures(q: str) -> str:
     q = re.sub(r"([零〇一二两三四五六七八九十百点]{2,})(?=\s*(?:分|万元|万|元|个|项))", lambda m: _numeral_or_as_is(m), q)
     q = re.sub(r"一半|半数", "50%", q)
     q = _NOT_FULL_MARKS.sub("得分低于100分", q)
+    # 没拿到100分 / 没得到90分: below it; 执行率不是0 / 花了钱的 / spent something: above nothing
+    q = re.sub(r"(?:没|未)(?:有)?(?:拿到|得到|获得|达到)\s*(\d+(?:\.\d+)?)\s*分", r"得分低于\1分", q)
+    q = re.sub(r"(执行率|执行数|执行进度)\s*不(?:是|为|等于)\s*0(?:\.0+)?\s*%?", r"\1高于0", q)
+    q = re.sub(r"花了钱的|有支出的|spent (?:something|some money|any money)", "执行数高于0的", q, flags=re.I)
     return _FULL_MARKS.sub("得分为100分", q)
 
 
@@ -309,7 +338,7 @@ def parse_part(text: str) -> Part:
         hits = [(m.group(m.lastindex - 1), m.group(m.lastindex), m.end()) for m in re.finditer(
             rf"(?:{pat})[^\d。？?]{{0,8}}?({_CMP_BELOW}|{_CMP_ABOVE})\s*{_NUM}", q, re.I)]
         hits += [(m.group(1), m.group(2), m.end(2)) for m in re.finditer(
-            rf"({_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*{_NUM}\s*(?:%|分)?\s*的?(?:{pat})", q, re.I)]
+            rf"({_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})(?:\s+an?)?\s*{_NUM}\s*(?:%|分)?\s*的?(?:{pat})", q, re.I)]
         hits += [(m.group(m.lastindex - 1), m.group(m.lastindex), m.end()) for m in re.finditer(
             rf"(?:{pat})[^\d。？?]{{0,6}}?({_CMP_AT_LEAST})\s*{_NUM}", q, re.I)]
         for word, num, end in hits:
@@ -350,7 +379,7 @@ def parse_part(text: str) -> Part:
     for m in re.finditer(rf"(?:{_METRIC_WORDS['rate']})\s*(?:为|是|等于|=|of)\s*{_NUM}\s*%?|"
                          rf"(?<![\d.]){_NUM}\s*%\s*(?:的)?(?:预算)?(?:execution rate|rate of execution|执行率)", q, re.I):
         at = m.start(1) if m.group(1) else m.start(2)
-        if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*$", q[:at], re.I):  # 不低于90%执行率: a threshold
+        if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})(?:\s+an?)?\s*$", q[:at], re.I):  # 不低于90%执行率: a threshold
             p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
     # 执行数为0 / 预算是100万元: an exact amount narrows the set
     for metric in ("executed", "budget"):
@@ -368,10 +397,14 @@ def parse_part(text: str) -> Part:
         (len(grades) > 1 or "等级" in q or "grade" in q) or \
         len(grades) > 1 and bool(re.search(r"几|多少|how many", q, re.I))  # how many 优, 良 and 中
     # 是优还是良 / 优还是良: the question asks which grade, it does not filter by one
-    asks_which = bool(re.search(r"(?:优|良|中|差)(?:秀|好|等)?\s*还是", q))
+    # and 什么等级 / what grade asks it too (我记得不是优，它什么等级: the grade asked, no filter)
+    asks_which = bool(re.search(r"(?:优|良|中|差)(?:秀|好|等)?\s*还是|什么等级|哪(?:个|一)?等级|等级(?:是|为)?(?:什么|啥)|what grade", q))
     if grades and not group and not asks_which:
-        p.conditions.append(Condition("grade", "eq", grades[0]) if len(grades) == 1 else
-                            Condition("grade", "in", tuple(grades)))
+        if NEGATED_GRADE.search(q):
+            p.conditions.append(Condition("grade", "ne", grades[0] if len(grades) == 1 else tuple(grades)))
+        else:
+            p.conditions.append(Condition("grade", "eq", grades[0]) if len(grades) == 1 else
+                                Condition("grade", "in", tuple(grades)))
     cond_metrics = {c.metric for c in p.conditions}
     if group:
         p.op = "group"
@@ -381,22 +414,23 @@ def parse_part(text: str) -> Part:
                    r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|come to|together\W*$|total (?:budget|executed|spending)", q, re.I) \
             and not re.search(r"多少个|几个|how many", q, re.I):
         p.op = "sum"
-    elif re.search(r"比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
+    elif re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少|高多少|低多少|less|more)|相差|差多少|差距|how much (?:less|more)|比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "compare"
-    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
+    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
-        p.order = "asc" if re.search(r"最低|最少|最小|最差|垫底|倒数第一|末位|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
+        p.order = "asc" if re.search(r"最低|最少|最小|最差|垫底|倒数第一|末位|(?:较|更)(?:低|少)|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
         nth = re.search(r"(?:排名|排)?第\s*(\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|(?:排名|排)第\s*(\d+|[二两三四五六七八九十])|"
                         r"(?<![a-z])(second|third|fourth|fifth)[- ](?:largest|highest|lowest|smallest|most|least|biggest|best|worst)", q, re.I)
         if nth:
             tok = nth.group(1) or nth.group(2) or nth.group(3).lower()
             p.nth = int(tok) if tok.isdigit() else _CN_NUM.get(tok) or {"second": 2, "third": 3, "fourth": 4, "fifth": 5}[tok]
-        p.limit = (p.nth if p.nth else None) or _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
+        singular = re.search(r"(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪个|哪个[^，,。？?]{0,12}?(?:较|更)(?:低|高|少|多)", q)
+        p.limit = (p.nth if p.nth else None) or (1 if singular else None) or _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
                                 else 5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
     elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|项目总数|总项目数|"
-                   r"项目(?:的)?(?:数量|个数)\s*[?？]?$|how many (?:\w+ )?projects|number of projects", q, re.I):
+                   r"项目(?:的)?(?:数量|个数|数)\s*[?？]?$|how many (?:\w+ )?projects|number of projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
     elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:
         p.op = "list"
@@ -421,6 +455,10 @@ def _fmt(r: ProjectRecord, metric: str, zh: bool) -> str:
         return f"{e.funds.executed.raw}{u}" if zh else f"{e.funds.executed.raw} {u}"
     if metric == "available":
         return f"{e.funds.available.raw}{u}" if zh else f"{e.funds.available.raw} {u}"
+    if metric == "unspent":
+        b, x = e.funds.adjusted_budget or e.funds.initial_budget, e.funds.executed
+        return (f"{_d(metric_value(r, 'unspent'))}{u}（全年预算数{b.raw}{u}−执行数{x.raw}{u}）" if zh else
+                f"{_d(metric_value(r, 'unspent'))} {u} (budget {b.raw} − executed {x.raw} {u})")
     if metric == "rate":
         rate = execution_rate(e)
         b, x = e.funds.adjusted_budget or e.funds.initial_budget, e.funds.executed
@@ -450,6 +488,8 @@ def _refs(r: ProjectRecord, metric: str) -> list[SourceRef]:
         items = [e.reported_total]
     elif metric == "available":
         items = [f.available]
+    elif metric == "unspent":
+        items = [f.adjusted_budget or f.initial_budget, f.executed]
     else:
         items = [e.reported_total, e.reported_grade]
     return [x.ref for x in items if x is not None and getattr(x, "ref", None) is not None]
@@ -700,6 +740,14 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 pick_, word_ = (lo, ("较低", "lower")) if low else (hi, ("较高", "higher"))
                 verdict = (f"{_name(pick_)}的{_LABEL[m][0]}{word_[0]}" if metric_value(hi, m) != metric_value(lo, m) else "两者相同") if zh else \
                     (f"{_name(pick_)} is {word_[1]}" if metric_value(hi, m) != metric_value(lo, m) else "they are equal")
+                if len(ordered) == 2 and m != "grade" and re.search(
+                        r"少多少|多多少|相差|差多少|差距|差了多少|高多少|低多少|how much (?:less|more|lower|higher)|difference|gap", p.text, re.I):
+                    # 少多少 / how much less: the difference itself, computed from the two figures shown
+                    gap = metric_value(hi, m) - metric_value(lo, m)
+                    unit = "个百分点" if m == "rate" else ("分" if m == "total" else (hi.evaluation.funds.unit or "万元"))
+                    verdict += (f"，两者相差{_d(gap)}{unit}（{_d(metric_value(hi, m))}−{_d(metric_value(lo, m))}）" if zh else
+                                f"; the difference is {_d(gap)} {'percentage points' if m == 'rate' else unit} "
+                                f"({_d(metric_value(hi, m))} − {_d(metric_value(lo, m))})")
                 out.texts.append(f"{_LABEL[m][0]}：" + "；".join(items) + f"。{verdict}。" if zh else
                                  f"{_LABEL[m][1]}: " + "; ".join(items) + f". {verdict}.")
                 chosen = ordered

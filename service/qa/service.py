@@ -720,6 +720,7 @@ class _Scope:
     by_department: bool = False  # the question names a department the corpus covers
     groups_of: dict[str, str] | None = None  # doc_id → the department named, when several are named
     note: str | None = None  # said before the answer (a loose name answered for every project it may mean)
+    excluded: tuple[str, ...] = ()  # projects the question sets aside (除了X…), already out of `records`
 
 
 # what a question asks of a project's own figures (not a 部门决算 item or a passage)
@@ -739,6 +740,26 @@ _PROJECT_FIGURE_Q = re.compile(r"得分|几分|多少分|自评|总分|预算|�
 # kinds of office that are usually a unit inside another bureau's report (社保中心 within 人社局): named
 # alone, their absence from the reports' titles says nothing
 _SUBUNIT_KINDS = {"社保"}
+
+
+# a project the question sets aside (除了X, 不算X的话, X以外, other than X): what it asks is about the rest
+_EXCLUDE = (
+    re.compile(r"除(?:了|去|开)\s*(?P<x>[^，,。？?；;|]+?)\s*(?:(?:以外|之外)的?|外?(?:的话)?(?=[，,。？?；;]|还|$))"),
+    re.compile(r"不(?:算|计|包括|含)\s*(?P<x>[^，,。？?；;|]+?)(?:的话|在内)?(?=[，,。？?；;]|是|还|$)"),
+    re.compile(r"(?:^|(?<=[，,；;]))\s*(?P<x>[^，,。？?；;|]+?)(?:那个|这个|那项|这项)?(?:以外|之外|除外|不算)"),
+    re.compile(r"(?:other than|apart from|excluding|except(?: for)?|besides|aside from)\s*(?P<x>[^,?.;]+?)(?=[,?.;]|$)", re.I),
+)
+
+
+def _exclusions(q: str) -> list[tuple[str, tuple[int, int]]]:
+    """(the set-aside words, the span of the whole set-aside phrase) in the normalized question."""
+    nq = normalize_text(q)
+    out: list[tuple[str, tuple[int, int]]] = []
+    for pat in _EXCLUDE:
+        for m in pat.finditer(nq):
+            if not any(a < m.end() and m.start() < b for _, (a, b) in out):
+                out.append((m.group("x").strip(), m.span()))
+    return out
 
 
 def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, DocProfile]) -> _Scope:
@@ -833,11 +854,28 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         local = {sp: c for sp, c in spellings.items()
                  if any(r.evaluation.project == c for r in scoped)}
         mentions = link_projects(q, local) or (link_projects(q, local, relaxed=True) if asked else []) or mentions
+    # set aside (除了X…): the projects named there leave the scope, and are no subject of the question
+    excluded: set[str] = set()
+    for words, _ in _exclusions(q):
+        local = {sp: c for sp, c in spellings.items() if any(r.evaluation.project == c for r in scoped)}
+        linked = {m.project for m in link_projects(words, local)}
+        if not linked:
+            # words several names share (不算提前下达的项目, excluding the advance allocations (提前下达)): every
+            # project in scope whose name holds them
+            stem = re.sub(r"(?:的)?(?:项目|资金|经费)$", "", "".join(re.findall(r"[\u4e00-\u9fff0-9]+", words)))
+            if len(stem) >= 2:
+                linked = {r.evaluation.project for r in scoped if stem in normalize_text(r.evaluation.project)}
+        excluded |= linked
+    if excluded:
+        scoped = [r for r in scoped if r.evaluation.project not in excluded]
+        mentions = [m for m in mentions if m.project not in excluded]
+        note = (f"（不含{'、'.join(sorted(excluded))}）" if zh else f"(excluding {', '.join(sorted(excluded))}) ")
+        loose_note = (loose_note or "") + note
     named: list[ProjectRecord] = []
     for m in sorted(mentions, key=lambda m: m.span[0]):
         for name in [m.project, *m.ambiguous_with]:
             named += [r for r in scoped if r.evaluation.project == name and r not in named]
-    if mentions and not named:
+    if mentions and not named and not excluded:
         where = [r for r in records if r.evaluation.project in {m.project for m in mentions}]
         ys = sorted({r.evaluation.year for r in where if r.evaluation.year})
         asked_txt = f"{dept_label}{'、'.join(str(y) for y in years)}{'年度' if years else ''}"
@@ -866,7 +904,8 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                 if p.covers(d):
                     groups_of.setdefault(p.doc_id, nq[a:b])
     return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
-                  label=label, by_department=bool(asked) or groups_of is not None, groups_of=groups_of, note=loose_note)
+                  label=label, by_department=bool(asked) or groups_of is not None, groups_of=groups_of, note=loose_note,
+                  excluded=tuple(sorted(excluded)))
 
 
 def _joined(answers: list[AskAnswer]) -> AskAnswer:
@@ -904,6 +943,8 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
     digest_for(settings.data_dir).flush()  # once the heads and profiles of new documents are known
     if scope.refusal is not None:
         return AskAnswer(answer=scope.refusal, route="scope:not_covered", lang=lang)
+    if scope.excluded:  # the set-aside phrase names no subject: read the rest of the question without it
+        q = re.sub(r"\s+", " ", strip_spans(normalize_text(q), [sp for _, sp in _exclusions(q)])).strip(" ，,")
     records = scope.records
     names = sorted({r.evaluation.project for r in records})
     intent = parse_question(q, names, linked=list(dict.fromkeys(r.evaluation.project for r in scope.named)))
