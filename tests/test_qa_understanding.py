@@ -1182,3 +1182,29 @@ def test_projects_set_aside_leave_the_scope(qa):
     assert "9" in a.answer, a.answer
     a = _ask(qa, "中原区医保局除了基本支出以外的支出是多少")
     assert "119.02" in a.answer, a.answer  # the rest of the expenditure is project expenditure
+
+
+def test_amounts_in_other_units_are_read_and_answered_in_them():
+    """Set S: thresholds in 元 / 块 / yuan / thousand / million / 亿 are read in the reports' 万元, and an answer's
+    万元 amounts are given in the unit asked too, beside the printed figure (which the citation carries)."""
+    from service.qa.units import in_asked_unit, to_wan
+
+    assert _conds("交通局预算不到50000元的项目有几个") == [("budget", "lt", Decimal("5"))]
+    assert _conds("交通局实际花了不到两万块的项目") == [("executed", "lt", Decimal("2"))]
+    assert _conds("How many 交通局 projects had budgets under 50,000 yuan?") == [("budget", "lt", Decimal("5"))]
+    assert _conds("Which 交通局 projects spent less than 20 thousand yuan?") == [("executed", "lt", Decimal("2"))]
+    assert _conds("Which 交通局 projects had budgets above 10 million yuan?") == [("budget", "gt", Decimal("1000"))]
+    assert to_wan("得分低于90分") == "得分低于90分" and to_wan("补贴标准600元/人/月") != ""
+    assert in_asked_unit("全年预算数5万元。", "预算是多少元") == "全年预算数5万元（合50000元）。"
+    assert in_asked_unit("budget 3700.00 万元", "budget in 亿元?") == "budget 3700.00 万元（合0.37亿元）"
+    assert in_asked_unit("平均12.5万元（合计25÷2）", "平均预算多少元") == "平均12.5万元（合125000元）（合计25÷2）"
+    assert in_asked_unit("全年预算数5万元。", "预算是多少万元") == "全年预算数5万元。"  # asked in 万元: as printed
+
+
+def test_an_amount_asked_in_yuan_is_answered_in_yuan_and_still_cited(qa):
+    a = _ask(qa, "公务员医疗补助执行数合多少元")
+    assert "36024000" in a.answer and "3602.40" in a.answer, a.answer
+    _holds(qa, a)
+    a = _ask(qa, "中原区医保局政府采购支出总额是多少元")
+    assert "463300" in a.answer, a.answer
+    _holds(qa, a)

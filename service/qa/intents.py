@@ -88,7 +88,8 @@ def parse_question(question: str, project_names: list[str], linked: list[str] | 
             return Intent("accounts", lang)
 
     # execution below X%
-    m = re.search(r"(?:执行率|执行进度|execution(?: rate)?|executed|spent)[^\d]{0,12}?(?:低于|不足|小于|未达到?|没有?达到|没有?到|below|under|less than|<)\s*" + _NUM, ql) \
+    m = re.search(r"(?:执行率|执行进度|execution(?: rate)?|executed|spent)[^\d]{0,12}?(?:低于|不足|小于|未达到?|没有?达到|没有?到|below|under|less than|<)\s*" + _NUM
+                  + r"(?![\d.]|\s*(?:thousand|million|yuan|rmb|万|元|块|亿))", ql) \
         or re.search(r"(?:did not|didn't|not) reach(?: an?| the)?\s*" + _NUM + r"\s*%\s*(?:execution|budget execution)", ql) \
         or re.search(r"(?:低于|不足|小于|below|under|less than)\s*" + _NUM + r"\s*%?\s*(?:的)?(?:预算|执行|of (?:the |their )?budget)", ql)
     if m:

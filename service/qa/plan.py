@@ -16,6 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from retrieval.normalize import normalize_text
 from service.checks.numbers import normalize_grade
 from service.models import SourceRef
+from service.qa.units import to_wan
 from service.qa.structured import (DEFAULT_PAGE_SIZE, ListItem, ProjectRecord, StructuredAnswer, _row, dedupe,
                                    execution_rate, paged)
 
@@ -301,6 +302,7 @@ def _numeral_or_as_is(m: re.Match, unit: str = "") -> str:
 def plain_figures(q: str) -> str:
     """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分, 预算全部执行完了 → 执行率达到100%,
     过千万 → 超过1000万元, 99 or more → 不低于99."""
+    q = to_wan(q)  # 50000元, 两万块, 20 thousand yuan: the reports' 万元
     q = _NOTHING_SPENT.sub("执行数为0", q)
     q = re.sub(r"没(?:有)?(?:花|用)完的(?:钱|资金|预算)", "未执行金额", q)  # an amount asked, not a filter
     q = re.sub(r"(?<![超通经不以])[过上](?=\s*(?:\d|[一二两三四五六七八九十]?[百千]万))", "超过", q)

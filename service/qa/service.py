@@ -29,6 +29,7 @@ from service.qa.digest import digest_for, doc_key
 from service.qa.extractive import (Sentence, bridge_english, complete_last_sentence, coverage, display, keep_figures, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
+from service.qa.units import in_asked_unit
 from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, close_names, departments_in, link_projects,
                                 english_names_in_chinese, loose_candidates, name_key, question_key,
                                 places_in, profile, strip_spans, years_in)
@@ -245,6 +246,7 @@ def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str
         answer += ("（部分引用无法在原文对应位置核实，已删除。）" if lang == "zh" else
                    " (Citations that could not be verified at their place were removed.)")
     if question is not None:
+        answer = in_asked_unit(answer, question)  # 多少元 / in yuan: the printed 万元 figure, and the asked unit beside it
         # a composed answer: a true quote that does not carry what the answer says is not evidence for it
         names = [str(r.get("project")) for r in rows if isinstance(r, dict) and r.get("project")]
         tokens = answer_tokens(answer, question, names)
