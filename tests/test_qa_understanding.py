@@ -1208,3 +1208,27 @@ def test_an_amount_asked_in_yuan_is_answered_in_yuan_and_still_cited(qa):
     a = _ask(qa, "中原区医保局政府采购支出总额是多少元")
     assert "463300" in a.answer, a.answer
     _holds(qa, a)
+
+
+def test_mixed_language_and_terse_wordings():
+    """Set T: English figure words inside Chinese (的executed加起来, budget和executed), 得了优 / 优 projects,
+    得分第一 / top-scoring, below 95% execution, project count."""
+    assert parse_part("乡村道路养护专项资金和农村饮水安全工程的executed加起来").op == "sum"
+    assert parse_part("乡村道路养护专项资金和农村饮水安全工程的executed加起来").metrics == ["executed"]
+    assert parse_part("农村饮水安全工程的budget和executed").metrics == ["budget", "executed"]
+    assert parse_part("Which executed more of its budget, X or Y?").metrics == ["rate"]  # unchanged
+    assert _conds("交通局有几个project得了优") == [("grade", "eq", "优")]
+    assert _conds("how many 优 projects at 交通局?") == [("grade", "eq", "优")]
+    p = parse_part("交通局得分第一的项目")
+    assert p.op == "rank" and p.order == "desc" and p.metrics == ["total"]
+    assert parse_part("top-scoring 交通局 project?").op == "rank"
+    assert _conds("交通局 projects below 95% execution?") == [("rate", "lt", Decimal("95"))]
+    assert parse_part("交通局 project count?").op == "count"
+
+
+def test_why_asked_colloquially_is_the_stated_reason(qa):
+    for q in ("远程教育站点专项资金为啥没spend完", "远程教育站点资金为啥没用完"):
+        a = _ask(qa, q)
+        assert a.route == "structured:reason" and "搬迁平改" in a.answer, (q, a.route, a.answer)
+    a = _ask(qa, "中原区医保局 personnel expenses?")
+    assert "571" in a.answer and a.route.startswith("accounts"), (a.route, a.answer)

@@ -45,7 +45,7 @@ _METRIC_WORDS = {
     "executed": r"how much(?! of (?:the |its |their )?budgets?\b)[^?]*\bused\b|执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)"
-                r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed|how much (?:less|more) did\b[^?]{0,80}?\b(?:execute|spend)\b",
+                r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed|\bexecuted\b(?!\s+\w*\s*%)(?!\s+(?:more|less|most|least|all|\d)\b)|how much (?:less|more) did\b[^?]{0,80}?\b(?:execute|spend)\b",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
               r"(?:most|least|more|less) money|计划投入|投入(?:了)?多少|allocated|allocation",
     "total": r"得分|分数|总分|多少分|几分|平均分|均分|(?<!自评)评分(?!表|标准|细则|办法)|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
@@ -207,6 +207,11 @@ def _grade_words(q: str) -> list[str]:
         g = _GRADES[m.group(1)]
         if g not in out:
             out.append(g)
+    # 得了优 / 拿了良 / how many 优 projects
+    for m in re.finditer(r"(?:得了?|拿了?|获得)\s*[“\"']?(优秀|良好|优|良|中等|差)(?=[的？?]|$|[^\u4e00-\u9fff])|(优秀|良好|优|良|中|差)\s+projects?\b", q):
+        g = _GRADES[m.group(1) or m.group(2)]
+        if g not in out:
+            out.append(g)
     # 评良的项目 (not 评优率)
     for m in re.finditer(r"评(优|良|中|差)(?=的|项目)", q):
         if m.group(1) not in out:
@@ -303,6 +308,7 @@ def plain_figures(q: str) -> str:
     """Everyday figures as numbers: 六成 → 60%, 一半 → 50%, 满分 → 得分为100分, 预算全部执行完了 → 执行率达到100%,
     过千万 → 超过1000万元, 99 or more → 不低于99."""
     q = to_wan(q)  # 50000元, 两万块, 20 thousand yuan: the reports' 万元
+    q = re.sub(r"(\d+(?:\.\d+)?)\s*%\s*execution\b(?!\s+rate)", r"\1% execution rate", q, flags=re.I)  # below 95% execution
     q = _NOTHING_SPENT.sub("执行数为0", q)
     q = re.sub(r"没(?:有)?(?:花|用)完的(?:钱|资金|预算)", "未执行金额", q)  # an amount asked, not a filter
     q = re.sub(r"(?<![超通经不以])[过上](?=\s*(?:\d|[一二两三四五六七八九十]?[百千]万))", "超过", q)
@@ -419,7 +425,7 @@ def parse_part(text: str) -> Part:
     elif re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少|高多少|低多少|less|more)|相差|差多少|差距|how much (?:less|more)|比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "compare"
-    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
+    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
         p.order = "asc" if re.search(r"最低|最少|最小|最差|垫底|倒数第一|末位|(?:较|更)(?:低|少)|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
@@ -432,7 +438,7 @@ def parse_part(text: str) -> Part:
         p.limit = (p.nth if p.nth else None) or (1 if singular else None) or _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
                                 else 5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
     elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|项目总数|总项目数|"
-                   r"项目(?:的)?(?:数量|个数|数)\s*[?？]?$|how many (?:\w+ )?projects|number of projects", q, re.I):
+                   r"项目(?:的)?(?:数量|个数|数)\s*[?？]?$|how many (?:\S+ )?projects|number of projects|projects? count|count of projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
     elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:
         p.op = "list"

@@ -319,10 +319,10 @@ _QA_GENERIC = set("的了是多少几个实际完成情况项目资金经费专�
 
 
 # why a named project's money was not (fully) spent: its form states the reason in 存在问题、原因及下一步整改措施
-_WHY = re.compile(r"为什么|为何|原因|怎么回事|咋回事|\bwhy\b|\breasons?\b|explain", re.I)
+_WHY = re.compile(r"为什么|为何|为啥|原因|怎么回事|咋回事|咋没|\bwhy\b|\breasons?\b|explain|how come", re.I)
 _SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用完|没花|没发|未发放?|没有发放?|没支出|未支出|执行数为\s*0|执行率(?:低|不高|偏低|较低)|"
                              r"执行(?:进度)?(?:慢|低|没达标|未达标|不达标)|预算执行\S{0,4}(?:没|未|不)达标|结余|没有执行|未执行|"
-                             r"not (?:fully |all )?(?:spent|used|paid|executed|disbursed)|underspen|unspent|low execution|"
+                             r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
                              r"spent (?:so )?little|nothing (?:was )?spent|spent nothing", re.I)
 
 
