@@ -102,7 +102,7 @@ class Condition:
             return (f"评价等级不是{g}" if zh else f"grade not {g}") if self.op == "ne" else (f"评价等级为{g}" if zh else f"grade {g}")
         unit = "%" if self.metric == "rate" else ("分" if zh and self.metric == "total" else "")
         word = {"lt": ("低于", "below"), "gt": ("高于", "above"), "ge": ("不低于", "at least"), "le": ("不高于", "at most"),
-                "eq": ("为", "of")}[self.op][0 if zh else 1]
+                "eq": ("为", "of"), "ne": ("不为", "not")}[self.op][0 if zh else 1]
         return f"{_LABEL[self.metric][0 if zh else 1]}{word}{_d(self.value)}{unit}" if zh else \
             f"{_LABEL[self.metric][1]} {word} {_d(self.value)}{unit}"
 
