@@ -379,7 +379,10 @@ def answer_figures(answer_text: str, question: str = "", names: Sequence[str] = 
     times = Counter(_numbers(text))
     # a figure the question carried is the answer's own when stated for two items or more (得分为100分的项目:
     # 就业专项资金（100分）、…); once, it is the question's threshold restated
-    return {n for n, k in times.items() if n not in asked or k >= 2}
+    own = {n for n, k in times.items() if n not in asked or k >= 2}
+    # a question stating the very figures it asks about (预算970万、执行909.5万，对吗): the answer confirming them
+    # states nothing else, and those are what a supporting line must carry (the same rule as the product's)
+    return own or (set(times) if times and set(times) <= asked else set())
 
 
 _GRADE_CTX = re.compile(r"(?:等级|评为|属于|结果为|评级|grade|graded)(?:为|是)?\W{0,4}(优|良|中|差)", re.I)

@@ -1232,3 +1232,27 @@ def test_why_asked_colloquially_is_the_stated_reason(qa):
         assert a.route == "structured:reason" and "搬迁平改" in a.answer, (q, a.route, a.answer)
     a = _ask(qa, "中原区医保局 personnel expenses?")
     assert "571" in a.answer and a.route.startswith("accounts"), (a.route, a.answer)
+
+
+def test_a_figure_the_asker_states_is_checked_not_misread():
+    """Set U: 预算2000万 is an amount, not the year 2000; …评了优吧 / 是优秀吗 ask a yes or no of the named project
+    (吧 is kept, as 吗 is); a stated figure that the answer confirms is what its citation must carry."""
+    from service.qa.citations import answer_tokens
+    from service.qa.service import clean_question
+
+    assert years_in("被征地农民社会保障费预算2000万，执行也是2000万？") == []
+    assert years_in("2020年预算2000元") == [2020]
+    assert clean_question("基层党建工作经费评了优吧") == "基层党建工作经费评了优吧"
+    assert _conds("河道清淤工程经费是优秀吗") == [("grade", "eq", "优")]
+    figs, _ = answer_tokens("预算数970.00万元，执行数909.50万元。", "预算970万、执行909.5万，对吗")
+    assert figs == {Decimal("970"), Decimal("909.5")}
+    figs, _ = answer_tokens("执行率低于90%的项目共2个：A（80%）、B（85%）。", "执行率低于90%的项目")
+    assert Decimal("90") not in figs  # a threshold restated is still not the answer's own
+
+
+def test_verifying_a_stated_figure_answers_with_the_reports_figure(qa):
+    for q, want in (("城乡医疗救助预算是20万吗", "15"), ("基层党建工作经费评了优吧", "良"),
+                    ("被征地农民社会保障费预算2000万，执行也是2000万？", "2000")):
+        a = _ask(qa, q)
+        assert want in a.answer and a.citations, (q, a.route, a.answer)
+        _holds(qa, a)

@@ -108,7 +108,10 @@ def _own_figures(text: str, asked: set[Decimal]) -> set[Decimal]:
     """The answer's figures less those the question carried; a figure the question carried is the answer's
     own when the answer states it for two items or more (得分为100分的项目: 就业专项资金（100分）、…)."""
     times = Counter(_figure_list(text))  # a 700-item list answer: counted once, not per figure
-    return {n for n, k in times.items() if n not in asked or k >= 2}
+    own = {n for n, k in times.items() if n not in asked or k >= 2}
+    # a question that states the very figures it asks about (预算970万、执行909.5万，对吗): the answer confirming
+    # them states nothing else, and those figures are what its lines must carry
+    return own or (set(times) if times and set(times) <= asked else set())
 
 
 @lru_cache(maxsize=8)

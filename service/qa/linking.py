@@ -49,7 +49,9 @@ _NOT_PLACE_WORDS = {"知道", "查询", "看看", "问问", "一下", "请问", 
 # characters of requests and pronouns, which a place abbreviated without 区/县 (高新, 上街, 中原) does not hold:
 # 给我医保局…, 帮我查人社局…, 挑出医保局… (上 and 下 are left out: 上街)
 _NOT_PLACE_CHARS = re.compile(r"[我你您他她它给帮查看找挑列算问说要想请把让将被对跟同向从到过在个些这那哪各每所全统计数比较析知询告诉解关于吗呢吧啊]")
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)\s*(?:年|年度|\b|(?=[^\d]))")
+# (not an amount, a score or a count that happens to read 2000: 预算2000万, 2000元, 2000人)
+_YEAR = re.compile(r"(?<![\d.])((?:19|20)\d{2})(?![\d.])(?!\s*(?:万|亿|元|块|分|%|个|人|名|家|项|次|户|thousand|million|yuan))"
+                   r"\s*(?:年|年度|\b|(?=[^\d]))")
 
 # generic tails and qualifiers people drop when they name a project
 _GENERIC_TAIL = re.compile(r"(?:专项资金|补助资金|补贴资金|专项经费|工作经费|资金|经费|专项|项目)+$")
@@ -431,7 +433,7 @@ def loose_candidates(question: str, names: dict[str, str], most: int = 8) -> tup
 # where a project's name in a question ends: particles, conjunctions and the words asked about it
 _NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|这|那|[两二三四五六七八九十几][个笔项]|加起来|加一块|加在一起|合起来|相加|平均|总计|之和|两项|两者|二者|当年|今年|去年|本年|上年|年度|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
                        r"共|比较|哪|多少|几|分别|各|情况|绩效|安排|花|用|支出|到位|拨付|发放|怎么|如何|吗|呢|发现|存在|取得|实现|达到|主要|"
-                       r"没|未|一分钱|分文|为什么|为何|原因|[^\u4e00-\u9fff]")
+                       r"没|未|一分钱|分文|为什么|为何|原因|评了|评上|评的|被评|[^\u4e00-\u9fff]")
 
 
 def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int, look_before: bool = False) -> int:

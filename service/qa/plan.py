@@ -40,12 +40,13 @@ _METRIC_WORDS = {
             r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:more|less|most|least) of (?:its|their|the) budget|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
             r"|execution rate|rate of execution|budget execution|execution progress|progress of (?:budget )?execution|spending progress"
             r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all"
+            r"|spen[dt] (?:its|their|the) (?:whole|entire|full) budget"
             r"|(?:share|percentage|percent|proportion) of (?:the |its |their )?budgets? (?:did|was|were|has|had)\b[^?]{0,60}?\b(?:use|used|spend|spent|execute|executed)\b"
             r"|how much of (?:the |its |their )?budgets?\b[^?]{0,40}?\b(?:use|used|spend|spent|execute|executed)\b",
     "executed": r"how much(?! of (?:the |its |their )?budgets?\b)[^?]*\bused\b|执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)"
-                r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed|\bexecuted\b(?!\s+\w*\s*%)(?!\s+(?:more|less|most|least|all|\d)\b)|how much (?:less|more) did\b[^?]{0,80}?\b(?:execute|spend)\b",
+                r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed|\bexecuted\b(?!\s+\w*\s*%)(?!\s+(?:more|less|most|least|all|\d)\b)|\bexecuted?\b(?=\s+\d)|(?<![预算])执行(?=\s*\d)|how much (?:less|more) did\b[^?]{0,80}?\b(?:execute|spend)\b",
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
               r"(?:most|least|more|less) money|计划投入|投入(?:了)?多少|allocated|allocation",
     "total": r"得分|分数|总分|多少分|几分|平均分|均分|(?<!自评)评分(?!表|标准|细则|办法)|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
@@ -204,6 +205,11 @@ def _grade_words(q: str) -> list[str]:
             out.append(g)
     # 不是优的项目 / 非优: the grade a negation names (parse_part makes it a "ne" condition)
     for m in re.finditer(r"(?:不是|不为|非)\s*[“\"'「]?(优秀|良好|中等|优|良|中|差)(?=的|等|[^\u4e00-\u9fff]|$)", q):
+        g = _GRADES[m.group(1)]
+        if g not in out:
+            out.append(g)
+    # …是优秀吗 / 是良吧: a grade asked to be confirmed (a yes-or-no on a named project)
+    for m in re.finditer(r"(?<!不)是\s*[“\"']?(优秀|良好|中等|优|良|中|差)[”\"']?(?=\s*(?:[吗么嘛吧？?]|$))", q):
         g = _GRADES[m.group(1)]
         if g not in out:
             out.append(g)

@@ -90,7 +90,7 @@ _COURTESY_HEAD = re.compile(r"^(?:(?:hi|hello|hey|dear \w+)[,，!！]?\s*)?(?:(?
                             r"(?:我)?问(?:一下|下)[,，:：]?|请教(?:一下)?[,，:：]?|quick question[:：,，]?\s*)", re.I)
 # sentence-final particles of spoken Chinese (…来着？, …呢, …啊): nothing to answer, and they hid a question's
 # end from the patterns that read it (项目数量来着)
-_PARTICLE_TAIL = re.compile(r"(?:来着|呢|啊|呀|吧|哈|嘛)+\s*([?？])?\s*$")
+_PARTICLE_TAIL = re.compile(r"(?:来着|呢|啊|呀|哈|嘛)+\s*([?？])?\s*$")  # (吧 asks for a yes or no, as 吗 does: kept)
 _COURTESY_TAIL = re.compile(r"(?:[\s,，.。!！]*(?:thanks?(?: you)?(?: very much| a lot)?|thank you|cheers|"
                             r"谢谢(?:你|您)?|多谢|辛苦了|麻烦了)[.。!！~～]*)+$|"
                             # a request after the question (…，给我看看 / …，帮我查查): nothing to answer
@@ -323,6 +323,7 @@ _WHY = re.compile(r"为什么|为何|为啥|原因|怎么回事|咋回事|咋没
 _SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用完|没花|没发|未发放?|没有发放?|没支出|未支出|执行数为\s*0|执行率(?:低|不高|偏低|较低)|"
                              r"执行(?:进度)?(?:慢|低|没达标|未达标|不达标)|预算执行\S{0,4}(?:没|未|不)达标|结余|没有执行|未执行|"
                              r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
+                             r"没(?:有)?(?:花|用)完|"
                              r"spent (?:so )?little|nothing (?:was )?spent|spent nothing", re.I)
 
 
@@ -330,7 +331,7 @@ def _reason_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskA
     """Why a named project's money was not (fully) spent: the reason its own form states under 存在问题、原因
     (stated_problems), quoted and cited to that line. None unless the question asks why about spending, and
     for several projects named (each would need its own reason; retrieval answers those)."""
-    if not (_WHY.search(q) and _SPENDING_SHORT.search(q)):
+    if not ((_WHY.search(q) or re.search(r"因为|由于|because|due to", q, re.I)) and _SPENDING_SHORT.search(q)):
         return None
     projects = {r.evaluation.project for r in named}
     if len(projects) != 1:
@@ -448,7 +449,7 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
     from service.models import DepartmentEvaluation
 
     zh = lang == "zh"
-    wants_total = re.search(r"得分|分数|总分|多少分|几分|自评分|评分|score|points", question, re.I)
+    wants_total = re.search(r"得分|分数|总分|多少分|几分|自评分|评分|\d+(?:\.\d+)?\s*分|score|points", question, re.I)
     wants_grade = re.search(r"等级|评级|评为|grade|rated", question, re.I)
     if not (wants_total or wants_grade):
         return None
@@ -533,7 +534,8 @@ _ACCOUNTS_WORDS = re.compile(r"科目|支出决算|决算数|完成年初预算|
 _METRIC_IN_NAME = re.compile(r"得分|执行|预算|等级|最高|最低|最多|最少|哪|多少|几")
 _ALL_Q = re.compile(r"所有(?:报告|项目|文件|单位|部门)|全部(?:报告|项目)|(?:整个)?语料(?:中|里)?|across all|in all (?:the )?reports|"
                     r"all (?:the )?(?:reports|documents)", re.I)
-_YES_NO = re.compile(r"是否|是不是|有没有|[吗么嘛][？?]?$|^(?:did|does|do|is|was|were|are|has|have|had)\b", re.I)
+_YES_NO = re.compile(r"是否|是不是|有没有|[吗么嘛吧][？?]?$|对不对|对吗|对吧|没错吧|属实吗|^(?:did|does|do|is|was|were|are|has|have|had)\b|"
+                     r"^is it (?:right|true|correct) that\b", re.I)
 _DOCS_COUNT = re.compile(r"(?:几|多少)(?:份|个|篇)(?:报告|文件|文档)|(?:报告|文件|文档)[^。？?]{0,6}?(?:几|多少)(?:份|篇)|"
                          r"how many (?:reports|documents|files)|number of (?:reports|documents)", re.I)
 # a figure asked as what the report says (决算里说…平均得分, what … does the report state): its own words
