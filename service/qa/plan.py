@@ -195,38 +195,32 @@ NEGATED_GRADE = re.compile(r"(?:不是|不为|非|没(?:有)?(?:被)?评(?:上|�
                            r"\bnot (?:been )?(?:graded|rated)|(?:wasn't|weren't|isn't|aren't) (?:graded|rated)", re.I)
 
 
+# the ways a question names a grade it filters by or asks about (the grade is each pattern's first group that
+# matched); one loop reads them all
+_GRADE_PHRASES = tuple(re.compile(p, re.I) for p in (
+    # 等级为良 / 被评为“中” / graded 良
+    r"(?:等级[为是]?|(?:自评|评价)?结果[为是]|被?评(?:为|了|上了?|得|的是)|获评|定为|评级为|属于|"
+    r"grade[ds]?(?: as)?|rated?(?: as)?)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)",
+    # 不是优的项目 / 非优: the grade a negation names (parse_part makes it a "ne" condition)
+    r"(?:不是|不为|非)\s*[“\"'「]?(优秀|良好|中等|优|良|中|差)(?=的|等|[^\u4e00-\u9fff]|$)",
+    # …是优秀吗 / 是良吧: a grade asked to be confirmed (a yes-or-no on a named project)
+    r"(?<!不)是\s*[“\"']?(优秀|良好|中等|优|良|中|差)[”\"']?(?=\s*(?:[吗么嘛吧？?]|$))",
+    # 得了优 / 拿了良 / how many 优 projects
+    r"(?:得了?|拿了?|获得)\s*[“\"']?(优秀|良好|优|良|中等|差)(?=[的？?]|$|[^\u4e00-\u9fff])|(优秀|良好|优|良|中|差)\s+projects?\b",
+    # 评良的项目 (not 评优率)
+    r"评(优|良|中|差)(?=的|项目)",
+    # 哪些项目是良 / 项目为优秀: the grade the projects are, ending the phrase (not 项目是中央…)
+    r"项目(?:是|为)\s*[“\"'「]?(优秀|良好|中等|优|良|中|差)(?![\u4e00-\u9fff])",
+))
+
+
 def _grade_words(q: str) -> list[str]:
     out = []
-    # 优、良、中各有几个 / 等级为良 / 被评为“中” / graded 良
-    for m in re.finditer(r"(?:等级[为是]?|(?:自评|评价)?结果[为是]|被?评(?:为|了|上了?|得|的是)|获评|定为|评级为|属于|"
-                         r"grade[ds]?(?: as)?|rated?(?: as)?)\s*[“\"'「]?(优秀|良好|中等|合格|优|良|中|差|excellent|good|fair|poor)", q, re.I):
-        g = _GRADES[m.group(1).lower()]
-        if g not in out:
-            out.append(g)
-    # 不是优的项目 / 非优: the grade a negation names (parse_part makes it a "ne" condition)
-    for m in re.finditer(r"(?:不是|不为|非)\s*[“\"'「]?(优秀|良好|中等|优|良|中|差)(?=的|等|[^\u4e00-\u9fff]|$)", q):
-        g = _GRADES[m.group(1)]
-        if g not in out:
-            out.append(g)
-    # …是优秀吗 / 是良吧: a grade asked to be confirmed (a yes-or-no on a named project)
-    for m in re.finditer(r"(?<!不)是\s*[“\"']?(优秀|良好|中等|优|良|中|差)[”\"']?(?=\s*(?:[吗么嘛吧？?]|$))", q):
-        g = _GRADES[m.group(1)]
-        if g not in out:
-            out.append(g)
-    # 得了优 / 拿了良 / how many 优 projects
-    for m in re.finditer(r"(?:得了?|拿了?|获得)\s*[“\"']?(优秀|良好|优|良|中等|差)(?=[的？?]|$|[^\u4e00-\u9fff])|(优秀|良好|优|良|中|差)\s+projects?\b", q):
-        g = _GRADES[m.group(1) or m.group(2)]
-        if g not in out:
-            out.append(g)
-    # 评良的项目 (not 评优率)
-    for m in re.finditer(r"评(优|良|中|差)(?=的|项目)", q):
-        if m.group(1) not in out:
-            out.append(m.group(1))
-    # 哪些项目是良 / 项目为优秀: the grade the projects are, ending the phrase (not 项目是中央…)
-    for m in re.finditer(r"项目(?:是|为)\s*[“\"'「]?(优秀|良好|中等|优|良|中|差)(?![\u4e00-\u9fff])", q):
-        g = _GRADES[m.group(1)]
-        if g not in out:
-            out.append(g)
+    for pat in _GRADE_PHRASES:
+        for m in pat.finditer(q):
+            g = _GRADES[next(x for x in m.groups() if x).lower()]
+            if g not in out:
+                out.append(g)
     # 优秀等级的项目 / 良级项目: the grade before the word grade
     for m in re.finditer(r"(优秀|良好|中等|合格|优|良|中|差)(?:等级|等次|级)(?:的)?(?:项目)?", q):
         g = _GRADES[m.group(1)]
