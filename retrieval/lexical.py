@@ -15,7 +15,6 @@ bm25s's bit for bit (tests/test_lexical.py compares them on a real corpus):
 """
 from __future__ import annotations
 
-import itertools
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,19 +22,10 @@ from dataclasses import dataclass
 import numpy as np
 
 
-def flatten(ids: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-chunk id lists -> (flat int32 ids, int64 offsets of length n + 1)."""
-    lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-    offsets = np.zeros(len(ids) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat = np.fromiter(itertools.chain.from_iterable(ids), dtype=np.int32, count=int(offsets[-1]))
-    return flat, offsets
-
-
 def encode(token_lists: Iterable[Iterable[str]], vocab: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Each chunk's tokens as ids of `vocab` (new tokens added to it), streamed into one int32 array: the
-    per-chunk lists of Python ints `flatten` takes cost ~36 bytes a token (23.4M tokens at 10,000 documents);
-    this holds 4, and the token lists can be made one chunk at a time."""
+    """Each chunk's tokens as ids of `vocab` (new tokens added to it), streamed into (flat int32 ids, int64
+    offsets of length n + 1): per-chunk lists of Python ints cost ~36 bytes a token (23.4M tokens at 10,000
+    documents); this holds 4, and the token lists can be made one chunk at a time."""
     flat = array("i")
     offsets = array("q", [0])
     for tokens in token_lists:
