@@ -69,8 +69,9 @@ def bridge_english(question: str) -> str:
     return q + (" " + " ".join(dict.fromkeys(extra)) if extra else "")
 
 
-def _bridged_words() -> set[str]:
-    return {w for k in _en_zh() for w in k.split()}
+@functools.lru_cache(maxsize=1)
+def _bridged_words() -> frozenset[str]:
+    return frozenset(w for k in _en_zh() for w in k.split())
 
 
 # (科室, 处室, 处理, 科技 are no bodies: 内设科室 is not an office called 内设科)

@@ -43,9 +43,9 @@ _KIND_ONLY = re.compile(rf"({_KIND_RE})")
 _PLACE_ONLY = re.compile(r"([\u4e00-\u9fff]{2})(区|县)")
 _NOT_PLACES = {"我区", "全区", "本区", "该区", "辖区", "城区", "社区", "园区", "景区", "市区", "地区", "各区", "我县",
                "全县", "本县", "该县", "各县", "郡县", "城乡", "省市", "市县"}
-# words that stand before a bureau in a question without being its place (想知道医保局…, 查询人社局…)
-_NOT_PLACE_WORDS = {"知道", "查询", "看看", "问问", "一下", "请问", "告诉", "了解", "统计", "那个", "这个", "各个", "所有",
-                    "全部", "哪个", "每个", "查下", "看下", "说说", "列出", "比较", "对比", "分析", "关于", "对于"}
+# words that stand before a bureau in a question without being its place (查一下医保局…), beyond those the
+# characters below already bar (想知道, 查询, 看看, 统计, 那个, 所有, 对比 …)
+_NOT_PLACE_WORDS = {"一下"}
 # characters of requests and pronouns, which a place abbreviated without 区/县 (高新, 上街, 中原) does not hold:
 # 给我医保局…, 帮我查人社局…, 挑出医保局… (上 and 下 are left out: 上街)
 _NOT_PLACE_CHARS = re.compile(r"[我你您他她它给帮查看找挑列算问说要想请把让将被对跟同向从到过在个些这那哪各每所全统计数比较析知询告诉解关于吗呢吧啊]")
@@ -139,14 +139,14 @@ def english_names_in_chinese(question: str) -> str | None:
     medical subsidy): its words in the reports' Chinese (retrieval.index.EN_ZH, first reading), adjacent
     translations joined into one phrase, the rest dropped — for the linker to read the name in. None for a
     question with Chinese in it or nothing to translate."""
+    from retrieval.index import _EN_KEYS as keys  # longest first
     from retrieval.index import EN_ZH
 
     if re.search(r"[\u4e00-\u9fff]", question):
         return None
     text = question.lower()
-    keys = sorted(EN_ZH, key=len, reverse=True)
     pieces: list[str] = []
-    pos, run = 0, ""
+    run = ""
     tokens = re.findall(r"[a-z]+(?:'s)?|[^a-z\s]+", text)
     i = 0
     while i < len(tokens):
@@ -169,7 +169,6 @@ def english_names_in_chinese(question: str) -> str | None:
             i += 1
     if run:
         pieces.append(run)
-    del pos
     return " ".join(pieces) or None
 
 

@@ -119,6 +119,12 @@ class Part:
     limit: int | None = None
 
 
+def _base(f):
+    """The budget a rate and an unspent amount are taken of: the adjusted one, else the initial (as
+    service.checks.scheme.effective_rate takes it)."""
+    return f.adjusted_budget or f.initial_budget
+
+
 def metric_value(r: ProjectRecord, metric: str):
     e = r.evaluation
     if metric == "rate":
@@ -134,7 +140,7 @@ def metric_value(r: ProjectRecord, metric: str):
     if metric == "available":
         return e.funds.available.value if e.funds.available else None
     if metric == "unspent":
-        b = e.funds.adjusted_budget or e.funds.initial_budget
+        b = _base(e.funds)
         return b.value - e.funds.executed.value if b is not None and e.funds.executed is not None \
             and b.value is not None and e.funds.executed.value is not None else None
     return None
@@ -464,12 +470,12 @@ def _fmt(r: ProjectRecord, metric: str, zh: bool) -> str:
     if metric == "available":
         return f"{e.funds.available.raw}{u}" if zh else f"{e.funds.available.raw} {u}"
     if metric == "unspent":
-        b, x = e.funds.adjusted_budget or e.funds.initial_budget, e.funds.executed
+        b, x = _base(e.funds), e.funds.executed
         return (f"{_d(metric_value(r, 'unspent'))}{u}（全年预算数{b.raw}{u}−执行数{x.raw}{u}）" if zh else
                 f"{_d(metric_value(r, 'unspent'))} {u} (budget {b.raw} − executed {x.raw} {u})")
     if metric == "rate":
         rate = execution_rate(e)
-        b, x = e.funds.adjusted_budget or e.funds.initial_budget, e.funds.executed
+        b, x = _base(e.funds), e.funds.executed
         if b is not None and x is not None:
             return (f"{_d(rate)}%（执行数{x.raw}{u}÷全年预算数{b.raw}{u}）" if zh else
                     f"{_d(rate)}% (executed {x.raw} ÷ budget {b.raw} {u})")
@@ -491,13 +497,13 @@ def _refs(r: ProjectRecord, metric: str) -> list[SourceRef]:
     elif metric == "executed":
         items = [f.executed]
     elif metric == "rate":
-        items = [f.executed, f.adjusted_budget or f.initial_budget]
+        items = [f.executed, _base(f)]
     elif metric == "total":
         items = [e.reported_total]
     elif metric == "available":
         items = [f.available]
     elif metric == "unspent":
-        items = [f.adjusted_budget or f.initial_budget, f.executed]
+        items = [_base(f), f.executed]
     else:
         items = [e.reported_total, e.reported_grade]
     return [x.ref for x in items if x is not None and getattr(x, "ref", None) is not None]

@@ -339,11 +339,10 @@ def _reason_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskA
     texts, cits = [], []
     for r in named:
         sp = r.evaluation.stated_problems
-        if sp is None or not sp.text.strip() or sp.ref is None:
+        said = sp.text.strip() if sp is not None else ""
+        if not said or sp.ref is None or said in texts:
             continue
-        if any(t == sp.text for t in texts):
-            continue
-        texts.append(sp.text.strip())
+        texts.append(said)
         cits.append(_cite_ref(sp.ref, r.filename))
     if not texts:
         return None
@@ -725,6 +724,7 @@ class _Scope:
     groups_of: dict[str, str] | None = None  # doc_id → the department named, when several are named
     note: str | None = None  # said before the answer (a loose name answered for every project it may mean)
     excluded: tuple[str, ...] = ()  # projects the question sets aside (除了X…), already out of `records`
+    set_aside: tuple[tuple[int, int], ...] = ()  # where the normalized question sets them aside
 
 
 # what a question asks of a project's own figures (not a 部门决算 item or a passage)
@@ -852,16 +852,18 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
             loose_note = years_note + (loose_note or "")
     doc_ids = {p.doc_id for p in docs}
     scoped = [r for r in records if r.doc_id in doc_ids and (not years or r.evaluation.year in years or r.evaluation.year is None)]
+    # the spellings of the projects in scope (a set lookup: testing every spelling against every scoped record
+    # was quadratic in the corpus)
+    in_scope = {r.evaluation.project for r in scoped}
+    local = {sp: c for sp, c in spellings.items() if c in in_scope}
     if (asked or years) and mentions:
         # a name read within the scope asked: 上街区…养老保险补助 is the 上街区 pension subsidy, not another
         # department's project whose name shares more words
-        local = {sp: c for sp, c in spellings.items()
-                 if any(r.evaluation.project == c for r in scoped)}
         mentions = link_projects(q, local) or (link_projects(q, local, relaxed=True) if asked else []) or mentions
     # set aside (除了X…): the projects named there leave the scope, and are no subject of the question
     excluded: set[str] = set()
-    for words, _ in _exclusions(q):
-        local = {sp: c for sp, c in spellings.items() if any(r.evaluation.project == c for r in scoped)}
+    set_aside = _exclusions(q)
+    for words, _ in set_aside:
         linked = {m.project for m in link_projects(words, local)}
         if not linked:
             # words several names share (不算提前下达的项目, excluding the advance allocations (提前下达)): every
@@ -909,7 +911,7 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                     groups_of.setdefault(p.doc_id, nq[a:b])
     return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
                   label=label, by_department=bool(asked) or groups_of is not None, groups_of=groups_of, note=loose_note,
-                  excluded=tuple(sorted(excluded)))
+                  excluded=tuple(sorted(excluded)), set_aside=tuple(sp for _, sp in set_aside) if excluded else ())
 
 
 def _joined(answers: list[AskAnswer]) -> AskAnswer:
@@ -948,7 +950,7 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
     if scope.refusal is not None:
         return AskAnswer(answer=scope.refusal, route="scope:not_covered", lang=lang)
     if scope.excluded:  # the set-aside phrase names no subject: read the rest of the question without it
-        q = re.sub(r"\s+", " ", strip_spans(normalize_text(q), [sp for _, sp in _exclusions(q)])).strip(" ，,")
+        q = re.sub(r"\s+", " ", strip_spans(normalize_text(q), list(scope.set_aside))).strip(" ，,")
     records = scope.records
     names = sorted({r.evaluation.project for r in records})
     intent = parse_question(q, names, linked=list(dict.fromkeys(r.evaluation.project for r in scope.named)))
