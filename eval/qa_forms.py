@@ -60,6 +60,9 @@ def _projects(out: Path, manifest: dict) -> list[dict]:
             recs.append({"name": r["project"], "year": r.get("year"), "file": f["path"], "format": f["format"],
                          "family": form["family"], "split": SPLIT_OF[form["family"]],
                          "budget": _num(funds.get("adjusted_budget")), "executed": _num(funds.get("executed")),
+                         # in 万元 whatever the form printed: amounts of forms in 元 and in 万元 are ranked together
+                         "budget_wan": _num(funds.get("adjusted_budget")) / (10000 if funds.get("unit") == "元" else 1)
+                         if _num(funds.get("adjusted_budget")) is not None else None,
                          "total": _num(r.get("reported_total")), "grade": r.get("reported_grade")})
     return recs
 
@@ -124,8 +127,8 @@ def build(out_dir: Path, *, count: int = 40, seed: int = 7) -> tuple[list[Path],
             add(f"f{g:03d}", "count", "corpus", [f"评价等级为{grade}的项目有几个？", f"自评等级是{grade}的项目有多少个",
                                                f"How many projects were graded {grade}?"],
                 expected_value=str(n), expected_projects=None, why=f"{n} forms graded {grade} (generator gold)")
-    budgets = sorted((r for r in recs if r["budget"] is not None), key=lambda r: -r["budget"])
-    if len(budgets) >= 4 and budgets[2]["budget"] != budgets[3]["budget"] and all(
+    budgets = sorted((r for r in recs if r["budget"] is not None), key=lambda r: -r["budget_wan"])
+    if len(budgets) >= 4 and budgets[2]["budget_wan"] != budgets[3]["budget_wan"] and all(
             names.count(r["name"]) == 1 for r in budgets[:3]):
         g += 1
         add(f"f{g:03d}", "rank", "corpus", ["全年预算数最高的3个项目", "预算最多的三个项目是哪些",

@@ -1256,3 +1256,24 @@ def test_verifying_a_stated_figure_answers_with_the_reports_figure(qa):
         a = _ask(qa, q)
         assert want in a.answer and a.citations, (q, a.route, a.answer)
         _holds(qa, a)
+
+
+def test_amounts_of_forms_printed_in_yuan_and_in_wan_compare_rank_and_add_in_wan():
+    """A held-out template family (grouped_funds) prints amounts in 元, others in 万元: thresholds, rankings and
+    sums read every amount in 万元, and a sum shows what a form in 元 printed, so its citation still carries it."""
+    yuan = _rec(7, "戊项目资金", "17789800", "16126169", "94.96", "优")
+    yuan.evaluation.funds.unit = "元"
+    small = _rec(8, "己项目资金", "300000", "300000", "100", "优")
+    small.evaluation.funds.unit = "元"
+    recs = [*RECS, yuan, small]  # 戊: 1778.98万元, the largest budget (甲 is 100万元); 己: 30万元, not 300000万元
+
+    def run(q):
+        return execute([parse_part(t) for t in split_parts(q)], recs, [], zh=True)
+
+    assert [r["project"] for r in run("预算最高的项目").rows] == ["戊项目资金"]
+    assert {r["project"] for r in run("预算超过1000万元的项目有哪些").rows} == {"戊项目资金"}
+    assert {r["project"] for r in run("预算超过50万元的项目有哪些").rows} == {"甲项目资金", "戊项目资金"}
+    assert {r["project"] for r in run("预算不到200万元的项目有哪些").rows} == {"甲项目资金", "乙项目资金", "丙项目资金", "丁项目资金",
+                                                                      "己项目资金"}
+    a = execute([parse_part("戊项目资金和甲项目资金的预算合计")], recs, [yuan, RECS[0]], zh=True)
+    assert "1878.98万元" in a.answer and "17789800元" in a.answer, a.answer

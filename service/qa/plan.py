@@ -125,7 +125,29 @@ def _base(f):
     return f.adjusted_budget or f.initial_budget
 
 
+_AMOUNT_METRICS = ("budget", "executed", "available", "unspent")
+
+
+def _printed_in_yuan(r: ProjectRecord) -> bool:
+    return (r.evaluation.funds.unit or "万元") == "元"
+
+
+def _printed_note(r: ProjectRecord, metric: str, v, zh: bool) -> str:
+    """For an amount a form printed in 元, the printed figure beside its 万元 reading (…（17789800元）), so the
+    answer still states what the cited line carries."""
+    if metric not in _AMOUNT_METRICS or v is None or not _printed_in_yuan(r):
+        return ""
+    return f"（{_d(v * 10000)}元）" if zh else f" ({_d(v * 10000)} 元)"
+
+
 def metric_value(r: ProjectRecord, metric: str):
+    """A record's figure; amounts in 万元 whatever unit its form printed (a form in 元 is read ÷ 10,000), so that
+    amounts of different forms compare, rank and add up."""
+    v = _raw_value(r, metric)
+    return v / 10000 if v is not None and metric in _AMOUNT_METRICS and _printed_in_yuan(r) else v
+
+
+def _raw_value(r: ProjectRecord, metric: str):
     e = r.evaluation
     if metric == "rate":
         return execution_rate(e)
@@ -672,7 +694,7 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 return None
             vals = [metric_value(r, m) for r in have]
             total = sum(vals, Decimal(0))
-            unit = "%" if m == "rate" else ("分" if m == "total" and zh else (have[0].evaluation.funds.unit or "万元") if m in ("budget", "executed") else "")
+            unit = "%" if m == "rate" else ("分" if m == "total" and zh else "万元" if m in _AMOUNT_METRICS else "")
             # every term is data (rows); the text and the citations show the first TERMS_SHOWN, then "等N个":
             # a province's average over 10,000 projects is one figure, not a 10,000-term sentence to verify
             shown = have[:TERMS_SHOWN]
@@ -681,7 +703,8 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 out.row(r, **{m: metric_value(r, m)})
             for r in shown:
                 out.cite(r, [m])
-            terms = "＋".join(f"{_d(v)}" for v in vals[:TERMS_SHOWN]) if zh else " + ".join(_d(v) for v in vals[:TERMS_SHOWN])
+            # (the Chinese listing already shows what a form in 元 printed; the English sum lists names only)
+            terms = ("＋" if zh else " + ").join(f"{_d(v)}{'' if zh else _printed_note(r, m, v, zh)}" for r, v in zip(shown, vals))
             terms += ("＋…" if zh else " + …") if more else ""
             if groups_of and re.search(r"各|分别|每个|每年|each|per |respectively", p.text, re.I):
                 # 各部门项目的平均得分: one figure per department, each with how many projects it rests on
@@ -703,7 +726,8 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                 prev = sel
                 continue
             if p.op == "sum":
-                listing = "、".join(f"{_name(r)}{_d(metric_value(r, m))}{unit}" for r in shown) + more
+                listing = "、".join(f"{_name(r)}{_d(metric_value(r, m))}{unit}{_printed_note(r, m, metric_value(r, m), zh)}"
+                                   for r in shown) + more
                 if zh and len(have) > 3:  # many terms: the total first, then what it adds up
                     out.texts.append(f"{where}{len(have)}个项目的{_LABEL[m][0]}合计{_d(total)}{unit}（{listing}）。")
                 else:
@@ -713,9 +737,11 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
             else:
                 avg = total / len(vals)
                 out.texts.append(f"{where}{len(vals)}个项目的平均{_LABEL[m][0]}为{_d(avg)}{unit}（合计{_d(total)}÷{len(vals)}；"
-                                 + "、".join(f"{_name(r)}{_d(metric_value(r, m))}" for r in shown) + more + "）。" if zh else
+                                 + "、".join(f"{_name(r)}{_d(metric_value(r, m))}{_printed_note(r, m, metric_value(r, m), zh)}"
+                                            for r in shown) + more + "）。" if zh else
                                  f"Average {_LABEL[m][1]} of {len(vals)} projects{' (' + where + ')' if where else ''}: {_d(avg)}{unit} "
-                                 f"(total {_d(total)} ÷ {len(vals)}; " + ", ".join(f"{_name(r)} {_d(metric_value(r, m))}" for r in shown)
+                                 f"(total {_d(total)} ÷ {len(vals)}; " + ", ".join(
+                                     f"{_name(r)} {_d(metric_value(r, m))}{_printed_note(r, m, metric_value(r, m), zh)}" for r in shown)
                                  + more + ").")
             out.routes.append(p.op)
         elif p.op in ("rank", "compare"):
@@ -758,7 +784,7 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
                         r"少多少|多多少|相差|差多少|差距|差了多少|高多少|低多少|how much (?:less|more|lower|higher)|difference|gap", p.text, re.I):
                     # 少多少 / how much less: the difference itself, computed from the two figures shown
                     gap = metric_value(hi, m) - metric_value(lo, m)
-                    unit = "个百分点" if m == "rate" else ("分" if m == "total" else (hi.evaluation.funds.unit or "万元"))
+                    unit = "个百分点" if m == "rate" else ("分" if m == "total" else "万元")
                     verdict += (f"，两者相差{_d(gap)}{unit}（{_d(metric_value(hi, m))}−{_d(metric_value(lo, m))}）" if zh else
                                 f"; the difference is {_d(gap)} {'percentage points' if m == 'rate' else unit} "
                                 f"({_d(metric_value(hi, m))} − {_d(metric_value(lo, m))})")
