@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.retrieval import Span, resolve_quote  # the same gold passages, resolved the same way
+from retrieval.loaders import SUPPORTED
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLD_PATH = Path(__file__).resolve().parent / "gold" / "qa.json"
@@ -621,7 +622,7 @@ def _p50_p95(seconds: Sequence[float]) -> dict[str, float]:
     return {"p50": round(xs[len(xs) // 2] * 1000, 1), "p95": round(xs[min(len(xs) - 1, int(len(xs) * 0.95))] * 1000, 1)}
 
 
-DOC_SUFFIXES = (".pdf", ".txt", ".docx")
+DOC_SUFFIXES = SUPPORTED  # every format ingest reads (an evaluator's Excel forms were skipped before)
 
 
 def document_files(docs: Path) -> list[Path]:
@@ -631,7 +632,7 @@ def document_files(docs: Path) -> list[Path]:
         raise FileNotFoundError(f"--docs {docs}: not a directory")
     files = sorted(p for p in docs.rglob("*") if p.is_file() and p.suffix.lower() in DOC_SUFFIXES)
     if not files:
-        raise FileNotFoundError(f"no .pdf, .txt or .docx documents under {docs}")
+        raise FileNotFoundError(f"no {', '.join(DOC_SUFFIXES)} documents under {docs}")
     return files
 
 

@@ -140,9 +140,25 @@ def get_tokenizer(cache_dir: Path):
             cache_dir.mkdir(parents=True, exist_ok=True)
             tok = jieba.Tokenizer()
             tok.tmp_dir = key
+            _load_jieba_cache(tok, cache_dir / "jieba.cache")
             tok.load_userdict(str(DOMAIN_DICT))
             _TOKENIZERS[key] = tok
     return tok
+
+
+def _load_jieba_cache(tok, cache: Path) -> None:
+    """Fill a fresh jieba Tokenizer from the dictionary cache jieba wrote, read in one go. jieba's own
+    initialize() runs marshal.load on the open file, which reads it object by object: 0.48 s against
+    0.13 s for marshal.loads on the bytes, paid by every process that tokenizes (each ingest worker, each
+    CLI question). Anything unexpected leaves the tokenizer to jieba, which rebuilds the cache."""
+    import marshal
+
+    try:
+        freq, total = marshal.loads(cache.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return
+    if isinstance(freq, dict) and isinstance(total, int) and freq:
+        tok.FREQ, tok.total, tok.initialized = freq, total, True
 
 
 BIGRAMS = True

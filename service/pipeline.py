@@ -579,19 +579,46 @@ class _WorkerPool:
         self.futures: dict[int, Any] = {}
         self.queued: list[tuple[int, Path]] = []
 
-    def _new_pool(self, workers: int) -> Any:
+    def _new_pool(self, workers: int, ctx: Any = None) -> Any:
         import concurrent.futures as cf
 
         # the settings and the reader go to each worker once, not pickled again with every file (100 copies
         # of the settings were a third of a core for the writer's queue thread on 100 one-page forms)
-        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=self.ctx, initializer=_init_worker,
-                                      initargs=(self.settings.worker_memory_mb, self.read, self.settings))
+        cap = self.settings.worker_memory_mb
+        if ctx is not None and ctx.get_start_method() == "fork" and cap > 0:
+            # a forked worker starts with the writer's heap (RLIMIT_DATA counts it): the cap is what it may
+            # allocate on top of that, as a spawned worker may on top of its imports
+            cap += _data_segment_mb()
+        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx or self.ctx, initializer=_init_worker,
+                                      initargs=(cap, self.read, self.settings))
 
     def start(self) -> None:
-        """Start the workers now (they spawn on the first submit): a spawned worker takes ~1 s to import and
-        warm up, which overlaps with the writer's own checks of which files are already stored."""
+        """Create the first pool now, before the writer opens Chroma (its threads) and while it is still
+        checking which files are already stored."""
         if self.pool is None:
-            self.pool = self._new_pool(self.workers)
+            self.pool = self._new_pool(self.workers, self._first_context())
+
+    def _first_context(self) -> Any:
+        """The first pool forks from the writer when that is safe, and spawns otherwise.
+
+        A spawned worker imports the service and loads the tokenizer before its first file (about 1 s of CPU
+        each on one-page forms, 2 of the 14 CPU-seconds of a 100-form `--workers 2` ingest on two cores). A
+        forked one starts with what the writer has already loaded, so the writer loads the readers and the
+        tokenizer once, before the pool (a one-worker ingest loads them too). Fork only while this process
+        runs no other Python thread (a lock held by a thread at fork time would stay held in the child): the
+        CLI's progress bar refreshes without a thread for that reason. The workers never touch the store or
+        the index the writer holds open; a pool made after a worker died spawns (`self.ctx`), since Chroma's
+        threads are running by then. JIXIAO_WORKER_START=spawn turns the fork off."""
+        import multiprocessing
+        import os
+        import threading
+
+        if (os.environ.get("JIXIAO_WORKER_START", "").strip().lower() == "spawn"
+                or threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods()):
+            return None
+        if self.read is _prepare_in_worker:
+            _preload_reader(self.settings)
+        return multiprocessing.get_context("fork")
 
     def add(self, k: int, f: Path) -> None:
         self.start()
@@ -634,6 +661,19 @@ class _WorkerPool:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _preload_reader(settings: Settings) -> None:
+    """What a worker loads before its first file, loaded in the writer for forked workers to inherit (the
+    loaders import their libraries lazily)."""
+    with contextlib.suppress(ImportError):
+        import docx  # noqa: F401
+        import openpyxl  # noqa: F401
+        import pdfplumber  # noqa: F401
+    if settings.embedding_backend == "hashed":  # the only case in which workers cut tokens
+        from retrieval.index import get_tokenizer
+
+        get_tokenizer(Path(settings.data_dir) / "jieba")
 
 
 _WORKER_READ: Callable[[str, Settings], Prepared | tuple[str, str]] | None = None
@@ -697,6 +737,18 @@ def _worker_index_input(prepared: Prepared, settings: Settings) -> Any:
     except Exception:
         log.debug("chunking in the worker failed; the writer will", exc_info=True)
         return None
+
+
+def _data_segment_mb() -> int:
+    """This process's data segment (VmData, what RLIMIT_DATA measures) in MB; 0 where /proc does not say."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmData:"):
+                    return int(line.split()[1]) // 1024 + 1
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 def _limit_worker_memory(mb: int) -> None:

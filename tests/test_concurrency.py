@@ -119,7 +119,8 @@ def test_three_ingests_uploads_and_repairs_at_once_leave_store_and_index_consist
 @pytest.mark.slow
 def test_parallel_workers_store_exactly_what_one_process_stores(tmp_path, forms):
     """`ingest --workers 2` (analysis in worker processes, one writer) gives the same results, in the same
-    order, as one process: failures included, and files already stored are not sent to a worker."""
+    order, as one process, whether its workers fork from the writer or spawn: failures included, and files
+    already stored are not sent to a worker."""
     folder = tmp_path / "in"
     folder.mkdir()
     for f in forms["a"] + forms["b"]:
@@ -127,19 +128,23 @@ def test_parallel_workers_store_exactly_what_one_process_stores(tmp_path, forms)
     (folder / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
     (folder / "renamed.txt").write_bytes(b"%PDF-1.4\n" + bytes(range(256)) * 8)
     outputs = {}
-    for workers in (1, 2):
+    # workers forked from the writer (the default while it runs no other thread) and spawned ones
+    runs = {1: "", 2: "", "2-spawn": "spawn"}
+    for workers, start in runs.items():
         env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
         env.update(JIXIAO_DATA_DIR=str(tmp_path / f"data{workers}"), PYTHONPATH=str(ROOT))
+        if start:
+            env["JIXIAO_WORKER_START"] = start
         first = _cli("ingest", "--workers", "1", forms["a"][0], env=env)  # already stored before the run
         assert first.returncode == 0
-        r = _cli("ingest", "--workers", workers, folder, "--json", env=env)
+        r = _cli("ingest", "--workers", str(workers)[0], folder, "--json", env=env)
         assert r.returncode == 1  # the two bad files
         rows = [__import__("json").loads(line) for line in r.stdout.splitlines()]
         outputs[workers] = [(x["filename"], x["status"], x.get("error_code"), x["doc_id"], x["projects"],
                              x["findings"], x["by_severity"], x.get("coverage_status")) for x in rows]
         search = _cli("search", "产出指标", env=env)
         assert search.returncode == 0 and search.stdout.strip()
-    assert outputs[1] == outputs[2]
+    assert outputs[1] == outputs[2] == outputs["2-spawn"]
     # the index too: the workers chunk and embed what they read (the writer only writes), and the chunks,
     # their texts and their vectors are exactly what one process makes
     import numpy as np
@@ -148,15 +153,43 @@ def test_parallel_workers_store_exactly_what_one_process_stores(tmp_path, forms)
     from service.settings import Settings
 
     indexed = {}
-    for workers in (1, 2):
+    for workers in runs:
         got = HybridIndex(Settings(_env_file=None, data_dir=tmp_path / f"data{workers}"))._get_all(
             ["documents", "embeddings"])
         indexed[workers] = {cid: (text, np.asarray(vec, dtype=np.float32))
                             for cid, text, vec in zip(got["ids"], got["documents"], got["embeddings"])}
-    assert indexed[1].keys() == indexed[2].keys() and len(indexed[1]) > 100
+    assert indexed[1].keys() == indexed[2].keys() == indexed["2-spawn"].keys() and len(indexed[1]) > 100
     for cid, (text, vec) in indexed[1].items():
-        assert indexed[2][cid][0] == text and np.array_equal(indexed[2][cid][1], vec), cid
+        for other in (2, "2-spawn"):
+            assert indexed[other][cid][0] == text and np.array_equal(indexed[other][cid][1], vec), (other, cid)
     statuses = {name: status for name, status, *_ in outputs[2]}
     assert statuses[forms["a"][0].name] == "unchanged"
     assert statuses["broken.docx"] == "error" and statuses["renamed.txt"] == "error"
     assert sum(1 for s in statuses.values() if s == "ingested") == len(forms["a"]) + len(forms["b"]) - 1
+
+
+def test_the_first_pool_forks_only_while_the_writer_runs_no_other_thread(tmp_path, monkeypatch):
+    """A lock another thread holds at fork time stays held in the child, so the workers fork only from a
+    writer running one thread, and never when JIXIAO_WORKER_START=spawn; a forked worker's memory cap is
+    counted on top of the heap it inherits."""
+    from service.pipeline import _data_segment_mb, _WorkerPool
+    from service.settings import Settings
+
+    pool = _WorkerPool(2, Settings(_env_file=None, data_dir=tmp_path / "data"), read=_echo)
+    if threading.active_count() == 1:
+        assert pool._first_context().get_start_method() == "fork"
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert pool._first_context() is None
+    finally:
+        stop.set()
+        other.join()
+    monkeypatch.setenv("JIXIAO_WORKER_START", "spawn")
+    assert pool._first_context() is None
+    assert _data_segment_mb() > 0
+
+
+def _echo(path: str, settings) -> tuple[str, str]:
+    return ("read", path)

@@ -58,8 +58,10 @@ def ingest(
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         # The bar lives on stderr. Result lines go to stdout; rich's stdout redirect would route them through
         # the stderr console, which is harmless on a terminal but wrong when stdout is a file or a pipe.
+        # It refreshes when a result comes, not from a thread of its own: the reading workers fork from this
+        # process only while it runs no other thread (Pipeline._WorkerPool._first_context).
         bar = Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal,
-                       redirect_stdout=sys.stdout.isatty())
+                       redirect_stdout=sys.stdout.isatty(), auto_refresh=False)
         from service.writer_lock import writer_lock
 
         def waiting(holder: str) -> None:
@@ -70,8 +72,7 @@ def ingest(
             task = bar.add_task("ingesting", total=len(files))
             n_workers = workers if workers is not None else (os.cpu_count() or 1) if len(files) >= 4 else 1
             for r in pipe.iter_ingest(files, max(1, n_workers)):
-                bar.update(task, description=r.filename)
-                bar.advance(task)
+                bar.update(task, description=r.filename, advance=1, refresh=True)
                 if json_out:
                     typer.echo(json.dumps(r.model_dump(mode="json"), ensure_ascii=False))
                 elif r.ok:
@@ -85,7 +86,7 @@ def ingest(
                     # loud on stderr as well: a reader must not take "0 findings" for a clean form
                     unrecognised += r.coverage_status == "unrecognised"
                     typer.echo(f"warning: {r.filename}: {r.coverage_status.upper()}: {r.coverage_reason}", err=True)
-            bar.update(task, description="updating the search index")
+            bar.update(task, description="updating the search index", refresh=True)
             pipe.refresh_search_state()
             # the next `jixiao ask` reads the projects' heads from the data dir instead of every stored record
             from service.qa.service import refresh_digest
