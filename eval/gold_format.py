@@ -225,7 +225,7 @@ def find_document(gold: dict, docs: Path) -> Path:
 
 QA_TOP = {"version", "split", "written", "description", "questions", "notes"}
 QA_ITEM = {"id", "question", "kind", "expected_value", "expected_projects", "document", "must_mention", "op", "lang",
-           "split", "why", "notes"}
+           "split", "why", "notes", "group"}
 RETRIEVAL_TOP = {"version", "description", "questions", "notes"}
 RETRIEVAL_ITEM = {"id", "question", "split", "lang", "tags", "gold", "notes"}
 RETRIEVAL_SPLITS = {"dev", "test"}
@@ -292,7 +292,7 @@ def validate_qa_gold(data: Any, path: str = "<gold>") -> dict:
         ep = q.get("expected_projects")
         if ep is not None and (not isinstance(ep, list) or not all(isinstance(x, str) for x in ep)):
             out.append(f"{w}.expected_projects: must be a list of project names")
-        for k in ("document", "must_mention", "op", "lang"):
+        for k in ("document", "must_mention", "op", "lang", "group"):  # group: paraphrases of one question
             if k in q and q[k] is not None and not isinstance(q[k], str):
                 out.append(f"{w}.{k}: must be a string")
         if q.get("split", "tuning") not in SPLITS:
