@@ -1277,3 +1277,102 @@ def test_amounts_of_forms_printed_in_yuan_and_in_wan_compare_rank_and_add_in_wan
                                                                       "己项目资金"}
     a = execute([parse_part("戊项目资金和甲项目资金的预算合计")], recs, [yuan, RECS[0]], zh=True)
     assert "1878.98万元" in a.answer and "17789800元" in a.answer, a.answer
+
+
+# ---------------------------------------------------------------------------------------------------------
+# bureaus beyond the usual kinds, read from the reports (set V found every one of them unread)
+
+
+def test_a_report_names_any_bureau_and_a_field_label_or_a_year_is_no_place():
+    from service.qa.linking import bureaus_in
+
+    assert [(d.place, d.kind) for d, _ in departments_in("主管部门：区应急管理局")] == [(None, "应急管理局")]
+    assert [(d.place, d.kind) for d, _ in departments_in("上街区自然资源和规划局")] == [("上街", "自然资源和规划局")]
+    assert [d.kind for d, _ in departments_in("发展和改革委员会")] == ["发展和改革委员会"]
+    assert [d.kind for d, _ in departments_in("财政局和应急管理局")] == ["财政", "应急管理局"]
+    assert [(d.place, d.kind) for d, _ in departments_in("2021年度县水利局部门决算")] == [(None, "水利")]
+    assert [(d.place, d.kind) for d, _ in departments_in("主管部门 区人力资源和社会保障局")] == [(None, "人社")]
+    assert bureaus_in("项目布局合理，总体格局稳定，服务大厅") == []  # words that end like a bureau
+
+
+@pytest.mark.parametrize("question,expected", [
+    ("区应急管理局有哪些项目", "应急管理局"),
+    ("帮我查应急局的项目", "应急管理局"),  # abbreviated, after the asker's words
+    ("发改委有几个项目", "发展和改革委员会"),
+    ("市监局的项目", "市场监督管理局"),
+    ("Which projects did 区应急管理局 report?", "应急管理局"),
+])
+def test_a_question_names_a_stored_bureau_in_full_or_abbreviated(question, expected):
+    stored = ["应急管理局", "发展和改革委员会", "市场监督管理局", "自然资源局"]
+    assert [d.kind for d, _ in departments_in(question, stored)] == [expected]
+
+
+def test_a_word_that_only_shares_a_bureaus_later_characters_names_none():
+    assert departments_in("局长说的管理办法", ["应急管理局"]) == []
+    assert departments_in("城市管理局的项目", ["应急管理局"]) == []  # 管理 does not start 应急管理
+
+
+def test_parse_part_reads_over_budget_which_grade_a_list_of_which_projects_and_the_initial_budget():
+    p = parse_part("有没有花钱超出预算的项目")
+    assert p.op == "list" and _conds("有没有花钱超出预算的项目") == [("rate", "gt", Decimal(100))]
+    assert "budget" not in p.metrics and "executed" not in p.metrics  # the phrase's words ask no figure
+    assert _conds("Which projects spent more than their budget?") == [("rate", "gt", Decimal(100))]
+    assert parse_part("应急管理局有哪几个项目").op == "list"  # 哪几个 is which, not how many
+    assert parse_part("应急管理局有几个项目").op == "count"
+    assert "grade" in parse_part("人社局那个文化资金是优还是良？").metrics
+    assert parse_part("法律服务经费年初预算是多少").metrics == ["initial"]
+    assert parse_part("What was the initial budget of 法律服务经费?").metrics == ["initial"]
+    assert parse_part("法律服务经费预算是多少").metrics == ["budget"]
+
+
+def test_a_document_of_several_departments_answers_for_the_asked_one_only_its_projects():
+    from service.qa.service import _own_department
+
+    def dept(r: ProjectRecord, name: str) -> ProjectRecord:
+        r.evaluation.department = name
+        return r
+
+    mixed = [dept(_rec(1, "甲项目资金", "100", "40", "82", "良"), "区应急管理局"),
+             dept(_rec(2, "乙项目资金", "50", "50", "95", "优"), "县交通运输局"),
+             dept(_rec(3, "丙项目资金", "20", "5", "76.5", "中"), "区应急管理局")]
+    got = _own_department(mixed, [Department(None, "应急管理局")], ["应急管理局"])
+    assert [r.evaluation.project for r in got] == ["甲项目资金", "丙项目资金"]
+    one = [dept(_rec(1, "甲项目资金", "100", "40", "82", "良"), "区应急管理局"),
+           dept(_rec(2, "乙项目资金", "50", "50", "95", "优"), "区应急管理局")]
+    one[1].evaluation.department = None  # a sub-unit's form in a one-department report stays
+    assert len(_own_department(one, [Department(None, "应急管理局")], ["应急管理局"])) == 2
+
+
+@pytest.fixture(scope="module")
+def heldout_forms(tmp_path_factory):
+    """Ten generated forms of the held-out template families, one format each (set V's folder)."""
+    import shutil
+
+    from eval.forms import generate
+    from eval.forms.render import FORMATS
+
+    out = tmp_path_factory.mktemp("heldout")
+    manifest = generate(out / "all", count=10, seed=90417, split="heldout")
+    docs = out / "docs"
+    docs.mkdir()
+    for i, form in enumerate(manifest["forms"]):
+        path = next(f["path"] for f in form["files"] if f["format"] == FORMATS[i % len(FORMATS)])
+        shutil.copy(out / "all" / path, docs / Path(path).name)
+    settings = Settings(_env_file=None, data_dir=out / "data")
+    with Pipeline(settings) as pipe:
+        assert all(r.ok for r in pipe.ingest_many(sorted(docs.iterdir())))
+    return settings
+
+
+def test_questions_scope_to_a_bureau_the_usual_kinds_do_not_hold(heldout_forms):
+    from service.store import open_store
+
+    with open_store(heldout_forms) as store:
+        a = ask("区应急管理局有哪些项目", settings=heldout_forms, store=store)
+        assert sorted({row["project"] for row in a.rows}) == ["公共租赁住房运营补助", "职业技能提升行动专项资金"]
+        # one name in three departments: the one asked
+        a = ask("自然资源局那个职业技能提升资金执行率多少", settings=heldout_forms, store=store)
+        assert "95.61%" in a.answer and "97.37" not in a.answer and "962.23" not in a.answer
+        # a bureau no report names: not covered, never every project there is
+        a = ask("林业局有哪些项目", settings=heldout_forms, store=store)
+        assert a.route == "scope:not_covered" and "林业局" in a.answer and not a.rows

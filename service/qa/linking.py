@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from retrieval.normalize import normalize_text
@@ -62,11 +63,99 @@ _NAME_PUNCT = re.compile(r"[\s、,，.。:：;；·\-—_“”\"'‘’《》<>
 @dataclass(frozen=True)
 class Department:
     place: str | None  # 上街, 高新, 中原 (without 区/县)
-    kind: str | None  # a key of DEPARTMENT_KINDS
+    kind: str | None  # a key of DEPARTMENT_KINDS, or another bureau's word as its report prints it (应急管理局)
 
     def label(self) -> str:
-        kind = DEPARTMENT_KINDS[self.kind][-1] if self.kind else ""
+        kind = (DEPARTMENT_KINDS[self.kind][-1] if self.kind in DEPARTMENT_KINDS else self.kind) if self.kind else ""
         return f"{self.place + '区' if self.place else ''}{kind}" or "该单位"
+
+
+# Any other bureau, as the reports name it (应急管理局, 自然资源和规划局, 发展和改革委员会, 市场监督管理局): its
+# kind is the bureau word itself, read from the stored documents; a question names it in full or by an
+# abbreviation that keeps its first character and some later ones in order (应急局, 发改委, 市监局, 文旅局).
+_BUREAU = re.compile(r"([\u4e00-\u9fff]{2,16}?)(委员会|局|厅)")
+_BUREAU_SHORT = {"委员会": ("委员会", "委"), "局": ("局",), "厅": ("厅",)}
+_LEVEL_CHARS = "省市区县"
+_NOT_KIND_CHARS = re.compile(r"[的在是了为、年度我你帮查看找给问请个些这那哪各每所全]")  # 和 is in 住房和城乡建设
+# words ending like a bureau that are none (项目布局, 总体格局, 服务大厅)
+_NOT_BUREAUS = {"布局", "格局", "结局", "当局", "大局", "全局", "开局", "出局", "僵局", "残局", "终局", "定局", "时局",
+                "政局", "骗局", "饭局", "赌局", "邮局", "大厅", "客厅", "餐厅", "展厅", "门厅", "前厅", "舞厅"}
+# a form's field label before the bureau it names (主管部门：区应急管理局) is no place
+_FIELD_WORDS = {"部门", "单位", "主管", "实施", "名称", "机构", "预算", "填报"}
+
+
+def _place_before(t: str, s: int) -> tuple[str | None, int]:
+    """The place written just before position s (上街区, 中原县, 高新 without 区), and where it starts."""
+    mark = t[s - 1] if s >= 1 and t[s - 1] in "区县" else None
+    ps = s - 1 if mark else s
+    before = t[ps - 2:ps] if ps >= 2 else ""
+    place = before if len(before) == 2 and all("\u4e00" <= ch <= "\u9fff" for ch in before) else None
+    if place is None:
+        pass
+    elif mark is not None:
+        place = None if f"{place}{mark}" in _NOT_PLACES or re.search(r"[的和与及在是了为、年度局]", place) \
+            or place in _FIELD_WORDS else place
+    elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度局]", place) or place in _NOT_PLACE_WORDS \
+            or place in _FIELD_WORDS or re.search(_NOT_PLACE_CHARS, place):
+        place = None
+    return place, (ps - 2 if place is not None else (ps if mark else s))
+
+
+def bureaus_in(text: str) -> list[tuple[str, str | None, tuple[int, int]]]:
+    """Bureaus a report's own text names, outside the kinds above: (bureau word, place, span). The bureau
+    word starts after the last level character (区应急管理局 → 应急管理局, 上街区应急管理局 → 上街 + 应急管理局)."""
+    t = normalize_text(text)
+    known = [m.span() for m in _KIND_ONLY.finditer(t)]
+    out = []
+    for m in _BUREAU.finditer(t):
+        if any(a < m.end() and m.start() < b for a, b in known):
+            continue
+        prefix = m.group(1)
+        cut = max(prefix.rfind(ch) for ch in _LEVEL_CHARS)
+        core = prefix[cut + 1:]
+        junk = list(_NOT_KIND_CHARS.finditer(core))
+        if junk:  # 帮我查应急管理局: the bureau starts after the asker's words
+            cut, core = cut + junk[-1].end(), core[junk[-1].end():]
+        lead = len(core) - len(core.lstrip("和与及"))  # 财政局和应急管理局: the second bureau starts after 和
+        core, cut = core[lead:], cut + lead
+        if len(core) < 2 or (core[-1] + m.group(2)) in _NOT_BUREAUS:
+            continue
+        start = m.start(1) + cut + 1
+        place, pstart = _place_before(t, start)
+        out.append((core + m.group(2), place, (pstart if place else start, m.end())))
+    return out
+
+
+def _abbreviates(short: str, core: str) -> bool:
+    """短 names 长: the same first character, the rest in order (应急 应急管理, 发改 发展和改革, 市监 市场监督管理)."""
+    if short == core:
+        return True
+    if len(short) < 2 or short[0] != core[0]:
+        return False
+    i = 0
+    for ch in short:
+        i = core.find(ch, i) + 1
+        if i == 0:
+            return False
+    return True
+
+
+def bureaus_named(question: str, bureaus: Iterable[str]) -> list[tuple[str, tuple[int, int]]]:
+    """Which of the stored bureaus (bureau words from bureaus_in) a question names, in full or abbreviated,
+    with the span of the words it used."""
+    t = normalize_text(question)
+    out: list[tuple[str, tuple[int, int]]] = []
+    for bureau in bureaus:
+        tail = next(x for x in ("委员会", "局", "厅") if bureau.endswith(x))
+        core = bureau[: -len(tail)]
+        for short in _BUREAU_SHORT[tail]:
+            for m in re.finditer(re.escape(short), t):
+                e = m.start()
+                for k in range(min(len(core), e), 1, -1):  # the longest run before it that names the bureau
+                    if _abbreviates(t[e - k:e], core):
+                        out.append((bureau, (e - k, m.end())))
+                        break
+    return out
 
 
 def expand(question: str) -> str:
@@ -76,29 +165,30 @@ def expand(question: str) -> str:
     return q
 
 
-def departments_in(text: str) -> list[tuple[Department, tuple[int, int]]]:
-    """Departments a text names (place + kind, or a kind alone), with their spans."""
+def departments_in(text: str, bureaus: Iterable[str] | None = None) -> list[tuple[Department, tuple[int, int]]]:
+    """Departments a text names (place + kind, or a kind alone), with their spans. A report's text also names
+    any other bureau (bureaus_in); a question names the stored `bureaus` it is given, in full or abbreviated."""
     t = normalize_text(text)
     out: list[tuple[Department, tuple[int, int]]] = []
     kinds = dict(_KIND_WORDS)
     # the kind first, then the place before it: a place read by the same regex as the kind would overlap the
-    # kind before it (人社局和医保局: 局和 is where 医保局's place would be) and lose the second department
+    # kind before it (人社局和医保局: 局和 is where 医保局's place would be) and lose the second department.
+    # No place: a kind alone at the start (教育局有哪些项目…) or after Latin; 我区人社局, 的人社局, 人社局和医保局,
+    # 给我医保局, 帮我查医保局. "高新人社局": a place written without 区.
     for m in _KIND_ONLY.finditer(t):
-        s = m.start()
-        mark = t[s - 1] if s >= 1 and t[s - 1] in "区县" else None
-        ps = s - 1 if mark else s
-        before = t[ps - 2:ps] if ps >= 2 else ""
-        place = before if len(before) == 2 and all("\u4e00" <= ch <= "\u9fff" for ch in before) else None
-        if place is None:
-            pass  # a kind alone at the start (教育局有哪些项目…) or after Latin: no place
-        elif mark is not None:
-            place = None if f"{place}{mark}" in _NOT_PLACES else place
-        elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度局]", place) or place in _NOT_PLACE_WORDS \
-                or re.search(_NOT_PLACE_CHARS, place):
-            place = None  # 我区人社局, 的人社局, 人社局和医保局, 给我医保局, 帮我查医保局: no place named
-        # else "高新人社局": a place written without 区
-        start = ps - 2 if place is not None else (ps if mark else s)
+        place, start = _place_before(t, m.start())
         out.append((Department(place, kinds[m.group(1)]), (start, m.end())))
+    taken = [sp for _, sp in out]
+    if bureaus is None:
+        others = [(b, place, sp) for b, place, sp in bureaus_in(t)]
+    else:
+        others = []
+        for b, (a, e) in bureaus_named(t, bureaus):
+            place, start = _place_before(t, a)
+            others.append((b, place, (start, e)))
+    for b, place, (a, e) in others:
+        if not any(x < e and a < y for x, y in taken):
+            out.append((Department(place, b), (a, e)))
     return out
 
 
@@ -430,7 +520,7 @@ def loose_candidates(question: str, names: dict[str, str], most: int = 8) -> tup
 
 
 # where a project's name in a question ends: particles, conjunctions and the words asked about it
-_NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|这|那|[两二三四五六七八九十几][个笔项]|加起来|加一块|加在一起|合起来|相加|平均|总计|之和|两项|两者|二者|当年|今年|去年|本年|上年|年度|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
+_NAME_END = re.compile(r"的|是|和|与|及|跟|或|在|为|了|有|、|这|那|[两二三四五六七八九十几][个笔项]|加起来|加一块|加在一起|合起来|相加|平均|总计|之和|两项|两者|二者|当年|今年|去年|本年|上年|年度|年初|年末|年底|预算|执行|得分|自评|总分|分数|等级|评价|评级|评为|项目|实际|全年|一共|合计|"
                        r"共|比较|哪|多少|几|分别|各|情况|绩效|安排|花|用|支出|到位|拨付|发放|怎么|如何|吗|呢|发现|存在|取得|实现|达到|主要|"
                        r"没|未|一分钱|分文|为什么|为何|原因|评了|评上|评的|被评|[^\u4e00-\u9fff]")
 

@@ -28,10 +28,11 @@ def _d(value: Decimal | None, places: int = 2) -> str:
     return s.rstrip("0").rstrip(".") if "." in s else s
 
 
-METRICS = ("budget", "executed", "rate", "total", "grade", "available", "unspent")
+METRICS = ("budget", "executed", "rate", "total", "grade", "available", "unspent", "initial")
 _LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "executed"), "rate": ("预算执行率", "execution rate"),
           "total": ("自评得分", "self-evaluation score"), "grade": ("评价等级", "grade"),
-          "available": ("到位数", "funds received"), "unspent": ("未执行数", "unspent amount")}
+          "available": ("到位数", "funds received"), "unspent": ("未执行数", "unspent amount"),
+          "initial": ("年初预算数", "initial budget")}
 
 _METRIC_WORDS = {
     "rate": r"执行率|执行进度|支出进度|支出率|执行情况|(?:资金)?使用(?:率|进度)|(?:执行|花|用|支出)了?百分之多少|百分比|"
@@ -54,6 +55,9 @@ _METRIC_WORDS = {
     # what of the budget was not spent (全年预算数 − 执行数): 没花完的钱, 还剩多少, left unspent
     "unspent": r"没(?:有)?(?:花|用)完的(?:钱|资金|预算)|还剩(?:下)?(?:多少|的)|剩(?:下|余)(?:多少|的钱|资金)|未执行(?:数|金额)|"
                r"left (?:unspent|over)|unspent (?:amount|money|funds?|budget)|how much[^?]{0,60}?\bunspent\b",
+    # 年初预算数: the budget set at the start of the year, before adjustments (the budget asked is the full-year one)
+    "initial": r"年初(?:的)?(?:预算|安排|计划)(?:了|的)?(?:数|金额|资金|经费|多少(?:钱|资金)?|钱)?|年初数|初始预算|期初预算|"
+               r"original(?:ly)? budget(?:ed)?|initial(?:ly)? budget(?:ed)?|initial allocation|budget at the start of the year",
     # 到位数: what of the budget actually arrived (資金到位)
     "available": r"到位|到账|(?:funds?|funding|money) (?:that )?(?:actually )?arrived|arrived",
 }
@@ -125,7 +129,7 @@ def _base(f):
     return f.adjusted_budget or f.initial_budget
 
 
-_AMOUNT_METRICS = ("budget", "executed", "available", "unspent")
+_AMOUNT_METRICS = ("budget", "executed", "available", "unspent", "initial")
 
 
 def _printed_in_yuan(r: ProjectRecord) -> bool:
@@ -161,6 +165,8 @@ def _raw_value(r: ProjectRecord, metric: str):
         return normalize_grade(e.reported_grade.text) if e.reported_grade else None
     if metric == "available":
         return e.funds.available.value if e.funds.available else None
+    if metric == "initial":
+        return e.funds.initial_budget.value if e.funds.initial_budget else None
     if metric == "unspent":
         b = _base(e.funds)
         return b.value - e.funds.executed.value if b is not None and e.funds.executed is not None \
@@ -417,6 +423,17 @@ def parse_part(text: str) -> Part:
         at = m.start(1) if m.group(1) else m.start(2)
         if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})(?:\s+an?)?\s*$", q[:at], re.I):  # 不低于90%执行率: a threshold
             p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
+    # 超出预算 / 超支 / spent more than their budget: spending above the budget is an execution rate above 100%
+    if re.search(r"超出(?:了)?预算|超过(?:了)?预算|超预算|超支|花(?:钱|的钱)?超(?:出|过)?(?:了)?预算|多于预算|比预算(?:还)?多|"
+                 r"over[- ]?budget|over (?:its|their|the) budget|(?:spent|executed|used) more than (?:(?:its|their|the) )?"
+                 r"(?:whole |full |entire )?budget|exceed(?:ed|s|ing)? (?:(?:its|their|the) )?budget", q, re.I) \
+            and not any(c.metric == "rate" for c in p.conditions):
+        p.conditions.append(Condition("rate", "gt", Decimal(100)))
+        # the words of that phrase (花钱, 预算, spent, budget) ask no figure of their own
+        rest = re.sub(r"超出(?:了)?预算|超过(?:了)?预算|超预算|花(?:钱|的钱)?超(?:出|过)?(?:了)?预算|多于预算|比预算(?:还)?多|"
+                      r"(?:spent|executed|used) more than (?:(?:its|their|the) )?(?:whole |full |entire )?budget|"
+                      r"over (?:its|their|the) budget|exceed(?:ed|s|ing)? (?:(?:its|their|the) )?budget", " ", q, flags=re.I)
+        p.metrics = [m for m in p.metrics if m not in ("budget", "executed") or re.search(_METRIC_WORDS[m], rest, re.I)]
     # 执行数为0 / 预算是100万元: an exact amount narrows the set
     for metric in ("executed", "budget"):
         for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\s*(?:为|是|等于|=)\s*{_NUM}\s*(?:万元)?(?![\d%]|\.\d)", q, re.I):
@@ -435,6 +452,8 @@ def parse_part(text: str) -> Part:
     # 是优还是良 / 优还是良: the question asks which grade, it does not filter by one
     # and 什么等级 / what grade asks it too (我记得不是优，它什么等级: the grade asked, no filter)
     asks_which = bool(re.search(r"(?:优|良|中|差)(?:秀|好|等)?\s*还是|什么等级|哪(?:个|一)?等级|等级(?:是|为)?(?:什么|啥)|what grade", q))
+    if asks_which and "grade" not in p.metrics:
+        p.metrics.append("grade")  # 是优还是良 names no grade word, but the grade is the figure asked
     if grades and not group and not asks_which:
         if NEGATED_GRADE.search(q):
             p.conditions.append(Condition("grade", "ne", grades[0] if len(grades) == 1 else tuple(grades)))
@@ -465,7 +484,7 @@ def parse_part(text: str) -> Part:
         singular = re.search(r"(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪个|哪个[^，,。？?]{0,12}?(?:较|更)(?:低|高|少|多)", q)
         p.limit = (p.nth if p.nth else None) or (1 if singular else None) or _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
                                 else 5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
-    elif re.search(r"(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|项目总数|总项目数|"
+    elif re.search(r"(?<!哪)(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|项目总数|总项目数|"
                    r"项目(?:的)?(?:数量|个数|数)\s*[?？]?$|how many (?:\S+ )?projects|number of projects|projects? count|count of projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
     elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:
@@ -491,6 +510,8 @@ def _fmt(r: ProjectRecord, metric: str, zh: bool) -> str:
         return f"{e.funds.executed.raw}{u}" if zh else f"{e.funds.executed.raw} {u}"
     if metric == "available":
         return f"{e.funds.available.raw}{u}" if zh else f"{e.funds.available.raw} {u}"
+    if metric == "initial":
+        return f"{e.funds.initial_budget.raw}{u}" if zh else f"{e.funds.initial_budget.raw} {u}"
     if metric == "unspent":
         b, x = _base(e.funds), e.funds.executed
         return (f"{_d(metric_value(r, 'unspent'))}{u}（全年预算数{b.raw}{u}−执行数{x.raw}{u}）" if zh else
@@ -524,6 +545,8 @@ def _refs(r: ProjectRecord, metric: str) -> list[SourceRef]:
         items = [e.reported_total]
     elif metric == "available":
         items = [f.available]
+    elif metric == "initial":
+        items = [f.initial_budget]
     elif metric == "unspent":
         items = [_base(f), f.executed]
     else:

@@ -30,8 +30,8 @@ from service.qa.extractive import (Sentence, bridge_english, complete_last_sente
                                    unsupported_years)
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
 from service.qa.units import in_asked_unit
-from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, close_names, departments_in, link_projects,
-                                english_names_in_chinese, loose_candidates, name_key, question_key,
+from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, bureaus_in, close_names, departments_in,
+                                english_names_in_chinese, link_projects, loose_candidates, name_key, question_key,
                                 places_in, profile, strip_spans, years_in)
 from service.qa.plan import execute, expand_follow_ups, parse_part, split_parts
 from service.qa.structured import DEFAULT_PAGE_SIZE, ProjectRecord, answer_structured, dedupe
@@ -320,7 +320,8 @@ _QA_GENERIC = set("的了是多少几个实际完成情况项目资金经费专�
 
 # why a named project's money was not (fully) spent: its form states the reason in 存在问题、原因及下一步整改措施
 _WHY = re.compile(r"为什么|为何|为啥|原因|怎么回事|咋回事|咋没|\bwhy\b|\breasons?\b|explain|how come", re.I)
-_SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用完|没花|没发|未发放?|没有发放?|没支出|未支出|执行数为\s*0|执行率(?:低|不高|偏低|较低)|"
+_SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用完|没花|没发|未发放?|没有发放?|没支出|未支出|"
+                             r"执行(?:数|率)(?:为|是|只有)?\s*0(?:\.0+)?\s*%?(?![.\d])|执行率(?:低|不高|偏低|较低)|"
                              r"执行(?:进度)?(?:慢|低|没达标|未达标|不达标)|预算执行\S{0,4}(?:没|未|不)达标|结余|没有执行|未执行|"
                              r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
                              r"没(?:有)?(?:花|用)完|"
@@ -702,7 +703,8 @@ def _covered(profiles: list[DocProfile], lang: str) -> str:
     """What the corpus covers, one entry per department: 上街区人社局（2020年度）."""
     seen: dict[str, set[int]] = {}
     for p in profiles:
-        label = next((d.label() for d in p.departments if d.place), None)
+        label = next((d.label() for d in p.departments if d.place), None) or next(
+            (d.label() for d in p.departments if d.kind), None)
         if label:
             seen.setdefault(label, set()).update(p.years)
     items = [f"{k}（{'、'.join(str(y) for y in sorted(v))}年度）" if v and lang == "zh" else
@@ -800,8 +802,13 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
     qkey = question_key(q)
     years = years_in(strip_spans(qkey, [m.span for m in mentions]))
     known_places = {d.place for p in profiles.values() for d in p.departments if d.place}
+    # bureaus the stored reports name beyond the usual kinds (应急管理局, 自然资源局): a question names them in
+    # full or abbreviated (应急局)
+    bureaus = sorted({d.kind for p in profiles.values() for d in p.departments
+                      if d.kind and d.kind not in DEPARTMENT_KINDS})
     nq = normalize_text(q)
-    found = [(d, sp) for d, sp in departments_in(q) if d.place]
+    in_q = departments_in(q, bureaus)
+    found = [(d, sp) for d, sp in in_q if d.place]
     found += [(Department(pl, None), sp) for pl, sp in places_in(q)
               if pl in known_places and not any(d.place == pl for d, _ in found)]
     # a place the corpus covers followed by a bureau's short name (中原医保, 高新人社): that bureau
@@ -815,8 +822,17 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         # a kind of department alone (教育局有哪些项目…) that no stored report is from: not covered either
         # a kind the corpus covers scopes the question as a placed one does (人社局有几个项目: the 人社局 reports
         # of every place; 人社局和医保局各有多少个项目: a group each)
-        bare = [(d, sp) for d, sp in departments_in(q) if not d.place and d.kind and d.kind not in _SUBUNIT_KINDS]
+        bare = [(d, sp) for d, sp in in_q if not d.place and d.kind and d.kind not in _SUBUNIT_KINDS]
         found = bare
+    if not found:
+        # a bureau no stored report names (林业局有哪些项目): not covered, rather than every project there is
+        named_spans = [sp for _, sp in in_q]
+        unknown = [(b, sp) for b, _, sp in bureaus_in(q) if not any(a < sp[1] and sp[0] < e for a, e in named_spans)]
+        if unknown:
+            words = "、".join(dict.fromkeys(nq[a:e] for _, (a, e) in unknown))
+            msg = (f"没有找到{words}的报告：语料中的单位为{_covered(list(profiles.values()), lang)}。" if zh else
+                   f"Not found: the reports do not cover {words}; they cover {_covered(list(profiles.values()), lang)}.")
+            return _Scope(records=[], named=[], doc_ids=[], label=words, refusal=msg)
     asked = [d for d, _ in found]
     docs = list(profiles.values())
     dept_label = "、".join(dict.fromkeys(nq[a:b] for _, (a, b) in found))  # as the question names it
@@ -852,6 +868,8 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
             loose_note = years_note + (loose_note or "")
     doc_ids = {p.doc_id for p in docs}
     scoped = [r for r in records if r.doc_id in doc_ids and (not years or r.evaluation.year in years or r.evaluation.year is None)]
+    if asked:
+        scoped = _own_department(scoped, asked, bureaus)
     # the spellings of the projects in scope (a set lookup: testing every spelling against every scoped record
     # was quadratic in the corpus)
     in_scope = {r.evaluation.project for r in scoped}
@@ -912,6 +930,27 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
     return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
                   label=label, by_department=bool(asked) or groups_of is not None, groups_of=groups_of, note=loose_note,
                   excluded=tuple(sorted(excluded)), set_aside=tuple(sp for _, sp in set_aside) if excluded else ())
+
+
+def _own_department(records: list[ProjectRecord], asked: list[Department], bureaus: list[str]) -> list[ProjectRecord]:
+    """A document whose projects name different departments (a summary form of several bureaus' projects)
+    answers for the asked department only the projects that name it; a document of one department keeps
+    every project (its sub-units' projects included)."""
+    def depts(r: ProjectRecord) -> list[Department]:
+        e = r.evaluation
+        return [d for x in (e.department, e.implementer) if x for d, _ in departments_in(x)]
+
+    kinds_of: dict[str, set] = defaultdict(set)
+    for r in records:
+        kinds_of[r.doc_id] |= {d.kind for d in depts(r)}
+    out = []
+    for r in records:
+        mine = depts(r)
+        if len(kinds_of[r.doc_id]) < 2 or not mine or any(
+                (a.place is None or d.place is None or d.place == a.place) and d.kind == a.kind
+                for a in asked for d in mine):
+            out.append(r)
+    return out
 
 
 def _joined(answers: list[AskAnswer]) -> AskAnswer:
