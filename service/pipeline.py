@@ -666,10 +666,9 @@ class _WorkerPool:
 def _preload_reader(settings: Settings) -> None:
     """What a worker loads before its first file, loaded in the writer for forked workers to inherit (the
     loaders import their libraries lazily)."""
-    with contextlib.suppress(ImportError):
-        import docx  # noqa: F401
-        import openpyxl  # noqa: F401
-        import pdfplumber  # noqa: F401
+    for module in ("docx", "openpyxl", "pdfplumber"):
+        with contextlib.suppress(ImportError):
+            importlib.import_module(module)
     if settings.embedding_backend == "hashed":  # the only case in which workers cut tokens
         from retrieval.index import get_tokenizer
 
