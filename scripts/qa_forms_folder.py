@@ -6,7 +6,7 @@ Generates the forms (eval.forms.generate: every format of each form) in DIR/all 
 to DIR/docs, turning through the formats (form i gets FORMATS[i mod 5]), so the folder mixes XLSX, DOCX, ruled
 and borderless PDF and text the way a real upload does and each form is stored once. Then:
 
-    jixiao eval qa --docs DIR/docs --gold eval/gold/qa_docs_v.json
+    jixiao eval qa --docs DIR/docs --gold eval/gold/qa_docs_v.json (set V: --count 10 --seed 90417 --split heldout; set W: --count 20 --seed 77031 --split all, eval/gold/qa_docs_w.json)
 
 Deterministic: the same arguments give the same bytes (set V's gold was written on --seed 90417).
 """
