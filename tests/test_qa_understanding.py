@@ -1343,16 +1343,14 @@ def test_a_document_of_several_departments_answers_for_the_asked_one_only_its_pr
     assert len(_own_department(one, [Department(None, "应急管理局")], ["应急管理局"])) == 2
 
 
-@pytest.fixture(scope="module")
-def heldout_forms(tmp_path_factory):
-    """Ten generated forms of the held-out template families, one format each (set V's folder)."""
+def _forms_folder(out: Path, count: int, seed: int, split: str) -> Settings:
+    """Generated forms, one format each (the folders of sets V and W), ingested into out/data."""
     import shutil
 
     from eval.forms import generate
     from eval.forms.render import FORMATS
 
-    out = tmp_path_factory.mktemp("heldout")
-    manifest = generate(out / "all", count=10, seed=90417, split="heldout")
+    manifest = generate(out / "all", count=count, seed=seed, split=split)
     docs = out / "docs"
     docs.mkdir()
     for i, form in enumerate(manifest["forms"]):
@@ -1362,6 +1360,18 @@ def heldout_forms(tmp_path_factory):
     with Pipeline(settings) as pipe:
         assert all(r.ok for r in pipe.ingest_many(sorted(docs.iterdir())))
     return settings
+
+
+@pytest.fixture(scope="module")
+def heldout_forms(tmp_path_factory):
+    """Ten generated forms of the held-out template families (set V's folder)."""
+    return _forms_folder(tmp_path_factory.mktemp("heldout"), 10, 90417, "heldout")
+
+
+@pytest.fixture(scope="module")
+def family_forms(tmp_path_factory):
+    """Twenty generated forms of all ten families (set W's folder): 部门整体 forms among them."""
+    return _forms_folder(tmp_path_factory.mktemp("families"), 20, 77031, "all")
 
 
 def test_questions_scope_to_a_bureau_the_usual_kinds_do_not_hold(heldout_forms):
@@ -1376,3 +1386,28 @@ def test_questions_scope_to_a_bureau_the_usual_kinds_do_not_hold(heldout_forms):
         # a bureau no report names: not covered, never every project there is
         a = ask("林业局有哪些项目", settings=heldout_forms, store=store)
         assert a.route == "scope:not_covered" and "林业局" in a.answer and not a.rows
+
+
+def test_peoples_organisations_are_departments_and_keep_their_short_names():
+    assert [d.kind for d, _ in departments_in("县残疾人联合会2022年度部门决算")] == ["残疾人联合会"]
+    assert [d.kind for d, _ in departments_in("残联整体支出执行率", ["残疾人联合会"])] == ["残疾人联合会"]
+    assert [d.kind for d, _ in departments_in("科协的项目", ["科学技术协会"])] == ["科学技术协会"]
+    assert departments_in("请联系我们", ["残疾人联合会"]) == []  # 联 after no character of the body
+
+
+def test_every_occurrence_of_a_figure_word_counts_and_级别_asks_the_grade():
+    assert parse_part("年初预算和全年预算分别是多少").metrics == ["initial", "budget"]
+    assert parse_part("年初预算多少，调整后预算多少").metrics == ["initial", "budget"]
+    assert parse_part("what were the initial and full-year budgets?").metrics == ["initial", "budget"]
+    assert parse_part("评的什么级别").metrics == ["grade"]
+
+
+def test_a_departments_whole_form_answers_its_execution_rate(family_forms):
+    from service.store import open_store
+
+    with open_store(family_forms) as store:
+        for q in ("县残疾人联合会部门整体预算执行率是多少", "残联整体支出执行率",
+                  "What was the overall budget execution rate of 县残疾人联合会?"):
+            a = ask(q, settings=family_forms, store=store)
+            assert a.route == "structured:department" and "92.72%" in a.answer, (q, a.answer)
+            assert a.citations and all("92.72" in (c.quote or "") for c in a.citations)

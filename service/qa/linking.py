@@ -73,8 +73,11 @@ class Department:
 # Any other bureau, as the reports name it (应急管理局, 自然资源和规划局, 发展和改革委员会, 市场监督管理局): its
 # kind is the bureau word itself, read from the stored documents; a question names it in full or by an
 # abbreviation that keeps its first character and some later ones in order (应急局, 发改委, 市监局, 文旅局).
-_BUREAU = re.compile(r"([\u4e00-\u9fff]{2,16}?)(委员会|局|厅)")
-_BUREAU_SHORT = {"委员会": ("委员会", "委"), "局": ("局",), "厅": ("厅",)}
+# People's organisations report as departments too (残疾人联合会 → 残联, 科学技术协会 → 科协): their short name is
+# the first character of the body and of 联合会/协会.
+_BUREAU = re.compile(r"([\u4e00-\u9fff]{2,16}?)(委员会|联合会|协会|局|厅)")
+_BUREAU_TAILS = ("委员会", "联合会", "协会", "局", "厅")
+_BUREAU_SHORT = {"委员会": ("委员会", "委"), "联合会": ("联合会", "联"), "协会": ("协会", "协"), "局": ("局",), "厅": ("厅",)}
 _LEVEL_CHARS = "省市区县"
 _NOT_KIND_CHARS = re.compile(r"[的在是了为、年度我你帮查看找给问请个些这那哪各每所全]")  # 和 is in 住房和城乡建设
 # words ending like a bureau that are none (项目布局, 总体格局, 服务大厅)
@@ -130,7 +133,7 @@ def _abbreviates(short: str, core: str) -> bool:
     """短 names 长: the same first character, the rest in order (应急 应急管理, 发改 发展和改革, 市监 市场监督管理)."""
     if short == core:
         return True
-    if len(short) < 2 or short[0] != core[0]:
+    if not short or short[0] != core[0]:
         return False
     i = 0
     for ch in short:
@@ -146,12 +149,14 @@ def bureaus_named(question: str, bureaus: Iterable[str]) -> list[tuple[str, tupl
     t = normalize_text(question)
     out: list[tuple[str, tuple[int, int]]] = []
     for bureau in bureaus:
-        tail = next(x for x in ("委员会", "局", "厅") if bureau.endswith(x))
+        tail = next(x for x in _BUREAU_TAILS if bureau.endswith(x))
         core = bureau[: -len(tail)]
         for short in _BUREAU_SHORT[tail]:
             for m in re.finditer(re.escape(short), t):
                 e = m.start()
-                for k in range(min(len(core), e), 1, -1):  # the longest run before it that names the bureau
+                # the longest run before it that names the bureau; one character before 联/协 (残联, 科协)
+                least = 1 if tail in ("联合会", "协会") and len(short) == 1 else 2
+                for k in range(min(len(core), e), least - 1, -1):
                     if _abbreviates(t[e - k:e], core):
                         out.append((bureau, (e - k, m.end())))
                         break

@@ -51,13 +51,14 @@ _METRIC_WORDS = {
     "budget": r"预算(?!执行)|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
               r"(?:most|least|more|less) money|计划投入|投入(?:了)?多少|allocated|allocation",
     "total": r"得分|分数|总分|多少分|几分|平均分|均分|(?<!自评)评分(?!表|标准|细则|办法)|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
-    "grade": r"等级|评级|评为|档次|等次|评定结果|评价结果|graded|grade|rated|rating|\btier\b",
+    "grade": r"等级|评级|评为|档次|等次|级别|评定结果|评价结果|graded|grade|rated|rating|\btier\b",
     # what of the budget was not spent (全年预算数 − 执行数): 没花完的钱, 还剩多少, left unspent
     "unspent": r"没(?:有)?(?:花|用)完的(?:钱|资金|预算)|还剩(?:下)?(?:多少|的)|剩(?:下|余)(?:多少|的钱|资金)|未执行(?:数|金额)|"
                r"left (?:unspent|over)|unspent (?:amount|money|funds?|budget)|how much[^?]{0,60}?\bunspent\b",
     # 年初预算数: the budget set at the start of the year, before adjustments (the budget asked is the full-year one)
     "initial": r"年初(?:的)?(?:预算|安排|计划)(?:了|的)?(?:数|金额|资金|经费|多少(?:钱|资金)?|钱)?|年初数|初始预算|期初预算|"
-               r"original(?:ly)? budget(?:ed)?|initial(?:ly)? budget(?:ed)?|initial allocation|budget at the start of the year",
+               r"original(?:ly)? budget(?:ed)?|initial(?:ly)? budget(?:ed)?|initial allocation|budget at the start of the year|"
+               r"\binitial\b(?=[^?]{0,30}?\bbudgets?\b)",
     # 到位数: what of the budget actually arrived (資金到位)
     "available": r"到位|到账|(?:funds?|funding|money) (?:that )?(?:actually )?arrived|arrived",
 }
@@ -211,15 +212,13 @@ def expand_follow_ups(question: str) -> list[str] | None:
 
 
 def _metrics(q: str) -> list[str]:
-    found = []
-    for m, pat in _METRIC_WORDS.items():
-        hit = re.search(pat, q, re.I)
-        if hit:
-            found.append((hit.start(), hit.end(), m))
-    # a word inside another metric's phrase is that phrase's ("budget" in "share of the budget was executed")
+    found = [(hit.start(), hit.end(), m) for m, pat in _METRIC_WORDS.items() for hit in re.finditer(pat, q, re.I)
+             if hit.end() > hit.start()]
+    # a word inside another metric's phrase is that phrase's ("budget" in "share of the budget was executed");
+    # every occurrence counts (年初预算和全年预算: the second 预算 is the full-year budget's own)
     found = [f for f in found if not any(o is not f and o[0] <= f[0] and f[1] <= o[1] and (o[1] - o[0]) > (f[1] - f[0])
                                          for o in found)]
-    out = [m for _, _, m in sorted(found)]
+    out = list(dict.fromkeys(m for _, _, m in sorted(found)))
     # 得分/等级 asked together or a grade filter: the score is what a grade rests on; keep both only if asked
     return out
 

@@ -33,7 +33,7 @@ from service.qa.units import in_asked_unit
 from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, bureaus_in, close_names, departments_in,
                                 english_names_in_chinese, link_projects, loose_candidates, name_key, question_key,
                                 places_in, profile, strip_spans, years_in)
-from service.qa.plan import execute, expand_follow_ups, parse_part, split_parts
+from service.qa.plan import _d, execute, expand_follow_ups, parse_part, split_parts
 from service.qa.structured import DEFAULT_PAGE_SIZE, ProjectRecord, answer_structured, dedupe
 from service.settings import Settings
 
@@ -302,7 +302,8 @@ def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[
     return None
 
 
-_DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|department(?:-wide| as a whole|'s overall| overall)|overall (?:department|self-evaluation)", re.I)
+_DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|整体支出|整体(?:的)?(?:预算)?执行|department(?:-wide| as a whole|'s overall| overall)|"
+                         r"overall (?:department|self-evaluation|budget|execution|spending)", re.I)
 
 
 # what a question counts, and the measure word an indicator's figures carry for it
@@ -321,7 +322,7 @@ _QA_GENERIC = set("的了是多少几个实际完成情况项目资金经费专�
 # why a named project's money was not (fully) spent: its form states the reason in 存在问题、原因及下一步整改措施
 _WHY = re.compile(r"为什么|为何|为啥|原因|怎么回事|咋回事|咋没|\bwhy\b|\breasons?\b|explain|how come", re.I)
 _SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用完|没花|没发|未发放?|没有发放?|没支出|未支出|"
-                             r"执行(?:数|率)(?:为|是|只有)?\s*0(?:\.0+)?\s*%?(?![.\d])|执行率(?:低|不高|偏低|较低)|"
+                             r"(?:执行(?:数|率)|(?:实际)?支出(?:数)?)(?:为|是|只有)?\s*0(?:\.0+)?\s*%?(?:万元|元)?(?![.\d])|执行率(?:低|不高|偏低|较低)|"
                              r"执行(?:进度)?(?:慢|低|没达标|未达标|不达标)|预算执行\S{0,4}(?:没|未|不)达标|结余|没有执行|未执行|"
                              r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
                              r"没(?:有)?(?:花|用)完|"
@@ -450,8 +451,13 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
 
     zh = lang == "zh"
     wants_total = re.search(r"得分|分数|总分|多少分|几分|自评分|评分|\d+(?:\.\d+)?\s*分|score|points", question, re.I)
-    wants_grade = re.search(r"等级|评级|评为|grade|rated", question, re.I)
-    if not (wants_total or wants_grade):
+    wants_grade = re.search(r"等级|评级|评为|级别|grade|rated", question, re.I)
+    # its funds block (预算数 / 执行数 / 执行率 of the whole department), as a project form's
+    wants_funds = [m for m, pat in (("rate", r"执行率|执行进度|支出进度|execution rate|rate of execution"),
+                                    ("budget", r"预算(?:数|是多少|多少)|budget(?!\s+execution)"),
+                                    ("executed", r"执行数|实际支出|支出(?:了)?多少|spen[dt]|executed amount"))
+                   if re.search(pat, question, re.I)]
+    if not (wants_total or wants_grade or wants_funds):
         return None
     texts, cits, rows = [], [], []
     for doc_id, filename in docs.items():
@@ -484,13 +490,35 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
                     grade, ln = said
                     bits.append(f"评价等级{grade}（报告正文）" if zh else f"grade {grade} (stated in the report)")
                     cits.append(_cite_line(doc_id, filename, ln))
-            if not bits or t is None and g is None:
+            f = dep.funds
+            for m in wants_funds if f is not None else ():
+                fig = {"budget": f.adjusted_budget or f.initial_budget, "executed": f.executed}.get(m)
+                if m == "rate":
+                    fig = f.reported_rate
+                    if fig is not None and fig.value is not None:
+                        bits.append(f"预算执行率{_d(fig.value)}%" if zh else f"execution rate {_d(fig.value)}%")
+                    elif f.executed is not None and (b := f.adjusted_budget or f.initial_budget) is not None \
+                            and b.value and f.executed.value is not None:
+                        rate = f.executed.value / b.value * 100
+                        bits.append(f"预算执行率{_d(rate)}%（执行数{f.executed.raw}÷预算数{b.raw}）"
+                                    if zh else f"execution rate {_d(rate)}% "
+                                               f"(executed {f.executed.raw} ÷ budget {b.raw})")
+                        fig = None
+                        cits += [_cite_ref(x.ref, filename) for x in (f.executed, b) if x.ref]
+                elif fig is not None:
+                    label = {"budget": ("预算数", "budget"), "executed": ("执行数", "executed")}[m]
+                    bits.append(f"{label[0]}{fig.raw}{f.unit}" if zh else f"{label[1]} {fig.raw} {f.unit}")
+                if fig is not None and fig.ref:
+                    cits.append(_cite_ref(fig.ref, filename))
+            if not bits or t is None and g is None and not wants_funds:
                 continue
             who = dep.department or filename
             year = f"{dep.year}年度" if dep.year and zh else (f" ({dep.year})" if dep.year else "")
             texts.append(f"{who}{year}" + "，".join(bits) + "。" if zh else f"{who}{year}: " + ", ".join(bits) + ".")
             rows.append({"department": dep.department, "year": dep.year, "doc_id": doc_id,
-                         "reported_total": t.raw if t else None, "reported_grade": g.text if g else None})
+                         "reported_total": t.raw if t else None, "reported_grade": g.text if g else None,
+                         **({"reported_rate": str(dep.funds.reported_rate.value)} if "rate" in wants_funds and dep.funds
+                            and dep.funds.reported_rate and dep.funds.reported_rate.value is not None else {})})
     if not texts:
         return None
     return _finish(("" if zh else " ").join(texts), cits, rows, "structured:department", lang, store, question)
