@@ -104,9 +104,35 @@ def _place_before(t: str, s: int) -> tuple[str | None, int]:
     return place, (ps - 2 if place is not None else (ps if mark else s))
 
 
+_FIELD_LABEL = re.compile(r"(?:部门|单位|主管|预算|实施|项目|填报|申报)?(?:部门|单位)?[(（]?(?:单位|部门)?[)）]?(?:名称|部门|单位)")
+# a level character inside a word is none (城市管理局, 市场监督管理局, 社区服务中心)
+_LEVEL_IN_WORDS = {"城市", "都市", "市场", "市政", "市容", "社区", "园区", "景区", "城区", "辖区", "小区", "片区", "区域",
+                   "县域", "郡县"}
+
+
+def _bureau_core(prefix: str) -> int:
+    """Where the bureau word starts in the run of characters before 局/委员会/…: after the asker's words, a
+    joining 和, a field label and the places in front of it, that is after the last level character that is
+    not inside a word (区城市管理 → 城市管理, 郑州市中原区城市管理 → 城市管理, 区市场监督管理 → 市场监督管理,
+    部门名称县残疾人联合 → 残疾人联合)."""
+    junk = list(_NOT_KIND_CHARS.finditer(prefix))
+    i = junk[-1].end() if junk else 0  # 帮我查应急管理局: the bureau starts after the asker's words
+    while i < len(prefix) and prefix[i] in "和与及":  # 财政局和应急管理局: the second bureau starts after 和
+        i += 1
+    label = _FIELD_LABEL.match(prefix, i)  # 部门名称应急管理局: a form's field label before the bureau
+    if label and len(prefix) - label.end() >= 2:
+        i = label.end()
+    cut = i
+    for j in range(i, len(prefix) - 2):  # a bureau word keeps two characters at least
+        if prefix[j] in _LEVEL_CHARS and prefix[j - 1:j + 1] not in _LEVEL_IN_WORDS \
+                and prefix[j:j + 2] not in _LEVEL_IN_WORDS:
+            cut = j + 1
+    return cut
+
+
 def bureaus_in(text: str) -> list[tuple[str, str | None, tuple[int, int]]]:
     """Bureaus a report's own text names, outside the kinds above: (bureau word, place, span). The bureau
-    word starts after the last level character (区应急管理局 → 应急管理局, 上街区应急管理局 → 上街 + 应急管理局)."""
+    word starts after the places in front of it (区应急管理局 → 应急管理局, 上街区应急管理局 → 上街 + 应急管理局)."""
     t = normalize_text(text)
     known = [m.span() for m in _KIND_ONLY.finditer(t)]
     out = []
@@ -114,16 +140,11 @@ def bureaus_in(text: str) -> list[tuple[str, str | None, tuple[int, int]]]:
         if any(a < m.end() and m.start() < b for a, b in known):
             continue
         prefix = m.group(1)
-        cut = max(prefix.rfind(ch) for ch in _LEVEL_CHARS)
-        core = prefix[cut + 1:]
-        junk = list(_NOT_KIND_CHARS.finditer(core))
-        if junk:  # 帮我查应急管理局: the bureau starts after the asker's words
-            cut, core = cut + junk[-1].end(), core[junk[-1].end():]
-        lead = len(core) - len(core.lstrip("和与及"))  # 财政局和应急管理局: the second bureau starts after 和
-        core, cut = core[lead:], cut + lead
+        cut = _bureau_core(prefix)
+        core = prefix[cut:]
         if len(core) < 2 or (core[-1] + m.group(2)) in _NOT_BUREAUS:
             continue
-        start = m.start(1) + cut + 1
+        start = m.start(1) + cut
         place, pstart = _place_before(t, start)
         out.append((core + m.group(2), place, (pstart if place else start, m.end())))
     return out

@@ -10,6 +10,7 @@ count, sum, average, min/max/rank, compare, group by grade) — executed over th
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -54,6 +55,10 @@ _METRIC_WORDS = {
     "grade": r"等级|评级|评为|档次|等次|级别|评定结果|评价结果|graded|grade|rated|rating|\btier\b",
     # what of the budget was not spent (全年预算数 − 执行数): 没花完的钱, 还剩多少, left unspent
     "unspent": r"没(?:有)?(?:花|用)完的(?:钱|资金|预算)|还剩(?:下)?(?:多少|的)|剩(?:下|余)(?:多少|的钱|资金)|未执行(?:数|金额)|"
+               # the gap between a project's own budget and what it executed (预算和执行差多少)
+               r"预算(?:数)?(?:和|与|跟|同)(?:实际)?执行(?:数)?(?:之间)?(?:相)?差(?:了)?(?:多少|几|额)?|"
+               r"预算(?:数)?比(?:实际)?执行(?:数)?多(?:了)?(?:多少)?|执行(?:数)?比预算(?:数)?少(?:了)?(?:多少)?|"
+               r"(?:difference|gap) between (?:its |the )?budget and (?:its |the )?(?:amount )?(?:executed|spent|spending)|"
                r"left (?:unspent|over)|unspent (?:amount|money|funds?|budget)|how much[^?]{0,60}?\bunspent\b",
     # 年初预算数: the budget set at the start of the year, before adjustments (the budget asked is the full-year one)
     "initial": r"年初(?:的)?(?:预算|安排|计划)(?:了|的)?(?:数|金额|资金|经费|多少(?:钱|资金)?|钱)?|年初数|初始预算|期初预算|"
@@ -265,6 +270,13 @@ def _grade_words(q: str) -> list[str]:
         for ch in re.findall(r"[优良中差]", listed.group(1)):
             if ch not in out:
                 out.append(ch)
+    # an English question names each grade on its own (graded 优 and how many 良): a grade character that
+    # stands alone among Latin words is a grade
+    if out and re.search(r"[a-z]{3}", q, re.I):
+        for m in re.finditer(r"(?<![\u4e00-\u9fff])(优秀|良好|中等|优|良|中|差)(?![\u4e00-\u9fff])", q):
+            g = _GRADES[m.group(1)]
+            if g not in out:
+                out.append(g)
     return out
 
 
@@ -450,7 +462,8 @@ def parse_part(text: str) -> Part:
         len(grades) > 1 and bool(re.search(r"几|多少|how many", q, re.I))  # how many 优, 良 and 中
     # 是优还是良 / 优还是良: the question asks which grade, it does not filter by one
     # and 什么等级 / what grade asks it too (我记得不是优，它什么等级: the grade asked, no filter)
-    asks_which = bool(re.search(r"(?:优|良|中|差)(?:秀|好|等)?\s*还是|什么等级|哪(?:个|一)?等级|等级(?:是|为)?(?:什么|啥)|what grade", q))
+    asks_which = bool(re.search(r"(?:优|良|中|差)(?:秀|好|等)?\s*还是|什么等级|哪(?:个|一)?等级|等级(?:是|为)?(?:什么|啥)|"
+                                r"评(?:了|的|上了?)?(?:个|一个)?(?:啥|什么)(?!分)|what grade", q))
     if asks_which and "grade" not in p.metrics:
         p.metrics.append("grade")  # 是优还是良 names no grade word, but the grade is the figure asked
     if grades and not group and not asks_which:
@@ -460,6 +473,9 @@ def parse_part(text: str) -> Part:
             p.conditions.append(Condition("grade", "eq", grades[0]) if len(grades) == 1 else
                                 Condition("grade", "in", tuple(grades)))
     cond_metrics = {c.metric for c in p.conditions}
+    # 预算和执行差多少: the gap is the unspent amount of each project asked, not a comparison of projects
+    gap_only = "unspent" in p.metrics and re.search(_METRIC_WORDS["unspent"], q, re.I) and not re.search(
+        r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少)|哪个|谁|which", re.sub(_METRIC_WORDS["unspent"], " ", q, flags=re.I), re.I)
     if group:
         p.op = "group"
     elif re.search(r"平均|均值|average|mean", q, re.I):
@@ -470,7 +486,8 @@ def parse_part(text: str) -> Part:
         p.op = "sum"
     elif re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少|高多少|低多少|less|more)|相差|差多少|差距|how much (?:less|more)|比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
-        p.op = "compare"
+        p.op = "lookup" if gap_only and not re.search(r"相差|差多少|差距|比较|对比|相比|比一比|compare", re.sub(
+            _METRIC_WORDS["unspent"], " ", q, flags=re.I), re.I) else "compare"
     elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
         p.order = "asc" if re.search(r"最低|最少|最小|最差|垫底|倒数第一|末位|(?:较|更)(?:低|少)|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
@@ -582,8 +599,27 @@ class _Out:
             self.rows.append(_row(r, **{f"value_{k}": (_d(v) if isinstance(v, Decimal) else v) for k, v in values.items()}))
 
 
+# names that several projects of the scope share (one fund name in three departments): an answer says whose
+_SHARED: ContextVar[dict[str, bool]] = ContextVar("jixiao_shared_names", default={})
+
+
 def _name(r: ProjectRecord) -> str:
-    return r.evaluation.project
+    e = r.evaluation
+    by_department = _SHARED.get().get(e.project)
+    if by_department is None:
+        return e.project
+    who = e.department if by_department and e.department else (f"{e.year}" if e.year else "")
+    return f"{e.project}（{who}）" if who else e.project
+
+
+def _shared_names(records: list[ProjectRecord]) -> dict[str, bool]:
+    """Names borne by several records, each with how to tell them apart: by department when theirs differ,
+    else by year."""
+    seen: dict[str, list[ProjectRecord]] = {}
+    for r in records:
+        seen.setdefault(r.evaluation.project, []).append(r)
+    return {n: len({r.evaluation.department for r in rs}) == len(rs) and all(r.evaluation.department for r in rs)
+            for n, rs in seen.items() if len(rs) > 1}
 
 
 def _join(items: list[str], zh: bool) -> str:
@@ -604,6 +640,17 @@ def execute(parts: list[Part], records: list[ProjectRecord], named: list[Project
     `groups_of`: doc_id → department, when the question names several departments (各有几个 per department).
     None when no part is an operation over the store."""
     records = dedupe(records)
+    token = _SHARED.set(_shared_names(records))
+    try:
+        return _execute(parts, records, named, zh=zh, scope_label=scope_label, whole_scope=whole_scope,
+                        groups_of=groups_of, page=page, page_size=page_size)
+    finally:
+        _SHARED.reset(token)
+
+
+def _execute(parts: list[Part], records: list[ProjectRecord], named: list[ProjectRecord], *, zh: bool,
+             scope_label: str, whole_scope: bool, groups_of: dict[str, str] | None, page: int,
+             page_size: int | None) -> StructuredAnswer | None:
     out = _Out()
     prev: list[ProjectRecord] | None = None
     where = scope_label

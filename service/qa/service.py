@@ -897,7 +897,15 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
     doc_ids = {p.doc_id for p in docs}
     scoped = [r for r in records if r.doc_id in doc_ids and (not years or r.evaluation.year in years or r.evaluation.year is None)]
     if asked:
-        scoped = _own_department(scoped, asked, bureaus)
+        before = scoped
+        scoped = _own_department(scoped, asked, [r for r in records if r.doc_id in doc_ids])
+        if before and not scoped:
+            # the documents cover the department and the year, but none of their projects is that
+            # department's in that year (a 2019 report that also holds the bureau's 2020 project)
+            asked_txt = f"{dept_label}{'、'.join(str(y) for y in years)}{'年度' if years else ''}"
+            msg = (f"没有找到{asked_txt}的项目：语料中没有该单位该年度的项目自评表。" if zh else
+                   f"Not found: the reports hold no project of {asked_txt}.")
+            return _Scope(records=[], named=[], doc_ids=[], label=dept_label, refusal=msg)
     # the spellings of the projects in scope (a set lookup: testing every spelling against every scoped record
     # was quadratic in the corpus)
     in_scope = {r.evaluation.project for r in scoped}
@@ -960,16 +968,18 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                   excluded=tuple(sorted(excluded)), set_aside=tuple(sp for _, sp in set_aside) if excluded else ())
 
 
-def _own_department(records: list[ProjectRecord], asked: list[Department], bureaus: list[str]) -> list[ProjectRecord]:
+def _own_department(records: list[ProjectRecord], asked: list[Department],
+                    whole: list[ProjectRecord]) -> list[ProjectRecord]:
     """A document whose projects name different departments (a summary form of several bureaus' projects)
     answers for the asked department only the projects that name it; a document of one department keeps
-    every project (its sub-units' projects included)."""
+    every project (its sub-units' projects included). Which it is, `whole` says: every project of the
+    documents, not only those of the year asked."""
     def depts(r: ProjectRecord) -> list[Department]:
         e = r.evaluation
         return [d for x in (e.department, e.implementer) if x for d, _ in departments_in(x)]
 
     kinds_of: dict[str, set] = defaultdict(set)
-    for r in records:
+    for r in whole:
         kinds_of[r.doc_id] |= {d.kind for d in depts(r)}
     out = []
     for r in records:
@@ -1123,8 +1133,11 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
     if intent.kind not in ("findings", "shortfall", "score_inflation") and not (_WHY_Q.search(q) or _HOW_Q.search(q)) \
             and not simple_list and not prose_list and (scope.named or any(p.op != "lookup" for p in parts)
                                      or scope.by_department and any(p.metrics for p in parts)):
+        # a department or a year asked: its projects are particular, so counting or listing them is an
+        # operation over the store (2019年度的项目有几个), not the catalogue
         pa = execute(parts, records, scope.named, zh=lang == "zh", scope_label=scope.label,
-                     whole_scope=scope.by_department or bool(_ALL_Q.search(q)), groups_of=scope.groups_of, page=page,
+                     whole_scope=scope.by_department or scope.doc_ids is not None or bool(_ALL_Q.search(q)),
+                     groups_of=scope.groups_of, page=page,
                      page_size=page_size)
         if pa is not None and not pa.refs and pa.route.endswith("lookup") and scope.named:
             # the form does not state the figure (no funds table: 实际支出数为 100 万元 is in the prose): the

@@ -32,10 +32,18 @@ def asked_units(question: str) -> list[str]:
     return out
 
 
+# 万元 asked (多少万元, 几万, in 万元): an amount a form printed in 元 is given in 万元 beside it
+_ASKS_WAN = re.compile(r"万元|几万|多少万|(?<![\d.])万(?![\u4e00-\u9fff])|ten thousand yuan|in wan", re.I)
+_AMOUNT_YUAN = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(\s*)元(?!\s*[（(]合)")
+
+
 def in_asked_unit(answer: str, question: str) -> str:
     """Each "X万元" of the answer followed by the same amount in the unit the question asked (合Y元 / 合Y亿元 /
-    = Y million yuan). Unchanged when the question asks in 万元 or names no unit."""
+    = Y million yuan); asked in 万元, each "X元" a form printed in 元 followed by 合Y万元. Unchanged when the
+    question names no unit."""
     units = asked_units(question)
+    if _ASKS_WAN.search(question or "") and "元" not in units:
+        answer = _AMOUNT_YUAN.sub(lambda m: f"{m.group(0)}（合{_plain(Decimal(m.group(1)) / _WAN)}万元）", answer)
     if not units:
         return answer
 
