@@ -1462,3 +1462,46 @@ def test_a_year_asked_counts_its_projects_and_a_bureau_without_projects_that_yea
         # set W's 区民政局 has only a 2019 project (生活垃圾分类处理补助): 2021 is not found, never another's
         a = ask("区民政局2021年有哪些项目", settings=family_forms, store=store)
         assert a.route == "scope:not_covered" and not a.rows, a.answer
+
+
+def test_search_box_wording_keeps_its_word_boundaries():
+    from service.qa.service import clean_question
+
+    assert clean_question("森林防火专项经费 得分") == "森林防火专项经费，得分"
+    assert clean_question("家庭医生签约服务补助 县农业农村局 执行率") == "家庭医生签约服务补助，县农业农村局，执行率"
+    assert clean_question("What is 森林防火专项经费 score") == "What is 森林防火专项经费 score"  # Latin keeps its spaces
+    # a name's generic words before a level character are no place
+    assert [(d.place, d.kind) for d, _ in departments_in("家庭医生签约服务补助县农业农村局")] == [(None, "农业")]
+    assert [(d.place, d.kind) for d, _ in departments_in("部门名称市退役军人事务局")] == [(None, "退役")]
+
+
+@pytest.mark.parametrize("question,op,conds", [
+    ("残联几个项目预算一共多少", "sum", []),  # 几个项目 is the subject, 一共多少 the sum asked
+    ("残联有几个项目", "count", []),
+    ("哪个项目钱花得最慢", "rank", []),
+    ("良，几个", "count", [("grade", "eq", "良")]),
+])
+def test_search_box_and_spoken_operations(question, op, conds):
+    p = parse_part(question)
+    assert p.op == op and _conds(question) == conds, (p.op, _conds(question))
+    if op == "rank":
+        assert p.order == "asc" and p.metrics == ["rate"]
+
+
+def test_an_abbreviation_shortens_words_and_a_name_with_words_left_out_is_none():
+    names = {n: n for n in ("公共租赁住房运营补助", "远程教育站点专项资金", "破产、困难企业退休人员大病医疗补助金",
+                            "退役军人优抚补助")}
+    assert [m.project for m in link_projects("公租房补助执行率低的原因", names)] == ["公共租赁住房运营补助"]
+    assert [m.project for m in link_projects("远教站点资金执行率", names)] == ["远程教育站点专项资金"]
+    assert link_projects("上街区破产企业退休人员医疗费项目覆盖几家企业", names) == []
+    assert link_projects("退役军人事务局有哪些项目", names) == []
+
+
+def test_a_report_of_table_03_only_answers_the_years_total_and_its_project_expenditure(family_forms):
+    from service.store import open_store
+
+    with open_store(family_forms) as store:
+        a = ask("县交通运输局2023年决算总支出多少", settings=family_forms, store=store)
+        assert a.route.startswith("accounts") and "6151.55" in a.answer, a.answer
+        a = ask("县交通运输局2023年决算项目支出合计多少", settings=family_forms, store=store)
+        assert a.route.startswith("accounts") and "4036.59" in a.answer and "6151.55" not in a.answer, a.answer

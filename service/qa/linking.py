@@ -83,18 +83,23 @@ _NOT_KIND_CHARS = re.compile(r"[的在是了为、年度我你帮查看找给问
 # words ending like a bureau that are none (项目布局, 总体格局, 服务大厅)
 _NOT_BUREAUS = {"布局", "格局", "结局", "当局", "大局", "全局", "开局", "出局", "僵局", "残局", "终局", "定局", "时局",
                 "政局", "骗局", "饭局", "赌局", "邮局", "大厅", "客厅", "餐厅", "展厅", "门厅", "前厅", "舞厅"}
+# the characters of a project name's generic words (资金, 补助, 项目, 经费, 专项): two of them are no place
+_NAME_WORD_CHARS = set("资金经费专项补助贴目工作财政")
 # a form's field label before the bureau it names (主管部门：区应急管理局) is no place
 _FIELD_WORDS = {"部门", "单位", "主管", "实施", "名称", "机构", "预算", "填报"}
 
 
 def _place_before(t: str, s: int) -> tuple[str | None, int]:
-    """The place written just before position s (上街区, 中原县, 高新 without 区), and where it starts."""
-    mark = t[s - 1] if s >= 1 and t[s - 1] in "区县" else None
+    """The place written just before position s (上街区, 中原县, 郑州市, 高新 without 区), and where it starts.
+    A name's generic words before a level character are no place (…补助县农业农村局, …资金区民政局)."""
+    mark = t[s - 1] if s >= 1 and t[s - 1] in "区县市省" else None
     ps = s - 1 if mark else s
     before = t[ps - 2:ps] if ps >= 2 else ""
     place = before if len(before) == 2 and all("\u4e00" <= ch <= "\u9fff" for ch in before) else None
     if place is None:
         pass
+    elif all(ch in _NAME_WORD_CHARS for ch in place):
+        place = None
     elif mark is not None:
         place = None if f"{place}{mark}" in _NOT_PLACES or re.search(r"[的和与及在是了为、年度局]", place) \
             or place in _FIELD_WORDS else place
@@ -479,21 +484,34 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
 
 @functools.lru_cache(maxsize=100_000)
 def _abbreviation_re(c: str) -> re.Pattern:
-    """A core as it reads abbreviated: every second character may be left out (远程教育站点 → 远教站点, the first
-    character of each two-character word kept), the first and last always kept."""
-    return re.compile("".join(re.escape(ch) + ("?" if i % 2 and i < len(c) - 1 else "") for i, ch in enumerate(c)))
+    """A core as it reads abbreviated, two characters a word: the first word's first character kept, each later
+    word kept whole, by one of its characters (远程教育站点 → 远教站点, 公共租赁住房 → 公租房: 住房 by 房), or
+    left out (公共租赁住房运营补助 → 公租房补助). Group "s<i>" is set where word i is kept by one character."""
+    words = [c[i:i + 2] for i in range(0, len(c), 2)]
+    head = re.escape(words[0][0]) + (f"(?:{re.escape(words[0][1])}|(?P<s0>))" if len(words[0]) > 1 else "")
+    rest = "".join(f"(?:{re.escape(w)}|(?P<s{i}>{re.escape(w[0])}|{re.escape(w[1])}))?" if len(w) > 1 else
+                   f"(?:{re.escape(w)})?" for i, w in enumerate(words[1:], 1))
+    return re.compile(head + rest)
 
 
 def _abbreviated(q: str, names: dict[str, str], cores: dict[str, str], threshold: float) -> list[Mention]:
     """The last resort when nothing else links: a name abbreviated word by word (远教站点资金 for 远程教育站点专项
-    资金), four or more characters and 60% of its core, naming exactly one project."""
+    资金, 公租房补助 for 公共租赁住房运营补助), four or more characters, three of substance, and half its core or
+    more, naming exactly one project."""
     hits: dict[str, tuple[int, int]] = {}
     for sp, c in cores.items():
         if len(c) < 5 or not re.fullmatch(r"[\u4e00-\u9fff]+", c):
             continue
-        m = _abbreviation_re(c).search(q)
-        if m and 4 <= len(m.group(0)) < len(c) and len(m.group(0)) >= 0.6 * len(c):
-            hits.setdefault(names[sp], m.span())
+        # the longest reading anywhere in the question (the regex alone takes the first, maybe one character)
+        best = max((m for i in range(len(q)) if q[i] == c[0] and (m := _abbreviation_re(c).match(q, i))),
+                   key=lambda m: len(m.group(0)), default=None)
+        # an abbreviation shortens two words or more (公租房, 远教): a name with whole words left out
+        # (破产企业退休人员医疗 of 破产困难企业退休人员大病医疗补助金) or a run it spells as it is (退役军人 of
+        # 市退役军人事务局) is the linker's to judge above
+        shortened = sum(1 for k, v in best.groupdict().items() if v is not None) if best else 0
+        if best and 4 <= len(best.group(0)) < len(c) and len(best.group(0)) >= 0.5 * len(c) \
+                and len(set(best.group(0)) - _GENERIC_CHARS) >= 3 and shortened >= 2:
+            hits.setdefault(names[sp], best.span())
     if len(hits) != 1:
         return []
     (canon, span), = hits.items()

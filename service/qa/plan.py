@@ -36,7 +36,7 @@ _LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "ex
           "initial": ("年初预算数", "initial budget")}
 
 _METRIC_WORDS = {
-    "rate": r"执行率|执行进度|支出进度|支出率|执行情况|(?:资金)?使用(?:率|进度)|(?:执行|花|用|支出)了?百分之多少|百分比|"
+    "rate": r"执行率|执行进度|支出进度|(?:钱|资金|经费|预算)?花得(?:最|更|比较)?(?:慢|快)|(?:执行|支出|花钱)(?:得)?最(?:慢|快)|支出率|执行情况|(?:资金)?使用(?:率|进度)|(?:执行|花|用|支出)了?百分之多少|百分比|"
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
             r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:more|less|most|least) of (?:its|their|the) budget|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
@@ -270,6 +270,10 @@ def _grade_words(q: str) -> list[str]:
         for ch in re.findall(r"[优良中差]", listed.group(1)):
             if ch not in out:
                 out.append(ch)
+    # search-box wording: a grade alone before what is asked of it (良，几个 / 优 有哪些)
+    m = re.match(r"\s*(优秀|良好|中等|优|良|中|差)\s*[，,]?\s*(?:的|级)?\s*(?:项目)?\s*[，,]?\s*(?:几个|多少|有哪些|哪些|数量|个数)", q)
+    if m and _GRADES[m.group(1)] not in out:
+        out.append(_GRADES[m.group(1)])
     # an English question names each grade on its own (graded 优 and how many 良): a grade character that
     # stands alone among Latin words is a grade
     if out and re.search(r"[a-z]{3}", q, re.I):
@@ -377,6 +381,10 @@ def plain_figures(q: str) -> str:
     return _FULL_MARKS.sub("得分为100分", q)
 
 
+# a count asked (有几个, 多少个项目？, how many), not "几个项目" as the subject of a sum (残联几个项目预算一共多少)
+_COUNT_ASKED = re.compile(r"(?:多少|几)个(?:项目)?\s*(?:[?？。，,]|$|是|有|呢|吗|啊)|(?:有|是|共|一共|总共)(?:多少|几)个|how many", re.I)
+
+
 def parse_part(text: str) -> Part:
     q = plain_figures(normalize_text(text).lower())
     # normalize_text joins Latin to Chinese (how many中原区医疗保障局projects): the English patterns need the space
@@ -482,15 +490,15 @@ def parse_part(text: str) -> Part:
         p.op = "average"
     elif re.search(r"合计|一共|总共|总计|加起来|加一块|加一起|加在一[块起]|合起来|加总|之和|总和|共计|总预算|预算总额|总执行数|执行总额|in total|combined|altogether|"
                    r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|come to|together\W*$|total (?:budget|executed|spending)", q, re.I) \
-            and not re.search(r"多少个|几个|how many", q, re.I):
+            and not _COUNT_ASKED.search(q):
         p.op = "sum"
     elif re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少|高多少|低多少|less|more)|相差|差多少|差距|how much (?:less|more)|比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "lookup" if gap_only and not re.search(r"相差|差多少|差距|比较|对比|相比|比一比|compare", re.sub(
             _METRIC_WORDS["unspent"], " ", q, flags=re.I), re.I) else "compare"
-    elif re.search(r"最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
+    elif re.search(r"最慢|最快|最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
         p.op = "rank"
-        p.order = "asc" if re.search(r"最低|最少|最小|最差|垫底|倒数第一|末位|(?:较|更)(?:低|少)|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
+        p.order = "asc" if re.search(r"最慢|最低|最少|最小|最差|垫底|倒数第一|末位|(?:较|更)(?:低|少)|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
         nth = re.search(r"(?:排名|排)?第\s*(\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|(?:排名|排)第\s*(\d+|[二两三四五六七八九十])|"
                         r"(?<![a-z])(second|third|fourth|fifth)[- ](?:largest|highest|lowest|smallest|most|least|biggest|best|worst)", q, re.I)

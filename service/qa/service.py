@@ -78,7 +78,10 @@ def clean_question(question: Any) -> str:
     if not re.search(r"[?？].", bare):  # …？2021年呢？ is a follow-up, whose 呢 says so (expand_follow_ups)
         bare = _PARTICLE_TAIL.sub(lambda m: m.group(1) or "", bare).strip()
     bare = bare.lstrip(" -—–:：,，")
-    return bare if re.search(r"[\u4e00-\u9fffA-Za-z]", bare) else q
+    bare = bare if re.search(r"[\u4e00-\u9fffA-Za-z]", bare) else q
+    # search-box wording (森林防火专项经费 得分, 特困人员供养资金 区民政局 等级): a space between Chinese words is
+    # where the asker ended one; normalising text drops it, so it becomes a clause mark no name or place crosses
+    return re.sub(r"(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=[\u4e00-\u9fff])", "，", bare)
 
 
 _COURTESY_HEAD = re.compile(r"^(?:(?:hi|hello|hey|dear \w+)[,，!！]?\s*)?(?:(?:hi|hello|hey)[,，!！]\s*|(?:could|can|would) you (?:please )?(?:tell me|check|let me know)"
@@ -558,7 +561,8 @@ def accounts_parts(question: str) -> list[str]:
 
 # the whole corpus asked for (所有报告一共多少个项目, across all reports): a count over everything stored
 # words only a 部门决算 question uses: a 科目 named like a project (城乡医疗救助科目决算) is the accounts' subject
-_ACCOUNTS_WORDS = re.compile(r"科目|支出决算|决算数|完成年初预算|年初预算的百分之|initial budget", re.I)
+_ACCOUNTS_WORDS = re.compile(r"科目|支出决算|决算数|完成年初预算|年初预算的百分之|initial budget|决算(?:里|中|的)?(?:总)?支出|"
+                             r"本年支出合计|total expenditure|final accounts", re.I)
 _METRIC_IN_NAME = re.compile(r"得分|执行|预算|等级|最高|最低|最多|最少|哪|多少|几")
 _ALL_Q = re.compile(r"所有(?:报告|项目|文件|单位|部门)|全部(?:报告|项目)|(?:整个)?语料(?:中|里)?|across all|in all (?:the )?reports|"
                     r"all (?:the )?(?:reports|documents)", re.I)
@@ -899,7 +903,8 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
     if asked:
         before = scoped
         scoped = _own_department(scoped, asked, [r for r in records if r.doc_id in doc_ids])
-        if before and not scoped:
+        with_projects = {r.doc_id for r in records}
+        if before and not scoped and all(p.doc_id in with_projects for p in docs):
             # the documents cover the department and the year, but none of their projects is that
             # department's in that year (a 2019 report that also holds the bureau's 2020 project)
             asked_txt = f"{dept_label}{'、'.join(str(y) for y in years)}{'年度' if years else ''}"
