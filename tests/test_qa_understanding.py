@@ -1505,3 +1505,46 @@ def test_a_report_of_table_03_only_answers_the_years_total_and_its_project_expen
         assert a.route.startswith("accounts") and "6151.55" in a.answer, a.answer
         a = ask("县交通运输局2023年决算项目支出合计多少", settings=family_forms, store=store)
         assert a.route.startswith("accounts") and "4036.59" in a.answer and "6151.55" not in a.answer, a.answer
+
+
+@pytest.mark.parametrize("question,op,metrics", [
+    ("What is the biggest project budget?", "rank", ["budget"]),
+    ("Top project by budget?", "rank", ["budget"]),
+    ("Number of 2024 projects?", "count", []),
+    ("Count the projects of 2024.", "count", []),
+    ("How much of its whole budget did the bureau execute in 2023?", "lookup", ["rate"]),
+])
+def test_english_operations_in_an_analysts_words(question, op, metrics):
+    p = parse_part(question)
+    assert (p.op, p.metrics) == (op, metrics), (p.op, p.metrics)
+
+
+def test_an_english_zero_execution_asks_the_stated_reason_and_a_whole_department_is_the_departments_form():
+    from service.qa.service import _DEPT_WHOLE, _SPENDING_SHORT
+
+    assert _SPENDING_SHORT.search("What reason does the form give for the fund having a 0% execution rate?")
+    assert not _SPENDING_SHORT.search("a 10% execution rate")
+    for q in ("How did 县残疾人联合会 score as a whole department?", "How much of its whole budget did it execute, "
+              "as a department?"):
+        assert _DEPT_WHOLE.search(q), q
+
+
+def test_the_older_ranking_route_ranks_amounts_in_wan_whatever_unit_a_form_printed():
+    from service.qa.intents import Intent
+    from service.qa.structured import answer_structured
+
+    wan = _rec(1, "甲项目资金", "2476.97", "2000", "90", "优")
+    yuan = _rec(2, "乙项目资金", "23105400", "20000000", "90", "优")  # 2310.54 万元
+    yuan.evaluation.funds.unit = "元"
+    ans = answer_structured(Intent("ranking", "zh", order="desc", metric="budget", limit=1), [yuan, wan])
+    assert ans.rows[0]["project"] == "甲项目资金" and "2476.97万元" in ans.answer
+    ans = answer_structured(Intent("ranking", "zh", order="asc", metric="budget", limit=1), [yuan, wan])
+    assert "2310.54万元（23105400元）" in ans.answer  # the printed figure beside its 万元 reading
+
+
+def test_an_accounts_item_asked_as_a_noun_with_its_chinese_name_in_brackets(family_forms):
+    from service.store import open_store
+
+    with open_store(family_forms) as store:
+        a = ask("县交通运输局 2023 final accounts: project expenditure (项目支出)?", settings=family_forms, store=store)
+        assert a.route.startswith("accounts") and "4036.59" in a.answer, a.answer

@@ -410,7 +410,8 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
             return ans
     # a bare item asked as a noun phrase (中原区医保局政府性基金预算收入, 医保局 社会保障和就业支出, the bureau's
     # government procurement of services?) asks its amount too
-    bare = len(q) <= 40 and any(re.search(rf"(?:{pat})\s*(?:支出|金额|决算数?|数额|经费|total|amount|expenses?|expenditure|spending|costs?)?\s*[？?]?$", q, re.I)
+    bare = len(q) <= 80 and any(re.search(rf"(?:{pat})\s*(?:支出|金额|决算数?|数额|经费|total|amount|expenses?|expenditure|spending|costs?)?"
+                                          rf"\s*(?:[(（][^()（）]{{0,12}}[)）])?\s*[？?]?$", q, re.I)
                                 for pat, *_ in _TOTALS) or \
         len(q) <= 90 and not re.search(r"为什么|原因|如何|怎么|why|how (?!much)|reason|explain", q) and (
             any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS) or _match_subject(accounts, q) is not None)

@@ -44,7 +44,7 @@ _METRIC_WORDS = {
             r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all"
             r"|spen[dt] (?:its|their|the) (?:whole|entire|full) budget"
             r"|(?:share|percentage|percent|proportion) of (?:the |its |their )?budgets? (?:did|was|were|has|had)\b[^?]{0,60}?\b(?:use|used|spend|spent|execute|executed)\b"
-            r"|how much of (?:the |its |their )?budgets?\b[^?]{0,40}?\b(?:use|used|spend|spent|execute|executed)\b",
+            r"|how much of (?:the |its |their )?(?:whole |full |entire |total )?budgets?\b[^?]{0,40}?\b(?:use|used|spend|spent|execute|executed)\b",
     "executed": r"how much(?! of (?:the |its |their )?budgets?\b)[^?]*\bused\b|执行数|执行金额|执行了多少|执行多少|实际执行|实际支出|实际支付|实际使用|支出了多少|花了|花掉|用掉|花费|用了多少|花钱|花的钱|"
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)"
@@ -496,7 +496,7 @@ def parse_part(text: str) -> Part:
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "lookup" if gap_only and not re.search(r"相差|差多少|差距|比较|对比|相比|比一比|compare", re.sub(
             _METRIC_WORDS["unspent"], " ", q, flags=re.I), re.I) else "compare"
-    elif re.search(r"最慢|最快|最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|rank", q, re.I):
+    elif re.search(r"最慢|最快|最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|biggest|greatest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|\btop (?:project|one)\b|rank", q, re.I):
         p.op = "rank"
         p.order = "asc" if re.search(r"最慢|最低|最少|最小|最差|垫底|倒数第一|末位|(?:较|更)(?:低|少)|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
@@ -509,7 +509,8 @@ def parse_part(text: str) -> Part:
         p.limit = (p.nth if p.nth else None) or (1 if singular else None) or _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
                                 else 5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
     elif re.search(r"(?<!哪)(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|项目总数|总项目数|"
-                   r"项目(?:的)?(?:数量|个数|数)\s*[?？]?$|how many (?:\S+ )?projects|number of projects|projects? count|count of projects", q, re.I):
+                   r"项目(?:的)?(?:数量|个数|数)\s*[?？]?$|how many (?:\S+ )?projects|number of (?:\S+ ){0,3}?projects|projects? count|count of projects|"
+                   r"\bcount (?:the |all )?(?:\S+ )?projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
     elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:
         p.op = "list"
@@ -692,7 +693,7 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
             # asks a number the report states, not how many project records we hold
             asks_count = re.search(r"(?:有|评了?|评价了?|自评了?|包含|包括|列了?|报了?|上报了?|申报了?|一共|总共|共)\s*"
                                    r"(?:几|多少)|项目(?:个)?数|项目总数|总项目数|how many projects (?:are|were|did|does|do|has|have)|"
-                                   r"number of projects", p.text, re.I)
+                                   r"number of (?:\S+ ){0,3}?projects|\bcount (?:the |all )?(?:\S+ )?projects", p.text, re.I)
             # a department named: its projects are particular, so listing them (with the figures asked) is an
             # operation over the store; with no department, "哪些项目" alone is the catalogue (list_projects)
             if not p.conditions and not (p.op == "count" and (named or whole_scope and asks_count)) \

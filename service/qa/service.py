@@ -306,7 +306,8 @@ def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[
 
 
 _DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|整体支出|整体(?:的)?(?:预算)?执行|department(?:-wide| as a whole|'s overall| overall)|"
-                         r"overall (?:department|self-evaluation|budget|execution|spending)", re.I)
+                         r"overall (?:department|self-evaluation|budget|execution|spending)|(?:as )?a whole department|"
+                         r"whole department|as a department|(?:its|their) whole budget", re.I)
 
 
 # what a question counts, and the measure word an indicator's figures carry for it
@@ -329,7 +330,8 @@ _SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用
                              r"执行(?:进度)?(?:慢|低|没达标|未达标|不达标)|预算执行\S{0,4}(?:没|未|不)达标|结余|没有执行|未执行|"
                              r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
                              r"没(?:有)?(?:花|用)完|"
-                             r"spent (?:so )?little|nothing (?:was )?spent|spent nothing", re.I)
+                             r"spent (?:so )?little|nothing (?:was )?spent|spent nothing|"
+                             r"(?<![\d.])0(?:\.0+)?\s*%\s*(?:budget )?execution|execution rate of 0(?![.\d])|zero (?:execution|spending)", re.I)
 
 
 def _reason_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskAnswer | None:
@@ -455,11 +457,9 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
     zh = lang == "zh"
     wants_total = re.search(r"得分|分数|总分|多少分|几分|自评分|评分|\d+(?:\.\d+)?\s*分|score|points", question, re.I)
     wants_grade = re.search(r"等级|评级|评为|级别|grade|rated", question, re.I)
-    # its funds block (预算数 / 执行数 / 执行率 of the whole department), as a project form's
-    wants_funds = [m for m, pat in (("rate", r"执行率|执行进度|支出进度|execution rate|rate of execution"),
-                                    ("budget", r"预算(?:数|是多少|多少)|budget(?!\s+execution)"),
-                                    ("executed", r"执行数|实际支出|支出(?:了)?多少|spen[dt]|executed amount"))
-                   if re.search(pat, question, re.I)]
+    # its funds block (预算数 / 执行数 / 执行率 of the whole department), read as a project's figures are asked
+    # (how much of its whole budget did it execute: the rate)
+    wants_funds = [m for m in parse_part(question).metrics if m in ("rate", "budget", "executed")]
     if not (wants_total or wants_grade or wants_funds):
         return None
     texts, cits, rows = [], [], []

@@ -321,9 +321,11 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
                 return execution_rate(e)
             if intent.metric == "total":
                 return e.reported_total.value if e.reported_total else None
-            if intent.metric == "budget":
-                return e.funds.adjusted_budget.value if e.funds.adjusted_budget else None
-            return e.funds.executed.value if e.funds.executed else None
+            fig = e.funds.adjusted_budget if intent.metric == "budget" else e.funds.executed
+            if fig is None or fig.value is None:
+                return None
+            # amounts compare in 万元 whatever unit a form printed (a form in 元 is read ÷ 10,000)
+            return fig.value / 10000 if (e.funds.unit or "万元") == "元" else fig.value
 
         scored = [(r, metric(r)) for r in records]
         scored = [(r, v) for r, v in scored if v is not None]
@@ -337,7 +339,16 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
         if not top:
             return None
         word = ("最低" if intent.order == "asc" else "最高") if zh else ("lowest" if intent.order == "asc" else "highest")
-        parts = [f"{k}. {r.evaluation.project}（{_d(v)}{names[2]}）" if zh else f"{k}. {r.evaluation.project} ({_d(v)}{names[2] if names[2] == '%' else ''})"
+        def shown(r: ProjectRecord, v: Decimal) -> str:
+            if intent.metric in ("budget", "executed"):
+                fig = r.evaluation.funds.adjusted_budget if intent.metric == "budget" else r.evaluation.funds.executed
+                unit = r.evaluation.funds.unit or "万元"
+                # the 万元 reading, and what a form in 元 printed beside it (the cited cell carries that)
+                return f"{_d(v)}万元" + (f"（{fig.raw}{unit}）" if unit == "元" else "") if zh else \
+                    f"{_d(v)} 万元" + (f" ({fig.raw} {unit})" if unit == "元" else "")
+            return f"{_d(v)}{names[2]}" if zh else f"{_d(v)}{names[2] if names[2] == '%' else ''}"
+
+        parts = [f"{k}. {r.evaluation.project}（{shown(r, v)}）" if zh else f"{k}. {r.evaluation.project} ({shown(r, v)})"
                  for k, (r, v) in enumerate(top, 1)]
         head = f"{names[0]}{word}的{len(top)}个项目：" if zh else f"The {len(top)} projects with the {word} {names[1]}: "
         return StructuredAnswer(head + _join(parts, intent.lang) + ("。" if zh else "."), rows, refs, "structured:ranking")
