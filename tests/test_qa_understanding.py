@@ -1548,3 +1548,46 @@ def test_an_accounts_item_asked_as_a_noun_with_its_chinese_name_in_brackets(fami
     with open_store(family_forms) as store:
         a = ask("县交通运输局 2023 final accounts: project expenditure (项目支出)?", settings=family_forms, store=store)
         assert a.route.startswith("accounts") and "4036.59" in a.answer, a.answer
+
+
+def test_a_bureau_spelled_in_full_wins_over_another_read_as_its_abbreviation():
+    stored = ["城市管理局", "市场监督管理局"]
+    assert [d.kind for d, _ in departments_in("区城市管理局项目预算总额", stored)] == ["城市管理局"]
+    assert [d.kind for d, _ in departments_in("市监局的项目", stored)] == ["市场监督管理局"]
+
+
+@pytest.mark.parametrize("question,op,metrics,conds", [
+    ("哪个项目花的钱比预算还多", "list", [], [("rate", "gt", Decimal(100))]),
+    ("Did any project spend more than its budget?", "list", [], [("rate", "gt", Decimal(100))]),
+    ("县自然资源局2019年有什么项目", "list", [], []),
+    ("自然资源局2019年度的项目", "list", [], []),
+    ("Total project budget of 区城市管理局?", "sum", ["budget"], []),
+    ("How much of 残疾人两项补贴资金's budget was not spent?", "lookup", ["unspent"], []),
+])
+def test_policy_staff_wording(question, op, metrics, conds):
+    p = parse_part(question)
+    assert (p.op, p.metrics, _conds(question)) == (op, metrics, conds)
+
+
+@pytest.fixture(scope="module")
+def comparing_forms(tmp_path_factory):
+    """Twenty generated forms on set AA's seed: projects of one report in several years and bureaus."""
+    return _forms_folder(tmp_path_factory.mktemp("comparing"), 20, 55555, "all")
+
+
+def test_groups_and_the_department_with_the_most_projects_follow_each_forms_own_year_and_bureau(comparing_forms):
+    from service.store import open_store
+
+    s = comparing_forms
+    with open_store(s) as store:
+        # a report holding projects of 2019 and of 2024 counts each in its own year (was: all in the first)
+        a = ask("2019年和2024年各有几个项目", settings=s, store=store)
+        assert "2019年6个" in a.answer and "2024年4个" in a.answer, a.answer
+        a = ask("哪个单位的项目最多", settings=s, store=store)
+        assert a.route == "structured:most_projects" and a.answer.startswith("项目最多的单位是区应急管理局"), a.answer
+        assert "共3个" in a.answer and a.citations
+        a = ask("Which department has the most projects?", settings=s, store=store)
+        assert "区应急管理局" in a.answer and a.citations
+        # a department's grade with the score it rests on, so its cited cell supports it
+        a = ask("市卫健委部门整体评价等级", settings=s, store=store)
+        assert "优" in a.answer and "99.61" in a.answer and a.citations, a.answer

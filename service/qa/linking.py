@@ -173,7 +173,7 @@ def bureaus_named(question: str, bureaus: Iterable[str]) -> list[tuple[str, tupl
     """Which of the stored bureaus (bureau words from bureaus_in) a question names, in full or abbreviated,
     with the span of the words it used."""
     t = normalize_text(question)
-    out: list[tuple[str, tuple[int, int]]] = []
+    found: list[tuple[bool, int, str, tuple[int, int]]] = []
     for bureau in bureaus:
         tail = next(x for x in _BUREAU_TAILS if bureau.endswith(x))
         core = bureau[: -len(tail)]
@@ -184,9 +184,15 @@ def bureaus_named(question: str, bureaus: Iterable[str]) -> list[tuple[str, tupl
                 least = 1 if tail in ("联合会", "协会") and len(short) == 1 else 2
                 for k in range(min(len(core), e), least - 1, -1):
                     if _abbreviates(t[e - k:e], core):
-                        out.append((bureau, (e - k, m.end())))
+                        found.append((t[e - k:e] == core, k, bureau, (e - k, m.end())))
                         break
-    return out
+    # one bureau per stretch of the question: the one it spells in full, else the longest (区城市管理局 is
+    # 城市管理局, not 市场监督管理局 abbreviated as 市管理)
+    out: list[tuple[str, tuple[int, int]]] = []
+    for _, _, bureau, (a, b) in sorted(found, key=lambda x: (not x[0], -x[1], x[3])):
+        if not any(a < y and x < b for _, (x, y) in out):
+            out.append((bureau, (a, b)))
+    return sorted(out, key=lambda x: x[1])
 
 
 def expand(question: str) -> str:

@@ -59,7 +59,8 @@ _METRIC_WORDS = {
                r"预算(?:数)?(?:和|与|跟|同)(?:实际)?执行(?:数)?(?:之间)?(?:相)?差(?:了)?(?:多少|几|额)?|"
                r"预算(?:数)?比(?:实际)?执行(?:数)?多(?:了)?(?:多少)?|执行(?:数)?比预算(?:数)?少(?:了)?(?:多少)?|"
                r"(?:difference|gap) between (?:its |the )?budget and (?:its |the )?(?:amount )?(?:executed|spent|spending)|"
-               r"left (?:unspent|over)|unspent (?:amount|money|funds?|budget)|how much[^?]{0,60}?\bunspent\b",
+               r"left (?:unspent|over)|unspent (?:amount|money|funds?|budget)|how much[^?]{0,60}?\bunspent\b|"
+               r"how much of [^?]{0,60}?budgets? (?:was|is|were|has been) (?:not|n't) (?:spent|used|executed)",
     # 年初预算数: the budget set at the start of the year, before adjustments (the budget asked is the full-year one)
     "initial": r"年初(?:的)?(?:预算|安排|计划)(?:了|的)?(?:数|金额|资金|经费|多少(?:钱|资金)?|钱)?|年初数|初始预算|期初预算|"
                r"original(?:ly)? budget(?:ed)?|initial(?:ly)? budget(?:ed)?|initial allocation|budget at the start of the year|"
@@ -443,14 +444,14 @@ def parse_part(text: str) -> Part:
         if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})(?:\s+an?)?\s*$", q[:at], re.I):  # 不低于90%执行率: a threshold
             p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
     # 超出预算 / 超支 / spent more than their budget: spending above the budget is an execution rate above 100%
-    if re.search(r"超出(?:了)?预算|超过(?:了)?预算|超预算|超支|花(?:钱|的钱)?超(?:出|过)?(?:了)?预算|多于预算|比预算(?:还)?多|"
-                 r"over[- ]?budget|over (?:its|their|the) budget|(?:spent|executed|used) more than (?:(?:its|their|the) )?"
+    if re.search(r"超出(?:了)?预算|超过(?:了)?预算|超预算|超支|花(?:钱|的钱)?超(?:出|过)?(?:了)?预算|多于预算|(?:花(?:的)?钱)?比预算(?:还)?多|"
+                 r"over[- ]?budget|over (?:its|their|the) budget|(?:spen[dt]|execute[ds]?|used?) more than (?:(?:its|their|the) )?"
                  r"(?:whole |full |entire )?budget|exceed(?:ed|s|ing)? (?:(?:its|their|the) )?budget", q, re.I) \
             and not any(c.metric == "rate" for c in p.conditions):
         p.conditions.append(Condition("rate", "gt", Decimal(100)))
         # the words of that phrase (花钱, 预算, spent, budget) ask no figure of their own
-        rest = re.sub(r"超出(?:了)?预算|超过(?:了)?预算|超预算|花(?:钱|的钱)?超(?:出|过)?(?:了)?预算|多于预算|比预算(?:还)?多|"
-                      r"(?:spent|executed|used) more than (?:(?:its|their|the) )?(?:whole |full |entire )?budget|"
+        rest = re.sub(r"超出(?:了)?预算|超过(?:了)?预算|超预算|花(?:钱|的钱)?超(?:出|过)?(?:了)?预算|多于预算|(?:花(?:的)?钱)?比预算(?:还)?多|"
+                      r"(?:spen[dt]|execute[ds]?|used?) more than (?:(?:its|their|the) )?(?:whole |full |entire )?budget|"
                       r"over (?:its|their|the) budget|exceed(?:ed|s|ing)? (?:(?:its|their|the) )?budget", " ", q, flags=re.I)
         p.metrics = [m for m in p.metrics if m not in ("budget", "executed") or re.search(_METRIC_WORDS[m], rest, re.I)]
     # 执行数为0 / 预算是100万元: an exact amount narrows the set
@@ -489,7 +490,7 @@ def parse_part(text: str) -> Part:
     elif re.search(r"平均|均值|average|mean", q, re.I):
         p.op = "average"
     elif re.search(r"合计|一共|总共|总计|加起来|加一块|加一起|加在一[块起]|合起来|加总|之和|总和|共计|总预算|预算总额|总执行数|执行总额|in total|combined|altogether|"
-                   r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|come to|together\W*$|total (?:budget|executed|spending)", q, re.I) \
+                   r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|come to|together\W*$|total (?:project )?(?:budget|executed|spending)", q, re.I) \
             and not _COUNT_ASKED.search(q):
         p.op = "sum"
     elif re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少|高多少|低多少|less|more)|相差|差多少|差距|how much (?:less|more)|比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
@@ -512,7 +513,7 @@ def parse_part(text: str) -> Part:
                    r"项目(?:的)?(?:数量|个数|数)\s*[?？]?$|how many (?:\S+ )?projects|number of (?:\S+ ){0,3}?projects|projects? count|count of projects|"
                    r"\bcount (?:the |all )?(?:\S+ )?projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
-    elif re.search(r"哪些|哪个|哪几个|列出|清单|which|list", q, re.I) or p.conditions:
+    elif re.search(r"哪些|哪个|哪几个|什么项目|啥项目|列出|清单|which|list|(?:的|年度?)项目\s*[?？]?$", q, re.I) or p.conditions:
         p.op = "list"
     if any(c.metric == "rate" for c in p.conditions) and re.search(r"%\s*of (?:the |its |their )?budget", q):
         p.metrics = [m for m in p.metrics if m != "budget"]  # "95% of their budget" is the rate's, not a figure asked
@@ -612,6 +613,15 @@ class _Out:
 _SHARED: ContextVar[dict[str, bool]] = ContextVar("jixiao_shared_names", default={})
 
 
+def record_key(r: ProjectRecord) -> str:
+    """A project's key in `groups_of` (beside its document's): for a group the project's own form decides."""
+    return f"{r.doc_id}#{r.evaluation.unit_id}"
+
+
+def _group_of(r: ProjectRecord, groups_of: dict[str, str], zh: bool) -> str:
+    return groups_of.get(record_key(r)) or groups_of.get(r.doc_id) or _UNNAMED[zh]
+
+
 def _name(r: ProjectRecord) -> str:
     e = r.evaluation
     by_department = _SHARED.get().get(e.project)
@@ -705,7 +715,7 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
                 # 高新区人社局和中原区医保局各有几个项目: one count per department
                 by: dict[str, list[ProjectRecord]] = {g: [] for g in dict.fromkeys(groups_of.values())}
                 for r in sel:
-                    by.setdefault(groups_of.get(r.doc_id, _UNNAMED[zh]), []).append(r)
+                    by.setdefault(_group_of(r, groups_of, zh), []).append(r)
                 items = []
                 for g, rs in by.items():
                     members = ("、" if zh else "; ").join(
@@ -788,7 +798,7 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
                 # 各部门项目的平均得分: one figure per department, each with how many projects it rests on
                 by: dict[str, list[Decimal]] = {}
                 for r in have:
-                    by.setdefault(groups_of.get(r.doc_id, _UNNAMED[zh]), []).append(metric_value(r, m))
+                    by.setdefault(_group_of(r, groups_of, zh), []).append(metric_value(r, m))
                 items = []
                 for g, vs in by.items():
                     t = sum(vs, Decimal(0))

@@ -33,7 +33,7 @@ from service.qa.units import in_asked_unit
 from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, bureaus_in, close_names, departments_in,
                                 english_names_in_chinese, link_projects, loose_candidates, name_key, question_key,
                                 places_in, profile, strip_spans, years_in)
-from service.qa.plan import _d, execute, expand_follow_ups, parse_part, split_parts
+from service.qa.plan import Part, _d, execute, expand_follow_ups, parse_part, record_key, split_parts
 from service.qa.structured import DEFAULT_PAGE_SIZE, ProjectRecord, answer_structured, dedupe
 from service.settings import Settings
 
@@ -480,9 +480,17 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
                 for ln in _stated_lines(store, doc_id, t.raw, t.ref):
                     cits.append(_cite_line(doc_id, filename, ln))
             if (wants_grade or not t) and g is not None:
-                bits.append(f"评价等级{g.text}" if zh else f"grade {g.text}")
+                # the score the grade rests on beside it, as a project's grade is given (a grade cell alone,
+                # 优, carries nothing a reader can check the answer against)
+                with_total = t is not None and not (wants_total or not g)
+                bits.append((f"评价等级{g.text}" + (f"（自评得分{t.raw}分）" if with_total else "")) if zh else
+                            f"grade {g.text}" + (f" (score {t.raw})" if with_total else ""))
+                if with_total and t.ref:
+                    cits.append(_cite_ref(t.ref, filename))
                 if g.ref:
                     cits.append(_cite_ref(g.ref, filename))
+                elif t is not None and t.ref is not None and g.text and g.text in (t.ref.quote or ""):
+                    cits.append(_cite_ref(t.ref, filename))  # the grade printed on the total's own row (总分 100 99.61 优)
                 elif (said := _stated_department_grade(store, doc_id)) is not None and said[0] == g.text:
                     ln = said[1]  # a grade read without its cell: cited where the report states it
                     cits.append(_cite_line(doc_id, filename, ln))
@@ -950,16 +958,24 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                f"{'for ' + ', '.join(str(y) for y in ys) if ys else 'elsewhere'} only.")
         return _Scope(records=[], named=[], doc_ids=[], label=dept_label, refusal=msg)
     label = f"{dept_label}{'、'.join(str(y) for y in years)}{'年' if years and zh else ''}".strip()
+    # groups: keyed by a project (record_key) where the project itself says its year or department, else by
+    # its document (a report of several years or bureaus splits by what each form says)
     groups_of = None
     if not asked and _EACH_DEPARTMENT.search(q):
         # 各单位分别有几个项目: every department the corpus covers is a group, named as its document names it
         groups_of = {p.doc_id: p.departments[0].label() for p in docs if p.departments}
+        for r in scoped:
+            own = [d for x in (r.evaluation.department,) if x for d, _ in departments_in(x)]
+            if own:
+                groups_of[record_key(r)] = own[0].label()
         if len(set(groups_of.values())) < 2:
             groups_of = None
     if groups_of is None and len(years) > 1 and _EACH.search(q):
-        # 2020年和2022年各有多少个项目: each year asked is a group (a document covering one of them)
+        # 2020年和2022年各有多少个项目: each year asked is a group, each project in the year its form states
         by_year = {p.doc_id: f"{y}年" if zh else str(y) for p in docs
                    for y in [next((y for y in years if y in p.years), None)] if y is not None}
+        by_year.update({record_key(r): f"{r.evaluation.year}年" if zh else str(r.evaluation.year)
+                        for r in scoped if r.evaluation.year in years})
         if len(set(by_year.values())) > 1:
             groups_of = by_year
     if len({(d.place, d.kind) for d in asked}) > 1:
@@ -968,6 +984,10 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
             for p in docs:
                 if p.covers(d):
                     groups_of.setdefault(p.doc_id, nq[a:b])
+            for r in scoped:
+                own = [x for y in (r.evaluation.department,) if y for x, _ in departments_in(y)]
+                if any(x.kind == d.kind and (d.place is None or x.place in (None, d.place)) for x in own):
+                    groups_of[record_key(r)] = nq[a:b]
     return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
                   label=label, by_department=bool(asked) or groups_of is not None, groups_of=groups_of, note=loose_note,
                   excluded=tuple(sorted(excluded)), set_aside=tuple(sp for _, sp in set_aside) if excluded else ())
@@ -994,6 +1014,46 @@ def _own_department(records: list[ProjectRecord], asked: list[Department],
                 for a in asked for d in mine):
             out.append(r)
     return out
+
+
+# which department reports the most (or fewest) projects: a count per department, not a ranking of projects
+_MOST_PROJECTS = re.compile(r"(?:哪个|哪一个|哪家|什么)(?:单位|部门)\S{0,8}?项目(?:数量?|个数)?最(?:多|少)|"
+                            r"项目(?:数量?|个数)?最(?:多|少)的(?:是)?(?:哪个|哪一个|哪家|什么)?(?:单位|部门)|"
+                            r"which (?:department|bureau|unit|agency) (?:has|had|reported|submitted|filed) the (?:most|fewest) projects|"
+                            r"(?:department|bureau) with the (?:most|fewest) projects", re.I)
+
+
+def _most_projects_answer(q: str, records: list[ProjectRecord], lang: str, store) -> AskAnswer | None:
+    """The department with the most (or fewest) projects in scope: each project counted under the department
+    its own form names (主管部门), ties all named, and that department's projects listed and cited."""
+    zh = lang == "zh"
+    by: dict[str, list[ProjectRecord]] = {}
+    printed: dict[tuple, str] = {}  # a department as its first form prints it (区应急管理局), whatever the spelling
+    for r in dedupe(records):
+        raw = (r.evaluation.department or "").strip()
+        own = [d for d, _ in departments_in(raw)] if raw else []
+        key = (own[0].place, own[0].kind) if own else (None, raw)
+        if raw:
+            by.setdefault(printed.setdefault(key, raw), []).append(r)
+    if len(by) < 2:
+        return None
+    fewest = bool(re.search(r"最少|fewest", q, re.I))
+    best = (min if fewest else max)(len(rs) for rs in by.values())
+    top = [d for d, rs in by.items() if len(rs) == best]
+    texts, cits, rows = [], [], []
+    for d in top:
+        pa = execute([Part(text="有几个项目", op="count", metrics=["total"])], by[d], [], zh=zh, scope_label=d,
+                     whole_scope=True)
+        if pa is None:
+            return None
+        texts.append(pa.answer)
+        cits += [_cite_ref(ref, fn) for ref, fn in pa.refs]
+        rows += pa.rows
+    word = ("最少" if fewest else "最多") if zh else ("fewest" if fewest else "most")
+    head = (f"项目{word}的单位是{'、'.join(top)}（各单位按自评表的主管部门计，共{len(by)}个单位）。" if zh else
+            f"{' and '.join(top)} {'have' if len(top) > 1 else 'has'} the {word} projects ({len(by)} departments, "
+            f"each project counted under the department its form names). ")
+    return _finish(head + ("" if zh else " ").join(texts), cits, rows, "structured:most_projects", lang, store, q)
 
 
 def _joined(answers: list[AskAnswer]) -> AskAnswer:
@@ -1083,6 +1143,10 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
                 f"{'; '.join(shown)}{more}.")
         return _finish(text, cits, [{"doc_id": d, "filename": fn} for d, fn in held], "structured:documents", lang,
                        store, q)
+    if _MOST_PROJECTS.search(q) and not scope.named and records:
+        ans = _most_projects_answer(q, records, lang, store)
+        if ans is not None:
+            return ans
     if _DEPT_WHOLE.search(q) and not scope.named:
         ans = _department_answer(q, store, scoped_flt, lang, docs)
         if ans is not None:
