@@ -485,8 +485,6 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
                 with_total = t is not None and not (wants_total or not g)
                 bits.append((f"评价等级{g.text}" + (f"（自评得分{t.raw}分）" if with_total else "")) if zh else
                             f"grade {g.text}" + (f" (score {t.raw})" if with_total else ""))
-                if with_total and t.ref:
-                    cits.append(_cite_ref(t.ref, filename))
                 if g.ref:
                     cits.append(_cite_ref(g.ref, filename))
                 elif t is not None and t.ref is not None and g.text and g.text in (t.ref.quote or ""):
@@ -494,6 +492,8 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
                 elif (said := _stated_department_grade(store, doc_id)) is not None and said[0] == g.text:
                     ln = said[1]  # a grade read without its cell: cited where the report states it
                     cits.append(_cite_line(doc_id, filename, ln))
+                if with_total and t.ref:
+                    cits.append(_cite_ref(t.ref, filename))  # after the grade's own line
             elif wants_grade and g is None:
                 # the form holds no grade cell, but the report's conclusion states it (评价等级为“优”)
                 said = _stated_department_grade(store, doc_id)
@@ -964,9 +964,12 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
     if not asked and _EACH_DEPARTMENT.search(q):
         # 各单位分别有几个项目: every department the corpus covers is a group, named as its document names it
         groups_of = {p.doc_id: p.departments[0].label() for p in docs if p.departments}
+        first_kind = {p.doc_id: p.departments[0].kind for p in docs if p.departments}
         for r in scoped:
             own = [d for x in (r.evaluation.department,) if x for d, _ in departments_in(x)]
-            if own:
+            # a project of another bureau than its report's (a summary of several bureaus' forms) is its own
+            # bureau's; one of the report's bureau keeps the report's fuller name (中原区医保局, not 医保局)
+            if own and own[0].kind != first_kind.get(r.doc_id):
                 groups_of[record_key(r)] = own[0].label()
         if len(set(groups_of.values())) < 2:
             groups_of = None
