@@ -1591,3 +1591,10 @@ def test_groups_and_the_department_with_the_most_projects_follow_each_forms_own_
         # a department's grade with the score it rests on, so its cited cell supports it
         a = ask("市卫健委部门整体评价等级", settings=s, store=store)
         assert "优" in a.answer and "99.61" in a.answer and a.citations, a.answer
+
+
+def test_words_from_inside_a_name_with_its_own_tail_link_it_and_调整后_asks_the_full_year_budget():
+    names = {n: n for n in ("城市道路照明维护经费", "乡村道路养护专项资金", "社区居家养老服务补助")}
+    assert [m.project for m in link_projects("道路照明经费执行率", names)] == ["城市道路照明维护经费"]
+    assert link_projects("道路经费", names) == []  # two words shared by two names: nothing in particular
+    assert parse_part("居家养老补助年初预算多少，调整后多少").metrics == ["initial", "budget"]

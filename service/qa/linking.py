@@ -407,6 +407,13 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
                 tail = next((w for w in _TAIL_WORDS if q.startswith(w, i + k) and key.endswith(q[i:i + k] + w)), None)
                 return tail is not None and not any(q[i:i + k] + tail in o for o in others)
 
+            def inner_named(i: int, k: int, j: int) -> bool:
+                # four words of substance from inside the name, in no other name, with the name's own generic
+                # tail after them (道路照明|经费 of 城市道路照明维护经费)
+                if k < 4 or len(set(q[i:i + k]) - _GENERIC_CHARS) < 4 or any(q[i:i + k] in o for o in others):
+                    return False
+                return any(q.startswith(w, i + k) and key.endswith(w) for w in _TAIL_WORDS)
+
             def key_tail() -> tuple[int, int] | None:
                 # the name's own last five or more characters, digit included, in no other name (医疗救助资金2
                 # of 提前下达2022年中央财政医疗救助资金2): where the question spells them
@@ -438,7 +445,8 @@ def link_projects(question: str, names: dict[str, str], *, threshold: float = 0.
                     return None  # every word of the question's phrase must be the name's (…医疗|费 is not …医疗补助金)
                 return score, covered, _absorb_tail(q, start, end)
             if not any(k >= 3 and (j == 0 or j + k == len(c)) and len(set(q[i:i + k]) - _GENERIC_CHARS) >= 2
-                       and not any(q[i:i + k] in o for o in others) or tail_named(i, k, j) for i, k, j in frags) \
+                       and not any(q[i:i + k] in o for o in others) or tail_named(i, k, j) or inner_named(i, k, j)
+                       for i, k, j in frags) \
                     and not (relaxed and any(sum(ch not in _GENERIC_CHARS for ch in q[i:i + k]) >= 4 for i, k, _ in frags)):
                 return None
             score = threshold
