@@ -1598,3 +1598,11 @@ def test_words_from_inside_a_name_with_its_own_tail_link_it_and_调整后_asks_t
     assert [m.project for m in link_projects("道路照明经费执行率", names)] == ["城市道路照明维护经费"]
     assert link_projects("道路经费", names) == []  # two words shared by two names: nothing in particular
     assert parse_part("居家养老补助年初预算多少，调整后多少").metrics == ["initial", "budget"]
+
+
+def test_a_template_prompt_left_in_the_problems_cell_is_never_quoted_as_the_reason():
+    from service.qa.service import _reason_answer
+
+    r = _rec(1, "甲项目资金", "100", "40", "82", "良")
+    r.evaluation.stated_problems = TextField(text="(主要填写项目实施中存在的问题及改进措施)", ref=_ref(90, "存在问题"))
+    assert _reason_answer("甲项目资金为什么没花完", [r], "zh", store=None) is None

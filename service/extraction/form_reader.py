@@ -925,8 +925,9 @@ def to_project(doc_id: str, unit_id: str, lines: list[Line], form: FormRead, nam
         year=form.year, funds=form.funds or Funds(), indicators=form.indicators,
         category_weights=form.category_weights, reported_total=total, reported_grade=grade,
         goals=form.goals, goal_completion=form.completion, narrative_claims=claims_in(ps),
+        # a 存在问题 cell still holding the template's prompt ((主要填写…)) states no problem
         stated_problems=TextField(text=form.labels["problems"][0], ref=form.labels["problems"][1])
-        if "problems" in form.labels else None,
+        if "problems" in form.labels and not is_placeholder(form.labels["problems"][0]) else None,
         ref=lines_ref(doc_id, lines[:1]),
         stamp=ExtractionStamp(backend="rules", layout=LAYOUT, settings_hash=settings_hash),
     )

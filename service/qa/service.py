@@ -28,6 +28,7 @@ from service.qa.citations import Citation, answer_tokens, supports, verify
 from service.qa.digest import digest_for, doc_key
 from service.qa.extractive import (Sentence, bridge_english, complete_last_sentence, coverage, display, keep_figures, pick, split_sentences, unknown_names,
                                    unsupported_years)
+from service.extraction.vocabulary import is_placeholder
 from service.qa.intents import MAX_QUESTION_CHARS, Intent, detect_lang, parse_question
 from service.qa.units import in_asked_unit
 from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, bureaus_in, close_names, departments_in,
@@ -347,7 +348,8 @@ def _reason_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskA
     for r in named:
         sp = r.evaluation.stated_problems
         said = sp.text.strip() if sp is not None else ""
-        if not said or sp.ref is None or said in texts:
+        # (a record stored before the reader skipped template prompts may still hold one: it states no reason)
+        if not said or sp.ref is None or said in texts or is_placeholder(said):
             continue
         texts.append(said)
         cits.append(_cite_ref(sp.ref, r.filename))
