@@ -41,18 +41,18 @@ _EN_SUBJECTS = [
     (r"housing", "住房保障支出"), (r"medical assistance|medical aid", "医疗救助"),
     (r"housing provident fund", "住房公积金"), (r"administrative operation", "行政运行"),
 ]
+# the year's total expenditure: table 01's row, or 03's 合计 row where a report publishes 03 without 01
+_YEAR_EXPENSE = (r"本年支出合计|(?<!项目)(?<!基本)支出合计|总支出|(?<!项目)(?:一共|总共|共计|全年)支出(?:了)?多少|"
+                 r"total (expenditure|spending)|expenditure total")
 _TOTALS = [
     # (pattern, (table, row name, side, column), label zh, label en)
     (r"收入总计|total (income|revenue) incl", ("01", "收入总计", "income", "收入/决算数"), "收入总计", "total income"),
     (r"支出总计", ("01", "支出总计", "expense", "支出/决算数"), "支出总计", "total expenditure incl. carry-over"),
     (r"本年收入合计|收入合计|总收入|total (income|revenue)|income total", ("01", "本年收入合计", "income", "收入/决算数"),
      "本年收入合计", "total income of the year"),
-    (r"本年支出合计|(?<!项目)(?<!基本)支出合计|总支出|(?<!项目)(?:一共|总共|共计|全年)支出(?:了)?多少|"
-     r"total (expenditure|spending)|expenditure total",
+    (_YEAR_EXPENSE,
      ("01", "本年支出合计", "expense", "支出/决算数"), "本年支出合计", "total expenditure of the year"),
-    # a report that publishes table 03 without table 01: the year's total is 03's 合计 row
-    (r"本年支出合计|(?<!项目)(?<!基本)支出合计|总支出|(?<!项目)(?:一共|总共|共计|全年)支出(?:了)?多少|"
-     r"total (expenditure|spending)|expenditure total",
+    (_YEAR_EXPENSE,
      ("03", "合计", None, "本年支出合计"), "本年支出合计", "total expenditure of the year"),
     (r"基本支出|basic expenditure", ("03", "合计", None, "基本支出"), "基本支出", "basic expenditure"),
     (r"项目支出(?!绩效)|project expenditure", ("03", "合计", None, "项目支出"), "项目支出", "project expenditure"),

@@ -83,8 +83,6 @@ _NOT_KIND_CHARS = re.compile(r"[的在是了为、年度我你帮查看找给问
 # words ending like a bureau that are none (项目布局, 总体格局, 服务大厅)
 _NOT_BUREAUS = {"布局", "格局", "结局", "当局", "大局", "全局", "开局", "出局", "僵局", "残局", "终局", "定局", "时局",
                 "政局", "骗局", "饭局", "赌局", "邮局", "大厅", "客厅", "餐厅", "展厅", "门厅", "前厅", "舞厅"}
-# the characters of a project name's generic words (资金, 补助, 项目, 经费, 专项): two of them are no place
-_NAME_WORD_CHARS = set("资金经费专项补助贴目工作财政")
 # a form's field label before the bureau it names (主管部门：区应急管理局) is no place
 _FIELD_WORDS = {"部门", "单位", "主管", "实施", "名称", "机构", "预算", "填报"}
 
@@ -98,13 +96,11 @@ def _place_before(t: str, s: int) -> tuple[str | None, int]:
     place = before if len(before) == 2 and all("\u4e00" <= ch <= "\u9fff" for ch in before) else None
     if place is None:
         pass
-    elif all(ch in _NAME_WORD_CHARS for ch in place):
-        place = None
+    elif all(ch in _GENERIC_CHARS for ch in place) or place in _FIELD_WORDS or re.search(r"[的和与及在是了为、年度局]", place):
+        place = None  # two of a name's generic characters (资金, 补助), a field label, a particle or a year
     elif mark is not None:
-        place = None if f"{place}{mark}" in _NOT_PLACES or re.search(r"[的和与及在是了为、年度局]", place) \
-            or place in _FIELD_WORDS else place
-    elif place[-1] in "区县" or re.search(r"[的和与及在是了为、年度局]", place) or place in _NOT_PLACE_WORDS \
-            or place in _FIELD_WORDS or re.search(_NOT_PLACE_CHARS, place):
+        place = None if f"{place}{mark}" in _NOT_PLACES else place
+    elif place[-1] in "区县" or place in _NOT_PLACE_WORDS or re.search(_NOT_PLACE_CHARS, place):
         place = None
     return place, (ps - 2 if place is not None else (ps if mark else s))
 
@@ -217,7 +213,7 @@ def departments_in(text: str, bureaus: Iterable[str] | None = None) -> list[tupl
         out.append((Department(place, kinds[m.group(1)]), (start, m.end())))
     taken = [sp for _, sp in out]
     if bureaus is None:
-        others = [(b, place, sp) for b, place, sp in bureaus_in(t)]
+        others = bureaus_in(t)
     else:
         others = []
         for b, (a, e) in bureaus_named(t, bureaus):

@@ -19,7 +19,7 @@ from service.checks.numbers import normalize_grade
 from service.models import SourceRef
 from service.qa.units import to_wan
 from service.qa.structured import (DEFAULT_PAGE_SIZE, ListItem, ProjectRecord, StructuredAnswer, _row, dedupe,
-                                   execution_rate, paged)
+                                   execution_rate, in_wan, paged, printed_in_yuan)
 
 def _d(value: Decimal | None, places: int = 2) -> str:
     """Two decimals at most, rounded half up as a person rounds (87.125 → 87.13), trailing zeros dropped."""
@@ -136,44 +136,37 @@ def _base(f):
     return f.adjusted_budget or f.initial_budget
 
 
-_AMOUNT_METRICS = ("budget", "executed", "available", "unspent", "initial")
-
-
-def _printed_in_yuan(r: ProjectRecord) -> bool:
-    return (r.evaluation.funds.unit or "万元") == "元"
+# the amounts a form prints as one figure of its funds block, and which field holds each
+_FUNDS_FIELD = {"budget": "adjusted_budget", "executed": "executed", "available": "available", "initial": "initial_budget"}
+_AMOUNT_METRICS = (*_FUNDS_FIELD, "unspent")
 
 
 def _printed_note(r: ProjectRecord, metric: str, v, zh: bool) -> str:
     """For an amount a form printed in 元, the printed figure beside its 万元 reading (…（17789800元）), so the
     answer still states what the cited line carries."""
-    if metric not in _AMOUNT_METRICS or v is None or not _printed_in_yuan(r):
+    if metric not in _AMOUNT_METRICS or v is None or not printed_in_yuan(r.evaluation):
         return ""
     return f"（{_d(v * 10000)}元）" if zh else f" ({_d(v * 10000)} 元)"
 
 
 def metric_value(r: ProjectRecord, metric: str):
-    """A record's figure; amounts in 万元 whatever unit its form printed (a form in 元 is read ÷ 10,000), so that
-    amounts of different forms compare, rank and add up."""
+    """A record's figure; amounts in 万元 whatever unit its form printed, so that amounts of different forms
+    compare, rank and add up."""
     v = _raw_value(r, metric)
-    return v / 10000 if v is not None and metric in _AMOUNT_METRICS and _printed_in_yuan(r) else v
+    return in_wan(r.evaluation, v) if metric in _AMOUNT_METRICS else v
 
 
 def _raw_value(r: ProjectRecord, metric: str):
     e = r.evaluation
+    if metric in _FUNDS_FIELD:
+        fig = getattr(e.funds, _FUNDS_FIELD[metric])
+        return fig.value if fig else None
     if metric == "rate":
         return execution_rate(e)
     if metric == "total":
         return e.reported_total.value if e.reported_total else None
-    if metric == "budget":
-        return e.funds.adjusted_budget.value if e.funds.adjusted_budget else None
-    if metric == "executed":
-        return e.funds.executed.value if e.funds.executed else None
     if metric == "grade":
         return normalize_grade(e.reported_grade.text) if e.reported_grade else None
-    if metric == "available":
-        return e.funds.available.value if e.funds.available else None
-    if metric == "initial":
-        return e.funds.initial_budget.value if e.funds.initial_budget else None
     if metric == "unspent":
         b = _base(e.funds)
         return b.value - e.funds.executed.value if b is not None and e.funds.executed is not None \
@@ -382,6 +375,13 @@ def plain_figures(q: str) -> str:
     return _FULL_MARKS.sub("得分为100分", q)
 
 
+# spending above the budget, said with the budget's and the spending's own words (which then ask no figure)
+_OVER_BUDGET_WORDS = re.compile(
+    r"超出(?:了)?预算|超过(?:了)?预算|超预算|花(?:钱|的钱)?超(?:出|过)?(?:了)?预算|多于预算|(?:花(?:的)?钱)?比预算(?:还)?多|"
+    r"(?:spen[dt]|execute[ds]?|used?) more than (?:(?:its|their|the) )?(?:whole |full |entire )?budget|"
+    r"over (?:its|their|the) budget|exceed(?:ed|s|ing)? (?:(?:its|their|the) )?budget", re.I)
+# …and in words of its own (超支, over-budget), where the budget word stays a figure asked
+_OVER_BUDGET = re.compile(rf"{_OVER_BUDGET_WORDS.pattern}|超支|over[- ]?budget", re.I)
 # a count asked (有几个, 多少个项目？, how many), not "几个项目" as the subject of a sum (残联几个项目预算一共多少)
 _COUNT_ASKED = re.compile(r"(?:多少|几)个(?:项目)?\s*(?:[?？。，,]|$|是|有|呢|吗|啊)|(?:有|是|共|一共|总共)(?:多少|几)个|how many", re.I)
 
@@ -444,15 +444,10 @@ def parse_part(text: str) -> Part:
         if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})(?:\s+an?)?\s*$", q[:at], re.I):  # 不低于90%执行率: a threshold
             p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
     # 超出预算 / 超支 / spent more than their budget: spending above the budget is an execution rate above 100%
-    if re.search(r"超出(?:了)?预算|超过(?:了)?预算|超预算|超支|花(?:钱|的钱)?超(?:出|过)?(?:了)?预算|多于预算|(?:花(?:的)?钱)?比预算(?:还)?多|"
-                 r"over[- ]?budget|over (?:its|their|the) budget|(?:spen[dt]|execute[ds]?|used?) more than (?:(?:its|their|the) )?"
-                 r"(?:whole |full |entire )?budget|exceed(?:ed|s|ing)? (?:(?:its|their|the) )?budget", q, re.I) \
-            and not any(c.metric == "rate" for c in p.conditions):
+    if _OVER_BUDGET.search(q) and not any(c.metric == "rate" for c in p.conditions):
         p.conditions.append(Condition("rate", "gt", Decimal(100)))
         # the words of that phrase (花钱, 预算, spent, budget) ask no figure of their own
-        rest = re.sub(r"超出(?:了)?预算|超过(?:了)?预算|超预算|花(?:钱|的钱)?超(?:出|过)?(?:了)?预算|多于预算|(?:花(?:的)?钱)?比预算(?:还)?多|"
-                      r"(?:spen[dt]|execute[ds]?|used?) more than (?:(?:its|their|the) )?(?:whole |full |entire )?budget|"
-                      r"over (?:its|their|the) budget|exceed(?:ed|s|ing)? (?:(?:its|their|the) )?budget", " ", q, flags=re.I)
+        rest = _OVER_BUDGET_WORDS.sub(" ", q)
         p.metrics = [m for m in p.metrics if m not in ("budget", "executed") or re.search(_METRIC_WORDS[m], rest, re.I)]
     # 执行数为0 / 预算是100万元: an exact amount narrows the set
     for metric in ("executed", "budget"):
@@ -483,8 +478,8 @@ def parse_part(text: str) -> Part:
                                 Condition("grade", "in", tuple(grades)))
     cond_metrics = {c.metric for c in p.conditions}
     # 预算和执行差多少: the gap is the unspent amount of each project asked, not a comparison of projects
-    gap_only = "unspent" in p.metrics and re.search(_METRIC_WORDS["unspent"], q, re.I) and not re.search(
-        r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少)|哪个|谁|which", re.sub(_METRIC_WORDS["unspent"], " ", q, flags=re.I), re.I)
+    sans_gap = re.sub(_METRIC_WORDS["unspent"], " ", q, flags=re.I) if "unspent" in p.metrics else q
+    gap_only = sans_gap != q and not re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少)|哪个|谁|which", sans_gap, re.I)
     if group:
         p.op = "group"
     elif re.search(r"平均|均值|average|mean", q, re.I):
@@ -495,8 +490,8 @@ def parse_part(text: str) -> Part:
         p.op = "sum"
     elif re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少|高多少|低多少|less|more)|相差|差多少|差距|how much (?:less|more)|比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
-        p.op = "lookup" if gap_only and not re.search(r"相差|差多少|差距|比较|对比|相比|比一比|compare", re.sub(
-            _METRIC_WORDS["unspent"], " ", q, flags=re.I), re.I) else "compare"
+        p.op = "lookup" if gap_only and not re.search(r"相差|差多少|差距|比较|对比|相比|比一比|compare", sans_gap, re.I) \
+            else "compare"
     elif re.search(r"最慢|最快|最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|biggest|greatest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|\btop (?:project|one)\b|rank", q, re.I):
         p.op = "rank"
         p.order = "asc" if re.search(r"最慢|最低|最少|最小|最差|垫底|倒数第一|末位|(?:较|更)(?:低|少)|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
@@ -530,14 +525,9 @@ def parse_part(text: str) -> Part:
 def _fmt(r: ProjectRecord, metric: str, zh: bool) -> str:
     e = r.evaluation
     u = e.funds.unit or "万元"
-    if metric == "budget":
-        return f"{e.funds.adjusted_budget.raw}{u}" if zh else f"{e.funds.adjusted_budget.raw} {u}"
-    if metric == "executed":
-        return f"{e.funds.executed.raw}{u}" if zh else f"{e.funds.executed.raw} {u}"
-    if metric == "available":
-        return f"{e.funds.available.raw}{u}" if zh else f"{e.funds.available.raw} {u}"
-    if metric == "initial":
-        return f"{e.funds.initial_budget.raw}{u}" if zh else f"{e.funds.initial_budget.raw} {u}"
+    if metric in _FUNDS_FIELD:
+        raw = getattr(e.funds, _FUNDS_FIELD[metric]).raw
+        return f"{raw}{u}" if zh else f"{raw} {u}"
     if metric == "unspent":
         b, x = _base(e.funds), e.funds.executed
         return (f"{_d(metric_value(r, 'unspent'))}{u}（全年预算数{b.raw}{u}−执行数{x.raw}{u}）" if zh else
@@ -561,18 +551,12 @@ def _fmt(r: ProjectRecord, metric: str, zh: bool) -> str:
 
 def _refs(r: ProjectRecord, metric: str) -> list[SourceRef]:
     e, f = r.evaluation, r.evaluation.funds
-    if metric == "budget":
-        items = [f.adjusted_budget]
-    elif metric == "executed":
-        items = [f.executed]
+    if metric in _FUNDS_FIELD:
+        items = [getattr(f, _FUNDS_FIELD[metric])]
     elif metric == "rate":
         items = [f.executed, _base(f)]
     elif metric == "total":
         items = [e.reported_total]
-    elif metric == "available":
-        items = [f.available]
-    elif metric == "initial":
-        items = [f.initial_budget]
     elif metric == "unspent":
         items = [_base(f), f.executed]
     else:

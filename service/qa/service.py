@@ -11,6 +11,7 @@ answer keeps only citations whose line carries a figure or grade it states.
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import defaultdict
@@ -968,7 +969,7 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         groups_of = {p.doc_id: p.departments[0].label() for p in docs if p.departments}
         first_kind = {p.doc_id: p.departments[0].kind for p in docs if p.departments}
         for r in scoped:
-            own = [d for x in (r.evaluation.department,) if x for d, _ in departments_in(x)]
+            own = _departments_of(r)
             # a project of another bureau than its report's (a summary of several bureaus' forms) is its own
             # bureau's; one of the report's bureau keeps the report's fuller name (中原区医保局, not 医保局)
             if own and own[0].kind != first_kind.get(r.doc_id):
@@ -990,12 +991,25 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                 if p.covers(d):
                     groups_of.setdefault(p.doc_id, nq[a:b])
             for r in scoped:
-                own = [x for y in (r.evaluation.department,) if y for x, _ in departments_in(y)]
+                own = _departments_of(r)
                 if any(x.kind == d.kind and (d.place is None or x.place in (None, d.place)) for x in own):
                     groups_of[record_key(r)] = nq[a:b]
     return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
                   label=label, by_department=bool(asked) or groups_of is not None, groups_of=groups_of, note=loose_note,
                   excluded=tuple(sorted(excluded)), set_aside=tuple(sp for _, sp in set_aside) if excluded else ())
+
+
+@functools.lru_cache(maxsize=4096)
+def _departments_named(text: str) -> tuple[Department, ...]:
+    """The departments a form's department field names, parsed once per spelling (a few recur in every form)."""
+    return tuple(d for d, _ in departments_in(text))
+
+
+def _departments_of(r: ProjectRecord, implementer: bool = False) -> list[Department]:
+    """The departments a project's own form names: its 主管部门 (and its 实施单位 when asked)."""
+    e = r.evaluation
+    return [d for x in ((e.department, e.implementer) if implementer else (e.department,)) if x
+            for d in _departments_named(x)]
 
 
 def _own_department(records: list[ProjectRecord], asked: list[Department],
@@ -1004,16 +1018,12 @@ def _own_department(records: list[ProjectRecord], asked: list[Department],
     answers for the asked department only the projects that name it; a document of one department keeps
     every project (its sub-units' projects included). Which it is, `whole` says: every project of the
     documents, not only those of the year asked."""
-    def depts(r: ProjectRecord) -> list[Department]:
-        e = r.evaluation
-        return [d for x in (e.department, e.implementer) if x for d, _ in departments_in(x)]
-
     kinds_of: dict[str, set] = defaultdict(set)
     for r in whole:
-        kinds_of[r.doc_id] |= {d.kind for d in depts(r)}
+        kinds_of[r.doc_id] |= {d.kind for d in _departments_of(r, implementer=True)}
     out = []
     for r in records:
-        mine = depts(r)
+        mine = _departments_of(r, implementer=True)
         if len(kinds_of[r.doc_id]) < 2 or not mine or any(
                 (a.place is None or d.place is None or d.place == a.place) and d.kind == a.kind
                 for a in asked for d in mine):
@@ -1036,7 +1046,7 @@ def _most_projects_answer(q: str, records: list[ProjectRecord], lang: str, store
     printed: dict[tuple, str] = {}  # a department as its first form prints it (区应急管理局), whatever the spelling
     for r in dedupe(records):
         raw = (r.evaluation.department or "").strip()
-        own = [d for d, _ in departments_in(raw)] if raw else []
+        own = _departments_named(raw) if raw else ()
         key = (own[0].place, own[0].kind) if own else (None, raw)
         if raw:
             by.setdefault(printed.setdefault(key, raw), []).append(r)

@@ -111,6 +111,16 @@ def indicator_count(e) -> int:
     return n if isinstance(n, int) else len(e.indicators)
 
 
+def printed_in_yuan(e: ProjectEvaluation) -> bool:
+    return (e.funds.unit or "万元") == "元"
+
+
+def in_wan(e: ProjectEvaluation, value: Decimal | None) -> Decimal | None:
+    """An amount of `e`'s funds in 万元 whatever unit its form printed (a form in 元 is read ÷ 10,000), so that
+    amounts of different forms compare, rank and add up."""
+    return value / 10000 if value is not None and printed_in_yuan(e) else value
+
+
 def execution_rate(e: ProjectEvaluation) -> Decimal | None:
     return effective_rate(e)
 
@@ -321,11 +331,11 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
                 return execution_rate(e)
             if intent.metric == "total":
                 return e.reported_total.value if e.reported_total else None
-            fig = e.funds.adjusted_budget if intent.metric == "budget" else e.funds.executed
-            if fig is None or fig.value is None:
-                return None
-            # amounts compare in 万元 whatever unit a form printed (a form in 元 is read ÷ 10,000)
-            return fig.value / 10000 if (e.funds.unit or "万元") == "元" else fig.value
+            fig = amount(r)
+            return in_wan(e, fig.value) if fig is not None else None
+
+        def amount(r: ProjectRecord):
+            return r.evaluation.funds.adjusted_budget if intent.metric == "budget" else r.evaluation.funds.executed
 
         scored = [(r, metric(r)) for r in records]
         scored = [(r, v) for r, v in scored if v is not None]
@@ -341,11 +351,10 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
         word = ("最低" if intent.order == "asc" else "最高") if zh else ("lowest" if intent.order == "asc" else "highest")
         def shown(r: ProjectRecord, v: Decimal) -> str:
             if intent.metric in ("budget", "executed"):
-                fig = r.evaluation.funds.adjusted_budget if intent.metric == "budget" else r.evaluation.funds.executed
-                unit = r.evaluation.funds.unit or "万元"
                 # the 万元 reading, and what a form in 元 printed beside it (the cited cell carries that)
-                return f"{_d(v)}万元" + (f"（{fig.raw}{unit}）" if unit == "元" else "") if zh else \
-                    f"{_d(v)} 万元" + (f" ({fig.raw} {unit})" if unit == "元" else "")
+                yuan = printed_in_yuan(r.evaluation)
+                return f"{_d(v)}万元" + (f"（{amount(r).raw}元）" if yuan else "") if zh else \
+                    f"{_d(v)} 万元" + (f" ({amount(r).raw} 元)" if yuan else "")
             return f"{_d(v)}{names[2]}" if zh else f"{_d(v)}{names[2] if names[2] == '%' else ''}"
 
         parts = [f"{k}. {r.evaluation.project}（{shown(r, v)}）" if zh else f"{k}. {r.evaluation.project} ({shown(r, v)})"

@@ -34,7 +34,7 @@ def asked_units(question: str) -> list[str]:
 
 # 万元 asked (多少万元, 几万, in 万元): an amount a form printed in 元 is given in 万元 beside it
 _ASKS_WAN = re.compile(r"万元|几万|多少万|(?<![\d.])万(?![\u4e00-\u9fff])|ten thousand yuan|in wan", re.I)
-_AMOUNT_YUAN = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)(\s*)元(?!\s*[（(]合)")
+_AMOUNT_YUAN = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*元(?!\s*[（(]合)")
 
 
 def in_asked_unit(answer: str, question: str) -> str:
