@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import importlib
 import logging
+import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -287,7 +288,7 @@ class Pipeline:
                 yield self.ingest_path(f)
             return
         done: set[int] = set()
-        workers_pool = _WorkerPool(workers, self.settings)
+        workers_pool = _WorkerPool(workers, self.settings, suffixes={f.suffix.lower() for f in files})
         try:
             workers_pool.start()
             known: dict[int, str] = {}
@@ -303,9 +304,15 @@ class Pipeline:
                     done.add(k)  # unchanged: ingested below (and its index entry repaired if missing)
                 else:
                     workers_pool.add(k, f)
-            warm = getattr(self._index, "warm", None)
-            if callable(warm) and len(done) < len(files):
-                warm()  # the writer opens Chroma while the workers start and read
+            if len(done) < len(files):
+                # the writer imports chromadb and opens the collection on a thread while the workers start
+                # and read (0.7 s of CPU; it was done by the first batch's write instead, the index not
+                # being open yet); the pool forked before this thread started
+                with contextlib.suppress(Exception):  # opened again, and reported, by the first write
+                    self._open_index()
+                warm = getattr(self._index, "warm", None)
+                if callable(warm):
+                    warm()
             for k, f in enumerate(files):
                 if k in done:
                     yield self.ingest_path(f)
@@ -496,7 +503,7 @@ class Pipeline:
                         index_input: Any = None) -> None:
         if self._index is None and self.steps.index is not None:
             try:
-                self._index = self.steps.index(self.settings)
+                self._open_index()
             except Exception as exc:
                 log.debug("opening the index failed", exc_info=True)
                 result.warnings.append(f"stored, but not indexed: {type(exc).__name__}: {exc}")
@@ -507,6 +514,10 @@ class Pipeline:
             self._deferred.append((result, doc, units, index_input))
             return
         self._index_now(result, doc, units)
+
+    def _open_index(self) -> None:
+        if self._index is None and self.steps.index is not None:
+            self._index = self.steps.index(self.settings)
 
     def _index_now(self, result: IngestResult, doc: LoadedDocument, units: list[ReportUnit] | None) -> None:
         try:
@@ -535,8 +546,7 @@ class Pipeline:
         if self.steps.index is None:
             return
         try:
-            if self._index is None:
-                self._index = self.steps.index(self.settings)
+            self._open_index()
             if doc_id in self._index.documents():
                 return
         except Exception:  # an index we cannot read is reported by the next real indexing attempt
@@ -568,11 +578,13 @@ class _WorkerPool:
     files behind it go to a new pool. Innocent files are read twice at worst; the batch always goes on."""
 
     def __init__(self, workers: int, settings: Settings,
-                 read: Callable[[str, Settings], Prepared | tuple[str, str]] | None = None) -> None:
+                 read: Callable[[str, Settings], Prepared | tuple[str, str]] | None = None,
+                 suffixes: Iterable[str] | None = None) -> None:
         import multiprocessing
 
         self.workers = workers
         self.settings = settings
+        self.suffixes = set(suffixes) if suffixes is not None else None  # the files' kinds (None: any)
         self.read = read or _prepare_in_worker  # module-level, so a spawned worker can import it
         self.ctx = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and Chroma handles
         self.pool: Any = None
@@ -589,8 +601,10 @@ class _WorkerPool:
             # a forked worker starts with the writer's heap (RLIMIT_DATA counts it): the cap is what it may
             # allocate on top of that, as a spawned worker may on top of its imports
             cap += _data_segment_mb()
-        return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx or self.ctx, initializer=_init_worker,
+        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx or self.ctx, initializer=_init_worker,
                                       initargs=(cap, self.read, self.settings))
+        _widen_result_pipe(pool)
+        return pool
 
     def start(self) -> None:
         """Create the first pool now, before the writer opens Chroma (its threads) and while it is still
@@ -610,14 +624,13 @@ class _WorkerPool:
         the index the writer holds open; a pool made after a worker died spawns (`self.ctx`), since Chroma's
         threads are running by then. JIXIAO_WORKER_START=spawn turns the fork off."""
         import multiprocessing
-        import os
         import threading
 
         if (os.environ.get("JIXIAO_WORKER_START", "").strip().lower() == "spawn"
                 or threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods()):
             return None
         if self.read is _prepare_in_worker:
-            _preload_reader(self.settings)
+            _preload_reader(self.settings, self.suffixes)
         return multiprocessing.get_context("fork")
 
     def add(self, k: int, f: Path) -> None:
@@ -663,10 +676,36 @@ class _WorkerPool:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _preload_reader(settings: Settings) -> None:
-    """What a worker loads before its first file, loaded in the writer for forked workers to inherit (the
-    loaders import their libraries lazily)."""
-    for module in ("docx", "openpyxl", "pdfplumber"):
+# Room in the results pipe for a whole result: a one-page form's is ~320 KB (its chunks' vectors are two
+# thirds). Through the default 64 KB pipe a worker sent it in pieces, each waiting for the writer's result
+# thread to take the last one, and that thread waits for the GIL behind the writer's own two threads: the
+# workers sat idle for a tenth of a 100-form ingest (1.50x -> 1.56x for --workers 2, median of 4).
+_RESULT_PIPE_BYTES = 1 << 20
+
+
+def _widen_result_pipe(pool: Any) -> None:
+    """Best effort, Linux only: the pipe is a private attribute of ProcessPoolExecutor, and the kernel caps
+    the size (/proc/sys/fs/pipe-max-size); without it results still flow, in pieces."""
+    try:
+        import fcntl
+
+        reader = pool._result_queue._reader
+        fcntl.fcntl(reader.fileno(), fcntl.F_SETPIPE_SZ, _RESULT_PIPE_BYTES)
+    except (AttributeError, OSError, ValueError):
+        log.debug("could not widen the reading workers' result pipe", exc_info=True)
+
+
+# the library each kind of file is read with (the loaders import them lazily)
+_READER_MODULES = {".pdf": "pdfplumber", ".docx": "docx", ".xlsx": "openpyxl"}
+
+
+def _preload_reader(settings: Settings, suffixes: Iterable[str] | None = None) -> None:
+    """What a worker loads before its first file, loaded in the writer for forked workers to inherit: the
+    readers of the kinds of file in the batch (`suffixes`; None: every reader), and the tokenizer. This runs
+    before the first worker starts, so a library no file needs is time nothing else runs in (openpyxl is
+    0.1 s, a tenth of this preload, for a folder of PDFs)."""
+    kinds = _READER_MODULES.keys() if suffixes is None else set(suffixes) & _READER_MODULES.keys()
+    for module in sorted(_READER_MODULES[k] for k in kinds):
         with contextlib.suppress(ImportError):
             importlib.import_module(module)
     if settings.embedding_backend == "hashed":  # the only case in which workers cut tokens

@@ -191,5 +191,60 @@ def test_the_first_pool_forks_only_while_the_writer_runs_no_other_thread(tmp_pat
     assert _data_segment_mb() > 0
 
 
+def test_a_parallel_ingest_opens_the_index_before_the_first_result_comes(tmp_path, forms, monkeypatch):
+    """The writer starts Chroma (its import and the collection, ~0.7 s of CPU) on a thread while the workers
+    read, not in the first batch's write; the index it opened is the one the ingest writes to."""
+    from retrieval.index import HybridIndex
+    from service.pipeline import Pipeline, _WorkerPool
+    from service.settings import Settings
+
+    events: list[str] = []
+    warm, outcome = HybridIndex.warm, _WorkerPool.outcome
+    monkeypatch.setattr(HybridIndex, "warm", lambda self: (events.append(f"warm {id(self)}"), warm(self))[1])
+    monkeypatch.setattr(_WorkerPool, "outcome", lambda self, k, f: (events.append("result"), outcome(self, k, f))[1])
+    with Pipeline(Settings(_env_file=None, data_dir=tmp_path / "data")) as pipe:
+        results = list(pipe.iter_ingest(forms["a"][:3], workers=2))
+        assert events[0] == f"warm {id(pipe._index)}" and events.count("result") == 3
+    assert all(r.ok and not r.warnings for r in results), results
+
+
+def test_the_writer_preloads_only_the_readers_of_the_files_it_was_given(tmp_path):
+    """The preload runs before any worker starts: a library no file of the batch needs is not loaded."""
+    code = ("import sys; from service.pipeline import _preload_reader; from service.settings import Settings; "
+            "_preload_reader(Settings(_env_file=None, embedding_backend='hashed', data_dir=sys.argv[1]), "
+            "{'.pdf', '.txt'}); print(*(m in sys.modules for m in ('pdfplumber', 'docx', 'openpyxl')))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
+    env["PYTHONPATH"] = str(ROOT)
+    r = subprocess.run([sys.executable, "-c", code, str(tmp_path / "data")], capture_output=True, text=True,
+                       env=env, cwd=ROOT, timeout=120)
+    assert r.returncode == 0, r.stderr[-500:]
+    assert r.stdout.split() == ["True", "False", "False"]
+
+
+def test_a_workers_whole_result_fits_in_the_result_pipe(tmp_path):
+    """A one-page form's result (~320 KB) goes through the pipe in one piece instead of 64 KB at a time,
+    each piece waiting for the writer's result thread (Linux; the kernel may cap the size lower)."""
+    import fcntl
+
+    from service.pipeline import _RESULT_PIPE_BYTES, _WorkerPool
+    from service.settings import Settings
+
+    pool = _WorkerPool(1, Settings(_env_file=None, data_dir=tmp_path / "data"), read=_echo)
+    executor = pool._new_pool(1)
+    try:
+        size = fcntl.fcntl(executor._result_queue._reader.fileno(), fcntl.F_GETPIPE_SZ)
+        cap = int(Path("/proc/sys/fs/pipe-max-size").read_text())
+        assert size >= min(_RESULT_PIPE_BYTES, cap) > 64 * 1024
+        assert executor.submit(_read_with_echo, "x.pdf").result(timeout=60) == ("read", "x.pdf")
+    finally:
+        executor.shutdown()
+
+
+def _read_with_echo(path: str):
+    from service.pipeline import _read_in_worker
+
+    return _read_in_worker(path)
+
+
 def _echo(path: str, settings) -> tuple[str, str]:
     return ("read", path)

@@ -300,6 +300,7 @@ def test_pipeline_style_call_without_units(tmp_path, docs):
 
 
 def test_jieba_cache_lives_in_the_data_dir(index):
+    index.tokenizer  # (its first use; run alone, nothing in the fixture had cut text yet)
     assert any((index.data_dir / "jieba").glob("jieba*.cache"))
 
 
@@ -666,7 +667,14 @@ def test_tokens_cut_by_a_reading_worker_spare_the_writer_jieba_and_give_the_same
     pre = [ri.prepare_index_input(d, units(d), first.settings, make_embedder(first.settings), tokenizer=tok)
            for d in docs.values()]
     assert all(p.tokens is not None and len(p.tokens) == len(p.chunks) for p in pre)
+    # the worker hashed the chunks too (IndexInput.digest): the manifest holds exactly what the writer's own
+    # hash gives, and the writer does not hash them again
+    assert all(p.digest == ri.content_hash(p.chunks) for p in pre)
+    monkeypatch.setattr(ri, "content_hash", lambda *a: pytest.fail("the writer hashed chunks a worker had hashed"))
     first.upsert_documents([(d, units(d), p) for d, p in zip(docs.values(), pre)])
+    monkeypatch.undo()
+    assert {d: e["content_hash"] for d, e in first.documents().items()} == {
+        d.doc_id: p.digest for d, p in zip(docs.values(), pre)}
     monkeypatch.setattr(ri, "tokenize_chunks", lambda *a: pytest.fail("the writer cut chunks a worker had cut"))
     made = first._state()
     monkeypatch.undo()
@@ -677,6 +685,30 @@ def test_tokens_cut_by_a_reading_worker_spare_the_writer_jieba_and_give_the_same
     rebuilt = HybridIndex(settings(tmp_path))._state()
     (c1, t1, v1, *r1), (c2, t2, v2, *r2) = _state_view(made), _state_view(rebuilt)
     assert c1 == c2 and t1 == t2 and r1 == r2 and np.array_equal(v1, v2) and len(t1) > 100
+
+
+def test_a_new_data_dir_takes_jiebas_dictionary_cache_from_the_machines_copy(tmp_path, monkeypatch):
+    """jieba builds its dictionary cache once per machine (JIXIAO_CACHE_DIR): a second data dir copies it
+    into its own jieba dir instead of building it again, and cuts exactly as the first; an empty
+    JIXIAO_CACHE_DIR turns the machine's copy off."""
+    import jieba
+
+    import retrieval.index as ri
+
+    monkeypatch.setenv("JIXIAO_CACHE_DIR", str(tmp_path / "machine"))
+    first = ri.get_tokenizer(tmp_path / "a" / "jieba")
+    shared = list((tmp_path / "machine").glob("jieba-*.cache"))
+    assert len(shared) == 1 and shared[0].read_bytes() == (tmp_path / "a" / "jieba" / "jieba.cache").read_bytes()
+    monkeypatch.setattr(jieba.Tokenizer, "gen_pfdict", lambda *a: pytest.fail("jieba built the cache again"))
+    second = ri.get_tokenizer(tmp_path / "b" / "jieba")
+    assert (tmp_path / "b" / "jieba" / "jieba.cache").read_bytes() == shared[0].read_bytes()
+    text = "部门整体支出绩效自评表 预算执行率 县残疾人联合会"
+    assert list(second.cut_for_search(text)) == list(first.cut_for_search(text))
+    monkeypatch.undo()
+    monkeypatch.setenv("JIXIAO_CACHE_DIR", "")
+    ri.get_tokenizer(tmp_path / "c" / "jieba")
+    assert any((tmp_path / "c" / "jieba").glob("jieba*.cache"))
+    assert len(list((tmp_path / "machine").iterdir())) == 1  # nothing new, and no temp file left
 
 
 def test_packed_tokens_round_trip_and_a_token_holding_the_separator_is_cut_again():
