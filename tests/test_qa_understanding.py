@@ -1606,3 +1606,39 @@ def test_a_template_prompt_left_in_the_problems_cell_is_never_quoted_as_the_reas
     r = _rec(1, "甲项目资金", "100", "40", "82", "良")
     r.evaluation.stated_problems = TextField(text="(主要填写项目实施中存在的问题及改进措施)", ref=_ref(90, "存在问题"))
     assert _reason_answer("甲项目资金为什么没花完", [r], "zh", store=None) is None
+
+
+def test_a_short_year_is_the_year_and_a_duration_stays_a_duration():
+    from service.qa.service import clean_question
+
+    assert clean_question("22年的项目有多少个") == "2022年的项目有多少个"
+    assert clean_question("城乡医疗救助资金22年度得分多少") == "城乡医疗救助资金2022年度得分多少"
+    assert clean_question("23年和24年各有几个项目") == "2023年和2024年各有几个项目"
+    for duration in ("近10年的项目", "持续10年以上的项目", "运行了12年", "项目持续发挥作用年限10年", "年限为12年的指标"):
+        assert clean_question(duration) == duration
+
+
+@pytest.mark.parametrize("question,op,conds", [
+    ("哪些项目自评分在85以下", "list", [("total", "lt", Decimal(85))]),  # the figure without its unit
+    ("执行率在90以上的项目", "list", [("rate", "ge", Decimal(90))]),
+    ("优良中各几个项目", "group", []),  # grades written without a mark between them
+    ("各个等级的项目各有多少个", "group", []),
+    ("优良率是多少", "lookup", []),  # 优良率 is a rate of its own, no grade list
+])
+def test_a_reviewers_shorthand_for_thresholds_and_grade_groups(question, op, conds):
+    p = parse_part(question)
+    assert p.op == op and _conds(question) == conds, (p.op, _conds(question))
+
+
+def test_a_common_shortening_that_keeps_no_character_of_a_middle_word_links_its_name():
+    names = {n: n for n in ("非物质文化遗产保护经费", "最低生活保障资金", "城乡医疗救助资金")}
+    assert [m.project for m in link_projects("非遗保护经费执行率为0的原因", names)] == ["非物质文化遗产保护经费"]
+    assert [m.project for m in link_projects("低保资金执行率", names)] == ["最低生活保障资金"]
+
+
+def test_an_english_accounts_item_asked_as_a_noun_phrase_in_the_final_accounts(family_forms):
+    from service.store import open_store
+
+    with open_store(family_forms) as store:
+        a = ask("Basic expenditure in 县交通运输局's 2023 final accounts?", settings=family_forms, store=store)
+        assert a.route.startswith("accounts") and "2114.96" in a.answer, (a.route, a.answer)

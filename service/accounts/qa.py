@@ -415,7 +415,8 @@ def answer_accounts_question(question: str, accounts: AccountsExtraction) -> Acc
                                 for pat, *_ in _TOTALS) or \
         len(q) <= 90 and not re.search(r"为什么|原因|如何|怎么|why|how (?!much)|reason|explain", q) and (
             any(re.search(p, q) for p, *_ in _NARRATIVE_TOTALS) or _match_subject(accounts, q) is not None)
-    if not bare and not re.search(r"多少|几|金额|数额|决算数|决算|是否|有没有|有无|花没花|how much|what (was|is|were|are)|by what|amount|total|spend|spent", q):
+    if not bare and not re.search(r"多少|几|金额|数额|决算数|决算|是否|有没有|有无|花没花|how much|what (was|is|were|are)|by what|amount|total|spend|spent|"
+                                  r"final accounts", q):  # (Basic expenditure in …'s 2022 final accounts?)
         return None
     if re.search(r"年初预算|initial budget", q):
         ans = _initial_budget_answer(accounts, question, q)

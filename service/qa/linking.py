@@ -20,7 +20,10 @@ from retrieval.normalize import normalize_text
 # Common abbreviations of Chinese public-administration words, applied to the question only (names keep
 # their spelling; the question is rewritten towards the long form the reports print).
 _EXPANSIONS = (("国企", "国有企业"), ("社保费", "社会保障费"), ("医保费", "医疗保险费"), ("医保", "医疗保险"),
-               ("医补", "医疗补助"))
+               ("医补", "医疗补助"),
+               # shortenings that keep no character of a word in the middle (非物质文化遗产 → 非遗), which the
+               # abbreviation linker (each word kept by a character, or left out) cannot derive
+               ("非遗", "非物质文化遗产"), ("低保", "最低生活保障"), ("棚改", "棚户区改造"), ("危改", "危房改造"))
 
 # Bureau kinds: every spelling a question or a report uses for the same kind of department.
 DEPARTMENT_KINDS: dict[str, tuple[str, ...]] = {

@@ -259,7 +259,8 @@ def _grade_words(q: str) -> list[str]:
         if g not in out and not re.match(r"中(?:等级|级)", m.group(0)) or m.group(1) == "中等":
             out.append(g)
     # 优、良、中各有几个 / how many 优, 良 and 中 projects: two or more grade words in a list
-    listed = re.search(r"((?:[优良中差]\s*(?:[、,，和及与]|and)\s*){1,3}[优良中差])(?:(?![\u4e00-\u9fff])|(?=[各等级项的个分]))", q)
+    listed = re.search(r"((?:[优良中差]\s*(?:[、,，和及与]|and)\s*){1,3}[优良中差])(?:(?![\u4e00-\u9fff])|(?=[各等级项的个分]))", q) or \
+        re.search(r"((?<![\u4e00-\u9fff])[优良中差]{2,4})(?=各|分别|等级|的?项目)", q)  # 优良中各几个: written without a mark
     if listed:
         for ch in re.findall(r"[优良中差]", listed.group(1)):
             if ch not in out:
@@ -423,6 +424,13 @@ def parse_part(text: str) -> Part:
         op = _cmp_op(m.group(1))
         if not any(c.metric == "rate" and c.value == Decimal(m.group(2)) for c in p.conditions):
             p.conditions.append(Condition("rate", op, Decimal(m.group(2))))
+    # 自评分在85以下 / 执行率在90以上: the figure without its unit, after the word that says what it is
+    for metric in ("total", "rate"):
+        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\s*(?:在|为|是)?\s*{_NUM}\s*(?:分|%)?\s*"
+                             r"(及以上|或以上|以上|及以下|或以下|以下)", q, re.I):
+            op = "ge" if "上" in m.group(2) else ("le" if m.group(2)[0] in "及或" else "lt")
+            if not any(c.metric == metric and c.value == Decimal(m.group(1)) for c in p.conditions):
+                p.conditions.append(Condition(metric, op, Decimal(m.group(1))))
     # a figure in 分 compared is a score whatever word asks it (自评不到95分, 低于90分的)
     for m in re.finditer(rf"({_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})\s*{_NUM}\s*分", q, re.I):
         cond = Condition("total", _cmp_op(m.group(1)), Decimal(m.group(2)))
@@ -461,7 +469,7 @@ def parse_part(text: str) -> Part:
         if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE})\s*$", q[:m.start(1) if m.group(1) else m.start(2)], re.I):
             p.conditions.append(Condition("total", "eq", Decimal(num)))
     grades = _grade_words(q)
-    group = bool(re.search(r"各有?几|各多少|分别有?几|各等级|按等级|每个等级|by grade|each grade", q, re.I)) and \
+    group = bool(re.search(r"各有?几|各有?多少|分别有?几|各(?:个)?等级|按等级|每(?:一)?个等级|by grade|each grade", q, re.I)) and \
         (len(grades) > 1 or "等级" in q or "grade" in q) or \
         len(grades) > 1 and bool(re.search(r"几|多少|how many", q, re.I))  # how many 优, 良 and 中
     # 是优还是良 / 优还是良: the question asks which grade, it does not filter by one

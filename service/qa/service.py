@@ -83,7 +83,15 @@ def clean_question(question: Any) -> str:
     bare = bare if re.search(r"[\u4e00-\u9fffA-Za-z]", bare) else q
     # search-box wording (森林防火专项经费 得分, 特困人员供养资金 区民政局 等级): a space between Chinese words is
     # where the asker ended one; normalising text drops it, so it becomes a clause mark no name or place crosses
-    return re.sub(r"(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=[\u4e00-\u9fff])", "，", bare)
+    bare = re.sub(r"(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=[\u4e00-\u9fff])", "，", bare)
+    # a year written short (22年, 22年度): the year, as every pattern after this one reads years
+    return _SHORT_YEAR.sub(lambda m: m.group(0) if re.search(r"[年期]限|周期|寿命", bare[max(0, m.start() - 8):m.start()])
+                           else "20" + m.group(1), bare)
+
+
+# two digits before 年 or 年度 are a year (22年的项目, 城乡医疗救助资金22年度得分) unless a duration or an age
+# says otherwise (近10年, 第12年, 满15年, 持续10年, 运行了12年, 15年以上, 年限为10年)
+_SHORT_YEAR = re.compile(r"(?<![\d.０-９第近前后满超过去这约共计每了续达])([1-3]\d)(?=\s*年(?!限|龄|级|以上|以内|以来|来|间|多|左右|后|前))")
 
 
 _COURTESY_HEAD = re.compile(r"^(?:(?:hi|hello|hey|dear \w+)[,，!！]?\s*)?(?:(?:hi|hello|hey)[,，!！]\s*|(?:could|can|would) you (?:please )?(?:tell me|check|let me know)"
