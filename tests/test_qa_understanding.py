@@ -1642,3 +1642,15 @@ def test_an_english_accounts_item_asked_as_a_noun_phrase_in_the_final_accounts(f
     with open_store(family_forms) as store:
         a = ask("Basic expenditure in 县交通运输局's 2023 final accounts?", settings=family_forms, store=store)
         assert a.route.startswith("accounts") and "2114.96" in a.answer, (a.route, a.answer)
+
+
+def test_a_commands_verb_is_no_place_and_an_amount_in_yuan_is_given_in_wan_to_two_decimals():
+    from service.qa.service import clean_question
+    from service.qa.units import in_asked_unit
+
+    # 统计一下县交通运输局…: 一下县 was read as a place, and the question refused as a department not covered
+    assert clean_question("统计一下县交通运输局所有项目的预算总和") == "县交通运输局所有项目的预算总和"
+    assert clean_question("帮我统计一下有几个项目") == "有几个项目"
+    assert clean_question("统计项目个数") == "统计项目个数"  # a verb without 一下 is left as asked
+    assert in_asked_unit("执行数18791574元。", "执行了多少万元") == "执行数18791574元（合1879.16万元）。"
+    assert Department(None, "教育").label() == "教育局" and Department("高新", "人社").label() == "高新区人社局"

@@ -25,14 +25,15 @@ _EXPANSIONS = (("国企", "国有企业"), ("社保费", "社会保障费"), ("�
                # abbreviation linker (each word kept by a character, or left out) cannot derive
                ("非遗", "非物质文化遗产"), ("低保", "最低生活保障"), ("棚改", "棚户区改造"), ("危改", "危房改造"))
 
-# Bureau kinds: every spelling a question or a report uses for the same kind of department.
+# Bureau kinds: every spelling a question or a report uses for the same kind of department; the last is the
+# one an answer names it by (a 市教育局 was 教育体育局 in "what the corpus covers", a merged bureau it is not).
 DEPARTMENT_KINDS: dict[str, tuple[str, ...]] = {
     "人社": ("人力资源和社会保障局", "人力资源与社会保障局", "人力资源社会保障局", "人社局"),
     "医保": ("医疗保障局", "医保局"),
     "财政": ("财政局",),
     "民政": ("民政局",),
-    "卫健": ("卫生健康委员会", "卫生健康委", "卫健委", "卫健局"),
-    "教育": ("教育局", "教体局", "教育体育局"),
+    "卫健": ("卫生健康委员会", "卫生健康委", "卫健局", "卫健委"),
+    "教育": ("教育体育局", "教体局", "教育局"),
     "住建": ("住房和城乡建设局", "住建局"),
     "农业": ("农业农村局", "农业局"),
     "水利": ("水利局",),

@@ -100,7 +100,9 @@ _COURTESY_HEAD = re.compile(r"^(?:(?:hi|hello|hey|dear \w+)[,，!！]?\s*)?(?:(?
                             r"请问[,，:：]?|麻烦(?:您|你)?(?:帮(?:我|忙))?(?:看下|看一下|查下|查一下|查查|看看|找找|问问)?[,，:：]?|"
                             r"(?:请)?帮(?:我|忙)(?:查|看|找|问)(?:一下|下|查|看|找|问)[,，:：]?|(?:我)?想(?:知道|问(?:一下|问)?|了解(?:一下)?)[,，:：]?|"
                             r"给我(?:说说|讲讲|看看|查查|说一下|讲一下|查一下|介绍一下)[,，:：]?|"
-                            r"(?:我)?问(?:一下|下)[,，:：]?|请教(?:一下)?[,，:：]?|quick question[:：,，]?\s*)", re.I)
+                            r"(?:我)?问(?:一下|下)[,，:：]?|请教(?:一下)?[,，:：]?|quick question[:：,，]?\s*|"
+                            # a command's verb (统计一下县交通运输局…: 一下县 read as a place)
+                            r"(?:请)?(?:帮(?:我|忙))?(?:统计|计算|算|汇总|核对|核实|梳理|整理|列)(?:一下|下)[,，:：]?)", re.I)
 # sentence-final particles of spoken Chinese (…来着？, …呢, …啊): nothing to answer, and they hid a question's
 # end from the patterns that read it (项目数量来着)
 _PARTICLE_TAIL = re.compile(r"(?:来着|呢|啊|呀|哈|嘛)+\s*([?？])?\s*$")  # (吧 asks for a yes or no, as 吗 does: kept)

@@ -20,6 +20,13 @@ def _plain(d: Decimal) -> str:
     return s[:-2] if s.endswith(".0") else s
 
 
+def _wan_of_yuan(yuan: Decimal) -> str:
+    """An amount in 元 as the reports print 万元: two decimals (18791574元 → 1879.16, not 1879.1574)."""
+    from decimal import ROUND_HALF_UP
+
+    return _plain((yuan / _WAN).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 def asked_units(question: str) -> list[str]:
     q = question or ""
     out = []
@@ -43,7 +50,7 @@ def in_asked_unit(answer: str, question: str) -> str:
     question names no unit."""
     units = asked_units(question)
     if _ASKS_WAN.search(question or "") and "元" not in units:
-        answer = _AMOUNT_YUAN.sub(lambda m: f"{m.group(0)}（合{_plain(Decimal(m.group(1)) / _WAN)}万元）", answer)
+        answer = _AMOUNT_YUAN.sub(lambda m: f"{m.group(0)}（合{_wan_of_yuan(Decimal(m.group(1)))}万元）", answer)
     if not units:
         return answer
 
