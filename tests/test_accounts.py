@@ -373,3 +373,13 @@ def test_table_continued_over_a_page_break_is_one_table(seed):
     t03 = acc.table("03")
     assert len(t03.rows) == 25 and len(t03.pages) == 2
     assert _comparable(acc) == _comparable(seed[1])
+
+
+def test_qa_a_department_named_like_a_subject_asks_the_total_not_the_subject(seed):
+    """市卫生健康委员会 carries the words of 卫生健康支出: the department the question names is no 科目, so
+    its 决算支出总额 is the year's total (本年支出合计), not the health row."""
+    _, acc, _, _ = seed
+    total = answer_accounts_question("2022年决算本年支出合计是多少", acc).value
+    a = answer_accounts_question("市卫生健康委员会2022年度部门决算支出总额是多少？", acc)
+    assert a is not None and a.value == total != "630.56"
+    assert answer_accounts_question("中原区医疗保障局2022年卫生健康支出决算是多少？", acc).value == "630.56"

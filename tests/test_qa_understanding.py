@@ -1654,3 +1654,27 @@ def test_a_commands_verb_is_no_place_and_an_amount_in_yuan_is_given_in_wan_to_tw
     assert clean_question("统计项目个数") == "统计项目个数"  # a verb without 一下 is left as asked
     assert in_asked_unit("执行数18791574元。", "执行了多少万元") == "执行数18791574元（合1879.16万元）。"
     assert Department(None, "教育").label() == "教育局" and Department("高新", "人社").label() == "高新区人社局"
+
+
+@pytest.mark.parametrize("question,op", [
+    ("区医保局的食品安全监督抽检经费，2022年比2019年得分高了多少", "compare"),  # 高了多少: the difference asked
+    ("How much higher was the score of X in 2022 than in 2019?", "compare"),
+])
+def test_how_much_higher_asks_the_difference(question, op):
+    assert parse_part(question).op == op
+
+
+def test_department_forms_counted_and_spoken_wording_of_their_figures(family_forms):
+    from service.qa.service import _DEPT_WHOLE, clean_question
+    from service.store import open_store
+
+    assert _DEPT_WHOLE.search("民政局跟教育局20年整体自评分比较") and "rate" in parse_part("林业局整体支出执行得咋样").metrics
+    assert clean_question("农业农村局高标准农田建设项目执行律多少") == "农业农村局高标准农田建设项目执行率多少"
+    assert set(parse_part("家庭医生签约服务补助年初预算多少，调整后变成多少").metrics) >= {"initial", "budget"}
+    with open_store(family_forms) as store:
+        a = ask("有几个部门做了部门整体支出绩效自评", settings=family_forms, store=store)
+        n = len(a.rows)
+        assert a.route == "structured:department_forms" and n >= 2 and f"共{n}份" in a.answer, a.answer
+        assert a.citations and all("部门整体" in c.quote for c in a.citations)
+        b = ask("How many department-wide self-evaluation forms are there?", settings=family_forms, store=store)
+        assert b.answer.startswith(f"{n} department-wide")

@@ -42,7 +42,7 @@ _EN_SUBJECTS = [
     (r"housing provident fund", "住房公积金"), (r"administrative operation", "行政运行"),
 ]
 # the year's total expenditure: table 01's row, or 03's 合计 row where a report publishes 03 without 01
-_YEAR_EXPENSE = (r"本年支出合计|(?<!项目)(?<!基本)支出合计|总支出|(?<!项目)(?:一共|总共|共计|全年)支出(?:了)?多少|"
+_YEAR_EXPENSE = (r"本年支出合计|(?<!项目)(?<!基本)支出合计|(?<=决算|年度|全年|本年|部门)支出总额|总支出|(?<!项目)(?:一共|总共|共计|全年)支出(?:了)?多少|"
                  r"total (expenditure|spending)|expenditure total")
 _TOTALS = [
     # (pattern, (table, row name, side, column), label zh, label en)
@@ -168,6 +168,11 @@ def _name_in_question(q: str, name: str) -> bool:
 def _match_subject(acc: AccountsExtraction, q: str) -> AccountsRow | None:
     """The 功能分类 row the question names (longest name wins; codes also match), from 03 (all funds)
     or, failing that, 05."""
+    # the department the question names is no 科目: 市卫生健康委员会…支出总额 asks the total, not 卫生健康支出
+    from service.qa.linking import departments_in
+
+    for _, (a, e) in departments_in(q):
+        q = q[:a] + " " * (e - a) + q[e:]
     rest = q
     for pat, name in sorted(_EN_SUBJECTS, key=lambda x: -len(x[0])):  # "housing provident fund" before "housing"
         if re.search(pat, rest):

@@ -38,7 +38,7 @@ _LABEL = {"budget": ("全年预算数", "budget"), "executed": ("执行数", "ex
 _METRIC_WORDS = {
     "rate": r"执行率|执行进度|支出进度|(?:钱|资金|经费|预算)?花得(?:最|更|比较)?(?:慢|快)|(?:执行|支出|花钱)(?:得)?最(?:慢|快)|支出率|执行情况|(?:资金)?使用(?:率|进度)|(?:执行|花|用|支出)了?百分之多少|百分比|"
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
-            r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得怎么样|执行得如何|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
+            r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得(?:怎么样|怎样|如何|咋样)|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
             r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:more|less|most|least) of (?:its|their|the) budget|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
             r"|execution rate|rate of execution|budget execution|execution progress|progress of (?:budget )?execution|spending progress"
             r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all"
@@ -49,7 +49,7 @@ _METRIC_WORDS = {
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)"
                 r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed|\bexecuted\b(?!\s+\w*\s*%)(?!\s+(?:more|less|most|least|all|\d)\b)|\bexecuted?\b(?=\s+\d)|(?<![预算])执行(?=\s*\d)|how much (?:less|more) did\b[^?]{0,80}?\b(?:execute|spend)\b",
-    "budget": r"预算(?!执行)|调整后(?=\s*(?:的)?(?:是)?(?:多少|几|数))|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
+    "budget": r"预算(?!执行)|调整后(?=\s*(?:的)?(?:是|变成了?|变为|为)?(?:多少|几|数))|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
               r"(?:most|least|more|less) money|计划投入|投入(?:了)?多少|allocated|allocation",
     "total": r"得分|分数|总分|多少分|几分|平均分|均分|(?<!自评)评分(?!表|标准|细则|办法)|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
     "grade": r"等级|评级|评为|档次|等次|级别|评定结果|评价结果|graded|grade|rated|rating|\btier\b",
@@ -496,7 +496,7 @@ def parse_part(text: str) -> Part:
                    r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|come to|together\W*$|total (?:project )?(?:budget|executed|spending)", q, re.I) \
             and not _COUNT_ASKED.search(q):
         p.op = "sum"
-    elif re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:少多少|多多少|高多少|低多少|less|more)|相差|差多少|差距|how much (?:less|more)|比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
+    elif re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:[少多高低]了?多少|less|more)|相差|差多少|差距|how much (?:less|more|lower|higher)|比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "lookup" if gap_only and not re.search(r"相差|差多少|差距|比较|对比|相比|比一比|compare", sans_gap, re.I) \
             else "compare"
@@ -861,12 +861,12 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
                 verdict = (f"{_name(pick_)}的{_LABEL[m][0]}{word_[0]}" if metric_value(hi, m) != metric_value(lo, m) else "两者相同") if zh else \
                     (f"{_name(pick_)} is {word_[1]}" if metric_value(hi, m) != metric_value(lo, m) else "they are equal")
                 if len(ordered) == 2 and m != "grade" and re.search(
-                        r"少多少|多多少|相差|差多少|差距|差了多少|高多少|低多少|how much (?:less|more|lower|higher)|difference|gap", p.text, re.I):
+                        r"[少多高低]了?多少|相差|差多少|差距|差了多少|how much (?:less|more|lower|higher)|difference|gap", p.text, re.I):
                     # 少多少 / how much less: the difference itself, computed from the two figures shown
                     gap = metric_value(hi, m) - metric_value(lo, m)
                     unit = "个百分点" if m == "rate" else ("分" if m == "total" else "万元")
                     verdict += (f"，两者相差{_d(gap)}{unit}（{_d(metric_value(hi, m))}−{_d(metric_value(lo, m))}）" if zh else
-                                f"; the difference is {_d(gap)} {'percentage points' if m == 'rate' else unit} "
+                                f"; the difference is {_d(gap)} {'percentage points' if m == 'rate' else 'points' if m == 'total' else unit} "
                                 f"({_d(metric_value(hi, m))} − {_d(metric_value(lo, m))})")
                 out.texts.append(f"{_LABEL[m][0]}：" + "；".join(items) + f"。{verdict}。" if zh else
                                  f"{_LABEL[m][1]}: " + "; ".join(items) + f". {verdict}.")

@@ -84,11 +84,16 @@ def clean_question(question: Any) -> str:
     # search-box wording (森林防火专项经费 得分, 特困人员供养资金 区民政局 等级): a space between Chinese words is
     # where the asker ended one; normalising text drops it, so it becomes a clause mark no name or place crosses
     bare = re.sub(r"(?<=[\u4e00-\u9fff])[ \t\u3000]+(?=[\u4e00-\u9fff])", "，", bare)
+    # a pinyin input method's slips on the words every question turns on (执行律 for 执行率): no report prints them
+    for slip, word in _SLIPS:
+        bare = bare.replace(slip, word)
     # a year written short (22年, 22年度): the year, as every pattern after this one reads years
     return _SHORT_YEAR.sub(lambda m: m.group(0) if re.search(r"[年期]限|周期|寿命", bare[max(0, m.start() - 8):m.start()])
                            else "20" + m.group(1), bare)
 
 
+_SLIPS = (("执行律", "执行率"), ("执行绿", "执行率"), ("执行滤", "执行率"), ("评价登记", "评价等级"), ("等极", "等级"),
+          ("得份", "得分"), ("自平", "自评"))
 # two digits before 年 or 年度 are a year (22年的项目, 城乡医疗救助资金22年度得分) unless a duration or an age
 # says otherwise (近10年, 第12年, 满15年, 持续10年, 运行了12年, 15年以上, 年限为10年)
 _SHORT_YEAR = re.compile(r"(?<![\d.０-９第近前后满超过去这约共计每了续达])([1-3]\d)(?=\s*年(?!限|龄|级|以上|以内|以来|来|间|多|左右|后|前))")
@@ -317,7 +322,7 @@ def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[
     return None
 
 
-_DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|整体支出|整体(?:的)?(?:预算)?执行|department(?:-wide| as a whole|'s overall| overall)|"
+_DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|整体支出|整体(?:的)?(?:预算)?执行|整体(?:的)?(?:自评|评价|得分|分数|评分)|department(?:-wide| as a whole|'s overall| overall)|"
                          r"overall (?:department|self-evaluation|budget|execution|spending)|(?:as )?a whole department|"
                          r"whole department|as a department|(?:its|their) whole budget", re.I)
 
@@ -473,6 +478,8 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
     # its funds block (预算数 / 执行数 / 执行率 of the whole department), read as a project's figures are asked
     # (how much of its whole budget did it execute: the rate)
     wants_funds = [m for m in parse_part(question).metrics if m in ("rate", "budget", "executed")]
+    if not (wants_total or wants_grade or wants_funds) and _FORMS_ASKED.search(question):
+        return _department_forms(store, filters, lang, docs, question)
     if not (wants_total or wants_grade or wants_funds):
         return None
     texts, cits, rows = [], [], []
@@ -546,6 +553,38 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
     if not texts:
         return None
     return _finish(("" if zh else " ").join(texts), cits, rows, "structured:department", lang, store, question)
+
+
+# how many department-wide forms there are, or which departments filed one (有几个部门做了部门整体自评, 部门整体自评表
+# 一共几份, which departments filed a department-wide form)
+_FORMS_ASKED = re.compile(r"几个|多少个|几份|多少份|几家|多少家|哪些(?:部门|单位)|哪几个|哪几家|how many|number of|"
+                          r"which (?:departments|bureaus|units)", re.I)
+
+
+def _department_forms(store, filters: dict, lang: str, docs: dict[str, str], question: str) -> AskAnswer | None:
+    """The 部门整体 forms stored in the question's scope, counted and listed by department and year, each
+    cited to its form's title."""
+    from service.models import DepartmentEvaluation
+
+    zh = lang == "zh"
+    items, cits, rows = [], [], []
+    for doc_id, filename in docs.items():
+        if filters.get("doc_id") and doc_id != filters["doc_id"] or \
+                filters.get("doc_ids") is not None and doc_id not in filters["doc_ids"]:
+            continue
+        for art in store.list_artifacts(doc_id, kind="department"):
+            dep = DepartmentEvaluation.model_validate(art.payload)
+            who = dep.department or filename
+            items.append(f"{who}（{dep.year}年度）" if zh and dep.year else
+                         f"{who} ({dep.year})" if dep.year else who)
+            rows.append({"department": dep.department, "year": dep.year, "doc_id": doc_id})
+            if dep.ref is not None:
+                cits.append(_cite_ref(dep.ref, filename))
+    if not items:
+        return None
+    text = (f"部门整体支出绩效自评表共{len(items)}份：{'、'.join(items)}。" if zh else
+            f"{len(items)} department-wide self-evaluation forms (部门整体支出绩效自评表): {'; '.join(items)}.")
+    return _finish(text, cits, rows, "structured:department_forms", lang, store, question)
 
 
 def _stated_lines(store, doc_id: str, raw: str, ref, limit: int = 2) -> list:
