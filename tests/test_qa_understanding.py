@@ -1678,3 +1678,31 @@ def test_department_forms_counted_and_spoken_wording_of_their_figures(family_for
         assert a.citations and all("部门整体" in c.quote for c in a.citations)
         b = ask("How many department-wide self-evaluation forms are there?", settings=family_forms, store=store)
         assert b.answer.startswith(f"{n} department-wide")
+
+
+def test_an_indicator_named_by_its_name_answers_its_row_and_which_projects_missed_it(family_forms, comparing_forms):
+    from service.store import open_store
+
+    names = {n: n for n in ("河道保洁与水环境治理经费", "城乡医疗救助资金")}
+    # the name's own tail (经费) ends the phrase: 救助人次完成值 after it is what is asked, not more of a name
+    assert [m.project for m in link_projects("河道保洁经费救助人次完成值", names)] == ["河道保洁与水环境治理经费"]
+    p = parse_part("执行率倒数第二的是哪个项目")
+    assert (p.op, p.order, p.nth) == ("rank", "asc", 2)
+    assert parse_part("执行率第二低的项目").order == "asc" and "rate" in parse_part("How far along is the spending of X?").metrics
+    with open_store(family_forms) as store:
+        # its 得分 is the indicator's (0 of 10), not the project's total
+        a = ask("义务教育阶段学生资助资金的重大安全责任事故指标得了几分", settings=family_forms, store=store)
+        assert a.route == "structured:indicator" and "分值10，得分0" in a.answer and "1起" in a.answer, a.answer
+        assert a.citations and "1起" in a.citations[0].quote
+        b = ask("哪些项目发生了重大安全责任事故", settings=family_forms, store=store)
+        assert b.route == "structured:indicator_missed", b.answer
+        hit = {r["project"] for r in b.rows}
+        assert hit == {"义务教育阶段学生资助资金", "特困人员供养资金", "学前教育发展专项资金"}  # (read by hand)
+        assert all(r["actual"] == "1起" for r in b.rows)
+        assert len(b.citations) == len(b.rows)
+        en = ask("Which projects reported a major safety accident?", settings=family_forms, store=store)
+        assert {r["project"] for r in en.rows} == hit
+    with open_store(comparing_forms) as store:
+        # How many … in 2019 and in 2024? asks each year's count, as 各 does
+        c = ask("How many projects are there in 2019 and in 2024?", settings=comparing_forms, store=store)
+        assert "2019: 6" in c.answer and "2024: 4" in c.answer, c.answer

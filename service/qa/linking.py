@@ -600,7 +600,11 @@ def _other_words(q: str, frags: list[tuple[int, int, int]], start: int, end: int
     if look_before:
         inside += sum(1 for i in range(j, start) if q[i] not in _GENERIC_CHARS)
     tail_start, tail_end = _absorb_tail(q, end, end)
-    j = tail_end if tail_end > tail_start else end
+    if tail_end > tail_start:
+        # the name's generic tail right after the match (河道保洁|经费) ends the phrase: what follows is what is
+        # asked of it (救助人次完成值, an indicator), not more words of another name
+        return inside
+    j = end
     after = 0
     while j < len(q) and not _NAME_END.match(q, j):
         if any(q.startswith(w, j) for w in _TAIL_WORDS):

@@ -40,7 +40,7 @@ _METRIC_WORDS = {
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得(?:怎么样|怎样|如何|咋样)|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
             r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:more|less|most|least) of (?:its|their|the) budget|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
-            r"|execution rate|rate of execution|budget execution|execution progress|progress of (?:budget )?execution|spending progress"
+            r"|execution rate|rate of execution|budget execution|execution progress|how far along|progress of (?:budget )?execution|spending progress"
             r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all"
             r"|spen[dt] (?:its|their|the) (?:whole|entire|full) budget"
             r"|(?:share|percentage|percent|proportion) of (?:the |its |their )?budgets? (?:did|was|were|has|had)\b[^?]{0,60}?\b(?:use|used|spend|spent|execute|executed)\b"
@@ -387,6 +387,11 @@ _OVER_BUDGET = re.compile(rf"{_OVER_BUDGET_WORDS.pattern}|超支|over[- ]?budget
 _COUNT_ASKED = re.compile(r"(?:多少|几)个(?:项目)?\s*(?:[?？。，,]|$|是|有|呢|吗|啊)|(?:有|是|共|一共|总共)(?:多少|几)个|how many", re.I)
 
 
+# How many projects are there in 2019 and in 2023? asks each year's (or department's) count, as 各 does; not
+# when it asks the total (in total, altogether)
+HOW_MANY_EACH = re.compile(r"\bhow many\b(?!.*\b(?:in total|altogether|combined|together|overall)\b).*\band\b", re.I)
+
+
 def parse_part(text: str) -> Part:
     q = plain_figures(normalize_text(text).lower())
     # normalize_text joins Latin to Chinese (how many中原区医疗保障局projects): the English patterns need the space
@@ -500,11 +505,12 @@ def parse_part(text: str) -> Part:
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "lookup" if gap_only and not re.search(r"相差|差多少|差距|比较|对比|相比|比一比|compare", sans_gap, re.I) \
             else "compare"
-    elif re.search(r"最慢|最快|最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第一|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|biggest|greatest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|\btop (?:project|one)\b|rank", q, re.I):
+    elif re.search(r"最慢|最快|最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|biggest|greatest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|\btop (?:project|one)\b|rank", q, re.I):
         p.op = "rank"
-        p.order = "asc" if re.search(r"最慢|最低|最少|最小|最差|垫底|倒数第一|末位|(?:较|更)(?:低|少)|lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
+        p.order = "asc" if re.search(r"最慢|最低|最少|最小|最差|垫底|倒数|末位|(?:较|更)(?:低|少)|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:低|少|小|慢)|"
+                                     r"lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
-        nth = re.search(r"(?:排名|排)?第\s*(\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|(?:排名|排)第\s*(\d+|[二两三四五六七八九十])|"
+        nth = re.search(r"(?:排名|排|倒数)?第\s*(\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位|慢|快)|(?:排名|排|倒数)第\s*(\d+|[二两三四五六七八九十])|"
                         r"(?<![a-z])(second|third|fourth|fifth)[- ](?:largest|highest|lowest|smallest|most|least|biggest|best|worst)", q, re.I)
         if nth:
             tok = nth.group(1) or nth.group(2) or nth.group(3).lower()
@@ -703,7 +709,8 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
                 return None
             show = list(dict.fromkeys([m for m in metrics if m not in {c.metric for c in p.conditions}] or
                                       [c.metric for c in p.conditions if c.metric in METRICS] or ["total"]))
-            if groups_of and p.op == "count" and re.search(r"各|分别|每个|每年|each|per |respectively", p.text, re.I):
+            if groups_of and p.op == "count" and (re.search(r"各|分别|每个|每年|each|per |respectively", p.text, re.I) or
+                                                  HOW_MANY_EACH.search(p.text)):
                 # 高新区人社局和中原区医保局各有几个项目: one count per department
                 by: dict[str, list[ProjectRecord]] = {g: [] for g in dict.fromkeys(groups_of.values())}
                 for r in sel:

@@ -35,7 +35,7 @@ from service.qa.units import in_asked_unit
 from service.qa.linking import (DEPARTMENT_KINDS, DocProfile, Department, Mention, bureaus_in, close_names, departments_in,
                                 english_names_in_chinese, link_projects, loose_candidates, name_key, question_key,
                                 places_in, profile, strip_spans, years_in)
-from service.qa.plan import Part, _d, execute, expand_follow_ups, parse_part, record_key, split_parts
+from service.qa.plan import HOW_MANY_EACH, Part, _d, execute, expand_follow_ups, parse_part, record_key, split_parts
 from service.qa.structured import DEFAULT_PAGE_SIZE, ProjectRecord, answer_structured, dedupe
 from service.settings import Settings
 
@@ -450,6 +450,85 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
     return _finish(text, cits, rows, "structured:indicator", lang, store, q)
 
 
+# indicator names as an English question says them, in the words of the Chinese names they are part of
+_INDICATOR_EN = ((r"safety accidents?", "安全责任事故"), (r"complaint rate", "投诉率"), (r"satisfaction", "满意度"),
+                 (r"on-?time completion", "按期完成率"), (r"coverage rate", "覆盖率"), (r"acceptance rate", "验收合格率"))
+# the projects whose indicator missed its target: asked as which (哪些项目…, which projects) with a word of failing
+_MISSED_Q = re.compile(r"没(?:有)?(?:达标|达到|完成)|未(?:达标|达到|完成)|不达标|发生(?:了)?|出现(?:了)?|"
+                       r"miss(?:ed)?|fail(?:ed)?|report(?:ed)? an?|had an?|with an?", re.I)
+_PROJECT_FIGURE_NAME = re.compile(r"执行率|执行进度|支出进度|使用率|预算|自评得分|总分")
+_WHICH_Q = re.compile(r"哪些|哪几个|哪个|有没有|是否有|which|any\b", re.I)
+
+
+def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[ProjectRecord], lang: str,
+                            store) -> AskAnswer | None:
+    """An indicator the question names by its own name (three characters or more, found in the question once
+    the named projects' names are taken out): of the named projects, its row (target, actual, weight, score,
+    deviation note) cited to that row; of no project named, the projects where it missed its target."""
+    from service.qa.structured import missed_indicators
+
+    rest = name_key(q)
+    for r in named:
+        for n in sorted([r.evaluation.project, *r.evaluation.aliases], key=len, reverse=True):
+            rest = rest.replace(name_key(n), " ")
+    english = [zh for en, zh in _INDICATOR_EN if re.search(rf"\b{en}\b", q, re.I)]
+
+    def names_it(ind) -> bool:
+        k = name_key(ind.level3)
+        if _PROJECT_FIGURE_NAME.search(k) and "指标" not in q:
+            return False  # an indicator named like the project's own figure (预算执行进度): the project's is asked
+        return len(k) >= 3 and (k in rest or any(w in k for w in english))
+
+    zh = lang == "zh"
+    if named:
+        hits, seen = [], set()
+        for r in named:
+            for ind in r.evaluation.indicators:
+                key = (r.evaluation.project, ind.level3, ind.actual.raw if ind.actual else None)
+                if names_it(ind) and ind.ref is not None and key not in seen:
+                    seen.add(key)
+                    hits.append((r, ind))
+        if not hits:
+            return None
+        texts, cits, rows = [], [], []
+        for r, ind in hits:
+            target = ind.target.raw if ind.target else "—"
+            actual = ind.actual.raw if ind.actual else "—"
+            extra = ([f"分值{_d(ind.weight)}" if zh else f"weight {_d(ind.weight)}"] if ind.weight is not None else []) + \
+                ([f"得分{_d(ind.score)}" if zh else f"score {_d(ind.score)}"] if ind.score is not None else [])
+            note = ind.deviation_note
+            texts.append(f"{r.evaluation.project}的绩效指标“{ind.level3}”：指标值{target}，实际完成值{actual}"
+                         + "".join("，" + x for x in extra) + (f"；偏差原因：{note}" if note else "") + "。" if zh else
+                         f"{r.evaluation.project}: indicator “{ind.level3}” — target {target}, actual {actual}"
+                         + "".join(", " + x for x in extra) + (f"; deviation: {note}" if note else "") + ".")
+            cits.append(_cite_ref(ind.ref, r.filename))
+            rows.append({"project": r.evaluation.project, "indicator": ind.level3, "target": target, "actual": actual,
+                         "weight": str(ind.weight) if ind.weight is not None else None,
+                         "score": str(ind.score) if ind.score is not None else None})
+        return _finish(("" if zh else " ").join(texts), cits, rows, "structured:indicator", lang, store, q)
+    if not (_WHICH_Q.search(q) and _MISSED_Q.search(q)):
+        return None
+    found, cits, rows, names = [], [], [], []
+    for r in records:
+        for ind in missed_indicators(r.evaluation):
+            if names_it(ind) and ind.ref is not None:
+                label = ind.level3
+                actual = ind.actual.raw if ind.actual else "—"
+                target = ind.target.raw if ind.target else "—"
+                found.append(f"{r.evaluation.project}（{label}：指标值{target}，实际{actual}）" if zh else
+                             f"{r.evaluation.project} ({label}: target {target}, actual {actual})")
+                cits.append(_cite_ref(ind.ref, r.filename))
+                rows.append({"project": r.evaluation.project, "indicator": label, "target": target, "actual": actual})
+                names.append(label)
+                break
+    if not names:
+        return None  # no project missed it (or none has it): the question goes on to the other routes
+    what = "、".join(dict.fromkeys(names))
+    text = (f"{what}未达到指标值的项目共{len(found)}个：{'；'.join(found)}。" if zh else
+            f"{len(found)} project(s) missed the target of {what}: {'; '.join(found)}.")
+    return _finish(text, cits, rows, "structured:indicator_missed", lang, store, q)
+
+
 _DEPT_REPORT = re.compile(r"部门整体(?:绩效)?(?:自评|评价)报告")
 _STATED_GRADE = re.compile(r"(?:评价|评定|自评)?等级为[“\"']?(优秀|良好|优|良|中|差)")
 
@@ -822,7 +901,7 @@ class _Scope:
 
 
 # what a question asks of a project's own figures (not a 部门决算 item or a passage)
-_EACH = re.compile(r"各|分别|每年|每一年|respectively|each", re.I)
+_EACH = re.compile(rf"各|分别|每年|每一年|respectively|each|{HOW_MANY_EACH.pattern}", re.I)
 _EACH_DEPARTMENT = re.compile(r"各(?:个)?(?:单位|部门|区县|县区|地区)|每个(?:单位|部门)|分(?:单位|部门)|按(?:单位|部门)|"
                               r"(?:by|per|each) (?:department|unit|bureau)", re.I)
 _NAMES_SUBJECT = re.compile(r"支出|收入|经费|公积金|缴费|拨款|决算|expenditure|spending|spen[dt]|income|(?<![a-z])pa(?:y|id)(?![a-z])")
@@ -1253,6 +1332,13 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
             and all(p.op == "lookup" for p in parts):
         ans = _indicator_answer(q, about, lang, store, prose_of=lambda: _open_answer(
             q, intent, store, index, open_flt, llm, settings, names, records, docs))
+        if ans is not None:
+            return ans
+    # an indicator named by its own name (人均补助标准, 救助人次) with a figure word: of the named project, its row
+    # (its 得分 is the indicator's, not the project's total); of no project, the projects where it missed its
+    # target (哪些项目发生了重大安全责任事故)
+    if all(p.op in ("lookup", "list") for p in parts):
+        ans = _named_indicator_answer(q, scope.named, records, lang, store)
         if ans is not None:
             return ans
     # Reasons and measures are prose (retrieval). Rule findings, shortfalls and score inflation have their
