@@ -1706,3 +1706,15 @@ def test_an_indicator_named_by_its_name_answers_its_row_and_which_projects_misse
         # How many … in 2019 and in 2024? asks each year's count, as 各 does
         c = ask("How many projects are there in 2019 and in 2024?", settings=comparing_forms, store=store)
         assert "2019: 6" in c.answer and "2024: 4" in c.answer, c.answer
+
+
+def test_an_initial_budget_of_0_is_the_initial_budgets_and_both_expenditures_asked_with_one_word():
+    from service.qa.service import accounts_parts
+
+    for q in ("年初预算为0的项目有哪些", "年初预算数是0的项目", "Which projects had an initial budget of 0?"):
+        assert _conds(q) == [("initial", "eq", Decimal(0))], (q, _conds(q))
+    assert _conds("预算为0的项目") == [("budget", "eq", Decimal(0))]
+    p = parse_part("23年项目里谁分最低")
+    assert p.op == "rank" and p.metrics == ["total"] and p.order == "asc"
+    assert len(accounts_parts("Basic and project expenditure in X's 2023 final accounts?")) == 2
+    assert len(accounts_parts("2023年决算基本和项目支出各多少")) == 2

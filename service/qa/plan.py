@@ -51,7 +51,7 @@ _METRIC_WORDS = {
                 r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed|\bexecuted\b(?!\s+\w*\s*%)(?!\s+(?:more|less|most|least|all|\d)\b)|\bexecuted?\b(?=\s+\d)|(?<![预算])执行(?=\s*\d)|how much (?:less|more) did\b[^?]{0,80}?\b(?:execute|spend)\b",
     "budget": r"预算(?!执行)|调整后(?=\s*(?:的)?(?:是|变成了?|变为|为)?(?:多少|几|数))|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
               r"(?:most|least|more|less) money|计划投入|投入(?:了)?多少|allocated|allocation",
-    "total": r"得分|分数|总分|多少分|几分|平均分|均分|(?<!自评)评分(?!表|标准|细则|办法)|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=更?[高低多少])|score|scoring|points",
+    "total": r"得分|分数|总分|多少分|几分|平均分|均分|(?<!自评)评分(?!表|标准|细则|办法)|打了?\d*分|评了?\d*分|(?<=[个项谁])分(?=(?:更|最)?[高低多少])|score|scoring|points",
     "grade": r"等级|评级|评为|档次|等次|级别|评定结果|评价结果|graded|grade|rated|rating|\btier\b",
     # what of the budget was not spent (全年预算数 − 执行数): 没花完的钱, 还剩多少, left unspent
     "unspent": r"没(?:有)?(?:花|用)完的(?:钱|资金|预算)|还剩(?:下)?(?:多少|的)|剩(?:下|余)(?:多少|的钱|资金)|未执行(?:数|金额)|"
@@ -463,8 +463,16 @@ def parse_part(text: str) -> Part:
         rest = _OVER_BUDGET_WORDS.sub(" ", q)
         p.metrics = [m for m in p.metrics if m not in ("budget", "executed") or re.search(_METRIC_WORDS[m], rest, re.I)]
     # 执行数为0 / 预算是100万元: an exact amount narrows the set
-    for metric in ("executed", "budget"):
-        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\s*(?:为|是|等于|=)\s*{_NUM}\s*(?:万元)?(?![\d%]|\.\d)", q, re.I):
+    # (年初预算为0 / an initial budget of 0 is the initial budget's, not the full-year budget's: read first, and
+    # its words are not read again as the budget's)
+    initial_spans: list[tuple[int, int]] = []
+    for metric in ("initial", "executed", "budget"):
+        sep = r"为|是|等于|=|of" if metric == "initial" else r"为|是|等于|="
+        for m in re.finditer(rf"(?:{_METRIC_WORDS[metric]})\s*(?:{sep})\s*{_NUM}\s*(?:万元)?(?![\d%]|\.\d)", q, re.I):
+            if metric == "budget" and any(a < m.end() and m.start() < b for a, b in initial_spans):
+                continue
+            if metric == "initial":
+                initial_spans.append(m.span())
             p.conditions.append(Condition(metric, "eq", Decimal(m.group(1))))
     # "总分90分却被评为良": a stated score narrows the set
     for m in re.finditer(rf"(?:总分|自评得分|自评|得分|得了|(?<![获取])得(?=\s*\d)|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分(?!\s*[及或]?以[上下])|"

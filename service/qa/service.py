@@ -683,7 +683,9 @@ def accounts_parts(question: str) -> list[str]:
     (the accounts answerer answers the first amount it recognises)."""
     from service.accounts.qa import _NARRATIVE_TOTALS, _TOTALS
 
-    q = question
+    # both amounts named with one word of expenditure (基本和项目支出, basic and project expenditure)
+    q = re.sub(r"基本(?:支出)?(和|与|及|、)项目支出", r"基本支出\1项目支出", question)
+    q = re.sub(r"\bbasic and project (expenditure|spending)", r"basic \1 and project \1", q, flags=re.I)
     spans: list[tuple[int, int]] = []
     for pat, *_ in [*_TOTALS, *_NARRATIVE_TOTALS]:
         for m in re.finditer(pat, q, re.I):
