@@ -411,7 +411,11 @@ def score_everyday(item: dict, answer: dict) -> dict:
     rows = answer.get("rows") or []
     reasons: list[str] = []
     names = answer_projects(answer)
-    support = [citation_supports(c.get("quote") or "", text, item["question"], names) for c in cits]
+    # an answer whose subject is a project's implementing unit (…的实施单位是区食品检验所) states that unit: a line
+    # carrying it supports the answer as a line carrying a project's name does (added after set AH's first run,
+    # which counted such answers wrong for citing the line that prints the unit)
+    said = names + [str(r["implementer"]) for r in rows if isinstance(r, dict) and r.get("implementer")]
+    support = [citation_supports(c.get("quote") or "", text, item["question"], said) for c in cits]
     refused = says_not_found(text) and not rows and not cits
     if item["kind"] == "refuse":
         ok = refused

@@ -339,6 +339,15 @@ def test_score_everyday_value_and_refusal():
     assert s["citation_support"] == round(2 / 3, 4)  # 2 of 3 citations support
 
 
+def test_an_implementing_unit_answer_is_supported_by_the_line_that_prints_the_unit():
+    item = {"id": "u", "kind": "value", "op": "lookup", "question": "X的实施单位是哪个", "expected_value": "区文化馆"}
+    answer = {"answer": "X的实施单位是区文化馆。", "citations": [{"quote": "主管部门\t区民政局\t实施单位\t区文化馆"}],
+              "rows": [{"project": "X", "implementer": "区文化馆"}]}
+    assert bench.score_everyday(item, answer)["ok"]
+    other = {**answer, "citations": [{"quote": "主管部门\t区民政局\t实施单位\t区图书馆"}]}
+    assert not bench.score_everyday(item, other)["ok"]  # a line printing another unit supports nothing
+
+
 def test_the_paraphrase_benchmark_is_whole_groups_with_one_split_each():
     data = json.loads(bench.BENCH_PATH.read_text("utf-8"))
     qs = data["questions"]

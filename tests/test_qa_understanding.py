@@ -1718,3 +1718,24 @@ def test_an_initial_budget_of_0_is_the_initial_budgets_and_both_expenditures_ask
     assert p.op == "rank" and p.metrics == ["total"] and p.order == "asc"
     assert len(accounts_parts("Basic and project expenditure in X's 2023 final accounts?")) == 2
     assert len(accounts_parts("2023年决算基本和项目支出各多少")) == 2
+
+
+def test_a_forms_details_implementer_fund_source_and_the_execution_rows_score(family_forms):
+    from service.qa.service import _ACCOUNTS_WORDS
+    from service.store import open_store
+
+    with open_store(family_forms) as store:
+        a = ask("职业技能提升行动专项资金的实施单位是哪个", settings=family_forms, store=store)
+        assert a.route == "structured:form_detail" and a.answer.endswith("实施单位是区文化馆。"), a.answer
+        assert a.citations and "区文化馆" in a.citations[0].quote  # the line that prints the unit, kept as support
+        b = ask("农村公路养护专项资金财政拨款多少", settings=family_forms, store=store)
+        assert b.route == "structured:form_detail" and "财政拨款" in b.answer and "2638253" in b.answer, b.answer
+        assert b.citations and "2638253" in b.citations[0].quote
+        c = ask("生活垃圾分类处理补助预算执行率那一项得了多少分", settings=family_forms, store=store)
+        assert "得分12.47分（分值20）" in c.answer and "12.47" in c.citations[0].quote, c.answer
+    # "Initial budget of <project>?" is the project's; the accounts' wording keeps its own
+    assert not _ACCOUNTS_WORDS.search("Initial budget of X?") and _ACCOUNTS_WORDS.search("Which items exceeded the initial budget?")
+    assert parse_part("住建局哪个项目分最高").metrics == ["total"]
+    from service.qa.service import _EXEC_SCORE_Q
+
+    assert _EXEC_SCORE_Q.search("资金执行得分") and not _EXEC_SCORE_Q.search("职业技能提升资金执行得怎么样")

@@ -268,7 +268,8 @@ def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str
     if question is not None:
         answer = in_asked_unit(answer, question)  # 多少元 / in yuan: the printed 万元 figure, and the asked unit beside it
         # a composed answer: a true quote that does not carry what the answer says is not evidence for it
-        names = [str(r.get("project")) for r in rows if isinstance(r, dict) and r.get("project")]
+        # (a line naming the project, or the implementing unit an answer gives, carries what the answer says)
+        names = [str(r.get(k)) for r in rows if isinstance(r, dict) for k in ("project", "implementer") if r.get(k)]
         tokens = answer_tokens(answer, question, names)
         kept = [c for c in kept if supports(c.quote, answer, question, names, tokens)]
     return AskAnswer(answer=answer, citations=kept, rows=rows, route=route, lang=lang)
@@ -448,6 +449,73 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
         text += ("报告正文：" if zh else " The report's text: ") + _quoted_body(prose.answer)
         cits += prose.citations
     return _finish(text, cits, rows, "structured:indicator", lang, store, q)
+
+
+# a form's details asked of a named project: who implements it, the execution row's own score (分值/得分 of 预算执行率)
+_IMPLEMENTER_Q = re.compile(r"实施单位|具体实施|由哪个单位|哪个单位(?:负责|实施|承担)|承担单位|\bimplement(?:s|ed|ing)?\b|"
+                            r"implementing (?:unit|agency|body)", re.I)
+_EXEC_SCORE_Q = re.compile(r"(?:预算)?执行(?:率)?(?:那一项|这一项|一项|部分)?(?:的)?(?:得分|(?:得了?|打了?|评了?)(?:多少|几)?分)|"
+                           r"资金执行得分|执行率得分|(?:score|points?)\b[^?]{0,40}\bfor (?:the )?(?:budget )?execution|execution score",
+                           re.I)
+
+
+def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskAnswer | None:
+    """What a named project's form prints beyond its headline figures: its implementing unit (实施单位), the
+    row of a fund source the question names (财政资金, 上年结转资金 …) or the score the execution row gives
+    (得分 of 预算执行率, out of its 分值). Each cited to the line that prints it; None when the question asks none
+    of these, or the form does not print it."""
+    zh = lang == "zh"
+    texts, cits, rows, seen = [], [], [], set()
+    for r in named:
+        e = r.evaluation
+        key = (e.project, e.doc_id, e.unit_id)
+        if key in seen:
+            continue
+        seen.add(key)
+        if _IMPLEMENTER_Q.search(q) and e.implementer:
+            ln = _line_with(store, r, e.implementer)
+            if ln is None:
+                continue
+            texts.append(f"{e.project}的实施单位是{e.implementer}。" if zh else f"{e.project} is implemented by {e.implementer}.")
+            cits.append(_cite_line(r.doc_id, r.filename, ln))
+            rows.append({"project": e.project, "implementer": e.implementer})
+            continue
+        # (the digest's heads keep the funds without their source rows: the full record has them)
+        f = e.full().funds if callable(getattr(type(e), "full", None)) else e.funds
+        plain = normalize_text(q)
+        src = next((x for x in sorted(f.sources, key=lambda x: -len(x.name))
+                    if len(x.name) >= 4 and normalize_text(x.name) in plain), None)
+        if src is not None:
+            bits = [(lab_zh, lab_en, fig) for lab_zh, lab_en, fig in (
+                ("年初预算数", "initial budget", src.initial_budget), ("全年预算数", "budget", src.adjusted_budget),
+                ("执行数", "executed", src.executed)) if fig is not None and fig.ref is not None]
+            if not bits:
+                continue
+            texts.append(f"{e.project}的{src.name}：" + "，".join(f"{a}{fig.raw}{f.unit}" for a, _, fig in bits) + "。" if zh else
+                         f"{e.project}, {src.name}: " + ", ".join(f"{b} {fig.raw} {f.unit}" for _, b, fig in bits) + ".")
+            cits.extend(_cite_ref(fig.ref, r.filename) for *_, fig in bits[:1])
+            rows.append({"project": e.project, "source": src.name, **{b: fig.raw for _, b, fig in bits}})
+            continue
+        if _EXEC_SCORE_Q.search(q) and f.exec_score is not None and f.exec_score.ref is not None:
+            w = f.exec_weight.raw if f.exec_weight is not None else None
+            texts.append(f"{e.project}的预算执行率得分{f.exec_score.raw}分" + (f"（分值{w}）" if w else "") + "。" if zh else
+                         f"{e.project}: budget execution scored {f.exec_score.raw}" + (f" of {w}" if w else "") + ".")
+            cits.append(_cite_ref(f.exec_score.ref, r.filename))
+            rows.append({"project": e.project, "exec_score": f.exec_score.raw, "exec_weight": w})
+    if not texts:
+        return None
+    return _finish(("" if zh else " ").join(texts), cits, rows, "structured:form_detail", lang, store, q)
+
+
+def _line_with(store, r: ProjectRecord, text: str):
+    """The first line from the record's own first line on that prints `text` (its form's header, not another
+    form of the same document before it)."""
+    ref = r.evaluation.ref
+    start = (ref.page, ref.line_start) if ref is not None else (0, 0)
+    for ln in store.get_lines(r.doc_id):
+        if (ln.page, ln.line_no) >= start and text in ln.text:
+            return ln
+    return None
 
 
 # indicator names as an English question says them, in the words of the Chinese names they are part of
@@ -702,7 +770,9 @@ def accounts_parts(question: str) -> list[str]:
 
 # the whole corpus asked for (所有报告一共多少个项目, across all reports): a count over everything stored
 # words only a 部门决算 question uses: a 科目 named like a project (城乡医疗救助科目决算) is the accounts' subject
-_ACCOUNTS_WORDS = re.compile(r"科目|支出决算|决算数|完成年初预算|年初预算的百分之|initial budget|决算(?:里|中|的)?(?:总)?支出|"
+_ACCOUNTS_WORDS = re.compile(r"科目|支出决算|决算数|完成年初预算|年初预算的百分之|决算(?:里|中|的)?(?:总)?支出|"
+                             # (of / exceeded the initial budget; "Initial budget of <project>?" is the project's)
+                             r"(?:of|complet\w*|exceed\w*|above|below|over|under) (?:the |its |their )?initial budget|"
                              r"本年支出合计|total expenditure|final accounts", re.I)
 _METRIC_IN_NAME = re.compile(r"得分|执行|预算|等级|最高|最低|最多|最少|哪|多少|几")
 _ALL_Q = re.compile(r"所有(?:报告|项目|文件|单位|部门)|全部(?:报告|项目)|(?:整个)?语料(?:中|里)?|across all|in all (?:the )?reports|"
@@ -1328,6 +1398,11 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         # statement of what it did (对20个项目支出绩效进行了自评), which counts more than the forms attached
         intent = Intent("open", lang, intent.projects)
         parts = []
+    # a detail of a named project's form: who implements it, a fund source's row, the execution row's own score
+    if scope.named:
+        ans = _form_detail_answer(q, scope.named, lang, store)
+        if ans is not None:
+            return ans
     # a named project's indicator; or, in a named department of a few projects, the one indicator that fits
     about = scope.named or (records if scope.by_department and len(records) <= 8 else [])
     if about and len({r.evaluation.project for r in about}) <= 8 and not any(p.metrics for p in parts) \
