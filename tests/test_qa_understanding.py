@@ -1739,3 +1739,15 @@ def test_a_forms_details_implementer_fund_source_and_the_execution_rows_score(fa
     from service.qa.service import _EXEC_SCORE_Q
 
     assert _EXEC_SCORE_Q.search("资金执行得分") and not _EXEC_SCORE_Q.search("职业技能提升资金执行得怎么样")
+
+
+def test_a_list_shows_the_figure_its_condition_tests_and_执行率只有_asks_the_stated_reason(family_forms, comparing_forms):
+    from service.store import open_store
+
+    with open_store(comparing_forms) as store:
+        # 实际支出超过了预算: the executed amount asked, and the rate above 100% that puts the project in the list
+        a = ask("哪些项目实际支出超过了预算", settings=comparing_forms, store=store)
+        assert "2469.80万元" in a.answer and "107.26%" in a.answer, a.answer
+    with open_store(family_forms) as store:
+        b = ask("乡村振兴衔接资金执行率只有0%是什么原因", settings=family_forms, store=store)
+        assert b.route == "structured:reason" and "政策调整" in b.answer, (b.route, b.answer)

@@ -715,7 +715,9 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
             if not p.conditions and not (p.op == "count" and (named or whole_scope and asks_count)) \
                     and not (p.op == "list" and whole_scope):
                 return None
-            show = list(dict.fromkeys([m for m in metrics if m not in {c.metric for c in p.conditions}] or
+            # the figures asked, then the figure each condition tests (a project's place in the list rests on it:
+            # 实际支出超过了预算 shows the executed amount and the rate above 100%)
+            show = list(dict.fromkeys([m for m in metrics if m not in {c.metric for c in p.conditions}] +
                                       [c.metric for c in p.conditions if c.metric in METRICS] or ["total"]))
             if groups_of and p.op == "count" and (re.search(r"各|分别|每个|每年|each|per |respectively", p.text, re.I) or
                                                   HOW_MANY_EACH.search(p.text)):

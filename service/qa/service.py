@@ -347,7 +347,7 @@ _SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用
                              r"(?:执行(?:数|率)|(?:实际)?支出(?:数)?)(?:为|是|只有)?\s*0(?:\.0+)?\s*%?(?:万元|元)?(?![.\d])|执行率(?:低|不高|偏低|较低)|"
                              r"执行(?:进度)?(?:慢|低|没达标|未达标|不达标)|预算执行\S{0,4}(?:没|未|不)达标|结余|没有执行|未执行|"
                              r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
-                             r"没(?:有)?(?:花|用)完|"
+                             r"没(?:有)?(?:花|用)完|(?:执行率|执行进度|执行)(?:只有|仅有?|才|仅为|只)(?:了)?\s*\d|"
                              r"spent (?:so )?little|nothing (?:was )?spent|spent nothing|"
                              r"(?<![\d.])0(?:\.0+)?\s*%\s*(?:budget )?execution|execution rate of 0(?![.\d])|zero (?:execution|spending)", re.I)
 
