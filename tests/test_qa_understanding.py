@@ -1751,3 +1751,16 @@ def test_a_list_shows_the_figure_its_condition_tests_and_执行率只有_asks_th
     with open_store(family_forms) as store:
         b = ask("乡村振兴衔接资金执行率只有0%是什么原因", settings=family_forms, store=store)
         assert b.route == "structured:reason" and "政策调整" in b.answer, (b.route, b.answer)
+
+
+def test_a_sum_says_which_projects_in_scope_print_no_such_figure(family_forms):
+    from service.store import open_store
+
+    with open_store(family_forms) as store:
+        # set W's 2019: two forms without a funds block (a three-block form among them) beside two with budgets
+        a = ask("2019年项目预算合计", settings=family_forms, store=store)
+        counted = {r["project"] for r in a.rows}
+        every = ask("2019年有哪些项目", settings=family_forms, store=store)
+        missing = {r["project"] for r in every.rows} - counted
+        assert len(counted) == 2 and len(missing) == 2, (counted, missing)
+        assert "另有2个项目的自评表未列全年预算数，未计入" in a.answer and all(n in a.answer for n in missing), a.answer

@@ -840,6 +840,13 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
                                  f"(total {_d(total)} ÷ {len(vals)}; " + ", ".join(
                                      f"{_name(r)} {_d(metric_value(r, m))}{_printed_note(r, m, metric_value(r, m), zh)}" for r in shown)
                                  + more + ").")
+            lacking = [r for r in sel if not _has(r, m)]
+            if lacking:
+                # a project in scope whose form prints no such figure is said, never silently left out of the sum
+                names = ("、" if zh else ", ").join(_name(r) for r in lacking[:TERMS_SHOWN]) + \
+                    (("等" if zh else " …") if len(lacking) > TERMS_SHOWN else "")
+                out.texts.append(f"另有{len(lacking)}个项目的自评表未列{_LABEL[m][0]}，未计入：{names}。" if zh else
+                                 f"{len(lacking)} more project(s) print no {_LABEL[m][1]} and are not counted: {names}.")
             out.routes.append(p.op)
         elif p.op in ("rank", "compare"):
             m = next((x for x in metrics if x != "grade"), "rate" if p.op == "compare" else None)
