@@ -1764,3 +1764,11 @@ def test_a_sum_says_which_projects_in_scope_print_no_such_figure(family_forms):
         missing = {r["project"] for r in every.rows} - counted
         assert len(counted) == 2 and len(missing) == 2, (counted, missing)
         assert "另有2个项目的自评表未列全年预算数，未计入" in a.answer and all(n in a.answer for n in missing), a.answer
+
+
+def test_an_english_zero_execution_rate_asked_after_the_name_asks_the_stated_reason():
+    from service.qa.service import _SPENDING_SHORT
+
+    for q in ("Why was X's execution rate 0?", "Why was the execution rate of X 0%?", "Why was X's execution rate 0.0%?"):
+        assert _SPENDING_SHORT.search(q), q
+    assert not _SPENDING_SHORT.search("Why was the execution rate of X 90%?")

@@ -349,7 +349,7 @@ _SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用
                              r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
                              r"没(?:有)?(?:花|用)完|(?:执行率|执行进度|执行)(?:只有|仅有?|才|仅为|只)(?:了)?\s*\d|"
                              r"spent (?:so )?little|nothing (?:was )?spent|spent nothing|"
-                             r"(?<![\d.])0(?:\.0+)?\s*%\s*(?:budget )?execution|execution rate of 0(?![.\d])|zero (?:execution|spending)", re.I)
+                             r"(?<![\d.])0(?:\.0+)?\s*%\s*(?:budget )?execution|execution rate (?:of |was |is )?0(?:\.0+)?\s*%?(?![.\d])|execution rate\b[^?]{0,60}?(?<![\d.])0(?:\.0+)?\s*%?\s*\?|zero (?:execution|spending)", re.I)
 
 
 def _reason_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskAnswer | None:
