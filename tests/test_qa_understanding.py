@@ -1772,3 +1772,14 @@ def test_an_english_zero_execution_rate_asked_after_the_name_asks_the_stated_rea
     for q in ("Why was X's execution rate 0?", "Why was the execution rate of X 0%?", "Why was X's execution rate 0.0%?"):
         assert _SPENDING_SHORT.search(q), q
     assert not _SPENDING_SHORT.search("Why was the execution rate of X 90%?")
+
+
+def test_how_many_departments_filed_a_name_and_a_two_character_grade_before_its_projects(family_forms):
+    from service.store import open_store
+
+    assert _conds("良好的项目都有哪些") == [("grade", "eq", "良")] and _conds("中的项目") == []
+    with open_store(family_forms) as store:
+        a = ask("有几个单位报了基层医疗卫生机构运行补助", settings=family_forms, store=store)
+        assert a.route == "structured:filers" and "共有3个单位填报" in a.answer, a.answer
+        assert {r["department"] for r in a.rows} == {"县残疾人联合会", "区市场监督管理局", "区司法局"}
+        assert len(a.citations) == 3 and {c.doc_id for c in a.citations} == {r["doc_id"] for r in a.rows}

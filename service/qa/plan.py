@@ -258,6 +258,10 @@ def _grade_words(q: str) -> list[str]:
         g = _GRADES[m.group(1)]
         if g not in out and not re.match(r"中(?:等级|级)", m.group(0)) or m.group(1) == "中等":
             out.append(g)
+    # 良好的项目都有哪些: a two-character grade word before 的项目 is a grade (one character, 中的项目, is not)
+    for m in re.finditer(r"(优秀|良好|中等|合格)(?=的?项目)", q):
+        if _GRADES[m.group(1)] not in out:
+            out.append(_GRADES[m.group(1)])
     # 优、良、中各有几个 / how many 优, 良 and 中 projects: two or more grade words in a list
     listed = re.search(r"((?:[优良中差]\s*(?:[、,，和及与]|and)\s*){1,3}[优良中差])(?:(?![\u4e00-\u9fff])|(?=[各等级项的个分]))", q) or \
         re.search(r"((?<![\u4e00-\u9fff])[优良中差]{2,4})(?=各|分别|等级|的?项目)", q)  # 优良中各几个: written without a mark

@@ -507,6 +507,38 @@ def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) ->
     return _finish(("" if zh else " ").join(texts), cits, rows, "structured:form_detail", lang, store, q)
 
 
+# how many departments filed a named project (one name, several bureaus' forms)
+_FILERS_Q = re.compile(r"(?:几|多少)(?:个|家)(?:单位|部门)|(?:哪些|哪几个|哪几家)(?:单位|部门)|"
+                       r"how many (?:departments|bureaus|units)|which (?:departments|bureaus|units)", re.I)
+
+
+def _filers_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskAnswer | None:
+    """The departments whose forms carry a named project, each with its form's year, each cited to the line
+    of its form that names the project."""
+    if not _FILERS_Q.search(q) or len({r.evaluation.project for r in named}) != 1:
+        return None
+    zh = lang == "zh"
+    seen: dict[str, tuple] = {}
+    for r in named:
+        d = r.evaluation.department
+        if d and d not in seen:
+            seen[d] = (r, r.evaluation.year)
+    if not seen:
+        return None
+    name = named[0].evaluation.project
+    items = [f"{d}（{y}年度）" if zh and y else f"{d} ({y})" if y else d for d, (_, y) in seen.items()]
+    text = (f"{name}共有{len(seen)}个单位填报：{'、'.join(items)}。" if zh else
+            f"{len(seen)} departments filed {name}: {'; '.join(items)}.")
+    cits, rows = [], []
+    for d, (r, y) in seen.items():
+        # each form cited where it prints its year (the figure the answer gives for it), else its name
+        ln = (_line_with(store, r, str(y)) if y else None) or _line_with(store, r, name)
+        if ln is not None:
+            cits.append(_cite_line(r.doc_id, r.filename, ln))
+        rows.append({"project": name, "department": d, "year": y, "doc_id": r.doc_id})
+    return _finish(text, cits, rows, "structured:filers", lang, store, q)
+
+
 def _line_with(store, r: ProjectRecord, text: str):
     """The first line from the record's own first line on that prints `text` (its form's header, not another
     form of the same document before it)."""
@@ -1400,7 +1432,7 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         parts = []
     # a detail of a named project's form: who implements it, a fund source's row, the execution row's own score
     if scope.named:
-        ans = _form_detail_answer(q, scope.named, lang, store)
+        ans = _form_detail_answer(q, scope.named, lang, store) or _filers_answer(q, scope.named, lang, store)
         if ans is not None:
             return ans
     # a named project's indicator; or, in a named department of a few projects, the one indicator that fits
