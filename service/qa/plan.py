@@ -391,6 +391,8 @@ _OVER_BUDGET = re.compile(rf"{_OVER_BUDGET_WORDS.pattern}|超支|over[- ]?budget
 _COUNT_ASKED = re.compile(r"(?:多少|几)个(?:项目)?\s*(?:[?？。，,]|$|是|有|呢|吗|啊)|(?:有|是|共|一共|总共)(?:多少|几)个|how many", re.I)
 
 
+# a figure asked per group of the scope (各单位, 分别, each, per year): one figure per department or year named
+_PER_GROUP = re.compile(r"各|分别|每个|每年|each|per |respectively", re.I)
 # How many projects are there in 2019 and in 2023? asks each year's (or department's) count, as 各 does; not
 # when it asks the total (in total, altogether)
 HOW_MANY_EACH = re.compile(r"\bhow many\b(?!.*\b(?:in total|altogether|combined|together|overall)\b).*\band\b", re.I)
@@ -723,8 +725,7 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
             # 实际支出超过了预算 shows the executed amount and the rate above 100%)
             show = list(dict.fromkeys([m for m in metrics if m not in {c.metric for c in p.conditions}] +
                                       [c.metric for c in p.conditions if c.metric in METRICS] or ["total"]))
-            if groups_of and p.op == "count" and (re.search(r"各|分别|每个|每年|each|per |respectively", p.text, re.I) or
-                                                  HOW_MANY_EACH.search(p.text)):
+            if groups_of and p.op == "count" and (_PER_GROUP.search(p.text) or HOW_MANY_EACH.search(p.text)):
                 # 高新区人社局和中原区医保局各有几个项目: one count per department
                 by: dict[str, list[ProjectRecord]] = {g: [] for g in dict.fromkeys(groups_of.values())}
                 for r in sel:
@@ -807,7 +808,7 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
             # (the Chinese listing already shows what a form in 元 printed; the English sum lists names only)
             terms = ("＋" if zh else " + ").join(f"{_d(v)}{'' if zh else _printed_note(r, m, v, zh)}" for r, v in zip(shown, vals))
             terms += ("＋…" if zh else " + …") if more else ""
-            if groups_of and re.search(r"各|分别|每个|每年|each|per |respectively", p.text, re.I):
+            if groups_of and _PER_GROUP.search(p.text):
                 # 各部门项目的平均得分: one figure per department, each with how many projects it rests on
                 by: dict[str, list[Decimal]] = {}
                 for r in have:

@@ -301,14 +301,21 @@ def _parsed_accounts(doc_id: str, key: str, updated_at, payload):
     return acc
 
 
-def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[str, str]) -> AskAnswer | None:
-    from service.accounts.qa import answer_accounts_question
-
+def _docs_in_scope(docs: dict[str, str], filters: dict):
+    """(doc_id, filename) of the stored documents the filters keep: one document, or a department's or a
+    year's documents."""
     for doc_id, filename in docs.items():
         if filters.get("doc_id") and doc_id != filters["doc_id"]:
             continue
         if filters.get("doc_ids") is not None and doc_id not in filters["doc_ids"]:
             continue
+        yield doc_id, filename
+
+
+def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[str, str]) -> AskAnswer | None:
+    from service.accounts.qa import answer_accounts_question
+
+    for doc_id, filename in _docs_in_scope(docs, filters):
         for art in store.list_artifacts(doc_id, kind="accounts"):
             acc = _parsed_accounts(doc_id, art.key, art.updated_at, art.payload)
             answers = [a for a in (answer_accounts_question(sub, acc) for sub in accounts_parts(question)) if a is not None]
@@ -381,6 +388,16 @@ def _reason_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskA
     return _finish(text, cits, rows, "structured:reason", lang, store, q)
 
 
+def _without_names(q: str, named: list[ProjectRecord]) -> str:
+    """The question's name key with the named projects' names (and aliases, longest first) taken out: what is
+    left names what is asked of them (an indicator)."""
+    rest = name_key(q)
+    for r in named:
+        for n in sorted([r.evaluation.project, *r.evaluation.aliases], key=len, reverse=True):
+            rest = rest.replace(name_key(n), " ")
+    return rest
+
+
 def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, prose_of=None) -> AskAnswer | None:
     """A figure of a named project's performance indicators (享受补贴人数, 日常检查企业数): the indicator whose
     name or printed figures share the question's words, or the one counting what the question counts (多少人 /
@@ -388,10 +405,7 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
     may mean, the one indicator that fits best. None when none fits, or two fit equally (not a guess)."""
     if not _ASKS_QUANTITY.search(q):
         return None
-    rest = name_key(q)
-    for r in named:
-        for n in sorted([r.evaluation.project, *r.evaluation.aliases], key=len, reverse=True):
-            rest = rest.replace(name_key(n), " ")
+    rest = _without_names(q, named)
     # the project's own name words say which project, not which of its indicators (集体破产企业退休人员… of a
     # name printed with (困难) in it stays in the question)
     own = "".join(name_key(r.evaluation.project) for r in named) if rest == name_key(q) else ""
@@ -465,6 +479,8 @@ def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) ->
     (得分 of 预算执行率, out of its 分值). Each cited to the line that prints it; None when the question asks none
     of these, or the form does not print it."""
     zh = lang == "zh"
+    asks_implementer, asks_exec_score = bool(_IMPLEMENTER_Q.search(q)), bool(_EXEC_SCORE_Q.search(q))
+    plain = normalize_text(q)
     texts, cits, rows, seen = [], [], [], set()
     for r in named:
         e = r.evaluation
@@ -472,7 +488,7 @@ def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) ->
         if key in seen:
             continue
         seen.add(key)
-        if _IMPLEMENTER_Q.search(q) and e.implementer:
+        if asks_implementer and e.implementer:
             ln = _line_with(store, r, e.implementer)
             if ln is None:
                 continue
@@ -482,7 +498,6 @@ def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) ->
             continue
         # (the digest's heads keep the funds without their source rows: the full record has them)
         f = e.full().funds if callable(getattr(type(e), "full", None)) else e.funds
-        plain = normalize_text(q)
         src = next((x for x in sorted(f.sources, key=lambda x: -len(x.name))
                     if len(x.name) >= 4 and normalize_text(x.name) in plain), None)
         if src is not None:
@@ -496,7 +511,7 @@ def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) ->
             cits.extend(_cite_ref(fig.ref, r.filename) for *_, fig in bits[:1])
             rows.append({"project": e.project, "source": src.name, **{b: fig.raw for _, b, fig in bits}})
             continue
-        if _EXEC_SCORE_Q.search(q) and f.exec_score is not None and f.exec_score.ref is not None:
+        if asks_exec_score and f.exec_score is not None and f.exec_score.ref is not None:
             w = f.exec_weight.raw if f.exec_weight is not None else None
             texts.append(f"{e.project}的预算执行率得分{f.exec_score.raw}分" + (f"（分值{w}）" if w else "") + "。" if zh else
                          f"{e.project}: budget execution scored {f.exec_score.raw}" + (f" of {w}" if w else "") + ".")
@@ -567,10 +582,7 @@ def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[Pr
     deviation note) cited to that row; of no project named, the projects where it missed its target."""
     from service.qa.structured import missed_indicators
 
-    rest = name_key(q)
-    for r in named:
-        for n in sorted([r.evaluation.project, *r.evaluation.aliases], key=len, reverse=True):
-            rest = rest.replace(name_key(n), " ")
+    rest = _without_names(q, named)
     english = [zh for en, zh in _INDICATOR_EN if re.search(rf"\b{en}\b", q, re.I)]
 
     def names_it(ind) -> bool:
@@ -662,11 +674,7 @@ def _department_answer(question: str, store, filters: dict, lang: str, docs: dic
     if not (wants_total or wants_grade or wants_funds):
         return None
     texts, cits, rows = [], [], []
-    for doc_id, filename in docs.items():
-        if filters.get("doc_id") and doc_id != filters["doc_id"]:
-            continue
-        if filters.get("doc_ids") is not None and doc_id not in filters["doc_ids"]:
-            continue
+    for doc_id, filename in _docs_in_scope(docs, filters):
         for art in store.list_artifacts(doc_id, kind="department"):
             dep = DepartmentEvaluation.model_validate(art.payload)
             t, g = dep.reported_total, dep.reported_grade
@@ -747,10 +755,7 @@ def _department_forms(store, filters: dict, lang: str, docs: dict[str, str], que
 
     zh = lang == "zh"
     items, cits, rows = [], [], []
-    for doc_id, filename in docs.items():
-        if filters.get("doc_id") and doc_id != filters["doc_id"] or \
-                filters.get("doc_ids") is not None and doc_id not in filters["doc_ids"]:
-            continue
+    for doc_id, filename in _docs_in_scope(docs, filters):
         for art in store.list_artifacts(doc_id, kind="department"):
             dep = DepartmentEvaluation.model_validate(art.payload)
             who = dep.department or filename
