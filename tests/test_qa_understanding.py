@@ -1783,3 +1783,51 @@ def test_how_many_departments_filed_a_name_and_a_two_character_grade_before_its_
         assert a.route == "structured:filers" and "共有3个单位填报" in a.answer, a.answer
         assert {r["department"] for r in a.rows} == {"县残疾人联合会", "区市场监督管理局", "区司法局"}
         assert len(a.citations) == 3 and {c.doc_id for c in a.citations} == {r["doc_id"] for r in a.rows}
+
+
+@pytest.mark.parametrize("question, op, metrics, conds", [
+    # set AO-AQ's first runs: wordings the parser did not read
+    ("How many project forms did 县自然资源局 file?", "count", [], []),
+    ("How many 2022 projects are there?", "count", [], []),
+    ("哪些项目年初没有安排预算", "list", [], [("initial", "eq", Decimal(0))]),
+    ("Which projects had no initial budget?", "list", [], [("initial", "eq", Decimal(0))]),
+    ("区应急管理局项目实际支出总额", "sum", ["executed"], []),
+    ("公租房运营补助钱花了多少比例", "lookup", ["rate"], []),
+    ("公租房运营补助钱花了多少", "lookup", ["executed"], []),  # an amount, not a share
+    # how far spending went over the budget is the gap the other way, not the list of projects over it
+    ("消防救援队伍建设经费超支了多少", "lookup", ["unspent"], []),
+    ("By how much did 消防救援队伍建设经费 exceed its budget?", "lookup", ["unspent"], []),
+    ("哪些项目超支了", "list", [], [("rate", "gt", Decimal(100))]),
+])
+def test_an_auditors_and_a_journalists_wording(question, op, metrics, conds):
+    p = parse_part(question)
+    assert (p.op, p.metrics, _conds(question)) == (op, metrics, conds)
+
+
+def test_a_level_asked_is_kept_an_overspend_is_said_and_units_are_shown_in_one_when_ranked(comparing_forms):
+    from service.qa.intents import detect_lang
+    from service.qa.linking import departments_in
+    from service.qa.service import _FILERS_FIGURE, _SPENDING_SHORT
+    from service.store import open_store
+
+    s = comparing_forms
+    with open_store(s) as store:
+        # 2469.80 executed of a 2302.62 budget (read by hand from the form): the overspend, cited to the amounts
+        a = ask("森林防火专项经费超支了多少", settings=s, store=store)
+        assert "超支167.18万元" in a.answer and a.citations, a.answer
+        # a form in 元 ranked with forms in 万元 also reads in 万元, the unit they were ordered in
+        b = ask("执行数最少的3个项目", settings=s, store=store)
+        assert "176691元，合17.67万元" in b.answer, b.answer
+        # the folder holds a 市 卫健委 only: a 县 one is not covered, and the refusal names the 市 one
+        c = ask("县卫健局有哪些项目", settings=s, store=store)
+        assert c.route == "scope:not_covered" and "市卫健委" in c.answer and not c.rows, c.answer
+        assert ask("市卫健委有哪些项目", settings=s, store=store).rows
+        # the projects' own spending added up, not the accounts' 本年支出合计
+        d = ask("Total spending of 区应急管理局's projects?", settings=s, store=store)
+        assert d.route == "structured:sum" and "5269.31" in d.answer, (d.route, d.answer)
+    assert [d.level for d, _ in departments_in("县卫健局和区城市管理局")] == ["县", "区"]
+    assert departments_in("市场监督管理局")[0][0].level is None  # the 市 of 市场 is no level
+    assert _SPENDING_SHORT.search("Why is X's execution rate only 83.86%?") and _SPENDING_SHORT.search("Why did X only spend 80%?")
+    assert _FILERS_FIGURE.search("农村饮水安全工程几个单位里谁的执行率最高") and not _FILERS_FIGURE.search("有几个单位报了X")
+    assert detect_lang("Projects of 县卫生健康局?") == "en" and detect_lang("What is 基层党建工作经费的得分") == "zh"
+    assert detect_lang("PPP项目有哪些") == "zh" and detect_lang("Hi，请问区司法局有几个项目") == "zh"

@@ -40,7 +40,14 @@ class Intent:
 def detect_lang(question: str) -> Literal["zh", "en"]:
     cjk = len(re.findall(r"[\u4e00-\u9fff]", question))
     latin = len(re.findall(r"[A-Za-z]", question))
-    return "en" if latin > 2 * cjk else "zh"
+    if latin > 2 * cjk:
+        return "en"
+    # a short English question around a long Chinese name (Projects of 县卫生健康局?): English when it opens with
+    # an English word and has two at least; a Latin acronym or a greeting before Chinese (PPP项目…, Hi，请问…) is not
+    words = re.findall(r"[A-Za-z]{2,}", question)
+    opens_en = re.match(r"\s*[A-Za-z]{2,}(?![A-Za-z]*[\u4e00-\u9fff])", question) is not None
+    chinese_grammar = re.search(r"[的吗呢吧么]|多少|哪些|哪个|什么|几个", question)
+    return "en" if opens_en and len(words) >= 2 and not chinese_grammar else "zh"
 
 
 _NUM = r"(\d+(?:\.\d+)?)"

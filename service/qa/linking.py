@@ -68,10 +68,18 @@ _NAME_PUNCT = re.compile(r"[\s、,，.。:：;；·\-—_“”\"'‘’《》<>
 class Department:
     place: str | None  # 上街, 高新, 中原 (without 区/县)
     kind: str | None  # a key of DEPARTMENT_KINDS, or another bureau's word as its report prints it (应急管理局)
+    # the level written just before the bureau (县 of 县卫健局, 市 of 市卫生健康委员会), when one is: a 县 bureau is
+    # not the 市 one of the same kind. Not part of equality: a document naming a bureau with and without its
+    # level names one department.
+    level: str | None = field(default=None, compare=False)
+
+    def same_level(self, other: Department) -> bool:
+        return self.level is None or other.level is None or self.level == other.level
 
     def label(self) -> str:
         kind = (DEPARTMENT_KINDS[self.kind][-1] if self.kind in DEPARTMENT_KINDS else self.kind) if self.kind else ""
-        return f"{self.place + '区' if self.place else ''}{kind}" or "该单位"
+        where = self.place + (self.level or "区") if self.place else (self.level or "") if kind else ""
+        return f"{where}{kind}" or "该单位"
 
 
 # Any other bureau, as the reports name it (应急管理局, 自然资源和规划局, 发展和改革委员会, 市场监督管理局): its
@@ -100,7 +108,7 @@ def _place_before(t: str, s: int) -> tuple[str | None, int]:
     place = before if len(before) == 2 and all("\u4e00" <= ch <= "\u9fff" for ch in before) else None
     if place is None:
         pass
-    elif all(ch in _GENERIC_CHARS for ch in place) or place in _FIELD_WORDS or re.search(r"[的和与及在是了为、年度局]", place):
+    elif all(ch in _GENERIC_CHARS for ch in place) or place in _FIELD_WORDS or re.search(r"[的和与及在是了为、年度局由向从将被]", place):
         place = None  # two of a name's generic characters (资金, 补助), a field label, a particle or a year
     elif mark is not None:
         place = None if f"{place}{mark}" in _NOT_PLACES else place
@@ -214,7 +222,7 @@ def departments_in(text: str, bureaus: Iterable[str] | None = None) -> list[tupl
     # 给我医保局, 帮我查医保局. "高新人社局": a place written without 区.
     for m in _KIND_ONLY.finditer(t):
         place, start = _place_before(t, m.start())
-        out.append((Department(place, kinds[m.group(1)]), (start, m.end())))
+        out.append((Department(place, kinds[m.group(1)], _level_before(t, m.start())), (start, m.end())))
     taken = [sp for _, sp in out]
     if bureaus is None:
         others = bureaus_in(t)
@@ -225,8 +233,18 @@ def departments_in(text: str, bureaus: Iterable[str] | None = None) -> list[tupl
             others.append((b, place, (start, e)))
     for b, place, (a, e) in others:
         if not any(x < e and a < y for x, y in taken):
-            out.append((Department(place, b), (a, e)))
+            # the bureau word starts after its place (a) or at a (no place): its level is the character before it
+            at = a + len(place) + 1 if place and t[a + len(place):a + len(place) + 1] in _LEVEL_CHARS else a
+            out.append((Department(place, b, _level_before(t, at)), (a, e)))
     return out
+
+
+def _level_before(t: str, s: int) -> str | None:
+    """The level character just before position s (县 of 县卫健局, 区 of 上街区人社局), unless it belongs to a
+    word (城市管理局's 市 is no level)."""
+    if s < 1 or t[s - 1] not in _LEVEL_CHARS or t[s - 2:s] in _LEVEL_IN_WORDS:
+        return None
+    return t[s - 1]
 
 
 def places_in(text: str) -> list[tuple[str, tuple[int, int]]]:
@@ -645,7 +663,7 @@ class DocProfile:
 
     def covers(self, dept: Department) -> bool:
         return any((dept.place is None or d.place == dept.place) and (dept.kind is None or d.kind == dept.kind)
-                   for d in self.departments)
+                   and d.same_level(dept) for d in self.departments)
 
 
 def profile(doc_id: str, title_lines: list[str], fields: list[str], years: list[int],
@@ -659,7 +677,7 @@ def profile(doc_id: str, title_lines: list[str], fields: list[str], years: list[
             if d not in depts:
                 depts.append(d)
     placed = {d.kind: d.place for d in depts if d.place}
-    depts = [Department(placed.get(d.kind), d.kind) if d.place is None else d for d in depts]
+    depts = [Department(placed.get(d.kind), d.kind, d.level) if d.place is None else d for d in depts]
     out: list[Department] = []
     for d in depts:
         if d not in out:

@@ -39,7 +39,7 @@ _METRIC_WORDS = {
     "rate": r"执行率|执行进度|支出进度|(?:钱|资金|经费|预算)?花得(?:最|更|比较)?(?:慢|快)|(?:执行|支出|花钱)(?:得)?最(?:慢|快)|支出率|执行情况|(?:资金)?使用(?:率|进度)|(?:执行|花|用|支出)了?百分之多少|百分比|"
             r"(?:share|percentage|percent|proportion) of (?:the |its |their )?(?:\S+ ){0,6}?budget (?:was |were )?(?:executed|spent)|"
             r"预算执行(?=\s*(?:不到|低于|不足|少于|未达|超过|高于)\s*\d)|执行得(?:怎么样|怎样|如何|咋样)|(?:钱|资金|预算|经费)?(?:用|花|支出|执行|使用)(?:完|光|完毕)了?(?:吗|么|没|没有|与否)"
-            r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:more|less|most|least) of (?:its|their|the) budget|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
+            r"|占预算的?(?:百分之几|百分之多少|多少|比例|比重)|百分之几|(?:钱|资金|预算|经费)?(?:花|用|执行|支出)(?:了|掉)?(?:多少|几成|百分之几)(?:的)?(?:比例|比重)|(?:花|用|执行|支出)(?:了|掉)?几成|(?:more|less|most|least) of (?:its|their|the) budget|(?:花|用|执行|支出)到了?\s*\d+(?:\.\d+)?\s*%"
             r"|execution rate|rate of execution|budget execution|execution progress|how far along|progress of (?:budget )?execution|spending progress"
             r"|executed\s+\w*\s*%|spent\s+\w*\s*%|fully spent|use up|used up|spen[dt] all"
             r"|spen[dt] (?:its|their|the) (?:whole|entire|full) budget"
@@ -60,7 +60,11 @@ _METRIC_WORDS = {
                r"预算(?:数)?比(?:实际)?执行(?:数)?多(?:了)?(?:多少)?|执行(?:数)?比预算(?:数)?少(?:了)?(?:多少)?|"
                r"(?:difference|gap) between (?:its |the )?budget and (?:its |the )?(?:amount )?(?:executed|spent|spending)|"
                r"left (?:unspent|over)|unspent (?:amount|money|funds?|budget)|how much[^?]{0,60}?\bunspent\b|"
-               r"how much of [^?]{0,60}?budgets? (?:was|is|were|has been) (?:not|n't) (?:spent|used|executed)",
+               r"how much of [^?]{0,60}?budgets? (?:was|is|were|has been) (?:not|n't) (?:spent|used|executed)|"
+               # the same gap the other way: how far spending went over the budget (超支了多少, exceed … by how much)
+               r"超支(?:了)?(?:多少|几|的?金额|额)|超(?:出|过)(?:了)?预算(?:了)?(?:多少|几)|比预算(?:还)?多(?:出|花)?(?:了)?(?:多少|几)|"
+               r"多(?:出|花)(?:了)?(?:多少|几)(?:钱)?|by how much[^?]{0,60}?\b(?:exceed\w*|overspen[dt]|go(?:ne)? over|went over)(?: (?:its|the|their) budgets?)?|"
+               r"how much (?:did|does|has)[^?]{0,60}?\b(?:overspen[dt]|go over|exceed)|how much (?:over|above) (?:its|the|their) budget",
     # 年初预算数: the budget set at the start of the year, before adjustments (the budget asked is the full-year one)
     "initial": r"年初(?:的)?(?:预算|安排|计划)(?:了|的)?(?:数|金额|资金|经费|多少(?:钱|资金)?|钱)?|年初数|初始预算|期初预算|"
                r"original(?:ly)? budget(?:ed)?|initial(?:ly)? budget(?:ed)?|initial allocation|budget at the start of the year|"
@@ -398,6 +402,10 @@ _PER_GROUP = re.compile(r"各|分别|每个|每年|each|per |respectively", re.I
 HOW_MANY_EACH = re.compile(r"\bhow many\b(?!.*\b(?:in total|altogether|combined|together|overall)\b).*\band\b", re.I)
 
 
+_NO_INITIAL = re.compile(r"年初(?:时)?(?:没有|没|未|无)(?:安排|编制|列|下达|做)?(?:预算|资金|钱)|年初预算(?:为|是)?(?:零|空|没有)|"
+                         r"\b(?:no|zero|without (?:an? )?)\s*initial budget|initial budget (?:of |was |is |were )?(?:zero|nil|none)\b", re.I)
+
+
 def parse_part(text: str) -> Part:
     q = plain_figures(normalize_text(text).lower())
     # normalize_text joins Latin to Chinese (how many中原区医疗保障局projects): the English patterns need the space
@@ -463,7 +471,7 @@ def parse_part(text: str) -> Part:
         if not re.search(rf"(?:{_CMP_BELOW}|{_CMP_ABOVE}|{_CMP_AT_LEAST})(?:\s+an?)?\s*$", q[:at], re.I):  # 不低于90%执行率: a threshold
             p.conditions.append(Condition("rate", "eq", Decimal(m.group(1) or m.group(2))))
     # 超出预算 / 超支 / spent more than their budget: spending above the budget is an execution rate above 100%
-    if _OVER_BUDGET.search(q) and not any(c.metric == "rate" for c in p.conditions):
+    if _OVER_BUDGET.search(q) and not any(c.metric == "rate" for c in p.conditions) and "unspent" not in p.metrics:
         p.conditions.append(Condition("rate", "gt", Decimal(100)))
         # the words of that phrase (花钱, 预算, spent, budget) ask no figure of their own
         rest = _OVER_BUDGET_WORDS.sub(" ", q)
@@ -480,6 +488,10 @@ def parse_part(text: str) -> Part:
             if metric == "initial":
                 initial_spans.append(m.span())
             p.conditions.append(Condition(metric, "eq", Decimal(m.group(1))))
+    # 年初没有安排预算 / 年初预算为零 / had no initial budget: an initial budget of 0 said in words
+    if not any(c.metric == "initial" for c in p.conditions) and _NO_INITIAL.search(q):
+        p.conditions.append(Condition("initial", "eq", Decimal(0)))
+        p.metrics = [m for m in p.metrics if m not in ("budget", "initial")]
     # "总分90分却被评为良": a stated score narrows the set
     for m in re.finditer(rf"(?:总分|自评得分|自评|得分|得了|(?<![获取])得(?=\s*\d)|拿了|打了|获得了?)\s*(?:为|是)?\s*{_NUM}\s*分(?!\s*[及或]?以[上下])|"
                          rf"\bscored?\s+(?:of\s+|exactly\s+|a full\s+|a perfect\s+|full\s+)?{_NUM}"
@@ -511,7 +523,7 @@ def parse_part(text: str) -> Part:
         p.op = "group"
     elif re.search(r"平均|均值|average|mean", q, re.I):
         p.op = "average"
-    elif re.search(r"合计|一共|总共|总计|加起来|加一块|加一起|加在一[块起]|合起来|加总|之和|总和|共计|总预算|预算总额|总执行数|执行总额|in total|combined|altogether|"
+    elif re.search(r"合计|一共|总共|总计|加起来|加一块|加一起|加在一[块起]|合起来|加总|之和|总和|共计|总预算|预算总额|总执行数|执行总额|(?:实际支出|支出|执行|花费|花销)总额|in total|combined|altogether|"
                    r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|come to|together\W*$|total (?:project )?(?:budget|executed|spending)", q, re.I) \
             and not _COUNT_ASKED.search(q):
         p.op = "sum"
@@ -533,7 +545,8 @@ def parse_part(text: str) -> Part:
         p.limit = (p.nth if p.nth else None) or (1 if singular else None) or _limit(q) or (1 if re.search(r"\bwhich (?:one|project)\b|\bwhich (?:had|has|is|was|got|scored)\b", q, re.I)
                                 else 5 if re.search(r"哪些|哪几|列出|排名|排序|projects|\brank", q, re.I) else 1)
     elif re.search(r"(?<!哪)(?:几|多少)(?:个|项)(?:项目|(?![\u4e00-\u9fff]))|项目(?:个)?数(?:量|目)?(?:分别|各)?(?:是|为|有)?(?:多少|几)|项目总数|总项目数|"
-                   r"项目(?:的)?(?:数量|个数|数)\s*[?？]?$|how many (?:\S+ )?projects|number of (?:\S+ ){0,3}?projects|projects? count|count of projects|"
+                   r"项目(?:的)?(?:数量|个数|数)\s*[?？]?$|how many (?:\S+ )?projects|how many (?:\S+ )?project (?:forms?|records?|(?:self-)?evaluations?)|"
+                   r"number of (?:\S+ ){0,3}?projects|projects? count|count of projects|"
                    r"\bcount (?:the |all )?(?:\S+ )?projects", q, re.I):
         p.op = "count"  # projects counted; "多少名退休人员" asks a figure a report states
     elif re.search(r"哪些|哪个|哪几个|什么项目|啥项目|列出|清单|which|list|(?:的|年度?)项目\s*[?？]?$", q, re.I) or p.conditions:
@@ -558,8 +571,12 @@ def _fmt(r: ProjectRecord, metric: str, zh: bool) -> str:
         return f"{raw}{u}" if zh else f"{raw} {u}"
     if metric == "unspent":
         b, x = _base(e.funds), e.funds.executed
-        return (f"{_d(metric_value(r, 'unspent'))}{u}（全年预算数{b.raw}{u}−执行数{x.raw}{u}）" if zh else
-                f"{_d(metric_value(r, 'unspent'))} {u} (budget {b.raw} − executed {x.raw} {u})")
+        gap = metric_value(r, "unspent")
+        if gap is not None and gap < 0:  # spent more than the budget: the gap is the overspend, said as such
+            return (f"为负，超支{_d(-gap)}{u}（执行数{x.raw}{u}−全年预算数{b.raw}{u}）" if zh else
+                    f"negative: over budget by {_d(-gap)} {u} (executed {x.raw} − budget {b.raw} {u})")
+        return (f"{_d(gap)}{u}（全年预算数{b.raw}{u}−执行数{x.raw}{u}）" if zh else
+                f"{_d(gap)} {u} (budget {b.raw} − executed {x.raw} {u})")
     if metric == "rate":
         rate = execution_rate(e)
         b, x = _base(e.funds), e.funds.executed
@@ -714,7 +731,8 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
             # counting a department's projects needs a "have / evaluated" question: "对多少个项目开展了预算绩效管理"
             # asks a number the report states, not how many project records we hold
             asks_count = re.search(r"(?:有|评了?|评价了?|自评了?|包含|包括|列了?|报了?|上报了?|申报了?|一共|总共|共)\s*"
-                                   r"(?:几|多少)|项目(?:个)?数|项目总数|总项目数|how many projects (?:are|were|did|does|do|has|have)|"
+                                   r"(?:几|多少)|项目(?:个)?数|项目总数|总项目数|how many (?:\S+ ){0,2}?projects (?:are|were|did|does|do|has|have)|"
+                                   r"how many (?:\S+ )?project (?:forms?|records?|(?:self-)?evaluations?)|"
                                    r"number of (?:\S+ ){0,3}?projects|\bcount (?:the |all )?(?:\S+ )?projects", p.text, re.I)
             # a department named: its projects are particular, so listing them (with the figures asked) is an
             # operation over the store; with no department, "哪些项目" alone is the catalogue (list_projects)
@@ -861,6 +879,16 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
             if not have or (p.op == "compare" and len(have) < 2):
                 return None
             ordered = sorted(have, key=lambda r: metric_value(r, m), reverse=p.order == "desc" or p.op == "compare")
+            # forms in 元 ranked or compared with forms in 万元: each 元 figure also in 万元, the unit they were
+            # ordered in (28732400元 beside 2654.05万元 reads as the larger only once both are in one unit)
+            mixed = m in _FUNDS_FIELD and len({printed_in_yuan(r.evaluation) for r in have}) > 1
+
+            def said(r, m, zh):
+                text = _fmt(r, m, zh)
+                if mixed and printed_in_yuan(r.evaluation):
+                    text += f"，合{_d(metric_value(r, m))}万元" if zh else f", i.e. {_d(metric_value(r, m))} 万元"
+                return text
+
             if p.op == "rank":
                 k = p.limit or 1
                 cut = metric_value(ordered[min(k, len(ordered)) - 1], m)
@@ -872,7 +900,7 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
                     word = (f"第{p.nth}{'低' if p.order == 'asc' else '高'}" if zh else
                             f"{['', 'first', 'second', 'third', 'fourth', 'fifth'][min(p.nth, 5)] if p.nth <= 5 else str(p.nth) + 'th'}"
                             f" {'lowest' if p.order == 'asc' else 'highest'}")
-                items = [f"{_name(r)}（{_fmt(r, m, zh)}）" if zh else f"{_name(r)} ({_fmt(r, m, zh)})" for r in top]
+                items = [f"{_name(r)}（{said(r, m, zh)}）" if zh else f"{_name(r)} ({said(r, m, zh)})" for r in top]
                 tie = len(top) > k
                 head = (f"{where}{_LABEL[m][0]}{word}的项目" + (f"（并列{len(top)}个）" if tie else "") + "：" if zh else
                         f"{'Projects' if len(top) > 1 else 'Project'}{' (' + where + ')' if where else ''} with the {word} {_LABEL[m][1]}: ")
@@ -880,8 +908,8 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
                 chosen = top
             else:
                 # a name ending in a digit (…资金2) would run into the figure (资金23.48%): a colon between
-                items = [f"{_name(r)}{'：' if _name(r)[-1:].isdigit() else ''}{_fmt(r, m, zh)}" if zh else
-                         f"{_name(r)}: {_fmt(r, m, zh)}" if _name(r)[-1:].isdigit() else f"{_name(r)} {_fmt(r, m, zh)}"
+                items = [f"{_name(r)}{'：' if _name(r)[-1:].isdigit() else ''}{said(r, m, zh)}" if zh else
+                         f"{_name(r)}: {said(r, m, zh)}" if _name(r)[-1:].isdigit() else f"{_name(r)} {said(r, m, zh)}"
                          for r in ordered]
                 hi, lo = ordered[0], ordered[-1]
                 # the verdict answers the way the question asks: 哪个低 → the lower one

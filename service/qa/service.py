@@ -356,7 +356,9 @@ _SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用
                              r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
                              r"没(?:有)?(?:花|用)完|(?:执行率|执行进度|执行)(?:只有|仅有?|才|仅为|只)(?:了)?\s*\d|"
                              r"spent (?:so )?little|nothing (?:was )?spent|spent nothing|"
-                             r"(?<![\d.])0(?:\.0+)?\s*%\s*(?:budget )?execution|execution rate (?:of |was |is )?0(?:\.0+)?\s*%?(?![.\d])|execution rate\b[^?]{0,60}?(?<![\d.])0(?:\.0+)?\s*%?\s*\?|zero (?:execution|spending)", re.I)
+                             r"(?<![\d.])0(?:\.0+)?\s*%\s*(?:budget )?execution|execution rate (?:of |was |is )?0(?:\.0+)?\s*%?(?![.\d])|execution rate\b[^?]{0,60}?(?<![\d.])0(?:\.0+)?\s*%?\s*\?|zero (?:execution|spending)|"
+                             r"execution rate\b[^?]{0,20}?\b(?:only|just|so low|this low|that low|low|below|under)\b|"
+                             r"(?:only|just) (?:execute[ds]?|spen[dt]|use[ds]?)\b|(?:low|poor|slow) (?:execution|spending)", re.I)
 
 
 def _reason_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskAnswer | None:
@@ -526,11 +528,15 @@ def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) ->
 _FILERS_Q = re.compile(r"(?:几|多少)(?:个|家)(?:单位|部门)|(?:哪些|哪几个|哪几家)(?:单位|部门)|"
                        r"how many (?:departments|bureaus|units)|which (?:departments|bureaus|units)", re.I)
 
+# …几个单位里谁的执行率最高: the departments are where a figure is ranked or compared, not what is counted
+_FILERS_FIGURE = re.compile(r"最(?:高|低|多|少|大|小|快|慢|好|差)|谁|更(?:高|低|多|少)|执行率|得分|分数|预算|执行数|支出|等级|"
+                            r"highest|lowest|most|least|best|worst|higher|lower|score|rate|budget|spen[dt]|grade", re.I)
+
 
 def _filers_answer(q: str, named: list[ProjectRecord], lang: str, store) -> AskAnswer | None:
     """The departments whose forms carry a named project, each with its form's year, each cited to the line
     of its form that names the project."""
-    if not _FILERS_Q.search(q) or len({r.evaluation.project for r in named}) != 1:
+    if not _FILERS_Q.search(q) or len({r.evaluation.project for r in named}) != 1 or _FILERS_FIGURE.search(q):
         return None
     zh = lang == "zh"
     seen: dict[str, tuple] = {}
@@ -811,6 +817,10 @@ _ACCOUNTS_WORDS = re.compile(r"科目|支出决算|决算数|完成年初预算|
                              # (of / exceeded the initial budget; "Initial budget of <project>?" is the project's)
                              r"(?:of|complet\w*|exceed\w*|above|below|over|under) (?:the |its |their )?initial budget|"
                              r"本年支出合计|total expenditure|final accounts", re.I)
+# the projects' own amounts added up (区文广旅局项目实际支出合计, Total spending of X's projects), not the
+# 决算's 项目支出 item (项目支出合计 stays the accounts' figure: it names no project's own amount)
+_PROJECTS_AMOUNT = re.compile(r"项目(?:的)?(?:实际支出|实际执行|执行数|执行金额|实际花费|花(?:了|的)?(?:钱|多少))|"
+                              r"(?:'s|of (?:the |its |their |all )?)\s*projects\b|\bprojects'", re.I)
 _METRIC_IN_NAME = re.compile(r"得分|执行|预算|等级|最高|最低|最多|最少|哪|多少|几")
 _ALL_Q = re.compile(r"所有(?:报告|项目|文件|单位|部门)|全部(?:报告|项目)|(?:整个)?语料(?:中|里)?|across all|in all (?:the )?reports|"
                     r"all (?:the )?(?:reports|documents)", re.I)
@@ -1229,7 +1239,7 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                     groups_of.setdefault(p.doc_id, nq[a:b])
             for r in scoped:
                 own = _departments_of(r)
-                if any(x.kind == d.kind and (d.place is None or x.place in (None, d.place)) for x in own):
+                if any(x.kind == d.kind and (d.place is None or x.place in (None, d.place)) and x.same_level(d) for x in own):
                     groups_of[record_key(r)] = nq[a:b]
     return _Scope(records=scoped, named=dedupe(named), doc_ids=sorted(doc_ids) if (asked or years) else None,
                   label=label, by_department=bool(asked) or groups_of is not None, groups_of=groups_of, note=loose_note,
@@ -1262,7 +1272,7 @@ def _own_department(records: list[ProjectRecord], asked: list[Department],
     for r in records:
         mine = _departments_of(r, implementer=True)
         if len(kinds_of[r.doc_id]) < 2 or not mine or any(
-                (a.place is None or d.place is None or d.place == a.place) and d.kind == a.kind
+                (a.place is None or d.place is None or d.place == a.place) and d.kind == a.kind and d.same_level(a)
                 for a in asked for d in mine):
             out.append(r)
     return out
@@ -1403,8 +1413,8 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         ans = _department_answer(q, store, scoped_flt, lang, docs)
         if ans is not None:
             return ans
-    if intent.kind == "accounts" or intent.kind == "open" and not intent.projects and _NAMES_SUBJECT.search(q) \
-            and not _ASKS_RATE.search(q) or _ACCOUNTS_WORDS.search(q):
+    if (intent.kind == "accounts" or intent.kind == "open" and not intent.projects and _NAMES_SUBJECT.search(q)
+            and not _ASKS_RATE.search(q) or _ACCOUNTS_WORDS.search(q)) and not _PROJECTS_AMOUNT.search(q):
         # an open question naming a 科目 (卫生健康支出, 住房公积金): the parsed 决算 answers it exactly when it
         # holds that subject; otherwise None and the question goes on to retrieval
         ans = _accounts_answer(q, store, scoped_flt, intent.lang, docs)
