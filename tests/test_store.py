@@ -257,3 +257,20 @@ def test_row_grids_survive_the_store(tmp_path):
     grids = [(ln.cells, ln.grid) for ln in doc.iter_lines() if ln.kind == "row"]
     assert any(g and any(span > 1 for _, span in g) for _, g in grids)
     assert [(ln.cells, ln.grid) for ln in back.iter_lines() if ln.kind == "row"] == grids
+
+
+def test_a_store_made_before_an_index_was_declared_gets_it_and_keeps_its_data(settings, stored):
+    # the API cache's fingerprint reads max(updated_at) of every artifact before each answer: without the
+    # index that is a scan of every document's artifacts, so a store made by an older version must get it
+    doc = stored[0]
+    with Store(settings) as s:
+        with s.engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_artifacts_updated_at"))
+            conn.execute(text("DROP INDEX ix_documents_ingested_at"))
+    with Store(settings) as s:
+        with s.engine.connect() as conn:
+            names = {r[0] for r in conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'index'"))}
+            plan = " ".join(str(r) for r in conn.execute(text("EXPLAIN QUERY PLAN SELECT max(updated_at) FROM artifacts")))
+        assert {"ix_artifacts_updated_at", "ix_documents_ingested_at"} <= names
+        assert "ix_artifacts_updated_at" in plan
+        assert s.has_document(doc.doc_id)

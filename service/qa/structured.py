@@ -2,6 +2,8 @@
 answer text says only what the rows say."""
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -24,6 +26,13 @@ class ProjectRecord:
     evaluation: ProjectEvaluation
     findings: list[Finding] = field(default_factory=list)
 
+    @functools.cached_property
+    def dedupe_key(self) -> tuple:
+        """What makes two records one project (dedupe): kept once, since every question dedupes every record."""
+        e = self.evaluation
+        return (e.project, e.year, e.reported_total.raw if e.reported_total else None,
+                e.funds.adjusted_budget.raw if e.funds.adjusted_budget else None, indicator_count(e))
+
 
 @dataclass
 class StructuredAnswer:
@@ -45,7 +54,8 @@ class ListItem:
     citations of the items it shows."""
 
     text: str
-    rows: list[dict]
+    # the rows, or a function making them: a long list builds the rows of the page it shows only
+    rows: list[dict] | Callable[[], list[dict]]
     refs: list[tuple[SourceRef, str | None]]
 
 
@@ -75,7 +85,7 @@ def paged(head: str, items: list[ListItem], route: str, zh: bool, page: int = 1,
     rows: list[dict] = []
     refs: list[tuple[SourceRef, str | None]] = []
     for it in shown:
-        rows.extend(it.rows)
+        rows.extend(it.rows() if callable(it.rows) else it.rows)
         refs.extend(x for x in it.refs if x not in refs)
     return StructuredAnswer("\n".join(lines), rows, refs, route, total=len(items), page=number,
                             page_size=page_size if page_size and page_size > 0 else None)
@@ -94,9 +104,7 @@ def dedupe(records: list[ProjectRecord]) -> list[ProjectRecord]:
     seen: set[tuple] = set()
     out = []
     for r in records:
-        e = r.evaluation
-        key = (e.project, e.year, e.reported_total.raw if e.reported_total else None,
-               e.funds.adjusted_budget.raw if e.funds.adjusted_budget else None, indicator_count(e))
+        key = r.dedupe_key
         if key in seen:
             continue
         seen.add(key)
@@ -179,6 +187,10 @@ def _row(r: ProjectRecord, **extra) -> dict:
     }
     row.update(extra)
     return row
+
+
+def _rows_of(r: ProjectRecord) -> list[dict]:
+    return [_row(r)]
 
 
 def _funds_refs(e: ProjectEvaluation) -> list[SourceRef]:
@@ -282,8 +294,8 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
         if not hits:
             return StructuredAnswer(f"没有预算执行率低于{_d(th)}%的项目。" if zh else
                                     f"No project executed less than {_d(th)}% of its budget.", [], [], "structured:low_execution")
-        listed = [ListItem(_rate_text(r.evaluation, rate, zh), [_row(r)], _refs(r, _funds_refs(r.evaluation)))
-                  for r, rate in hits]
+        listed = [ListItem(_rate_text(r.evaluation, rate, zh), functools.partial(_rows_of, r),
+                           _refs(r, _funds_refs(r.evaluation))) for r, rate in hits]
         head = (f"预算执行率低于{_d(th)}%的项目共{len(hits)}个（执行数÷全年预算数）：" if zh else
                 f"{len(hits)} projects executed less than {_d(th)}% of their budget (executed ÷ adjusted budget): ")
         return paged(head, listed, "structured:low_execution", zh, page, page_size)
@@ -320,7 +332,7 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
             return StructuredAnswer(f"没有自评等级为{g}的项目。" if zh else f"No project is graded {g}.", [], [], "structured:grade")
         listed = [ListItem(f"{r.evaluation.project}（{r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'}分）"
                            if zh else f"{r.evaluation.project} ({r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'})",
-                           [_row(r)], _refs(r, _total_refs(r.evaluation))) for r in hits]
+                           functools.partial(_rows_of, r), _refs(r, _total_refs(r.evaluation))) for r in hits]
         head = f"自评等级为{g}的项目共{len(hits)}个：" if zh else f"{len(hits)} projects are graded {g}: "
         return paged(head, listed, "structured:grade", zh, page, page_size)
 
@@ -453,7 +465,8 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
         return paged(head, list(per_project.values()), "structured:findings", zh, page, page_size)
 
     if intent.kind == "list_projects":
-        listed = [ListItem(r.evaluation.project, [_row(r)], _refs(r, _total_refs(r.evaluation)[:1])) for r in records]
+        listed = [ListItem(r.evaluation.project, functools.partial(_rows_of, r), _refs(r, _total_refs(r.evaluation)[:1]))
+                  for r in records]
         head = f"已入库的报告共包含{len(records)}个项目：" if zh else f"The ingested reports contain {len(records)} projects: "
         return paged(head, listed, "structured:list_projects", zh, page, page_size)
     return None

@@ -88,6 +88,12 @@ def _add_missing_columns(conn: Connection) -> None:
                                    "in place; ingest into a new data dir")
             ddl = col.type.compile(dialect=conn.dialect)
             conn.exec_driver_sql(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {ddl}')
+    # indexes declared since the tables were made (create_all makes those of new tables only)
+    for table in t.metadata.sorted_tables:
+        have_ix = {ix["name"] for ix in inspector.get_indexes(table.name)}
+        for ix in table.indexes:
+            if ix.name not in have_ix:
+                ix.create(conn, checkfirst=True)
 
 
 def _utc(value: datetime) -> datetime:

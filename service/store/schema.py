@@ -82,6 +82,9 @@ documents = Table(
     Column("coverage_status", String(16)),
     Column("coverage_reason", Text),
     Index("ix_documents_filename", "filename"),
+    # the API cache's fingerprint reads max(ingested_at) and max(updated_at) before answering: an index each
+    # makes that a lookup, not a scan of every document's artifacts (40 ms at 10,000 documents)
+    Index("ix_documents_ingested_at", "ingested_at"),
 )
 
 lines = Table(
@@ -166,6 +169,7 @@ artifacts = Table(
     Column("key", String(128), primary_key=True),
     Column("payload", Json, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_artifacts_updated_at", "updated_at"),
 )
 
 # Child tables first: the order in which a document's rows are removed or counted.
