@@ -7,6 +7,7 @@ the rounding of the recomputation's own inputs allows (an interval, not a guess)
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, localcontext
@@ -182,6 +183,7 @@ def grade_of(total: Decimal) -> str:
     return "差"
 
 
+@functools.lru_cache(maxsize=4096)  # a few spellings recur in every form: a filter over 10,000 reads each once
 def normalize_grade(text: str | None) -> str | None:
     """`优秀` → 优, `“良”` → 良; None when the text is not a grade word."""
     if not text:

@@ -678,6 +678,20 @@ TERMS_SHOWN = 20  # terms of a sum or an average written out and cited
 _UNNAMED = {True: "未识别单位的报告", False: "reports naming no department"}
 
 
+def _lazy_item(r: ProjectRecord, text: str, show: list[str]) -> ListItem:
+    """A list line whose rows and citations are made when its page is shown (a list of thousands shows 20)."""
+    made: list[_Out] = []
+
+    def out() -> _Out:
+        if not made:
+            one = _Out()
+            one.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})
+            one.cite(r, [m for m in show if _has(r, m)])
+            made.append(one)
+        return made[0]
+    return ListItem(text, lambda: out().rows, lambda: out().refs)
+
+
 def execute(parts: list[Part], records: list[ProjectRecord], named: list[ProjectRecord], *, zh: bool,
             scope_label: str = "", whole_scope: bool = False,
             groups_of: dict[str, str] | None = None, page: int = 1,
@@ -771,12 +785,7 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
                     f"{len(sel)} projects{' (' + where + ')' if where else ''}{' with ' + cond_txt if cond_txt else ''}")
             if len(parts) == 1 and p.op == "list" and sel:
                 # a list on its own is paged: one item per line, the rows and citations of the shown items only
-                listed = []
-                for r, text in zip(sel, items):
-                    one = _Out()
-                    one.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})
-                    one.cite(r, [m for m in show if _has(r, m)])
-                    listed.append(ListItem(text, one.rows, one.refs))
+                listed = [_lazy_item(r, text, show) for r, text in zip(sel, items)]
                 return paged(head, listed, "structured:list", zh, page, page_size)
             for r in sel:
                 out.row(r, **{m: metric_value(r, m) for m in show if _has(r, m)})

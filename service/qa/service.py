@@ -586,16 +586,20 @@ def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[Pr
     """An indicator the question names by its own name (three characters or more, found in the question once
     the named projects' names are taken out): of the named projects, its row (target, actual, weight, score,
     deviation note) cited to that row; of no project named, the projects where it missed its target."""
-    from service.qa.structured import missed_indicators
+    from service.qa.structured import _missed
 
     rest = _without_names(q, named)
     english = [zh for en, zh in _INDICATOR_EN if re.search(rf"\b{en}\b", q, re.I)]
+    named_by: dict[str, bool] = {}  # per indicator name: a few dozen names recur in thousands of forms
 
     def names_it(ind) -> bool:
-        k = name_key(ind.level3)
-        if _PROJECT_FIGURE_NAME.search(k) and "指标" not in q:
-            return False  # an indicator named like the project's own figure (预算执行进度): the project's is asked
-        return len(k) >= 3 and (k in rest or any(w in k for w in english))
+        hit = named_by.get(ind.level3)
+        if hit is None:
+            k = name_key(ind.level3)
+            # an indicator named like the project's own figure (预算执行进度): the project's is asked
+            hit = named_by[ind.level3] = not (_PROJECT_FIGURE_NAME.search(k) and "指标" not in q) and \
+                len(k) >= 3 and (k in rest or any(w in k for w in english))
+        return hit
 
     zh = lang == "zh"
     if named:
@@ -628,7 +632,7 @@ def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[Pr
         return None
     found, cits, rows, names = [], [], [], []
     for r in records:
-        for ind in missed_indicators(r.evaluation):
+        for ind in _missed(r.evaluation):  # the digest's list (assessing every indicator was 0.7 s at 10,000)
             if names_it(ind) and ind.ref is not None:
                 label = ind.level3
                 actual = ind.actual.raw if ind.actual else "—"
@@ -1058,17 +1062,48 @@ def _exclusions(q: str) -> list[tuple[str, tuple[int, int]]]:
     return out
 
 
+_SPELLINGS: list[tuple[object, dict[str, str]]] = []  # [(records' store state, their spellings)]: the last one
+
+
+def _spellings(records: list[ProjectRecord]) -> dict[str, str]:
+    """Every name and alias of the records → the project it spells; kept per store state (records.key), as
+    the records themselves are (a dict over every stored project, read by every question)."""
+    state = getattr(records, "key", None)
+    if state is not None and _SPELLINGS and _SPELLINGS[0][0] == state:
+        return _SPELLINGS[0][1]
+    out: dict[str, str] = {}
+    for r in records:
+        e = r.evaluation
+        out.setdefault(e.project, e.project)
+        for a in e.aliases:
+            out.setdefault(a, e.project)
+    if state is not None:
+        _SPELLINGS[:] = [(state, out)]
+    return out
+
+
+_PROFILE_WORDS: list[tuple[dict, tuple]] = []  # [(profiles, what _profile_sets made of them)]: the last one
+
+
+def _profile_sets(profiles: dict[str, DocProfile]) -> tuple[set[str], list[str]]:
+    """The places the stored documents name, and the bureaus they name beyond the usual kinds (应急管理局,
+    自然资源局: a question names them in full or abbreviated, 应急局). Kept for the profiles object they were
+    read from (the same while the store is unchanged): at 10,000 documents every question read them anew."""
+    if _PROFILE_WORDS and _PROFILE_WORDS[0][0] is profiles:
+        return _PROFILE_WORDS[0][1]
+    places = {d.place for p in profiles.values() for d in p.departments if d.place}
+    bureaus = sorted({d.kind for p in profiles.values() for d in p.departments
+                      if d.kind and d.kind not in DEPARTMENT_KINDS})
+    _PROFILE_WORDS[:] = [(profiles, (places, bureaus))]
+    return places, bureaus
+
+
 def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, DocProfile]) -> _Scope:
     """Department, year and projects the question asks about, resolved against what is stored. A
     department or year the corpus does not cover is refused with what it does cover, never answered with
     another year's or another department's figures."""
     zh = lang == "zh"
-    spellings: dict[str, str] = {}
-    for r in records:
-        e = r.evaluation
-        spellings.setdefault(e.project, e.project)
-        for a in e.aliases:
-            spellings.setdefault(a, e.project)
+    spellings = _spellings(records)
     mentions = link_projects(q, spellings)
     if not mentions and lang != "zh" and _EN_PROJECT_FIGURE.search(q):
         # a name said only in English (the labor inspection fund): read in its Chinese words; the spans are
@@ -1091,11 +1126,7 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                           f"“{words}” is not the full name of one project; {len(cands)} projects match it: ")
     qkey = question_key(q)
     years = years_in(strip_spans(qkey, [m.span for m in mentions]))
-    known_places = {d.place for p in profiles.values() for d in p.departments if d.place}
-    # bureaus the stored reports name beyond the usual kinds (应急管理局, 自然资源局): a question names them in
-    # full or abbreviated (应急局)
-    bureaus = sorted({d.kind for p in profiles.values() for d in p.departments
-                      if d.kind and d.kind not in DEPARTMENT_KINDS})
+    known_places, bureaus = _profile_sets(profiles)
     nq = normalize_text(q)
     in_q = departments_in(q, bureaus)
     found = [(d, sp) for d, sp in in_q if d.place]
