@@ -413,8 +413,9 @@ def score_everyday(item: dict, answer: dict) -> dict:
     names = answer_projects(answer)
     # an answer whose subject is a project's implementing unit (…的实施单位是区食品检验所) states that unit: a line
     # carrying it supports the answer as a line carrying a project's name does (added after set AH's first run,
-    # which counted such answers wrong for citing the line that prints the unit)
-    said = names + [str(r["implementer"]) for r in rows if isinstance(r, dict) and r.get("implementer")]
+    # which counted such answers wrong for citing the line that prints the unit); likewise the department in
+    # charge (主管部门) an answer gives (added after set AR's first run, where none of its answers gave one)
+    said = names + [str(r[k]) for r in rows if isinstance(r, dict) for k in ("implementer", "department") if r.get(k)]
     support = [citation_supports(c.get("quote") or "", text, item["question"], said) for c in cits]
     refused = says_not_found(text) and not rows and not cits
     if item["kind"] == "refuse":

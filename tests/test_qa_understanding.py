@@ -1831,3 +1831,40 @@ def test_a_level_asked_is_kept_an_overspend_is_said_and_units_are_shown_in_one_w
     assert _FILERS_FIGURE.search("农村饮水安全工程几个单位里谁的执行率最高") and not _FILERS_FIGURE.search("有几个单位报了X")
     assert detect_lang("Projects of 县卫生健康局?") == "en" and detect_lang("What is 基层党建工作经费的得分") == "zh"
     assert detect_lang("PPP项目有哪些") == "zh" and detect_lang("Hi，请问区司法局有几个项目") == "zh"
+
+
+@pytest.mark.parametrize("question, op, metrics, conds", [
+    # sets AR-AT's first runs
+    ("How much over budget did 全民健身设施建设补助 go?", "lookup", ["unspent"], []),
+    ("Total 2023 project budget of 区市场监督管理局?", "sum", ["budget"], []),
+    ("基层医疗卫生机构运行补助年初多少，全年预算调到了多少", "lookup", ["initial", "budget"], []),
+    ("良的项目有几个", "count", [], [("grade", "eq", "良")]),
+    ("请问，优的项目有几个", "count", [], [("grade", "eq", "优")]),
+    ("不良的项目", "list", [], []),  # 不良 is no grade, and 中 alone stays "in" (test above)
+])
+def test_an_inspectors_and_an_analysts_wording(question, op, metrics, conds):
+    p = parse_part(question)
+    assert (p.op, p.metrics, _conds(question)) == (op, metrics, conds)
+
+
+def test_the_last_n_rank_from_the_bottom_and_an_indicator_named_with_a_word_left_out(family_forms):
+    from service.qa.service import _PROJECT_FIGURE_NAME, _shortened_in
+    from service.store import open_store
+
+    for q, limit in (("自评分倒数两名是哪两个项目", 2), ("得分后三名的项目", 3)):
+        p = parse_part(q)
+        assert (p.op, p.order, p.limit) == ("rank", "asc", limit), q
+    assert parse_part("三年后2个项目有哪些").op != "rank"  # 后 after a time word is no ranking
+    assert _shortened_in("出了重大安全事故的项目有哪些", "重大安全责任事故") and not _shortened_in("安全事故", "重大安全责任事故")
+    assert not _PROJECT_FIGURE_NAME.search("预算控制率") and _PROJECT_FIGURE_NAME.search("预算执行率")
+    with open_store(family_forms) as store:
+        # set W's folder: three projects report a major safety accident (read by hand from the forms)
+        a = ask("哪些项目出了重大安全事故", settings=family_forms, store=store)
+        assert a.route == "structured:indicator_missed" and "共3个" in a.answer and len(a.citations) == 3, a.answer
+        # the department in charge, cited to the line that prints it
+        b = ask("职业技能提升行动专项资金的主管部门", settings=family_forms, store=store)
+        assert b.route == "structured:form_detail" and b.answer.endswith("主管部门是区文化广电旅游局。"), b.answer
+        assert b.citations and "区文化广电旅游局" in b.citations[0].quote
+        # an average rate states the amounts each rate divides, so the cells it cites support it
+        c = ask("区应急管理局项目平均执行率", settings=family_forms, store=store)
+        assert "96.24%（执行数371.42万元÷全年预算数385.94万元）" in c.answer and c.citations, c.answer

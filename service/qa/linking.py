@@ -224,18 +224,17 @@ def departments_in(text: str, bureaus: Iterable[str] | None = None) -> list[tupl
         place, start = _place_before(t, m.start())
         out.append((Department(place, kinds[m.group(1)], _level_before(t, m.start())), (start, m.end())))
     taken = [sp for _, sp in out]
+    # (bureau, place, span, where the bureau word itself starts: its level is the character before that)
     if bureaus is None:
-        others = bureaus_in(t)
+        others = [(b, place, sp, sp[1] - len(b)) for b, place, sp in bureaus_in(t)]
     else:
         others = []
         for b, (a, e) in bureaus_named(t, bureaus):
             place, start = _place_before(t, a)
-            others.append((b, place, (start, e)))
-    for b, place, (a, e) in others:
+            others.append((b, place, (start, e), a))
+    for b, place, (a, e), core in others:
         if not any(x < e and a < y for x, y in taken):
-            # the bureau word starts after its place (a) or at a (no place): its level is the character before it
-            at = a + len(place) + 1 if place and t[a + len(place):a + len(place) + 1] in _LEVEL_CHARS else a
-            out.append((Department(place, b, _level_before(t, at)), (a, e)))
+            out.append((Department(place, b, _level_before(t, core)), (a, e)))
     return out
 
 

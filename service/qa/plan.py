@@ -64,9 +64,11 @@ _METRIC_WORDS = {
                # the same gap the other way: how far spending went over the budget (超支了多少, exceed … by how much)
                r"超支(?:了)?(?:多少|几|的?金额|额)|超(?:出|过)(?:了)?预算(?:了)?(?:多少|几)|比预算(?:还)?多(?:出|花)?(?:了)?(?:多少|几)|"
                r"多(?:出|花)(?:了)?(?:多少|几)(?:钱)?|by how much[^?]{0,60}?\b(?:exceed\w*|overspen[dt]|go(?:ne)? over|went over)(?: (?:its|the|their) budgets?)?|"
-               r"how much (?:did|does|has)[^?]{0,60}?\b(?:overspen[dt]|go over|exceed)|how much (?:over|above) (?:its|the|their) budget",
+               r"how much (?:did|does|has)[^?]{0,60}?\b(?:overspen[dt]|go over|exceed)|how much (?:over|above) (?:its |the |their )?budget|"
+               r"over (?:its |the |their )?budget by how much",
     # 年初预算数: the budget set at the start of the year, before adjustments (the budget asked is the full-year one)
     "initial": r"年初(?:的)?(?:预算|安排|计划)(?:了|的)?(?:数|金额|资金|经费|多少(?:钱|资金)?|钱)?|年初数|初始预算|期初预算|"
+               r"年初(?=\s*(?:是|为|有)?\s*(?:多少|几))|"
                r"original(?:ly)? budget(?:ed)?|initial(?:ly)? budget(?:ed)?|initial allocation|budget at the start of the year|"
                r"\binitial\b(?=[^?]{0,30}?\bbudgets?\b)",
     # 到位数: what of the budget actually arrived (資金到位)
@@ -263,9 +265,11 @@ def _grade_words(q: str) -> list[str]:
         if g not in out and not re.match(r"中(?:等级|级)", m.group(0)) or m.group(1) == "中等":
             out.append(g)
     # 良好的项目都有哪些: a two-character grade word before 的项目 is a grade (one character, 中的项目, is not)
-    for m in re.finditer(r"(优秀|良好|中等|合格)(?=的?项目)", q):
-        if _GRADES[m.group(1)] not in out:
-            out.append(_GRADES[m.group(1)])
+    # and so is 优, 良 or 差 alone opening the question or a clause (良的项目有几个): 中 alone is "in", 不良 no grade
+    for m in re.finditer(r"(优秀|良好|中等|合格)(?=的?项目)|(?:^|(?<=[，,。；;：:？?\s]))(优|良|差)(?=的项目)", q):
+        g = _GRADES[m.group(1) or m.group(2)]
+        if g not in out:
+            out.append(g)
     # 优、良、中各有几个 / how many 优, 良 and 中 projects: two or more grade words in a list
     listed = re.search(r"((?:[优良中差]\s*(?:[、,，和及与]|and)\s*){1,3}[优良中差])(?:(?![\u4e00-\u9fff])|(?=[各等级项的个分]))", q) or \
         re.search(r"((?<![\u4e00-\u9fff])[优良中差]{2,4})(?=各|分别|等级|的?项目)", q)  # 优良中各几个: written without a mark
@@ -295,7 +299,7 @@ def _limit(q: str) -> int | None:
     # normalize_text joins Latin and Chinese (which three中原区…projects): letters, not \b, bound an English word
     q = re.sub(r"(?<![a-z])(one|two|three|four|five|six|seven|eight|nine|ten)(?![a-z])",
                lambda m: str(_EN_NUM[m.group(1).lower()]), q, flags=re.I)
-    m = re.search(r"(?:前|top\s*|最\S{0,4}的\s*)(\d+|[一二两三四五六七八九十])\s*(?:个|项|名|projects?)", q, re.I) \
+    m = re.search(r"(?:前|top\s*|最\S{0,4}的\s*|倒数|(?<![之以年月天日期])后|末)(\d+|[一二两三四五六七八九十])\s*(?:个|项|名|位|projects?)", q, re.I) \
         or re.search(r"(?:排名|排在)?前\s*(\d+|[一二两三四五六七八九十])(?![\d.%])", q) \
         or re.search(r"(\d+|[一二两三四五六七八九十])\s*(?:个|项)(?:项目)?", q) \
         or re.search(r"(?<![a-z])(?:top|which|the|first|last|bottom)\s*(\d+)(?![\d.%年])", q, re.I)
@@ -524,16 +528,17 @@ def parse_part(text: str) -> Part:
     elif re.search(r"平均|均值|average|mean", q, re.I):
         p.op = "average"
     elif re.search(r"合计|一共|总共|总计|加起来|加一块|加一起|加在一[块起]|合起来|加总|之和|总和|共计|总预算|预算总额|总执行数|执行总额|(?:实际支出|支出|执行|花费|花销)总额|in total|combined|altogether|"
-                   r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|come to|together\W*$|total (?:project )?(?:budget|executed|spending)", q, re.I) \
+                   r"(?<![追增])加一?下|相加|sum of|sum up|add(?:ed)? up|come to|together\W*$|total (?:\S+ )?(?:project )?(?:budget|executed|spending)", q, re.I) \
             and not _COUNT_ASKED.search(q):
         p.op = "sum"
     elif re.search(r"(?:比|than)[^，,。？?]{0,30}?(?:[少多高低]了?多少|less|more)|相差|差多少|差距|how much (?:less|more|lower|higher)|比较|对比|相比|比一比|哪个(?:更|的)?(?:(?!最)\S){0,4}?(?:高|低|多|少|大|小)|哪个[^，,。？?最]{0,10}?更(?:高|低|多|少|大|小|好|差)|谁(?:更)?(?:高|低|多|少)|compare|which (?:one )?(?:is|was|has|had) (?:higher|lower|more|less)|"
                    r"which\b[^?]{0,40}?\b(?:scored|got|received|spent|executed|had|has|is|was) (?:a )?(?:higher|lower|more|less|bigger|smaller|larger|better|worse)\b(?! than)", q, re.I):
         p.op = "lookup" if gap_only and not re.search(r"相差|差多少|差距|比较|对比|相比|比一比|compare", sans_gap, re.I) \
             else "compare"
-    elif re.search(r"最慢|最快|最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第|末位|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|biggest|greatest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|\btop (?:project|one)\b|rank", q, re.I):
+    elif re.search(r"最慢|最快|最高|最低|最多|最少|最大|最小|最差|最好|排名|排序|垫底|倒数第|末位|"
+                   r"(?:倒数|(?<![之以年月天日期])后|末)\s*(?:\d+|[一二两三四五六七八九十])\s*(?:名|位|个|项)|(?:排名?|得分|分数|评分)第一(?:名|位)?(?=的|是|$)|top-(?:scoring|ranked|rated)|highest-(?:scoring|rated)|best-scoring|(?:较|更)(?:低|高|少|多)(?:一些)?的?(?:是)?哪|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位)|前\s*(?:\d+|[一二两三四五六七八九十])\s*(?:个|名|项|位|的)|排(?:在)?前\s*(?:\d+|[一二两三四五六七八九十])|highest|lowest|largest|smallest|biggest|greatest|(?<!at )most|(?<!at )least|best|worst|top\s*\d|\btop (?:project|one)\b|rank", q, re.I):
         p.op = "rank"
-        p.order = "asc" if re.search(r"最慢|最低|最少|最小|最差|垫底|倒数|末位|(?:较|更)(?:低|少)|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:低|少|小|慢)|"
+        p.order = "asc" if re.search(r"最慢|最低|最少|最小|最差|垫底|倒数|末位|(?<![之以年月天日期])后\s*(?:\d+|[一二两三四五六七八九十])\s*(?:名|位)|(?:较|更)(?:低|少)|第\s*(?:\d+|[二两三四五六七八九十])\s*(?:低|少|小|慢)|"
                                      r"lowest|smallest|(?<!at )least|worst|bottom", q, re.I) else "desc"
         # "最高的项目" is the top one (with its ties); a plural (哪些, 排名, projects) without a number, five
         nth = re.search(r"(?:排名|排|倒数)?第\s*(\d+|[二两三四五六七八九十])\s*(?:高|低|多|少|大|小|名|位|慢|快)|(?:排名|排|倒数)第\s*(\d+|[二两三四五六七八九十])|"
@@ -865,13 +870,17 @@ def _execute(parts: list[Part], records: list[ProjectRecord], named: list[Projec
                                      f"{', '.join(_name(r) for r in shown)}{more}).")
             else:
                 avg = total / len(vals)
+
+                def term(r: ProjectRecord) -> str:
+                    # a rate with the two amounts it divides: those are what its cited cells carry
+                    if m == "rate":
+                        return f"{_name(r)}{_fmt(r, m, zh)}" if zh else f"{_name(r)} {_fmt(r, m, zh)}"
+                    v = metric_value(r, m)
+                    return f"{_name(r)}{'' if zh else ' '}{_d(v)}{_printed_note(r, m, v, zh)}"
                 out.texts.append(f"{where}{len(vals)}个项目的平均{_LABEL[m][0]}为{_d(avg)}{unit}（合计{_d(total)}÷{len(vals)}；"
-                                 + "、".join(f"{_name(r)}{_d(metric_value(r, m))}{_printed_note(r, m, metric_value(r, m), zh)}"
-                                            for r in shown) + more + "）。" if zh else
+                                 + "、".join(term(r) for r in shown) + more + "）。" if zh else
                                  f"Average {_LABEL[m][1]} of {len(vals)} projects{' (' + where + ')' if where else ''}: {_d(avg)}{unit} "
-                                 f"(total {_d(total)} ÷ {len(vals)}; " + ", ".join(
-                                     f"{_name(r)} {_d(metric_value(r, m))}{_printed_note(r, m, metric_value(r, m), zh)}" for r in shown)
-                                 + more + ").")
+                                 f"(total {_d(total)} ÷ {len(vals)}; " + ", ".join(term(r) for r in shown) + more + ").")
             lacking = [r for r in sel if not _has(r, m)]
             if lacking:
                 # a project in scope whose form prints no such figure is said, never silently left out of the sum

@@ -268,8 +268,10 @@ def _finish(answer: str, citations: list[Citation], rows: list[dict], route: str
     if question is not None:
         answer = in_asked_unit(answer, question)  # 多少元 / in yuan: the printed 万元 figure, and the asked unit beside it
         # a composed answer: a true quote that does not carry what the answer says is not evidence for it
-        # (a line naming the project, or the implementing unit an answer gives, carries what the answer says)
-        names = [str(r.get(k)) for r in rows if isinstance(r, dict) for k in ("project", "implementer") if r.get(k)]
+        # (a line naming the project, or the implementing unit or department an answer gives, carries what the
+        # answer says)
+        names = [str(r.get(k)) for r in rows if isinstance(r, dict) for k in ("project", "implementer", "department")
+                 if r.get(k)]
         tokens = answer_tokens(answer, question, names)
         kept = [c for c in kept if supports(c.quote, answer, question, names, tokens)]
     return AskAnswer(answer=answer, citations=kept, rows=rows, route=route, lang=lang)
@@ -470,6 +472,10 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
 # a form's details asked of a named project: who implements it, the execution row's own score (分值/得分 of 预算执行率)
 _IMPLEMENTER_Q = re.compile(r"实施单位|具体实施|由哪个单位|哪个单位(?:负责|实施|承担)|承担单位|\bimplement(?:s|ed|ing)?\b|"
                             r"implementing (?:unit|agency|body)", re.I)
+# the department in charge of a named project (its form's 主管部门), not a department asked as a scope
+_IN_CHARGE_Q = re.compile(r"主管部门|主管单位|(?:哪个|什么|哪一个|哪家)(?:部门|单位)主管|谁主管|主管的?是(?:哪|谁)|"
+                          r"归(?:哪个|什么)(?:部门|单位)|\bin charge of\b|supervising (?:department|bureau)|"
+                          r"which (?:department|bureau) (?:is )?(?:in charge|responsible)|administered by", re.I)
 _EXEC_SCORE_Q = re.compile(r"(?:预算)?执行(?:率)?(?:那一项|这一项|一项|部分)?(?:的)?(?:得分|(?:得了?|打了?|评了?)(?:多少|几)?分)|"
                            r"资金执行得分|执行率得分|(?:score|points?)\b[^?]{0,40}\bfor (?:the )?(?:budget )?execution|execution score",
                            re.I)
@@ -482,6 +488,7 @@ def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) ->
     of these, or the form does not print it."""
     zh = lang == "zh"
     asks_implementer, asks_exec_score = bool(_IMPLEMENTER_Q.search(q)), bool(_EXEC_SCORE_Q.search(q))
+    asks_in_charge = bool(_IN_CHARGE_Q.search(q)) and not asks_implementer
     plain = normalize_text(q)
     texts, cits, rows, seen = [], [], [], set()
     for r in named:
@@ -497,6 +504,14 @@ def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) ->
             texts.append(f"{e.project}的实施单位是{e.implementer}。" if zh else f"{e.project} is implemented by {e.implementer}.")
             cits.append(_cite_line(r.doc_id, r.filename, ln))
             rows.append({"project": e.project, "implementer": e.implementer})
+            continue
+        if asks_in_charge and e.department:
+            ln = _line_with(store, r, e.department)
+            if ln is None:
+                continue
+            texts.append(f"{e.project}的主管部门是{e.department}。" if zh else f"{e.project} is under {e.department} (主管部门).")
+            cits.append(_cite_line(r.doc_id, r.filename, ln))
+            rows.append({"project": e.project, "department": e.department})
             continue
         # (the digest's heads keep the funds without their source rows: the full record has them)
         f = e.full().funds if callable(getattr(type(e), "full", None)) else e.funds
@@ -575,10 +590,28 @@ def _line_with(store, r: ProjectRecord, text: str):
 _INDICATOR_EN = ((r"safety accidents?", "安全责任事故"), (r"complaint rate", "投诉率"), (r"satisfaction", "满意度"),
                  (r"on-?time completion", "按期完成率"), (r"coverage rate", "覆盖率"), (r"acceptance rate", "验收合格率"))
 # the projects whose indicator missed its target: asked as which (哪些项目…, which projects) with a word of failing
-_MISSED_Q = re.compile(r"没(?:有)?(?:达标|达到|完成)|未(?:达标|达到|完成)|不达标|发生(?:了)?|出现(?:了)?|"
+_MISSED_Q = re.compile(r"没(?:有)?(?:达标|达到|完成)|未(?:达标|达到|完成)|不达标|发生(?:了)?|出现(?:了)?|出(?:了|过)|有过|"
                        r"miss(?:ed)?|fail(?:ed)?|report(?:ed)? an?|had an?|with an?", re.I)
-_PROJECT_FIGURE_NAME = re.compile(r"执行率|执行进度|支出进度|使用率|预算|自评得分|总分")
+# an indicator named like one of the project's own figures (预算执行率, 预算完成率, 全年预算数); 预算控制率, a cost
+# indicator, is not one
+_PROJECT_FIGURE_NAME = re.compile(r"执行率|执行进度|支出进度|使用率|预算(?:执行|完成|支出|资金|数|金额|$)|自评得分|总分")
 _WHICH_Q = re.compile(r"哪些|哪几个|哪个|有没有|是否有|which|any\b", re.I)
+
+
+def _shortened_in(text: str, name: str) -> bool:
+    """`text` holds `name` with a word left out (重大安全事故 for 重大安全责任事故): a run of four characters or
+    more that begins and ends as the name does and keeps the rest of its characters in order."""
+    if len(name) < 5:
+        return False
+    for i, ch in enumerate(text):
+        if ch != name[0]:
+            continue
+        for j in range(i + 3, min(len(text), i + len(name) - 1)):
+            if text[j] == name[-1]:
+                it = iter(name)
+                if all(c in it for c in text[i:j + 1]):
+                    return True
+    return False
 
 
 def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[ProjectRecord], lang: str,
@@ -598,7 +631,7 @@ def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[Pr
             k = name_key(ind.level3)
             # an indicator named like the project's own figure (预算执行进度): the project's is asked
             hit = named_by[ind.level3] = not (_PROJECT_FIGURE_NAME.search(k) and "指标" not in q) and \
-                len(k) >= 3 and (k in rest or any(w in k for w in english))
+                len(k) >= 3 and (k in rest or any(w in k for w in english) or _shortened_in(rest, k))
         return hit
 
     zh = lang == "zh"
