@@ -1868,3 +1868,16 @@ def test_the_last_n_rank_from_the_bottom_and_an_indicator_named_with_a_word_left
         # an average rate states the amounts each rate divides, so the cells it cites support it
         c = ask("区应急管理局项目平均执行率", settings=family_forms, store=store)
         assert "96.24%（执行数371.42万元÷全年预算数385.94万元）" in c.answer and c.citations, c.answer
+
+
+def test_a_departments_words_name_no_project_and_a_department_wide_form_it_never_filed_is_not_found(family_forms):
+    from service.store import open_store
+
+    assert parse_part("城乡医疗救助资金年初预算多少，后来调到多少").metrics == ["initial", "budget"]
+    with open_store(family_forms) as store:
+        # set W's folder: 市退役军人事务局 filed project forms only (2022-2024), and another bureau's
+        # 退役军人优抚补助经费 shares its words; 2023 is its 城乡医疗救助资金 (94.61)
+        a = ask("市退役军人局23年整体绩效得分", settings=family_forms, store=store)
+        assert a.route == "structured:department_not_found" and "94.61" not in a.answer and not a.citations, a.answer
+        b = ask("市退役军人局2023年项目得分", settings=family_forms, store=store)
+        assert "城乡医疗救助资金" in b.answer and "94.61" in b.answer, b.answer

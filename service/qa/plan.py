@@ -49,7 +49,7 @@ _METRIC_WORDS = {
                 r"(?<!基本)(?<!项目)(?<!本年)(?<!年度)(?<!经费)支出(?=各|分别|多少|是多少|了?多少)|用了(?=各|分别)"
                 r"|一共执行|共执行|执行的?(?:合计|总额|总和)|spen[dt](?! all)(?!\s+\w*\s*%)|executed amount|expenditure|(?:actual |the )?spending(?! rate)"
                 r"|(?<!运行经费)(?<!经费)开支|花销|pa(?:id|ys?) out|disbursed|\bexecuted\b(?!\s+\w*\s*%)(?!\s+(?:more|less|most|least|all|\d)\b)|\bexecuted?\b(?=\s+\d)|(?<![预算])执行(?=\s*\d)|how much (?:less|more) did\b[^?]{0,80}?\b(?:execute|spend)\b",
-    "budget": r"预算(?!执行)|调整后(?=\s*(?:的)?(?:是|变成了?|变为|为)?(?:多少|几|数))|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
+    "budget": r"预算(?!执行)|调整后(?=\s*(?:的)?(?:是|变成了?|变为|为)?(?:多少|几|数))|调(?:整)?(?:到|为|成)了?(?=(?:多少|几))|安排(?:了|的)?(?:多少|资金|经费|钱)|(?<![花用])钱(?:最|更)?(?:多|少)(?!少)|budget(?!\s+execution)|"
               r"(?:most|least|more|less) money|计划投入|投入(?:了)?多少|allocated|allocation",
     "total": r"得分|分数|总分|多少分|几分|平均分|均分|(?<!自评)评分(?!表|标准|细则|办法)|打了?\d*分|评了?\d*分|(?<=[个项谁目])分(?=(?:更|最)?[高低多少])|score|scoring|points",
     "grade": r"等级|评级|评为|档次|等次|级别|评定结果|评价结果|graded|grade|rated|rating|\btier\b",

@@ -332,6 +332,9 @@ def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[
     return None
 
 
+# the department-wide form itself (not "整体执行" of a department's projects): asked of a department that filed
+# none, the answer is not found
+_DEPT_FORM_WORDS = re.compile(r"部门整体|单位整体|整体绩效|department-wide|(?:as )?a whole department|whole department", re.I)
 _DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|整体支出|整体(?:的)?(?:预算)?执行|整体(?:的)?(?:自评|评价|得分|分数|评分)|department(?:-wide| as a whole|'s overall| overall)|"
                          r"overall (?:department|self-evaluation|budget|execution|spending)|(?:as )?a whole department|"
                          r"whole department|as a department|(?:its|their) whole budget", re.I)
@@ -1137,7 +1140,16 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
     another year's or another department's figures."""
     zh = lang == "zh"
     spellings = _spellings(records)
-    mentions = link_projects(q, spellings)
+    known_places, bureaus = _profile_sets(profiles)
+    # the words of a department the question names are no project's (市退役军人局 is no mention of
+    # 退役军人优抚补助经费): a name read wholly inside them is dropped
+    in_q = departments_in(q, bureaus)
+    dept_keys = [question_key(normalize_text(q)[a:b]) for _, (a, b) in in_q]
+
+    def inside_department(words: str) -> bool:
+        return bool(words) and any(words in k and len(words) < len(k) for k in dept_keys)
+    mentions = [m for m in link_projects(q, spellings)
+                if not inside_department(question_key(q)[m.span[0]:m.span[1]])]
     if not mentions and lang != "zh" and _EN_PROJECT_FIGURE.search(q):
         # a name said only in English (the labor inspection fund): read in its Chinese words; the spans are
         # of that translation, not of the question, so they strip nothing from it
@@ -1151,7 +1163,7 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         # 退役人员待安置期间养老保险补助专项资金, where three more projects are 养老保险 subsidies): every project
         # the words may mean, each answered and said so, rather than a guess or quoted passages
         loose = loose_candidates(q, spellings)
-        if loose is not None and (not mentions or mentions[0].project in loose[1]):
+        if loose is not None and (not mentions or mentions[0].project in loose[1]) and not inside_department(loose[0]):
             words, cands = loose
             i = question_key(q).find(words)
             mentions = [Mention(cands[0], 0.5, (i, i + len(words)), cands[1:])]
@@ -1159,9 +1171,7 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
                           f"“{words}” is not the full name of one project; {len(cands)} projects match it: ")
     qkey = question_key(q)
     years = years_in(strip_spans(qkey, [m.span for m in mentions]))
-    known_places, bureaus = _profile_sets(profiles)
     nq = normalize_text(q)
-    in_q = departments_in(q, bureaus)
     found = [(d, sp) for d, sp in in_q if d.place]
     found += [(Department(pl, None), sp) for pl, sp in places_in(q)
               if pl in known_places and not any(d.place == pl for d, _ in found)]
@@ -1477,6 +1487,14 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
         ans = _department_answer(q, store, scoped_flt, lang, docs)
         if ans is not None:
             return ans
+        if scope.by_department and _DEPT_FORM_WORDS.search(q) and not any(
+                store.list_artifacts(d, kind="department") for d, _ in _docs_in_scope(docs, scoped_flt)):
+            # the department-wide evaluation asked of a department that filed none in that scope: not found,
+            # never the score of one of its projects
+            return AskAnswer(answer=(f"没有找到{scope.label}的部门整体绩效自评表：语料中该单位只有项目支出绩效自评表。" if lang == "zh"
+                                     else f"Not found: the reports hold no department-wide self-evaluation of {scope.label}, "
+                                          "only its project self-evaluations."),
+                             route="structured:department_not_found", lang=lang)
     if (intent.kind == "accounts" or intent.kind == "open" and not intent.projects and _NAMES_SUBJECT.search(q)
             and not _ASKS_RATE.search(q) or _ACCOUNTS_WORDS.search(q)) and not _PROJECTS_AMOUNT.search(q):
         # an open question naming a 科目 (卫生健康支出, 住房公积金): the parsed 决算 answers it exactly when it
