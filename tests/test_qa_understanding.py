@@ -1881,3 +1881,11 @@ def test_a_departments_words_name_no_project_and_a_department_wide_form_it_never
         assert a.route == "structured:department_not_found" and "94.61" not in a.answer and not a.citations, a.answer
         b = ask("市退役军人局2023年项目得分", settings=family_forms, store=store)
         assert "城乡医疗救助资金" in b.answer and "94.61" in b.answer, b.answer
+
+
+def test_only_spent_a_share_asks_the_stated_reason():
+    from service.qa.service import _SPENDING_SHORT
+
+    for q in ("森林防火专项经费为什么只花了六成", "为什么才用了一半", "为什么只执行了62%"):
+        assert _SPENDING_SHORT.search(q), q
+    assert not _SPENDING_SHORT.search("森林防火专项经费为什么得了91分")

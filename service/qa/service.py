@@ -360,6 +360,7 @@ _SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用
                              r"执行(?:进度)?(?:慢|低|没达标|未达标|不达标)|预算执行\S{0,4}(?:没|未|不)达标|结余|没有执行|未执行|"
                              r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
                              r"没(?:有)?(?:花|用)完|(?:执行率|执行进度|执行)(?:只有|仅有?|才|仅为|只)(?:了)?\s*\d|"
+                             r"(?:只|才|仅)(?:花|用|执行|支出|花掉|用掉)了?\s*(?:\d|[一二三四五六七八九]成|百分之|一半|一部分)|"
                              r"spent (?:so )?little|nothing (?:was )?spent|spent nothing|"
                              r"(?<![\d.])0(?:\.0+)?\s*%\s*(?:budget )?execution|execution rate (?:of |was |is )?0(?:\.0+)?\s*%?(?![.\d])|execution rate\b[^?]{0,60}?(?<![\d.])0(?:\.0+)?\s*%?\s*\?|zero (?:execution|spending)|"
                              r"execution rate\b[^?]{0,20}?\b(?:only|just|so low|this low|that low|low|below|under)\b|"
