@@ -1889,3 +1889,17 @@ def test_only_spent_a_share_asks_the_stated_reason():
     for q in ("森林防火专项经费为什么只花了六成", "为什么才用了一半", "为什么只执行了62%"):
         assert _SPENDING_SHORT.search(q), q
     assert not _SPENDING_SHORT.search("森林防火专项经费为什么得了91分")
+
+
+def test_a_project_named_in_short_keeps_its_words_from_an_indicator_named_with_a_word_left_out(qa):
+    from service.qa.service import _shortened_in
+
+    # 大病保险延续项目 names the project 购买大病保险经办服务延续项目 in short; its words also read as the indicator
+    # 大病保险服务延续 with a word left out, which a question naming a project must not take
+    assert _shortened_in("大病保险延续项目执行数执行率", "大病保险服务延续")
+    names = {n: n for n in ("购买大病保险经办服务延续项目", "城镇老旧小区改造补助资金")}
+    assert [m.project for m in link_projects("大病保险延续项目 执行数 执行率", names)] == ["购买大病保险经办服务延续项目"]
+    a = _ask(qa, "大病保险延续项目 执行数 执行率")  # the bundled 004 report: its figures, not that indicator's row
+    assert a.route != "structured:indicator" and "18.5" in a.answer and "24.34%" in a.answer, (a.route, a.answer)
+    b = _ask(qa, "破产企业退休人员大病补助金的总分")  # an indicator named as the project itself is not the project
+    assert "80分" in b.answer, b.answer

@@ -633,9 +633,11 @@ def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[Pr
         hit = named_by.get(ind.level3)
         if hit is None:
             k = name_key(ind.level3)
-            # an indicator named like the project's own figure (预算执行进度): the project's is asked
+            # an indicator named like the project's own figure (预算执行进度): the project's is asked. An indicator
+            # named with a word left out (重大安全事故) is read only when no project is named: beside a project
+            # named in short (大病保险延续项目 执行率), those words are the project's
             hit = named_by[ind.level3] = not (_PROJECT_FIGURE_NAME.search(k) and "指标" not in q) and \
-                len(k) >= 3 and (k in rest or any(w in k for w in english) or _shortened_in(rest, k))
+                len(k) >= 3 and (k in rest or any(w in k for w in english) or not named and _shortened_in(rest, k))
         return hit
 
     zh = lang == "zh"
