@@ -355,10 +355,10 @@ _QA_GENERIC = set("的了是多少几个实际完成情况项目资金经费专�
 
 # why a named project's money was not (fully) spent: its form states the reason in 存在问题、原因及下一步整改措施
 _WHY = re.compile(r"为什么|为何|为啥|原因|怎么回事|咋回事|咋没|\bwhy\b|\breasons?\b|explain|how come", re.I)
-_SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用完|没花|没发|未发放?|没有发放?|没支出|未支出|"
+_SPENDING_SHORT = re.compile(r"没花完|没有花完|未花完|没用完|未用完|没花|没发|未发放?|没有发放?|没(?:有)?支出|未支出|"
                              r"(?:执行(?:数|率)|(?:实际)?支出(?:数)?)(?:为|是|只有)?\s*0(?:\.0+)?\s*%?(?:万元|元)?(?![.\d])|执行率(?:低|不高|偏低|较低)|"
                              r"执行(?:进度)?(?:慢|低|没达标|未达标|不达标)|预算执行\S{0,4}(?:没|未|不)达标|结余|没有执行|未执行|"
-                             r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spent|used|paid|executed|disbursed)|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
+                             r"(?:not|n't)\b[^?]{0,60}?(?:fully |all )?(?:spen[dt]|use[ds]?|paid|pay|execute[ds]?|disburse[ds]?)\b|没spend完|没(?:有)?(?:spend|use)|underspen|unspent|low execution|"
                              r"没(?:有)?(?:花|用)完|(?:执行率|执行进度|执行)(?:只有|仅有?|才|仅为|只)(?:了)?\s*\d|"
                              r"(?:只|才|仅)(?:花|用|执行|支出|花掉|用掉)了?\s*(?:\d|[一二三四五六七八九]成|百分之|一半|一部分)|"
                              r"spent (?:so )?little|nothing (?:was )?spent|spent nothing|"
