@@ -476,6 +476,8 @@ def _indicator_answer(q: str, named: list[ProjectRecord], lang: str, store, pros
 # a form's details asked of a named project: who implements it, the execution row's own score (分值/得分 of 预算执行率)
 _IMPLEMENTER_Q = re.compile(r"实施单位|具体实施|由哪个单位|哪个单位(?:负责|实施|承担)|承担单位|\bimplement(?:s|ed|ing)?\b|"
                             r"implementing (?:unit|agency|body)", re.I)
+_UNIT_SAID = {"implementer": ("{p}的实施单位是{v}。", "{p} is implemented by {v}."),
+              "department": ("{p}的主管部门是{v}。", "{p} is under {v} (主管部门).")}
 # the department in charge of a named project (its form's 主管部门), not a department asked as a scope
 _IN_CHARGE_Q = re.compile(r"主管部门|主管单位|(?:哪个|什么|哪一个|哪家)(?:部门|单位)主管|谁主管|主管的?是(?:哪|谁)|"
                           r"归(?:哪个|什么)(?:部门|单位)|\bin charge of\b|supervising (?:department|bureau)|"
@@ -501,21 +503,16 @@ def _form_detail_answer(q: str, named: list[ProjectRecord], lang: str, store) ->
         if key in seen:
             continue
         seen.add(key)
-        if asks_implementer and e.implementer:
-            ln = _line_with(store, r, e.implementer)
-            if ln is None:
-                continue
-            texts.append(f"{e.project}的实施单位是{e.implementer}。" if zh else f"{e.project} is implemented by {e.implementer}.")
-            cits.append(_cite_line(r.doc_id, r.filename, ln))
-            rows.append({"project": e.project, "implementer": e.implementer})
-            continue
-        if asks_in_charge and e.department:
-            ln = _line_with(store, r, e.department)
-            if ln is None:
-                continue
-            texts.append(f"{e.project}的主管部门是{e.department}。" if zh else f"{e.project} is under {e.department} (主管部门).")
-            cits.append(_cite_line(r.doc_id, r.filename, ln))
-            rows.append({"project": e.project, "department": e.department})
+        # the implementing unit or the department in charge, as its form prints it, cited where it does
+        unit = next(((fld, v) for asked, fld in ((asks_implementer, "implementer"), (asks_in_charge, "department"))
+                     if asked and (v := getattr(e, fld))), None)
+        if unit is not None:
+            fld, v = unit
+            ln = _line_with(store, r, v)
+            if ln is not None:
+                texts.append(_UNIT_SAID[fld][0 if zh else 1].format(p=e.project, v=v))
+                cits.append(_cite_line(r.doc_id, r.filename, ln))
+                rows.append({"project": e.project, fld: v})
             continue
         # (the digest's heads keep the funds without their source rows: the full record has them)
         f = e.full().funds if callable(getattr(type(e), "full", None)) else e.funds
