@@ -335,9 +335,11 @@ def _accounts_answer(question: str, store, filters: dict, lang: str, docs: dict[
 # the department-wide form itself (not "整体执行" of a department's projects): asked of a department that filed
 # none, the answer is not found
 _DEPT_FORM_WORDS = re.compile(r"部门整体|单位整体|整体绩效|department-wide|(?:as )?a whole department|whole department", re.I)
-_DEPT_WHOLE = re.compile(r"部门整体|单位整体|整体绩效|整体支出|整体(?:的)?(?:预算)?执行|整体(?:的)?(?:自评|评价|得分|分数|评分)|department(?:-wide| as a whole|'s overall| overall)|"
-                         r"overall (?:department|self-evaluation|budget|execution|spending)|(?:as )?a whole department|"
-                         r"whole department|as a department|(?:its|their) whole budget", re.I)
+# …and the wider wording that asks it when a department filed one (整体支出, overall spending)
+_DEPT_WHOLE = re.compile(rf"{_DEPT_FORM_WORDS.pattern}|整体支出|整体(?:的)?(?:预算)?执行|整体(?:的)?(?:自评|评价|得分|分数|评分)|"
+                         r"department(?: as a whole|'s overall| overall)|"
+                         r"overall (?:department|self-evaluation|budget|execution|spending)|as a department|(?:its|their) whole budget",
+                         re.I)
 
 
 # what a question counts, and the measure word an indicator's figures carry for it
@@ -1144,12 +1146,12 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
     # the words of a department the question names are no project's (市退役军人局 is no mention of
     # 退役军人优抚补助经费): a name read wholly inside them is dropped
     in_q = departments_in(q, bureaus)
-    dept_keys = [question_key(normalize_text(q)[a:b]) for _, (a, b) in in_q]
+    nq, qkey = normalize_text(q), question_key(q)
+    dept_keys = [question_key(nq[a:b]) for _, (a, b) in in_q]
 
     def inside_department(words: str) -> bool:
         return bool(words) and any(words in k and len(words) < len(k) for k in dept_keys)
-    mentions = [m for m in link_projects(q, spellings)
-                if not inside_department(question_key(q)[m.span[0]:m.span[1]])]
+    mentions = [m for m in link_projects(q, spellings) if not inside_department(qkey[m.span[0]:m.span[1]])]
     if not mentions and lang != "zh" and _EN_PROJECT_FIGURE.search(q):
         # a name said only in English (the labor inspection fund): read in its Chinese words; the spans are
         # of that translation, not of the question, so they strip nothing from it
@@ -1165,13 +1167,11 @@ def _scope(q: str, lang: str, records: list[ProjectRecord], profiles: dict[str, 
         loose = loose_candidates(q, spellings)
         if loose is not None and (not mentions or mentions[0].project in loose[1]) and not inside_department(loose[0]):
             words, cands = loose
-            i = question_key(q).find(words)
+            i = qkey.find(words)
             mentions = [Mention(cands[0], 0.5, (i, i + len(words)), cands[1:])]
             loose_note = (f"“{words}”不是某一个项目的全称，名称与之相符的项目有{len(cands)}个，分别回答如下：" if zh else
                           f"“{words}” is not the full name of one project; {len(cands)} projects match it: ")
-    qkey = question_key(q)
     years = years_in(strip_spans(qkey, [m.span for m in mentions]))
-    nq = normalize_text(q)
     found = [(d, sp) for d, sp in in_q if d.place]
     found += [(Department(pl, None), sp) for pl, sp in places_in(q)
               if pl in known_places and not any(d.place == pl for d, _ in found)]

@@ -129,21 +129,26 @@ def in_wan(e: ProjectEvaluation, value: Decimal | None) -> Decimal | None:
     return value / 10000 if value is not None and printed_in_yuan(e) else value
 
 
+def _per_evaluation(cache: dict, e: ProjectEvaluation, compute: Callable):
+    """compute(e), kept per evaluation object (the Q&A keeps its parsed records per store state and never
+    changes them). The evaluation is kept with its entry, so its id is not reused meanwhile."""
+    hit = cache.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    value = compute(e)
+    if len(cache) > 100_000:
+        cache.clear()
+    cache[id(e)] = (e, value)
+    return value
+
+
 _RATES: dict[int, tuple[ProjectEvaluation, Decimal | None]] = {}
 
 
 def execution_rate(e: ProjectEvaluation) -> Decimal | None:
-    """effective_rate, kept per evaluation object as _missed keeps its indicators (the Q&A never changes a
-    parsed record): a filter, a row and a condition each asked it of every project, 50,000 times a question
-    at 10,000 documents."""
-    hit = _RATES.get(id(e))
-    if hit is not None and hit[0] is e:
-        return hit[1]
-    rate = effective_rate(e)
-    if len(_RATES) > 100_000:
-        _RATES.clear()
-    _RATES[id(e)] = (e, rate)  # the evaluation is kept with its entry, so its id is not reused meanwhile
-    return rate
+    """effective_rate, kept per evaluation: a filter, a row and a condition each asked it of every project,
+    50,000 times a question at 10,000 documents."""
+    return _per_evaluation(_RATES, e, effective_rate)
 
 
 def recomputed_score(r: ProjectRecord) -> Decimal | None:
@@ -166,19 +171,12 @@ def missed_indicators(e: ProjectEvaluation) -> list[Indicator]:
 
 
 def _missed(e: ProjectEvaluation) -> list[Indicator]:
-    """The indicators of one project judged missed. Kept per evaluation object (the Q&A keeps its parsed
-    records per store state and never changes them): assessing 90,000 indicators was 0.5 s of every
-    shortfall question at 10,000 documents."""
-    hit = _MISSED.get(id(e))
-    if hit is not None and hit[0] is e:
-        return hit[1]
-    missed = getattr(e, "missed_indicators", None)  # a lazily stored record's head has them
-    if not isinstance(missed, list):
-        missed = missed_indicators(e)
-    if len(_MISSED) > 100_000:
-        _MISSED.clear()
-    _MISSED[id(e)] = (e, missed)  # the evaluation is kept with its entry, so its id is not reused meanwhile
-    return missed
+    """The indicators of one project judged missed, kept per evaluation: assessing 90,000 indicators was 0.5 s of
+    every shortfall question at 10,000 documents. A lazily stored record's head has them already."""
+    def compute(ev: ProjectEvaluation) -> list[Indicator]:
+        missed = getattr(ev, "missed_indicators", None)
+        return missed if isinstance(missed, list) else missed_indicators(ev)
+    return _per_evaluation(_MISSED, e, compute)
 
 
 def shortfalls(records: list[ProjectRecord]) -> list[tuple[ProjectRecord, Indicator]]:

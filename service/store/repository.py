@@ -75,8 +75,9 @@ def make_engine(url: str) -> Engine:
 
 def _add_missing_columns(conn: Connection) -> None:
     """Additive schema changes for a store made by an older version: a nullable column the tables now
-    declare but the database lacks is added (ALTER TABLE … ADD COLUMN), so an existing data dir keeps
-    working. Anything else (a changed type, a new NOT NULL column) would need a real migration."""
+    declare but the database lacks is added (ALTER TABLE … ADD COLUMN), and so is an index they declare, so
+    an existing data dir keeps working. Anything else (a changed type, a new NOT NULL column) would need a
+    real migration."""
     inspector = inspect(conn)
     for table in t.metadata.sorted_tables:
         have = {c["name"] for c in inspector.get_columns(table.name)}
