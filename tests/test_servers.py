@@ -117,6 +117,12 @@ def test_ingest_search_and_ask_on_postgres_and_a_chroma_server(tmp_path, postgre
     r = _cli(env, "ask", "高新区人社局执行率低于60%的项目有哪些？")
     assert r.returncode == 0, r.stderr
     assert "创业扶持资金" in r.stdout and "52.73%" in r.stdout and "route: structured" in r.stderr
+    # over the whole store: a ranking and a comparison of two columns, as SQL on PostgreSQL (service.qa.pushdown)
+    r = _cli(env, "ask", "预算执行率最低的3个项目")
+    assert r.returncode == 0 and "route: structured:rank" in r.stderr, r.stderr
+    assert "就业专项资金（13.38%" in r.stdout and "17.14%" in r.stdout, r.stdout
+    r = _cli(env, "ask", "哪些项目自评得分高于复核得分？")
+    assert r.returncode == 0 and "共11个" in r.stdout and "就业专项资金（自评100分，复核91.34分）" in r.stdout, r.stdout
     r = _cli(env, "ask", "城乡居民基本养老保险费财政补助资金存在什么问题？")
     assert r.returncode == 0, r.stderr
     assert "001_shangjie_pension_subsidy" in r.stdout  # cited from the stored lines

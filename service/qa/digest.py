@@ -1,14 +1,14 @@
 """The stored projects as Q&A reads them, kept on disk between processes.
 
-A question reads every stored project's names, year, totals, grade and funds (to link the names it uses
-and to filter, count and rank), but the indicators, goals and stated problems of only the few it answers.
-Validating every full record from the store was 5 s of a `jixiao ask` at 10,000 documents. So each
-project is kept here as its head (the fields every question reads) and findings; the rest of its record is
-read from the store on first use (`LazyEvaluation`). The names (and findings, and the documents' profiles)
-are saved in one file under the data dir, the rest of the heads in another that only a question reading
-figures loads; both per document, keyed by what the store says of it (ingested_at, project and finding
-counts, newest finding id), so a changed, added or deleted document is re-read and the rest is reused. The
-files are a cache: a missing, stale or unreadable one is rebuilt from the store, never trusted over it.
+A question reads every stored project's names, department and year (to link the names it uses and to scope),
+but the figures of only the projects its SQL selects (service.qa.pushdown over project_facts) and the
+indicators, goals and stated problems of only the few it answers. Validating every full record from the
+store was 5 s of a `jixiao ask` at 10,000 documents. So each project's names and findings are kept here,
+in one file under the data dir, per document, keyed by what the store says of it (ingested_at, project and
+finding counts, newest finding id), so a changed, added or deleted document is re-read and the rest is
+reused; its figures come from project_facts on first use (HeadReader), the rest of its record from the
+store (`LazyEvaluation`). The file is a cache: a missing, stale or unreadable one is rebuilt from the
+store, never trusted over it.
 """
 from __future__ import annotations
 
@@ -20,35 +20,30 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
 
+from service.qa.facts import HEAD_KEYS, head_from_json, head_of, light_head
 from service.qa.structured import ProjectRecord
 
-# the fields of a ProjectEvaluation every question may read for every project; all else is loaded lazily.
-# funds are kept without their per-source rows (本年财政拨款, 其他资金 …): no answer over many projects reads
-# them, and they were half of the objects to unpickle. Three are derived from the indicators, which only
-# they need for every project: n_indicators (dedupe's key), missed_indicators (未完成指标 lists) and
-# allowed_total (the reviewed score, from the findings).
-HEAD_FIELDS = ("project", "aliases", "department", "implementer", "year", "reported_total", "reported_grade",
-               "funds", "n_indicators", "missed_indicators", "allowed_total")
-# what linking and scoping read of every project (names, department, year): kept apart from the rest of the
-# head, which is only unpickled when a question reads figures (an open question never does: 0.5 s saved)
-NAME_FIELDS = ("project", "aliases", "department", "implementer", "year")
-REST_FIELDS = tuple(f for f in HEAD_FIELDS if f not in NAME_FIELDS)
-_DERIVED = ("n_indicators", "missed_indicators", "allowed_total")
-_VERSION = 8  # bump when profiles are read differently, or when HEAD_FIELDS or the models they hold change shape
+# what linking and scoping read of every project (names, department, year) and the key dedupe reads (two
+# records of one project: service.qa.structured.dedupe): kept in the digest. The rest of a project's head
+# (its figures as printed, with where: HEAD_KEYS) is read from the store's project_facts when first asked,
+# for the few projects a question's SQL selects (service.qa.pushdown), all at once when it reads many.
+NAME_FIELDS = ("project", "aliases", "department", "implementer", "year", "dedupe_key")
+REST_FIELDS = HEAD_KEYS
+HEAD_FIELDS = (*NAME_FIELDS, *REST_FIELDS)
+_VERSION = 9  # bump when profiles are read differently, or when NAME_FIELDS or the models they hold change shape
 _FILE = "qa_digest.pickle"
-_HEADS_FILE = "qa_digest_heads.pickle"
 _BULK = 64  # more documents than this to (re)read: one query for all projects instead of one per document
 
 
 class LazyEvaluation:
-    """A stored project's evaluation: its names at hand, the rest of its head (figures) from the digest's
-    second file on first use, any other attribute (indicators, goals, stated problems, model_dump …) from the
-    full record, read from the store the first time one is asked."""
+    """A stored project's evaluation: its names at hand, the rest of its head (figures) from the store's
+    project_facts on first use, any other attribute (indicators, goals, stated problems, model_dump …) from
+    the full record, read from the store the first time one is asked."""
 
     __slots__ = (*HEAD_FIELDS, "_doc_id", "_project_id", "_load", "_full", "_heads", "_findings")
 
     def __init__(self, names: tuple, doc_id: str, project_id: int, load: Callable[[int], Any],
-                 heads: Callable[[str, int], dict | None], findings: list):
+                 heads: Callable[[int], dict | None], findings: list):
         for k, v in zip(NAME_FIELDS, names):
             setattr(self, k, v)
         self._doc_id = doc_id
@@ -67,11 +62,16 @@ class LazyEvaluation:
         if name.startswith("__"):
             raise AttributeError(name)
         if name in REST_FIELDS:
-            head = self._heads(self._doc_id, self._project_id)
-            if head is None:  # the heads file disagrees with the names: the record itself decides
+            head = self._heads(self._project_id)
+            if head is None:  # no facts row (a store being written meanwhile): the record itself decides
                 head = head_of(self.full(), self._findings)
+            elif name == "missed_indicators":
+                # the printed head counts them; the indicators themselves are in the full head, read if any
+                missed = self._heads.full(self._project_id)["missed_indicators"] if head["missed_names"] else []
+                head = {**head, "missed_indicators": missed}
             for k in REST_FIELDS:
-                setattr(self, k, head[k])
+                if k in head:
+                    setattr(self, k, head[k])
             return head[name]
         return getattr(self.full(), name)
 
@@ -79,17 +79,10 @@ class LazyEvaluation:
         return f"LazyEvaluation({self.project!r}, id={self._project_id})"
 
 
-def head_of(e, findings) -> dict[str, Any]:
-    from service.checks.score import allowed_total
-    from service.qa.structured import missed_indicators
-
-    head = {k: getattr(e, k) for k in HEAD_FIELDS if k not in _DERIVED}
-    if e.funds.sources:
-        head["funds"] = e.funds.model_copy(update={"sources": []})
-    head["n_indicators"] = len(e.indicators)
-    head["missed_indicators"] = missed_indicators(e)
-    head["allowed_total"] = allowed_total(e, findings)
-    return head
+def dedupe_key(e, head: dict) -> tuple:
+    """service.qa.structured.ProjectRecord.dedupe_key, from a record and its head."""
+    total, budget = head["reported_total"], head["funds"].adjusted_budget
+    return (e.project, e.year, total.raw if total else None, budget.raw if budget else None, head["n_indicators"])
 
 
 def doc_key(d) -> tuple:
@@ -98,8 +91,8 @@ def doc_key(d) -> tuple:
             getattr(d, "findings_version", 0))
 
 
-def _heads_from_store(store, doc_ids: list[str] | None) -> dict[str, list[tuple]]:
-    """doc_id → [(project_id, head, findings)] for these documents (None: all), in document order."""
+def _names_from_store(store, doc_ids: list[str] | None) -> dict[str, list[tuple]]:
+    """doc_id → [(project_id, names, findings)] for these documents (None: all), in document order."""
     if doc_ids is None or len(doc_ids) > _BULK:
         rows = store.list_projects()
         findings = store.list_findings()
@@ -113,8 +106,9 @@ def _heads_from_store(store, doc_ids: list[str] | None) -> dict[str, list[tuple]
     out: dict[str, list[tuple]] = defaultdict(list)
     for r in rows:
         if wanted is None or r.doc_id in wanted:
-            fs = by_unit.get(r.unit_id, [])
-            out[r.doc_id].append((r.id, head_of(r.evaluation, fs), fs))
+            e, fs = r.evaluation, by_unit.get(r.unit_id, [])
+            names = (e.project, e.aliases, e.department, e.implementer, e.year, dedupe_key(e, head_of(e, fs)))
+            out[r.doc_id].append((r.id, names, fs))
     return out
 
 
@@ -155,14 +149,12 @@ def _write(path: Path, data: dict) -> None:
 
 
 class Digest:
-    """Every stored project's names and findings (one file) and the rest of its head (another, read only
-    when a question reads figures), per document, in memory and on disk (written by flush())."""
+    """Every stored project's names and findings, and the documents' profiles, per document, in memory and
+    on disk (written by flush())."""
 
     def __init__(self, data_dir: Path | None):
         self.path = Path(data_dir) / _FILE if data_dir is not None else None
-        self.heads_path = Path(data_dir) / _HEADS_FILE if data_dir is not None else None
         self._data: dict | None = None
-        self._heads: dict | None = None
         self._dirty = False
 
     def _loaded(self) -> dict:
@@ -170,20 +162,6 @@ class Digest:
             empty = {"version": _VERSION, "docs": {}, "profiles": {}}
             self._data = _read(self.path, empty) if self.path is not None else empty
         return self._data
-
-    def _heads_loaded(self) -> dict:
-        if self._heads is None:
-            empty = {"version": _VERSION, "docs": {}}
-            self._heads = _read(self.heads_path, empty) if self.heads_path is not None else empty
-        return self._heads
-
-    def head(self, doc_id: str, project_id: int) -> dict | None:
-        """The rest of a project's head, if the heads file holds it for the same version of its document."""
-        entry = self._heads_loaded()["docs"].get(doc_id)
-        names = self._loaded()["docs"].get(doc_id)
-        if entry is None or names is None or entry[0] != names[0]:
-            return None
-        return entry[1].get(project_id)
 
     def records(self, store, doc_rows, docs: dict[str, str | None], doc_keys=None) -> list[ProjectRecord]:
         """Every stored project as a ProjectRecord with a LazyEvaluation, in the store's order (by id).
@@ -194,21 +172,18 @@ class Digest:
         stale = [i for i, k in keys.items() if have.get(i, (None,))[0] != k]
         gone = [i for i in have if i not in keys]
         if stale or gone:
-            heads = self._heads_loaded()["docs"]
             if stale:
-                fresh = _heads_from_store(store, None if len(stale) > _BULK else stale)
+                fresh = _names_from_store(store, None if len(stale) > _BULK else stale)
                 for i in stale:
-                    got = fresh.get(i, [])
-                    have[i] = (keys[i], [(pid, tuple(h[k] for k in NAME_FIELDS), fs) for pid, h, fs in got])
-                    heads[i] = (keys[i], {pid: {k: h[k] for k in REST_FIELDS} for pid, h, _ in got})
+                    have[i] = (keys[i], fresh.get(i, []))
             for i in gone:
                 del have[i]
-                heads.pop(i, None)
             data["profiles"] = {k: v for k, v in data["profiles"].items() if keys.get(k[0]) == k}
             self._dirty = True
         load = _Loader(store)
+        heads = HeadReader(store)
         out = [ProjectRecord(pid, d.doc_id, docs.get(d.doc_id),
-                             LazyEvaluation(names, d.doc_id, pid, load, self.head, findings), list(findings))
+                             LazyEvaluation(names, d.doc_id, pid, load, heads, findings), list(findings))
                for d in doc_rows for pid, names, findings in have[d.doc_id][1]]
         out.sort(key=lambda r: r.project_id)
         return out
@@ -223,10 +198,61 @@ class Digest:
 
     def flush(self) -> None:
         if self._dirty and self.path is not None:
-            if self._heads is not None:  # changed with the names: written first, so names never run ahead
-                _write(self.heads_path, self._heads)
             _write(self.path, self._loaded())
         self._dirty = False
+
+
+class HeadReader:
+    """The heads of stored projects from project_facts: the printed part (service.qa.facts.printed_of) of
+    those a question's SQL selected in one query (prefetch), others one by one, all at once once a question
+    turns out to read many (the average rate of every project); the full head (refs, missed indicators) of a
+    project when an answer cites it."""
+
+    _ONE_BY_ONE = 64
+
+    def __init__(self, store):
+        self.store = store
+        self.got: dict[int, dict] = {}
+        self._full: dict[int, dict] = {}
+        self.asked = 0
+        self.full_asked = 0
+        self.everything = False
+
+    def prefetch(self, project_ids) -> None:
+        want = [i for i in project_ids if i not in self.got]
+        if want and not self.everything:
+            self._read(want)
+
+    def _light(self, pid: int, printed: dict) -> dict:
+        return light_head(printed, lambda: self.full(pid))
+
+    def _read(self, ids) -> None:
+        rows = self.store.select_facts(columns=("project_id", "printed"), project_ids=list(ids))
+        self.got.update((pid, self._light(pid, p)) for pid, p in rows)
+
+    def full(self, project_id: int) -> dict:
+        if project_id not in self._full:
+            self.full_asked += 1
+            # one by one for the page an answer cites; past that (a count citing a thousand projects) the
+            # full heads of every project read so far, in one query per 500
+            ids = [project_id] if self.full_asked <= self._ONE_BY_ONE else \
+                [project_id, *(i for i in self.got if i not in self._full)]
+            for pid, h in self.store.project_heads(ids).items():
+                self._full[pid] = head_from_json(h)
+            if project_id not in self._full:
+                raise KeyError(project_id)
+        return self._full[project_id]
+
+    def __call__(self, project_id: int) -> dict | None:
+        if project_id not in self.got and not self.everything:
+            self.asked += 1
+            if self.asked <= self._ONE_BY_ONE:
+                self._read([project_id])
+            else:
+                self.everything = True
+                rows = self.store.select_facts(columns=("project_id", "printed"))
+                self.got.update((pid, self._light(pid, p)) for pid, p in rows if pid not in self.got)
+        return self.got.get(project_id)
 
 
 class _Loader:

@@ -700,14 +700,16 @@ def _lazy_item(r: ProjectRecord, text: str, show: list[str]) -> ListItem:
 def execute(parts: list[Part], records: list[ProjectRecord], named: list[ProjectRecord], *, zh: bool,
             scope_label: str = "", whole_scope: bool = False,
             groups_of: dict[str, str] | None = None, page: int = 1,
-            page_size: int | None = DEFAULT_PAGE_SIZE) -> StructuredAnswer | None:
+            page_size: int | None = DEFAULT_PAGE_SIZE, universe: list[ProjectRecord] | None = None) -> StructuredAnswer | None:
     """Answer every part over `records` (already scoped); `named` are the projects the question names, in
     the order it names them. `whole_scope`: the question names a department, so "几个项目" counts its
     projects (without one, "how many projects" usually asks a number a report states in prose).
     `groups_of`: doc_id → department, when the question names several departments (各有几个 per department).
+    `universe`: the whole scope when `records` are the part of it the question's SQL selected
+    (service.qa.pushdown): names shared with its other projects are still told apart.
     None when no part is an operation over the store."""
     records = dedupe(records)
-    token = _SHARED.set(_shared_names(records))
+    token = _SHARED.set(_shared_names(records if universe is None else dedupe(universe)))
     try:
         return _execute(parts, records, named, zh=zh, scope_label=scope_label, whole_scope=whole_scope,
                         groups_of=groups_of, page=page, page_size=page_size)

@@ -27,6 +27,7 @@ from retrieval.normalize import normalize_text
 from service.errors import InputError
 from service.qa.citations import Citation, answer_tokens, supports, verify
 from service.qa.digest import digest_for, doc_key
+from service.qa.pushdown import narrow_intent, narrow_parts
 from service.qa.extractive import (Sentence, bridge_english, complete_last_sentence, coverage, display, keep_figures, pick, split_sentences, unknown_names,
                                    unsupported_years)
 from service.extraction.vocabulary import is_placeholder
@@ -617,12 +618,21 @@ def _shortened_in(text: str, name: str) -> bool:
     return False
 
 
+class _Named:
+    """An indicator by its name alone (what _named_indicator_answer's test reads)."""
+
+    __slots__ = ("level3",)
+
+    def __init__(self, level3: str):
+        self.level3 = level3
+
+
 def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[ProjectRecord], lang: str,
                             store) -> AskAnswer | None:
     """An indicator the question names by its own name (three characters or more, found in the question once
     the named projects' names are taken out): of the named projects, its row (target, actual, weight, score,
     deviation note) cited to that row; of no project named, the projects where it missed its target."""
-    from service.qa.structured import _missed
+    from service.qa.structured import _missed, missed_names
 
     rest = _without_names(q, named)
     english = [zh for en, zh in _INDICATOR_EN if re.search(rf"\b{en}\b", q, re.I)]
@@ -670,6 +680,10 @@ def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[Pr
         return None
     found, cits, rows, names = [], [], [], []
     for r in records:
+        # the names of its missed indicators first (the printed head has them): the indicators themselves
+        # are read only for a project that missed one the question names
+        if not any(names_it(_Named(n)) for n in missed_names(r.evaluation)):
+            continue
         for ind in _missed(r.evaluation):  # the digest's list (assessing every indicator was 0.7 s at 10,000)
             if names_it(ind) and ind.ref is not None:
                 label = ind.level3
@@ -1446,14 +1460,16 @@ def ask(question: Any, filters: dict | None = None, *, settings: Settings, store
         if planned is not None:
             return _finish(planned[0], planned[1], [], "plan:llm", lang, store)
         planner_failed = True
+    # the scope is every stored project: the SQL of service.qa.pushdown needs no list of ids
+    whole = not flt and len(records) == len(all_records)
     out = _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, index, llm, settings,
-                          page, page_size)
+                          page, page_size, whole)
     # the caller can tell a planned question that fell back from one never planned
     return out.model_copy(update={"route": out.route + "+llm_fallback"}) if planner_failed else out
 
 
 def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, index, llm, settings,
-                    page, page_size) -> AskAnswer:
+                    page, page_size, whole=False) -> AskAnswer:
     scoped_flt = dict(flt)
     if scope.doc_ids is not None:
         scoped_flt["doc_ids"] = scope.doc_ids
@@ -1560,10 +1576,13 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
                                      or scope.by_department and any(p.metrics for p in parts)):
         # a department or a year asked: its projects are particular, so counting or listing them is an
         # operation over the store (2019年度的项目有几个), not the catalogue
-        pa = execute(parts, records, scope.named, zh=lang == "zh", scope_label=scope.label,
+        # the projects the parts' conditions and rankings select, by SQL over project_facts (None: all)
+        selected = narrow_parts(store, parts, records, scope.named, whole)
+        pa = execute(parts, records if selected is None else selected, scope.named, zh=lang == "zh",
+                     scope_label=scope.label,
                      whole_scope=scope.by_department or scope.doc_ids is not None or bool(_ALL_Q.search(q)),
-                     groups_of=scope.groups_of, page=page,
-                     page_size=page_size)
+                     groups_of=scope.groups_of, page=page, page_size=page_size,
+                     universe=None if selected is None else records)
         if pa is not None and not pa.refs and pa.route.endswith("lookup") and scope.named:
             # the form does not state the figure (no funds table: 实际支出数为 100 万元 is in the prose): the
             # report's text may; said as not reported only when retrieval finds nothing either
@@ -1591,7 +1610,8 @@ def _offline_answer(q, intent, lang, flt, scope, records, names, docs, store, in
             and re.search(r"问题|不足|problems?|issues?", q, re.I):
         intent = Intent("findings", intent.lang)  # 哪些项目存在问题: what the checks found, by project
     if intent.kind not in ("open", "accounts") and not (prose_list and intent.kind == "list_projects"):
-        sa = answer_structured(intent, records, page=page, page_size=page_size)
+        selected = narrow_intent(store, intent, records, whole)
+        sa = answer_structured(intent, records if selected is None else selected, page=page, page_size=page_size)
         if sa is not None:
             cits = [_cite_ref(ref, fn) for ref, fn in sa.refs]
             out = _finish((scope.note or "") + sa.answer, cits, sa.rows, sa.route, intent.lang, store, q)

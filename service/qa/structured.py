@@ -30,6 +30,9 @@ class ProjectRecord:
     def dedupe_key(self) -> tuple:
         """What makes two records one project (dedupe): kept once, since every question dedupes every record."""
         e = self.evaluation
+        kept = getattr(e, "dedupe_key", None)  # a lazily stored record keeps it with its names
+        if kept is not None:
+            return tuple(kept)
         return (e.project, e.year, e.reported_total.raw if e.reported_total else None,
                 e.funds.adjusted_budget.raw if e.funds.adjusted_budget else None, indicator_count(e))
 
@@ -53,8 +56,8 @@ class ListItem:
     """One line of a list answer with the rows and citations that belong to it, so a page carries only the
     citations of the items it shows."""
 
-    text: str
-    # the rows and citations, or functions making them: a long list builds those of the page it shows only
+    text: str | Callable[[], str]
+    # the text, rows and citations, or functions making them: a long list builds those of the page it shows only
     rows: list[dict] | Callable[[], list[dict]]
     refs: list[tuple[SourceRef, str | None]] | Callable[[], list[tuple[SourceRef, str | None]]]
 
@@ -74,7 +77,8 @@ def paged(head: str, items: list[ListItem], route: str, zh: bool, page: int = 1,
     paragraph), then when not everything is shown "共 M 项" and how to get the rest."""
     start, end, pages = page_bounds(len(items), page, page_size)
     shown = items[start:end]
-    lines = [head.rstrip("：: ")] + [f"{k}. {it.text}" for k, it in enumerate(shown, start + 1)]
+    lines = [head.rstrip("：: ")] + [f"{k}. {it.text() if callable(it.text) else it.text}"
+                                     for k, it in enumerate(shown, start + 1)]
     number = start // page_size + 1 if page_size and page_size > 0 and items else 1
     if end - start < len(items):
         nxt = number + 1 if number < pages else 1
@@ -179,8 +183,10 @@ def _missed(e: ProjectEvaluation) -> list[Indicator]:
     return _per_evaluation(_MISSED, e, compute)
 
 
-def shortfalls(records: list[ProjectRecord]) -> list[tuple[ProjectRecord, Indicator]]:
-    return [(r, ind) for r in records for ind in _missed(r.evaluation)]
+def missed_names(e: ProjectEvaluation) -> list[str]:
+    """The names of the indicators a project missed (a lazily stored record's head has them)."""
+    names = getattr(e, "missed_names", None)
+    return names if isinstance(names, list) else [i.level3 for i in _missed(e)]
 
 
 def _row(r: ProjectRecord, **extra) -> dict:
@@ -208,6 +214,22 @@ def _shortfall_rows(r: ProjectRecord, inds: list[Indicator]) -> list[dict]:
     return [_row(r, indicator=i.level3, target=i.target.raw if i.target else None,
                  actual=i.actual.raw if i.actual else None, weight=_d(i.weight) if i.weight is not None else None,
                  score=_d(i.score) if i.score is not None else None) for i in inds]
+
+
+def _shortfall_text(rs: list[ProjectRecord], zh: bool) -> str:
+    """One project's missed indicators (its records in one document), as a shortfall list shows them."""
+    inds = "、".join(f"{i.level3}（目标{i.target.raw if i.target else '—'}，实际{i.actual.raw if i.actual else '—'}）"
+                    if zh else f"{i.level3} (target {i.target.raw if i.target else '—'}, actual {i.actual.raw if i.actual else '—'})"
+                    for r in rs for i in _missed(r.evaluation))
+    return f"{rs[0].evaluation.project}：{inds}" if zh else f"{rs[0].evaluation.project}: {inds}"
+
+
+def _shortfall_group_rows(rs: list[ProjectRecord]) -> list[dict]:
+    return _shortfall_rows(rs[0], [i for r in rs for i in _missed(r.evaluation)])
+
+
+def _shortfall_refs(rs: list[ProjectRecord]) -> list[tuple[SourceRef, str | None]]:
+    return _refs(rs[0], [i.ref for r in rs for i in _missed(r.evaluation)])
 
 
 def _funds_refs(e: ProjectEvaluation) -> list[SourceRef]:
@@ -238,6 +260,16 @@ def _refs(r: ProjectRecord, items: list[SourceRef | None]) -> list[tuple[SourceR
     return [(ref, r.filename) for ref in items if ref is not None]
 
 
+def _refs_of(r: ProjectRecord, which: Callable[[ProjectEvaluation], list[SourceRef]]) -> list[tuple[SourceRef, str | None]]:
+    """A list item's citations, made when its page is shown: a ref is read from the project's full head
+    (service.qa.digest), which a list of thousands should not read for every item."""
+    return _refs(r, which(r.evaluation))
+
+
+def _first_total_ref(e: ProjectEvaluation) -> list[SourceRef]:
+    return _total_refs(e)[:1]
+
+
 def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 1,
                       page_size: int | None = DEFAULT_PAGE_SIZE) -> StructuredAnswer | None:
     """page/page_size cut list answers (low execution, grades, shortfalls, score inflation, findings, all
@@ -256,12 +288,14 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
                 refs.append((ref, r.filename))
 
     if intent.kind == "shortfall":
-        hits = shortfalls(records)
-        if intent.projects:
-            hits = [(r, i) for r, i in hits if r.evaluation.project in intent.projects]
-        by_project: dict[str, list[tuple[ProjectRecord, Indicator]]] = {}
-        for r, ind in hits:
-            by_project.setdefault(f"{r.doc_id}|{r.evaluation.project}", []).append((r, ind))
+        # which projects missed an indicator, by the names their heads keep; the indicators themselves
+        # (targets, actual values, refs) are read for the page shown
+        missing = [r for r in records if missed_names(r.evaluation)
+                   and (not intent.projects or r.evaluation.project in intent.projects)]
+        by_project: dict[str, list[ProjectRecord]] = {}
+        for r in missing:
+            by_project.setdefault(f"{r.doc_id}|{r.evaluation.project}", []).append(r)
+        hits = bool(missing)
         if not hits and intent.projects:
             # no figure below its target, but the form itself took points off (提高 → 90%, 22.5 of 25 with a
             # deviation reason): that is the report's own "not fully met", said as such
@@ -287,15 +321,8 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
                 "在已入库的报告中，没有发现实际完成值低于目标值的绩效指标。" if zh else
                 "No indicator in the ingested reports has an actual value that misses its target.", [], [],
                 "structured:shortfall")
-        listed = []
-        for items in by_project.values():
-            r = items[0][0]
-            inds = "、".join(f"{i.level3}（目标{i.target.raw if i.target else '—'}，实际{i.actual.raw if i.actual else '—'}）"
-                            if zh else f"{i.level3} (target {i.target.raw if i.target else '—'}, actual {i.actual.raw if i.actual else '—'})"
-                            for _, i in items)
-            listed.append(ListItem(
-                f"{r.evaluation.project}：{inds}" if zh else f"{r.evaluation.project}: {inds}",
-                functools.partial(_shortfall_rows, r, [i for _, i in items]), _refs(r, [i.ref for _, i in items])))
+        listed = [ListItem(functools.partial(_shortfall_text, rs, zh), functools.partial(_shortfall_group_rows, rs),
+                           functools.partial(_shortfall_refs, rs)) for rs in by_project.values()]
         head = (f"共有{len(by_project)}个项目存在未完成目标的绩效指标（实际完成值未达到指标值）：" if zh else
                 f"{len(by_project)} projects have indicators whose actual value misses the target: ")
         return paged(head, listed, "structured:shortfall", zh, page, page_size)
@@ -309,7 +336,7 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
             return StructuredAnswer(f"没有预算执行率低于{_d(th)}%的项目。" if zh else
                                     f"No project executed less than {_d(th)}% of its budget.", [], [], "structured:low_execution")
         listed = [ListItem(_rate_text(r.evaluation, rate, zh), functools.partial(_rows_of, r),
-                           _refs(r, _funds_refs(r.evaluation))) for r, rate in hits]
+                           functools.partial(_refs_of, r, _funds_refs)) for r, rate in hits]
         head = (f"预算执行率低于{_d(th)}%的项目共{len(hits)}个（执行数÷全年预算数）：" if zh else
                 f"{len(hits)} projects executed less than {_d(th)}% of their budget (executed ÷ adjusted budget): ")
         return paged(head, listed, "structured:low_execution", zh, page, page_size)
@@ -346,7 +373,7 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
             return StructuredAnswer(f"没有自评等级为{g}的项目。" if zh else f"No project is graded {g}.", [], [], "structured:grade")
         listed = [ListItem(f"{r.evaluation.project}（{r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'}分）"
                            if zh else f"{r.evaluation.project} ({r.evaluation.reported_total.raw if r.evaluation.reported_total else '—'})",
-                           functools.partial(_rows_of, r), _refs(r, _total_refs(r.evaluation))) for r in hits]
+                           functools.partial(_rows_of, r), functools.partial(_refs_of, r, _total_refs)) for r in hits]
         head = f"自评等级为{g}的项目共{len(hits)}个：" if zh else f"{len(hits)} projects are graded {g}: "
         return paged(head, listed, "structured:grade", zh, page, page_size)
 
@@ -479,7 +506,7 @@ def answer_structured(intent: Intent, records: list[ProjectRecord], page: int = 
         return paged(head, list(per_project.values()), "structured:findings", zh, page, page_size)
 
     if intent.kind == "list_projects":
-        listed = [ListItem(r.evaluation.project, functools.partial(_rows_of, r), _refs(r, _total_refs(r.evaluation)[:1]))
+        listed = [ListItem(r.evaluation.project, functools.partial(_rows_of, r), functools.partial(_refs_of, r, _first_total_ref))
                   for r in records]
         head = f"已入库的报告共包含{len(records)}个项目：" if zh else f"The ingested reports contain {len(records)} projects: "
         return paged(head, listed, "structured:list_projects", zh, page, page_size)

@@ -171,6 +171,7 @@ class Store:
         with self._write() as conn:
             t.metadata.create_all(conn)
             _add_missing_columns(conn)
+            self._backfill_facts(conn)
 
     @property
     def dialect(self) -> str:
@@ -264,6 +265,7 @@ class Store:
                 if extraction is not None:
                     self._insert_many(conn, t.units, [u.model_dump() for u in extraction.units])
                     self._insert_many(conn, t.projects, [_project_values(p) for p in extraction.projects])
+                    self._write_facts(conn, doc_id, extraction.projects, findings or ())
                 self._insert_many(conn, t.findings, [_finding_values(doc_id, f) for f in findings or ()])
                 self._insert_many(conn, t.artifacts, [
                     {"doc_id": doc_id, "kind": kind, "key": key, "payload": payload, "updated_at": now}
@@ -274,6 +276,33 @@ class Store:
                 return doc_id, False
             raise
         return doc_id, True
+
+    @staticmethod
+    def _write_facts(conn: Connection, doc_id: str, projects: Sequence[ProjectEvaluation],
+                     findings: Sequence[Finding]) -> None:
+        """(Re)write the project_facts rows of a document's projects, already stored (their ids are read)."""
+        from service.qa.facts import facts_of
+
+        conn.execute(delete(t.project_facts).where(t.project_facts.c.doc_id == doc_id))
+        ids = dict(conn.execute(select(t.projects.c.unit_id, t.projects.c.id).where(t.projects.c.doc_id == doc_id)).all())
+        by_unit: dict[str, list[Finding]] = {}
+        for f in findings:
+            by_unit.setdefault(f.unit_id, []).append(f)
+        Store._insert_many(conn, t.project_facts, [
+            {**facts_of(p, by_unit.get(p.unit_id, [])), "project_id": ids[p.unit_id], "doc_id": doc_id}
+            for p in projects if p.unit_id in ids])
+
+    def _backfill_facts(self, conn: Connection) -> None:
+        """A store made before project_facts existed: the facts of every project lacking them, per document."""
+        p, pf = t.projects, t.project_facts
+        docs = [r[0] for r in conn.execute(
+            select(p.c.doc_id).where(~exists().where(pf.c.project_id == p.c.id)).distinct())]
+        for doc_id in docs:
+            projects = [ProjectEvaluation.model_validate(r.payload) for r in conn.execute(
+                select(p.c.payload).where(p.c.doc_id == doc_id).order_by(p.c.id))]
+            findings = [Finding.model_validate(r.payload) for r in conn.execute(
+                select(t.findings.c.payload).where(t.findings.c.doc_id == doc_id))]
+            self._write_facts(conn, doc_id, projects, findings)
 
     @staticmethod
     def _insert_many(conn: Connection, table, rows: list[dict[str, Any]]) -> None:
@@ -471,6 +500,64 @@ class Store:
             raise NotFoundError("no such project", subject=key)
         return self._project_row(r)
 
+    # project facts (service.qa.facts): what structured questions select by -------------------------------
+
+    _FACT_OPS = {"lt": "__lt__", "le": "__le__", "gt": "__gt__", "ge": "__ge__", "eq": "__eq__"}
+
+    def select_facts(self, *, where: Sequence[tuple[str, str, Any]] = (), project_ids: Sequence[int] | None = None,
+                     order_by: str | None = None, desc: bool = False, limit: int | None = None,
+                     columns: Sequence[str] = ("project_id",)) -> list[tuple]:
+        """Rows (the `columns` asked) of project_facts meeting every (column, op, value) of `where` — op one of
+        lt le gt ge eq ne in notnull; column a facts column, or "total-allowed_total" —, among `project_ids`
+        when given (queried 500 at a time), ordered by a column (NULLs never returned then) and cut to
+        `limit`. The SQL the indexes serve; the caller re-checks the exact figures of what it gets."""
+        pf = t.project_facts
+
+        def col(name: str):
+            if name == "total-allowed_total":
+                return pf.c.total - pf.c.allowed_total
+            return pf.c[name]
+
+        q = select(*(pf.c[c] for c in columns))
+        for name, op, value in where:
+            c = col(name)
+            if op in self._FACT_OPS:
+                q = q.where(getattr(c, self._FACT_OPS[op])(value))
+            elif op == "ne":
+                q = q.where(c.not_in(list(value)) if isinstance(value, (tuple, list)) else c != value)
+            elif op == "in":
+                q = q.where(c.in_(list(value)))
+            elif op == "notnull":
+                q = q.where(c.is_not(None))
+            else:
+                raise ValueError(f"unknown facts operator {op!r}")
+        if order_by is not None:
+            q = q.where(col(order_by).is_not(None))
+            q = q.order_by(col(order_by).desc() if desc else col(order_by), pf.c.project_id)
+        else:
+            q = q.order_by(pf.c.project_id)
+        with self._read() as conn:
+            if project_ids is None:
+                return [tuple(r) for r in conn.execute(q.limit(limit) if limit is not None else q)]
+            ids, out = sorted(set(project_ids)), []
+            for i in range(0, len(ids), 500):
+                out.extend(tuple(r) for r in conn.execute(q.where(pf.c.project_id.in_(ids[i:i + 500]))))
+        if order_by is not None:
+            k = columns.index(order_by) if order_by in columns else None
+            if k is not None:  # chunks each ordered: the whole ordered again
+                out.sort(key=lambda r: r[k], reverse=desc)
+        return out[:limit] if limit is not None else out
+
+    def project_heads(self, project_ids: Sequence[int]) -> dict[int, Any]:
+        """project_id → the `head` JSON of project_facts (service.qa.facts.head_from_json reads it)."""
+        pf = t.project_facts
+        ids, out = sorted(set(project_ids)), {}
+        with self._read() as conn:
+            for i in range(0, len(ids), 500):
+                out.update(conn.execute(select(pf.c.project_id, pf.c.head).where(
+                    pf.c.project_id.in_(ids[i:i + 500]))).all())
+        return out
+
     # findings ----------------------------------------------------------------------------------------------
 
     def list_findings(
@@ -511,6 +598,10 @@ class Store:
         with self._write() as conn:
             conn.execute(delete(t.findings).where(t.findings.c.doc_id == doc_id))
             self._insert_many(conn, t.findings, rows)
+            # the facts' allowed_total (and head) rest on the findings: re-made with them
+            projects = [ProjectEvaluation.model_validate(r.payload) for r in conn.execute(
+                select(t.projects.c.payload).where(t.projects.c.doc_id == doc_id).order_by(t.projects.c.id))]
+            self._write_facts(conn, doc_id, projects, findings)
             for kind, key, payload in artifacts:
                 self._put_artifact(conn, doc_id, kind, key, payload, now)
         return len(rows)

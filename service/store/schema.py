@@ -147,6 +147,43 @@ projects = Table(
     Index("ix_projects_doc", "doc_id"),
 )
 
+# What questions filter, rank and add up of each project, in indexed columns, so a structured question is one
+# SQL query over them (service.qa.pushdown) rather than a pass over every record. Written with the project in
+# the same transaction, and again when its document's findings change (allowed_total rests on them).
+# Amounts are in 万元 whatever unit the form printed; rate is the execution rate as Q&A computes it;
+# `head` holds what an answer prints and cites of the project (service.qa.facts.head_of).
+project_facts = Table(
+    "project_facts",
+    metadata,
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True),
+    _doc_fk(),
+    Column("name", Text, nullable=False),
+    Column("department", Text),
+    Column("year", Integer),
+    Column("budget", Amount),
+    Column("executed", Amount),
+    Column("initial", Amount),
+    Column("available", Amount),
+    Column("unspent", Amount),
+    Column("rate", Amount),
+    Column("total", Amount),
+    Column("grade", String(8)),
+    Column("allowed_total", Amount),
+    Column("n_missed", Integer),
+    Column("printed", Json, nullable=False),  # service.qa.facts.printed_of: what a listed project shows
+    Column("head", Json, nullable=False),
+    Index("ix_facts_doc", "doc_id"),
+    Index("ix_facts_name", "name"),
+    Index("ix_facts_department", "department"),
+    Index("ix_facts_year", "year"),
+    Index("ix_facts_budget", "budget"),
+    Index("ix_facts_executed", "executed"),
+    Index("ix_facts_rate", "rate"),
+    Index("ix_facts_total", "total"),
+    Index("ix_facts_grade", "grade"),
+    Index("ix_facts_n_missed", "n_missed"),
+)
+
 findings = Table(
     "findings",
     metadata,
@@ -173,4 +210,4 @@ artifacts = Table(
 )
 
 # Child tables first: the order in which a document's rows are removed or counted.
-DOCUMENT_TABLES = (artifacts, findings, projects, units, doc_tables, lines, documents)
+DOCUMENT_TABLES = (artifacts, findings, project_facts, projects, units, doc_tables, lines, documents)
