@@ -199,6 +199,10 @@ class Digest:
     def flush(self) -> None:
         if self._dirty and self.path is not None:
             _write(self.path, self._loaded())
+            try:  # the heads an older version pickled here: project_facts holds them now
+                (self.path.parent / "qa_digest_heads.pickle").unlink(missing_ok=True)
+            except OSError:
+                pass
         self._dirty = False
 
 

@@ -132,7 +132,7 @@ def narrow_intent(store, intent, records: Sequence[ProjectRecord], whole: bool) 
         return None
     n = Narrowing(store, records, whole)
     if intent.kind == "low_execution":
-        th = intent.threshold if intent.threshold is not None else Decimal(90)
+        th = intent.threshold or Decimal(90)  # as answer_structured reads it
         got = n.ids([("rate", "lt", Decimal(th) + EPS)])
     elif intent.kind == "grade" and intent.grades:
         where = [("grade", "in", tuple(intent.grades))]
