@@ -169,3 +169,25 @@ def test_facts_follow_findings_deletes_and_an_older_store(corpus, tmp_path):
             conn.execute(t.project_facts.delete())
     with open_store(settings) as store:  # opening it fills them in
         assert len(store.select_facts()) == n
+
+
+def test_an_old_store_states_heads_are_freed(corpus):
+    """Heads read in bulk are frozen out of the collector's sight (a list of thousands walked them on every
+    later question): nothing may tie them back into a cycle, or each store state a server saw would stay."""
+    import gc
+    import weakref
+
+    _fresh_process()
+    with open_store(corpus) as store:
+        records = qa_service._records(store, {}, {}, store.list_documents(), corpus.data_dir)
+        reader = records[0].evaluation._heads
+        reader.prefetch([r.project_id for r in records])  # in bulk, as a question's SQL selection is
+        for r in records:
+            assert r.evaluation.funds is not None
+        assert len(reader.got) == len(records)
+        assert records[0].evaluation.reported_total is None or records[0].evaluation.reported_total.ref is not None
+        gone = weakref.ref(reader)
+    del records, reader, r
+    _fresh_process()
+    gc.collect()
+    assert gone() is None

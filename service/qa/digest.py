@@ -12,10 +12,12 @@ store, never trusted over it.
 """
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import pickle
 import tempfile
+import weakref
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Callable
@@ -206,6 +208,13 @@ class Digest:
         self._dirty = False
 
 
+def _full_head(reader: weakref.ref, pid: int) -> dict:
+    r = reader()
+    if r is None:
+        raise KeyError(pid)
+    return r.full(pid)
+
+
 class HeadReader:
     """The heads of stored projects from project_facts: the printed part (service.qa.facts.printed_of) of
     those a question's SQL selected in one query (prefetch), others one by one, all at once once a question
@@ -228,11 +237,24 @@ class HeadReader:
             self._read(want)
 
     def _light(self, pid: int, printed: dict) -> dict:
-        return light_head(printed, lambda: self.full(pid))
+        # through a weak reference: the heads are frozen out of the collector's sight (_keep), and a cycle
+        # back to this reader would keep an old store state's heads alive for good
+        return light_head(printed, functools.partial(_full_head, weakref.ref(self), pid))
 
     def _read(self, ids) -> None:
         rows = self.store.select_facts(columns=("project_id", "printed"), project_ids=list(ids))
-        self.got.update((pid, self._light(pid, p)) for pid, p in rows)
+        self._keep((pid, self._light(pid, p)) for pid, p in rows)
+
+    def _keep(self, heads) -> None:
+        """Add heads to `got`. Thousands of them live as long as their records: made with the collector off
+        and then frozen out of its sight (as _read does for the digest), else each later question's full
+        collections walk them all (a list of 9,402 projects spent 0.26 s there)."""
+        gc.disable()
+        try:
+            self.got.update(heads)
+        finally:
+            gc.enable()
+        gc.freeze()
 
     def full(self, project_id: int) -> dict:
         if project_id not in self._full:
@@ -255,7 +277,7 @@ class HeadReader:
             else:
                 self.everything = True
                 rows = self.store.select_facts(columns=("project_id", "printed"))
-                self.got.update((pid, self._light(pid, p)) for pid, p in rows if pid not in self.got)
+                self._keep((pid, self._light(pid, p)) for pid, p in rows if pid not in self.got)
         return self.got.get(project_id)
 
 
