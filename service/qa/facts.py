@@ -134,11 +134,12 @@ def facts_of(e: ProjectEvaluation, findings: Sequence[Finding]) -> dict[str, Any
     """The project_facts row of one project (without its ids): each figure exactly as Q&A computes it
     (metric_value, the one definition), so what SQL selects is what the answer then states."""
     from service.qa.plan import metric_value
-    from service.qa.structured import ProjectRecord
+    from service.qa.structured import ProjectRecord, forget
 
     head = head_of(e, findings)
     r = ProjectRecord(None, e.doc_id, None, e, list(findings))
     row: dict[str, Any] = {m: metric_value(r, m) for m in FACT_METRICS}
+    forget(e)  # read once, here: the Q&A caches must not keep every record the writer stores
     row.update(name=e.project, department=e.department, year=e.year, allowed_total=head["allowed_total"],
                n_missed=len(head["missed_indicators"]), printed=printed_of(head), head=head_json(head))
     return row

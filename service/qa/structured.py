@@ -149,6 +149,15 @@ def _per_evaluation(cache: dict, e: ProjectEvaluation, compute: Callable):
 _RATES: dict[int, tuple[ProjectEvaluation, Decimal | None]] = {}
 
 
+def forget(e: ProjectEvaluation) -> None:
+    """Drop e from the per-evaluation caches: for a record read once (the ingest's writer computing its facts),
+    whose cache entries would only keep it alive (10,000 full records, ~0.9 GB, in the writer)."""
+    for cache in (_RATES, _MISSED):
+        hit = cache.get(id(e))
+        if hit is not None and hit[0] is e:
+            del cache[id(e)]
+
+
 def execution_rate(e: ProjectEvaluation) -> Decimal | None:
     """effective_rate, kept per evaluation: a filter, a row and a condition each asked it of every project,
     50,000 times a question at 10,000 documents."""
