@@ -151,6 +151,163 @@ def get_tokenizer(cache_dir: Path):
     return tok
 
 
+class _FreqTable:
+    """jieba's FREQ (word and prefix -> count, ~580k entries) read from a SQLite copy one lookup at a time,
+    for a process that only cuts questions: loading the whole dictionary was 0.2 s of every open `jixiao ask`
+    (a question looks up ~100 entries). Words added here (the domain dictionary) live in memory on top.
+    Thread-safe: lookups share one read-only connection under a lock."""
+
+    def __init__(self, path: Path):
+        import sqlite3
+
+        self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._over: dict[str, int] = {}
+        self._seen = self._over  # looked-up words (None: absent) and the added ones, one dict
+        self.total = int(self._conn.execute("SELECT n FROM meta WHERE k = 'total'").fetchone()[0])
+
+    def _lookup(self, word: str) -> int | None:
+        got = self._over.get(word, _UNSEEN)
+        if got is not _UNSEEN:
+            return got
+        with self._lock:
+            row = self._conn.execute("SELECT n FROM freq WHERE w = ?", (word,)).fetchone()
+        got = None if row is None else row[0]
+        if len(self._seen) < 200_000:  # a server's questions repeat their words
+            self._seen[word] = got
+        return got
+
+    def __contains__(self, word) -> bool:
+        return self._lookup(word) is not None
+
+    def __getitem__(self, word: str) -> int:
+        got = self._lookup(word)
+        if got is None:
+            raise KeyError(word)
+        return got
+
+    def get(self, word: str, default=None):
+        got = self._lookup(word)
+        return default if got is None else got
+
+    def __setitem__(self, word: str, n: int) -> None:
+        self._over[word] = n
+
+
+_UNSEEN = object()
+_FREQ_VERSION = "1"
+
+
+def _freq_path(cache: Path) -> Path:
+    return cache.with_name(cache.name + ".freq.sqlite3")
+
+
+def _cache_stamp(cache: Path) -> str:
+    """What a SQLite copy was made from: the dictionary cache's size and checksum (its content: a data dir's
+    cache is a copy of the machine's, with its own mtime)."""
+    import zlib
+
+    data = cache.read_bytes()
+    return f"{_FREQ_VERSION}:{len(data)}:{zlib.crc32(data)}"
+
+
+def _write_freq_table(freq: dict, total: int, cache: Path) -> None:
+    """The SQLite copy of a loaded dictionary cache, beside it, stamped with what it was made from (a cache
+    jieba rebuilds makes it stale), and the machine's copy of it for the next data dirs. Best effort:
+    without it, questions load the whole dictionary."""
+    import sqlite3
+
+    path = _freq_path(cache)
+    try:
+        stamp = _cache_stamp(cache)
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=path.name, suffix=".tmp")
+        os.close(fd)
+        try:
+            conn = sqlite3.connect(tmp)
+            with conn:
+                conn.execute("CREATE TABLE freq (w TEXT PRIMARY KEY, n INTEGER NOT NULL) WITHOUT ROWID")
+                conn.execute("CREATE TABLE meta (k TEXT PRIMARY KEY, n TEXT NOT NULL)")
+                conn.executemany("INSERT INTO freq VALUES (?, ?)", freq.items())
+                conn.executemany("INSERT INTO meta VALUES (?, ?)", [("total", str(total)), ("stamp", stamp)])
+            conn.close()
+            os.replace(tmp, path)
+            import jieba
+
+            shared = _shared_jieba_cache(jieba)
+            if shared is not None:
+                _copy_file(path, _freq_path(shared))
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+    except (OSError, sqlite3.Error):
+        log.debug("could not write %s", path, exc_info=True)
+
+
+def _freq_table(cache: Path) -> _FreqTable | None:
+    """The SQLite copy of this dictionary cache, if there is one made from it: the data dir's, else the
+    machine's (copied into the data dir)."""
+    import sqlite3
+
+    import jieba
+
+    path = _freq_path(cache)
+    try:
+        want = _cache_stamp(cache)
+        shared = _shared_jieba_cache(jieba)
+        for source in (path, _freq_path(shared) if shared is not None else None):
+            if source is None or not source.exists():
+                continue
+            table = _FreqTable(source)
+            stamp = table._conn.execute("SELECT n FROM meta WHERE k = 'stamp'").fetchone()
+            if stamp is None or stamp[0] != want:
+                table._conn.close()
+                continue
+            if source != path:  # the data dir keeps its own copy, as it does of the dictionary cache
+                table._conn.close()
+                _copy_file(source, path)
+                table = _FreqTable(path) if path.exists() else _FreqTable(source)
+            return table
+    except (OSError, sqlite3.Error, TypeError, ValueError):
+        return None
+    return None
+
+
+def get_query_tokenizer(cache_dir: Path):
+    """A tokenizer for questions: the same cuts as get_tokenizer's (same dictionary, same domain words),
+    its dictionary looked up in a SQLite copy instead of loaded whole. The first process without that copy
+    loads the whole dictionary, as before, and writes the copy for the next ones."""
+    key = "query:" + str(cache_dir)
+    with _TOKENIZER_LOCK:
+        tok = _TOKENIZERS.get(key)
+        if tok is not None:
+            return tok
+    import marshal
+
+    cache = cache_dir / "jieba.cache"
+    table = _freq_table(cache)
+    if table is None:
+        full = get_tokenizer(cache_dir)  # writes the dictionary cache if there was none
+        try:  # the cache as read, before the domain words: what the copy is made of
+            freq, total = marshal.loads(cache.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError):
+            return full
+        if isinstance(freq, dict) and isinstance(total, int) and freq:
+            _write_freq_table(freq, total, cache)
+        table = _freq_table(cache)
+        if table is None:
+            return full
+    import jieba
+
+    logging.getLogger("jieba").setLevel(logging.WARNING)
+    tok = jieba.Tokenizer()
+    tok.tmp_dir = str(cache_dir)
+    tok.FREQ, tok.total, tok.initialized = table, table.total, True
+    tok.load_userdict(str(DOMAIN_DICT))
+    with _TOKENIZER_LOCK:
+        return _TOKENIZERS.setdefault(key, tok)
+
+
 def _shared_jieba_cache(jieba) -> Path | None:
     """The machine's copy of jieba's dictionary cache, for data dirs that have none yet: jieba builds it
     from its 350k-word dictionary in 0.55 s (against 0.2 s to read it), which every new data dir paid (each
@@ -781,6 +938,7 @@ class HybridIndex:
         self._generation = self.generation()  # the index state this client has seen
         self._own_client = client is None
         self._tokenizer = None
+        self._query_tokenizer = None
         self._tokens: dict[str, str] = {}  # chunk id -> packed BM25 tokens (ids are unique per content)
 
     # -- plumbing -------------------------------------------------------------------------------------
@@ -839,8 +997,16 @@ class HybridIndex:
     def tokenize(self, text: str) -> list[str]:
         return tokenize(text, self.tokenizer)
 
+    @property
+    def query_tokenizer(self):
+        if self._query_tokenizer is None:
+            # a process that already holds the whole dictionary (an ingest, a server that stored a document)
+            # cuts questions with it; one that only asks looks words up in its SQLite copy
+            self._query_tokenizer = self._tokenizer or get_query_tokenizer(self.data_dir / "jieba")
+        return self._query_tokenizer
+
     def query_tokens(self, question: str) -> list[str]:
-        return query_tokens(question, self.tokenizer)
+        return query_tokens(question, self.query_tokenizer)
 
     @contextlib.contextmanager
     def _locked(self):

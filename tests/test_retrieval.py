@@ -776,3 +776,38 @@ def test_text_contains_looks_names_up_in_a_keyed_corpus_kept_per_generation(tmp_
     assert idx.text_contains(["劳动监察专项资金"], light_key) == [True]
     assert [p.name for p in idx.root.glob("*.text.light_key.*")] != [p.name for p in kept]
     assert len(list(idx.root.glob("*.text.light_key.*"))) == 1
+
+
+def test_questions_are_cut_from_the_dictionarys_sqlite_copy_exactly_as_from_the_whole_dictionary(tmp_path,
+                                                                                                 monkeypatch):
+    """A process that only asks looks jieba's dictionary up in a SQLite copy (loading all of it was 0.2 s of
+    every open `jixiao ask`): the first such process writes the copy, later ones use it, and every cut is
+    the whole dictionary's; a dictionary cache rebuilt since makes the copy stale, not trusted."""
+    import retrieval.index as ri
+
+    monkeypatch.setenv("JIXIAO_CACHE_DIR", str(tmp_path / "machine"))
+    cache_dir = tmp_path / "jieba"
+    full = ri.get_tokenizer(cache_dir)
+    first = ri.get_query_tokenizer(cache_dir)
+    copy = list(cache_dir.glob("*.freq.sqlite3"))
+    assert len(copy) == 1 and isinstance(first.FREQ, ri._FreqTable)
+    ri._TOKENIZERS.pop("query:" + str(cache_dir))
+    lazy = ri.get_query_tokenizer(cache_dir)
+    assert isinstance(lazy.FREQ, ri._FreqTable) and lazy is not first
+    lines = [ln.strip() for p in sorted(TXT.glob("*.txt")) for ln in p.read_text(encoding="utf-8").splitlines()
+             if ln.strip()][:1500]
+    questions = ["项目存在哪些主要问题？", "高新区人社局执行率低于60%的项目有哪些？", "预算执行率怎么计算",
+                 "How is the cost saving rate (成本节约率) calculated?", "县残疾人联合会部门整体支出绩效自评表"]
+    for text in lines + questions:
+        assert ri.query_tokens(text, lazy) == ri.query_tokens(text, full), text
+    # another data dir starts from the machine's copy (its dictionary cache is a copy of the machine's too)
+    other = tmp_path / "other" / "jieba"
+    ri.get_tokenizer(other)
+    monkeypatch.setattr(ri, "_write_freq_table", lambda *a: pytest.fail("the copy was made again"))
+    again = ri.get_query_tokenizer(other)
+    assert isinstance(again.FREQ, ri._FreqTable) and list(other.glob("*.freq.sqlite3"))
+    assert ri.query_tokens(questions[1], again) == ri.query_tokens(questions[1], full)
+    # a dictionary cache that changed (jieba rebuilt it): no copy matches it any more
+    cache = cache_dir / "jieba.cache"
+    cache.write_bytes(cache.read_bytes() + b"\0")
+    assert ri._freq_table(cache) is None
