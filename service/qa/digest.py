@@ -81,12 +81,6 @@ class LazyEvaluation:
         return f"LazyEvaluation({self.project!r}, id={self._project_id})"
 
 
-def dedupe_key(e, head: dict) -> tuple:
-    """service.qa.structured.ProjectRecord.dedupe_key, from a record and its head."""
-    total, budget = head["reported_total"], head["funds"].adjusted_budget
-    return (e.project, e.year, total.raw if total else None, budget.raw if budget else None, head["n_indicators"])
-
-
 def doc_key(d) -> tuple:
     """What the store says of a document that changes whenever its projects or findings do."""
     return (d.doc_id, str(d.ingested_at), d.projects, tuple(sorted(d.findings.items())),
@@ -109,7 +103,8 @@ def _names_from_store(store, doc_ids: list[str] | None) -> dict[str, list[tuple]
     for r in rows:
         if wanted is None or r.doc_id in wanted:
             e, fs = r.evaluation, by_unit.get(r.unit_id, [])
-            names = (e.project, e.aliases, e.department, e.implementer, e.year, dedupe_key(e, head_of(e, fs)))
+            key = ProjectRecord(r.id, r.doc_id, None, e).dedupe_key
+            names = (e.project, e.aliases, e.department, e.implementer, e.year, key)
             out[r.doc_id].append((r.id, names, fs))
     return out
 
