@@ -162,19 +162,18 @@ class _FreqTable:
 
         self._conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self._lock = threading.Lock()
-        self._over: dict[str, int] = {}
-        self._seen = self._over  # looked-up words (None: absent) and the added ones, one dict
+        self._known: dict[str, int | None] = {}  # words looked up (None: absent) and words added
         self.total = int(self._conn.execute("SELECT n FROM meta WHERE k = 'total'").fetchone()[0])
 
     def _lookup(self, word: str) -> int | None:
-        got = self._over.get(word, _UNSEEN)
+        got = self._known.get(word, _UNSEEN)
         if got is not _UNSEEN:
             return got
         with self._lock:
             row = self._conn.execute("SELECT n FROM freq WHERE w = ?", (word,)).fetchone()
         got = None if row is None else row[0]
-        if len(self._seen) < 200_000:  # a server's questions repeat their words
-            self._seen[word] = got
+        if len(self._known) < 200_000:  # a server's questions repeat their words
+            self._known[word] = got
         return got
 
     def __contains__(self, word) -> bool:
@@ -191,7 +190,7 @@ class _FreqTable:
         return default if got is None else got
 
     def __setitem__(self, word: str, n: int) -> None:
-        self._over[word] = n
+        self._known[word] = n
 
 
 _UNSEEN = object()

@@ -106,6 +106,9 @@ def test_sql_selects_what_the_python_check_keeps(corpus):
         top = store.select_facts(order_by="total", desc=True, limit=3, columns=("project_id", "total"))
         best = sorted((metric_value(x, "total") for x in recs if metric_value(x, "total") is not None), reverse=True)
         assert [r[1] for r in top] == best[:3]
+        # among given ids, ordered by a column it does not return: the same projects in the same order
+        scoped = store.select_facts(order_by="total", desc=True, limit=3, project_ids=[x.project_id for x in recs])
+        assert scoped == [r[:1] for r in top]
 
 
 def test_answers_with_the_sql_narrowing_are_the_answers_over_every_record(corpus, monkeypatch):

@@ -54,22 +54,16 @@ class Narrowing:
         projects, or None when the cut cannot be trusted (then no narrowing)."""
         scope = None if self.whole else list(self.by_id)
         cols = ("project_id", order_by) if order_by else ("project_id",)
-        if limit is None:
-            rows = self.store.select_facts(where=where, project_ids=scope, order_by=order_by, desc=desc, columns=cols)
-            return {r[0] for r in rows if r[0] in self.by_id}
-        fetch = limit * _RANK_SLACK + 8
+        fetch = None if limit is None else limit * _RANK_SLACK + 8
         rows = self.store.select_facts(where=where, project_ids=scope, order_by=order_by, desc=desc, limit=fetch,
                                        columns=cols)
-        if len(rows) == fetch:  # more exist: take every row as far as the last one's figure, ties included
+        cut_short = fetch is not None and len(rows) == fetch  # more rows exist than were fetched
+        if cut_short:  # take every row as far as the last one's figure, ties included
             cut = Decimal(rows[-1][1])
             tie = [*where, (order_by, "ge", cut - EPS) if desc else (order_by, "le", cut + EPS)]
             rows = self.store.select_facts(where=tie, project_ids=scope, columns=cols)
-            if len({r[0] for r in rows if r[0] in self.by_id}) < limit:
-                return None
         got = {r[0] for r in rows if r[0] in self.by_id}
-        if len(got) < min(limit, len(self.by_id)) and len(rows) == fetch:
-            return None
-        return got
+        return None if cut_short and len(got) < limit else got
 
     def records(self, ids: set[int]) -> list[ProjectRecord]:
         out = [r for r in self.kept if r.project_id in ids]

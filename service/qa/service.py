@@ -618,15 +618,6 @@ def _shortened_in(text: str, name: str) -> bool:
     return False
 
 
-class _Named:
-    """An indicator by its name alone (what _named_indicator_answer's test reads)."""
-
-    __slots__ = ("level3",)
-
-    def __init__(self, level3: str):
-        self.level3 = level3
-
-
 def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[ProjectRecord], lang: str,
                             store) -> AskAnswer | None:
     """An indicator the question names by its own name (three characters or more, found in the question once
@@ -638,14 +629,14 @@ def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[Pr
     english = [zh for en, zh in _INDICATOR_EN if re.search(rf"\b{en}\b", q, re.I)]
     named_by: dict[str, bool] = {}  # per indicator name: a few dozen names recur in thousands of forms
 
-    def names_it(ind) -> bool:
-        hit = named_by.get(ind.level3)
+    def names_it(level3: str) -> bool:
+        hit = named_by.get(level3)
         if hit is None:
-            k = name_key(ind.level3)
+            k = name_key(level3)
             # an indicator named like the project's own figure (预算执行进度): the project's is asked. An indicator
             # named with a word left out (重大安全事故) is read only when no project is named: beside a project
             # named in short (大病保险延续项目 执行率), those words are the project's
-            hit = named_by[ind.level3] = not (_PROJECT_FIGURE_NAME.search(k) and "指标" not in q) and \
+            hit = named_by[level3] = not (_PROJECT_FIGURE_NAME.search(k) and "指标" not in q) and \
                 len(k) >= 3 and (k in rest or any(w in k for w in english) or not named and _shortened_in(rest, k))
         return hit
 
@@ -655,7 +646,7 @@ def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[Pr
         for r in named:
             for ind in r.evaluation.indicators:
                 key = (r.evaluation.project, ind.level3, ind.actual.raw if ind.actual else None)
-                if names_it(ind) and ind.ref is not None and key not in seen:
+                if names_it(ind.level3) and ind.ref is not None and key not in seen:
                     seen.add(key)
                     hits.append((r, ind))
         if not hits:
@@ -682,10 +673,10 @@ def _named_indicator_answer(q: str, named: list[ProjectRecord], records: list[Pr
     for r in records:
         # the names of its missed indicators first (the printed head has them): the indicators themselves
         # are read only for a project that missed one the question names
-        if not any(names_it(_Named(n)) for n in missed_names(r.evaluation)):
+        if not any(names_it(n) for n in missed_names(r.evaluation)):
             continue
         for ind in _missed(r.evaluation):  # the digest's list (assessing every indicator was 0.7 s at 10,000)
-            if names_it(ind) and ind.ref is not None:
+            if names_it(ind.level3) and ind.ref is not None:
                 label = ind.level3
                 actual = ind.actual.raw if ind.actual else "—"
                 target = ind.target.raw if ind.target else "—"

@@ -292,17 +292,22 @@ class Store:
             {**facts_of(p, by_unit.get(p.unit_id, [])), "project_id": ids[p.unit_id], "doc_id": doc_id}
             for p in projects if p.unit_id in ids])
 
+    @classmethod
+    def _rewrite_facts(cls, conn: Connection, doc_id: str, findings: Sequence[Finding]) -> None:
+        """_write_facts for a document already stored, its projects read back from the store."""
+        p = t.projects
+        projects = [ProjectEvaluation.model_validate(r.payload) for r in conn.execute(
+            select(p.c.payload).where(p.c.doc_id == doc_id).order_by(p.c.id))]
+        cls._write_facts(conn, doc_id, projects, findings)
+
     def _backfill_facts(self, conn: Connection) -> None:
         """A store made before project_facts existed: the facts of every project lacking them, per document."""
         p, pf = t.projects, t.project_facts
         docs = [r[0] for r in conn.execute(
             select(p.c.doc_id).where(~exists().where(pf.c.project_id == p.c.id)).distinct())]
         for doc_id in docs:
-            projects = [ProjectEvaluation.model_validate(r.payload) for r in conn.execute(
-                select(p.c.payload).where(p.c.doc_id == doc_id).order_by(p.c.id))]
-            findings = [Finding.model_validate(r.payload) for r in conn.execute(
-                select(t.findings.c.payload).where(t.findings.c.doc_id == doc_id))]
-            self._write_facts(conn, doc_id, projects, findings)
+            self._rewrite_facts(conn, doc_id, [Finding.model_validate(r.payload) for r in conn.execute(
+                select(t.findings.c.payload).where(t.findings.c.doc_id == doc_id))])
 
     @staticmethod
     def _insert_many(conn: Connection, table, rows: list[dict[str, Any]]) -> None:
@@ -518,7 +523,9 @@ class Store:
                 return pf.c.total - pf.c.allowed_total
             return pf.c[name]
 
-        q = select(*(pf.c[c] for c in columns))
+        # ids queried 500 at a time come back ordered per chunk: the order key rides along, to order them all
+        resort = order_by is not None and project_ids is not None
+        q = select(*(pf.c[c] for c in columns), *([col(order_by).label("order_key")] if resort else []))
         for name, op, value in where:
             c = col(name)
             if op in self._FACT_OPS:
@@ -542,10 +549,8 @@ class Store:
             ids, out = sorted(set(project_ids)), []
             for i in range(0, len(ids), 500):
                 out.extend(tuple(r) for r in conn.execute(q.where(pf.c.project_id.in_(ids[i:i + 500]))))
-        if order_by is not None:
-            k = columns.index(order_by) if order_by in columns else None
-            if k is not None:  # chunks each ordered: the whole ordered again
-                out.sort(key=lambda r: r[k], reverse=desc)
+        if resort:  # stable: ties stay in project order, as SQL ordered them
+            out = [r[:-1] for r in sorted(out, key=lambda r: r[-1], reverse=desc)]
         return out[:limit] if limit is not None else out
 
     def project_heads(self, project_ids: Sequence[int]) -> dict[int, Any]:
@@ -598,10 +603,7 @@ class Store:
         with self._write() as conn:
             conn.execute(delete(t.findings).where(t.findings.c.doc_id == doc_id))
             self._insert_many(conn, t.findings, rows)
-            # the facts' allowed_total (and head) rest on the findings: re-made with them
-            projects = [ProjectEvaluation.model_validate(r.payload) for r in conn.execute(
-                select(t.projects.c.payload).where(t.projects.c.doc_id == doc_id).order_by(t.projects.c.id))]
-            self._write_facts(conn, doc_id, projects, findings)
+            self._rewrite_facts(conn, doc_id, findings)  # their allowed_total (and head) rest on the findings
             for kind, key, payload in artifacts:
                 self._put_artifact(conn, doc_id, kind, key, payload, now)
         return len(rows)
