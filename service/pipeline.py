@@ -17,6 +17,7 @@ import hashlib
 import importlib
 import logging
 import os
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -288,6 +289,7 @@ class Pipeline:
                 yield self.ingest_path(f)
             return
         done: set[int] = set()
+        finished = False
         workers_pool = _WorkerPool(workers, self.settings, suffixes={f.suffix.lower() for f in files})
         try:
             workers_pool.start()
@@ -327,8 +329,9 @@ class Pipeline:
                     return result
 
                 yield self._guarded(f.name or str(f), str(f), commit)
+            finished = True
         finally:
-            workers_pool.close()
+            workers_pool.close(abandon=not finished)
 
     def _batched_index(self, results: Iterator[IngestResult]) -> Iterator[IngestResult]:
         """Index a batch's documents INDEX_BATCH at a time (one Chroma write for all of them) and hand out
@@ -587,6 +590,7 @@ class _WorkerPool:
         self.suffixes = set(suffixes) if suffixes is not None else None  # the files' kinds (None: any)
         self.read = read or _prepare_in_worker  # module-level, so a spawned worker can import it
         self.ctx = multiprocessing.get_context("spawn")  # no fork of a process holding SQLite and Chroma handles
+        self.spool: str | None = None  # where workers leave their results (_spool_result); made by start()
         self.pool: Any = None
         self.futures: dict[int, Any] = {}
         self.queued: list[tuple[int, Path]] = []
@@ -601,14 +605,17 @@ class _WorkerPool:
             # a forked worker starts with the writer's heap (RLIMIT_DATA counts it): the cap is what it may
             # allocate on top of that, as a spawned worker may on top of its imports
             cap += _data_segment_mb()
-        pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx or self.ctx, initializer=_init_worker,
-                                      initargs=(cap, self.read, self.settings))
-        _widen_result_pipe(pool)
-        return pool
+        with _read_ahead(READ_AHEAD):
+            return cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx or self.ctx, initializer=_init_worker,
+                                          initargs=(cap, self.read, self.settings, self.spool))
 
     def start(self) -> None:
         """Create the first pool now, before the writer opens Chroma (its threads) and while it is still
         checking which files are already stored."""
+        if self.spool is None:
+            import tempfile
+
+            self.spool = tempfile.mkdtemp(prefix="jixiao-read-")
         if self.pool is None:
             self.pool = self._new_pool(self.workers, self._first_context())
 
@@ -624,7 +631,6 @@ class _WorkerPool:
         the index the writer holds open; a pool made after a worker died spawns (`self.ctx`), since Chroma's
         threads are running by then. JIXIAO_WORKER_START=spawn turns the fork off."""
         import multiprocessing
-        import threading
 
         if (os.environ.get("JIXIAO_WORKER_START", "").strip().lower() == "spawn"
                 or threading.active_count() != 1 or "fork" not in multiprocessing.get_all_start_methods()):
@@ -649,7 +655,7 @@ class _WorkerPool:
 
         future = self.futures.pop(k)
         try:
-            return future.result()
+            return _unspool(future.result())
         except BrokenProcessPool:
             log.warning("a reading worker died while %s was queued; reading it again alone", f)
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -662,7 +668,7 @@ class _WorkerPool:
 
         pool = self._new_pool(1)
         try:
-            return pool.submit(_read_in_worker, str(f)).result()
+            return _unspool(pool.submit(_read_in_worker, str(f)).result())
         except BrokenProcessPool:
             cap = self.settings.worker_memory_mb
             return ("worker_crashed", "the process reading this file died (out of memory or a crash in a parser"
@@ -671,28 +677,105 @@ class _WorkerPool:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def close(self) -> None:
+    def close(self, abandon: bool = False) -> None:
+        """Shut the pool down; `abandon` (the run stopped early: an interrupt, a consumer that went away)
+        stops the workers at once instead of letting them read the READ_AHEAD files already queued to them,
+        which nobody would take. Workers write nothing but their spool files, so nothing is lost."""
         if self.pool is not None:
+            if abandon:
+                _stop_workers(self.pool)
             self.pool.shutdown(wait=True, cancel_futures=True)
+        if self.spool is not None:  # results read by nobody (a run stopped early) go with it
+            import shutil
+
+            shutil.rmtree(self.spool, ignore_errors=True)
 
 
-# Room in the results pipe for a whole result: a one-page form's is ~320 KB (its chunks' vectors are two
-# thirds). Through the default 64 KB pipe a worker sent it in pieces, each waiting for the writer's result
-# thread to take the last one, and that thread waits for the GIL behind the writer's own two threads: the
-# workers sat idle for a tenth of a 100-form ingest (1.50x -> 1.56x for --workers 2, median of 4).
-_RESULT_PIPE_BYTES = 1 << 20
+def _stop_workers(pool: Any) -> None:
+    """Terminate a pool's worker processes (the public call is Python 3.14's; before, its process table)."""
+    stop = getattr(pool, "terminate_workers", None)
+    if callable(stop):
+        stop()
+        return
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(Exception):
+            process.terminate()
 
 
-def _widen_result_pipe(pool: Any) -> None:
-    """Best effort, Linux only: the pipe is a private attribute of ProcessPoolExecutor, and the kernel caps
-    the size (/proc/sys/fs/pipe-max-size); without it results still flow, in pieces."""
+# Why the workers need none of the writer's threads while they read: Chroma's upsert (Rust) holds the GIL
+# for its whole call, ~0.4 s for a batch of 16 one-page forms, and meanwhile no other thread of the writer
+# runs, the pool's own included. With ProcessPoolExecutor's defaults a worker had at most one more file
+# queued, so both workers sat idle through every index write (1 s of each worker's 5.7 s on 100 one-page
+# forms). So READ_AHEAD more files wait in the workers' queue (a batch's write lasts ~4 one-page forms of a
+# worker's time), and a worker leaves its result (~100 KB pickled, vectors mostly) in a file and sends only
+# the file's name, instead of a pipe only the writer's threads empty (64 KB by default; it was widened
+# through a private attribute of the pool before).
+READ_AHEAD = INDEX_BATCH
+
+
+@contextlib.contextmanager
+def _read_ahead(extra: int) -> Iterator[None]:
+    """A ProcessPoolExecutor made inside queues `extra` calls to its workers beyond one each (not one). Its
+    constructor reads the queue's size from a module constant (CPython 3.8-3.13); where there is none, the
+    pool has the default depth and works as before, only slower through an index write."""
+    import concurrent.futures.process as cfp
+
+    with _READ_AHEAD_LOCK:
+        saved = getattr(cfp, "EXTRA_QUEUED_CALLS", None)
+        if saved is None:
+            yield
+            return
+        cfp.EXTRA_QUEUED_CALLS = max(saved, extra)
+        try:
+            yield
+        finally:
+            cfp.EXTRA_QUEUED_CALLS = saved
+
+
+_READ_AHEAD_LOCK = threading.Lock()
+
+
+class _Spooled(NamedTuple):
+    """A worker's result left in a file (see READ_AHEAD): its path."""
+    path: str
+
+
+def _spool_result(result: Prepared | tuple[str, str]) -> Prepared | tuple[str, str] | _Spooled:
+    """In a worker: a Prepared written to a file of the spool directory; anything else (a failure's small
+    tuple), or a Prepared that could not be written, goes through the pipe as it is."""
+    if _WORKER_SPOOL is None or not isinstance(result, Prepared):
+        return result
+    import pickle
+    import tempfile
+
+    name = None
     try:
-        import fcntl
+        fd, name = tempfile.mkstemp(dir=_WORKER_SPOOL, suffix=".pickle")
+        with os.fdopen(fd, "wb") as fh:
+            pickle.dump(result, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        return _Spooled(name)
+    except OSError:  # a full disk: the pipe still works
+        log.debug("could not spool a result", exc_info=True)
+        if name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(name)
+        return result
 
-        reader = pool._result_queue._reader
-        fcntl.fcntl(reader.fileno(), fcntl.F_SETPIPE_SZ, _RESULT_PIPE_BYTES)
-    except (AttributeError, OSError, ValueError):
-        log.debug("could not widen the reading workers' result pipe", exc_info=True)
+
+def _unspool(result: Any) -> Prepared | tuple[str, str]:
+    """In the writer: a spooled result read back (and its file removed)."""
+    if not isinstance(result, _Spooled):
+        return result
+    import pickle
+
+    try:
+        with open(result.path, "rb") as fh:
+            return pickle.load(fh)
+    except OSError as exc:
+        return ("internal_error", f"the worker's result could not be read back: {exc}")
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(result.path)
 
 
 # the library each kind of file is read with (the loaders import them lazily)
@@ -716,18 +799,19 @@ def _preload_reader(settings: Settings, suffixes: Iterable[str] | None = None) -
 
 _WORKER_READ: Callable[[str, Settings], Prepared | tuple[str, str]] | None = None
 _WORKER_SETTINGS: Settings | None = None
+_WORKER_SPOOL: str | None = None
 
 
 def _init_worker(memory_mb: int, read: Callable[[str, Settings], Prepared | tuple[str, str]],
-                 settings: Settings) -> None:
-    global _WORKER_READ, _WORKER_SETTINGS
-    _WORKER_READ, _WORKER_SETTINGS = read, settings
+                 settings: Settings, spool: str | None = None) -> None:
+    global _WORKER_READ, _WORKER_SETTINGS, _WORKER_SPOOL
+    _WORKER_READ, _WORKER_SETTINGS, _WORKER_SPOOL = read, settings, spool
     _limit_worker_memory(memory_mb)
 
 
-def _read_in_worker(path: str) -> Prepared | tuple[str, str]:
+def _read_in_worker(path: str) -> Prepared | tuple[str, str] | _Spooled:
     assert _WORKER_READ is not None and _WORKER_SETTINGS is not None, "a worker started without _init_worker"
-    return _WORKER_READ(path, _WORKER_SETTINGS)
+    return _spool_result(_WORKER_READ(path, _WORKER_SETTINGS))
 
 
 def _prepare_in_worker(path: str, settings: Settings) -> Prepared | tuple[str, str]:

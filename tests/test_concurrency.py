@@ -221,29 +221,107 @@ def test_the_writer_preloads_only_the_readers_of_the_files_it_was_given(tmp_path
     assert r.stdout.split() == ["True", "False", "False"]
 
 
-def test_a_workers_whole_result_fits_in_the_result_pipe(tmp_path):
-    """A one-page form's result (~320 KB) goes through the pipe in one piece instead of 64 KB at a time,
-    each piece waiting for the writer's result thread (Linux; the kernel may cap the size lower)."""
-    import fcntl
-
-    from service.pipeline import _RESULT_PIPE_BYTES, _WorkerPool
+def test_workers_go_on_reading_while_the_writer_holds_the_gil(tmp_path):
+    """Chroma's upsert holds the GIL for its whole call (~0.4 s a batch), and then none of the writer's
+    threads runs, the pool's own included. The workers must not need them meanwhile: files are queued ahead
+    (READ_AHEAD), so the workers keep finishing files while the writer is stuck in one C call."""
+    from service.pipeline import _WorkerPool
     from service.settings import Settings
 
-    pool = _WorkerPool(1, Settings(_env_file=None, data_dir=tmp_path / "data"), read=_echo)
-    executor = pool._new_pool(1)
+    log, n = tmp_path / "done.log", 18
+    pool = _WorkerPool(2, Settings(_env_file=None, data_dir=tmp_path / "data"), read=_note_done)
     try:
-        size = fcntl.fcntl(executor._result_queue._reader.fileno(), fcntl.F_GETPIPE_SZ)
-        cap = int(Path("/proc/sys/fs/pipe-max-size").read_text())
-        assert size >= min(_RESULT_PIPE_BYTES, cap) > 64 * 1024
-        assert executor.submit(_read_with_echo, "x.pdf").result(timeout=60) == ("read", "x.pdf")
+        for k in range(n):
+            pool.add(k, log)
+        first = pool.outcome(0, log)  # the workers are up and reading
+        assert first[0] == "done"
+        time.sleep(0.05)  # the pool's threads hand the queued files to the workers' pipe
+        held_from = time.time()
+        sum(range(120_000_000))  # one C call: the GIL is not released until it returns (~1.5 s)
+        held_to = time.time()
+        finished = [float(line) for line in log.read_text().split()]
+        during = [t for t in finished if held_from < t < held_to]
+        # without the read-ahead a worker had one more file queued at most: 3 files in all
+        assert len(during) >= 8, (len(during), held_to - held_from)
+        assert all(pool.outcome(k, log)[0] == "done" for k in range(1, n))
     finally:
-        executor.shutdown()
+        pool.close()
 
 
-def _read_with_echo(path: str):
-    from service.pipeline import _read_in_worker
+def test_a_run_stopped_early_stops_its_workers_instead_of_reading_what_was_queued(tmp_path, forms):
+    """The workers have READ_AHEAD files queued: a run that stops (an interrupt, a consumer that went away)
+    terminates them rather than waiting for files nobody will take; what was committed stays."""
+    from service.pipeline import Pipeline, _WorkerPool
+    from service.settings import Settings
 
-    return _read_in_worker(path)
+    log, n = tmp_path / "done.log", 18
+    pool = _WorkerPool(2, Settings(_env_file=None, data_dir=tmp_path / "data"), read=_note_done)
+    for k in range(n):
+        pool.add(k, log)
+    assert pool.outcome(0, log)[0] == "done"
+    processes = list(pool.pool._processes.values())
+    pool.close(abandon=True)
+    assert all(not p.is_alive() for p in processes)
+    time.sleep(0.3)
+    assert len(log.read_text().split()) < n - 4  # most queued files were never read
+
+    # a consumer that stops after the first result: the pool is abandoned, the store keeps that document
+    with Pipeline(Settings(_env_file=None, data_dir=tmp_path / "data2")) as pipe:
+        run = pipe.iter_ingest(forms["a"], workers=2)
+        first = next(run)
+        run.close()
+        assert first.ok and pipe.store.has_document(first.doc_id)
+
+
+def test_a_workers_result_comes_through_a_spool_file_that_is_removed(tmp_path, forms):
+    """A worker leaves its result (~100-300 KB, vectors mostly) in a file of the pool's spool directory and
+    sends its name, so it never waits for the writer to empty the result pipe; the writer reads it back,
+    removes the file, and the directory goes when the pool closes. A result that cannot be written goes
+    through the pipe; one that cannot be read back fails that file only."""
+    import service.pipeline as pl
+    from service.settings import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path / "data")
+    pool = pl._WorkerPool(2, settings)
+    try:
+        pool.add(0, forms["a"][0])
+        pool.add(1, forms["a"][1])
+        spool = Path(pool.spool)
+        assert spool.is_dir()
+        got = pool.outcome(0, forms["a"][0])
+        assert isinstance(got, pl.Prepared) and got.doc.filename == forms["a"][0].name
+        assert got.extraction is not None and got.extraction.projects
+        assert isinstance(pool.outcome(1, forms["a"][1]), pl.Prepared)
+        assert list(spool.iterdir()) == []  # read back and removed
+    finally:
+        pool.close()
+    assert not spool.exists()
+
+    # in a worker's stead: the result written, read back equal, its file gone
+    prepared = pl.Prepared(*got[:4])
+    saved = pl._WORKER_SPOOL
+    try:
+        pl._WORKER_SPOOL = str(tmp_path)
+        spooled = pl._spool_result(prepared)
+        assert isinstance(spooled, pl._Spooled) and Path(spooled.path).parent == tmp_path
+        back = pl._unspool(spooled)
+        assert isinstance(back, pl.Prepared) and back is not prepared
+        assert (back.doc, back.extraction, back.findings) == (prepared.doc, prepared.extraction, prepared.findings)
+        assert not Path(spooled.path).exists()
+        assert pl._spool_result(("bad_file", "msg")) == ("bad_file", "msg")  # failures go as they are
+        pl._WORKER_SPOOL = str(tmp_path / "missing")  # cannot be written: through the pipe
+        assert pl._spool_result(prepared) is prepared
+    finally:
+        pl._WORKER_SPOOL = saved
+    code, message = pl._unspool(pl._Spooled(str(tmp_path / "gone.pickle")))
+    assert code == "internal_error" and "read back" in message
+
+
+def _note_done(path: str, settings) -> tuple[str, str]:
+    time.sleep(0.15)
+    with open(path, "a") as fh:
+        fh.write(f"{time.time()}\n")
+    return ("done", path)
 
 
 def _echo(path: str, settings) -> tuple[str, str]:
