@@ -172,6 +172,26 @@ def test_projects_sort(client, key):
         assert values[len(known):] == [None] * (len(values) - len(known))  # unknown values last
 
 
+def test_a_projects_page_recomputes_only_its_own_projects(client, data_dir, monkeypatch):
+    """The recomputation (a document's extraction read back, every project's figures worked out) is made for
+    the page's documents only, unless the page is sorted by it; a page is the same slice of the same order
+    as the whole list, recomputed figures included."""
+    import service.api.routers.projects as routes
+
+    real, seen = routes._calc_document, []
+    monkeypatch.setattr(routes, "_calc_document", lambda store, doc_id: (seen.append(doc_id), real(store, doc_id))[1])
+    for sort in ("-execution_rate", "name", "-recomputed_total"):
+        whole = client.get("/projects", params={"sort": sort}).json()
+        seen.clear()
+        with TestClient(create_app(Settings(data_dir=data_dir)), base_url="http://127.0.0.1:8000") as fresh_client:
+            page = fresh_client.get("/projects", params={"sort": sort, "limit": 2, "offset": 5}).json()
+        assert page == whole[5:7] and all(p["recomputed_total"] is not None for p in page)
+        if sort == "-recomputed_total":  # every document's, to sort by it
+            assert set(seen) == {p["doc_id"] for p in whole}
+        else:
+            assert set(seen) == {p["doc_id"] for p in page} and len(set(seen)) < len({p["doc_id"] for p in whole})
+
+
 @pytest.mark.parametrize("params", [{"sort": "name; DROP TABLE projects"}, {"year": "abc"}, {"execution_below": "-1"},
                                     {"limit": 0}])
 def test_projects_bad_parameters(client, params):
