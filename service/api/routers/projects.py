@@ -248,13 +248,30 @@ def list_projects(
 
     # The recomputation (_calc: a document's extraction read back and each project's figures and reviewed
     # score worked out) is what costs: for every project it was ~28 s a request at 10,000 documents, since
-    # the cache holds fewer documents' results than that. Only the page gets it, unless the page is sorted
-    # by it; every other key and filter reads the stored row.
+    # the cache holds fewer documents' results than that. Only the page gets it; the others are ordered by
+    # the stored row, and by recomputed_total as the stored facts give it (_sortable_totals).
+    items = [out(r, False) for r in rows]
     if sort.lstrip("-") == "recomputed_total":
-        return sort_projects([out(r, True) for r in rows], sort)[offset:offset + limit]
+        totals = _sortable_totals(store, rows)
+        items = [p.model_copy(update={"recomputed_total": totals.get(p.id)}) for p in items]
     by_id = {r.id: r for r in rows}
-    page = sort_projects([out(r, False) for r in rows], sort)[offset:offset + limit]
-    return [out(by_id[p.id], True) for p in page]
+    return [out(by_id[p.id], True) for p in sort_projects(items, sort)[offset:offset + limit]]
+
+
+def _sortable_totals(store: CachedStore, rows: list[ProjectRow]) -> dict[int, float | None]:
+    """Each project's recomputed_total as its row shows it, without recomputing every project: it is the
+    reviewed score (service.checks.score) whenever there is one, which project_facts keeps (allowed_total);
+    a project without one (no total printed) is recomputed, as _calc then adds up its indicators."""
+    allowed = store.memo(("allowed_totals",), lambda: dict(store.select_facts(columns=("project_id", "allowed_total"))))
+    out: dict[int, float | None] = {}
+    for r in rows:
+        value = allowed.get(r.id)
+        if value is None:
+            calc = _calc(store, r.doc_id).get(r.unit_id)
+            out[r.id] = num(calc.recomputed_total, 2) if calc else None
+        else:
+            out[r.id] = num(value, 2)
+    return out
 
 
 def _target(t: Target | None) -> str | None:
